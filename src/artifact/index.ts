@@ -1,0 +1,48 @@
+/**
+ * Cosign signature artifacts: media types and annotation keys, tag names, signature layers, the
+ * `.sig` image (manifest + config), Rekor bundle annotations and containers/image signature files.
+ *
+ * @module
+ */
+export * from './media-types.js';
+export { referrersFallbackTag, signatureTag } from './tags.js';
+export type { AttachmentKind } from './tags.js';
+export { DEFAULT_MAX_LAYER_BYTES, buildSignatureLayer, parseSignatureLayer } from './layer.js';
+export type { BuildSignatureLayerInput, LayerDescriptor, ParseSignatureLayerOptions, SignatureLayer } from './layer.js';
+export {
+  DEFAULT_MAX_LAYERS,
+  DEFAULT_MAX_MANIFEST_BYTES,
+  appendSignature,
+  buildSignatureConfig,
+  buildSignatureImage,
+  parseSignatureManifest,
+} from './image.js';
+export type {
+  AppendSignatureOptions,
+  AppendSignatureResult,
+  BuildSignatureImageOptions,
+  ImageLayer,
+  ParseSignatureManifestOptions,
+  SignatureImage,
+  SignatureManifest,
+} from './image.js';
+export {
+  MAX_REKOR_BUNDLE_BYTES,
+  checkRekorBody,
+  encodeRekorBundle,
+  encodeRfc3161Timestamp,
+  parseRekorBundle,
+  parseRekorEntry,
+  parseRfc3161Timestamp,
+  rekorKey,
+  rekorSetMessage,
+  verifyRekorSET,
+} from './rekor.js';
+export type { RekorBodyExpectations, RekorBundle, RekorEntry, RekorKey, Rfc3161Timestamp } from './rekor.js';
+export {
+  MAX_SIGSTORE_JSON_BYTES,
+  encodeSigstoreJsonSignature,
+  parseSigstoreJsonSignature,
+  signatureLayerFromSigstoreJson,
+} from './sigstore-json.js';
+export type { SigstoreJsonSignature } from './sigstore-json.js';

@@ -1,0 +1,90 @@
+/**
+ * Small crypto helpers shared by the KMS providers: hashing, ECDSA `r‖s` → DER, CRC32C, and a local
+ * signer for private keys read from a Kubernetes secret or a key file.
+ *
+ * Key parsing goes through `src/keys` (the adapter functions below are the only place that does).
+ *
+ * @module
+ */
+import { createHash, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { fail } from '../errors.js';
+import { ed25519phSign } from '../keys/ed25519ph.js';
+import { defaultHashFor, keyInfo, parsePublicKey } from '../keys/public.js';
+import type { HashAlgorithm, Signer } from '../keys/signer.js';
+
+export { defaultHashFor, keyInfo, parsePublicKey };
+
+/** Hash `message` with `alg`. */
+export function digest(alg: HashAlgorithm, message: Uint8Array): Buffer {
+  return createHash(alg).update(message).digest();
+}
+
+function derInteger(bytes: Uint8Array): Buffer {
+  let i = 0;
+  while (i < bytes.length - 1 && bytes[i] === 0) i++;
+  let v = Buffer.from(bytes.subarray(i));
+  if ((v[0] ?? 0) & 0x80) v = Buffer.concat([Buffer.from([0]), v]);
+  return Buffer.concat([Buffer.from([0x02]), derLength(v.length), v]);
+}
+
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  if (n < 0x100) return Buffer.from([0x81, n]);
+  return Buffer.from([0x82, n >> 8, n & 0xff]);
+}
+
+/**
+ * Convert an IEEE P1363 ECDSA signature (`r‖s`, each `fieldSize` bytes, as Azure Key Vault returns it)
+ * to ASN.1 DER `SEQUENCE { INTEGER r, INTEGER s }`, the form cosign stores.
+ */
+export function p1363ToDer(sig: Uint8Array, fieldSize: number): Buffer {
+  if (sig.length !== 2 * fieldSize) throw fail('BAD_INPUT', `ECDSA signature has ${sig.length} bytes, expected ${2 * fieldSize}`);
+  const body = Buffer.concat([derInteger(sig.subarray(0, fieldSize)), derInteger(sig.subarray(fieldSize))]);
+  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+}
+
+const CRC32C_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC32C (Castagnoli), as Google Cloud KMS uses for its integrity fields. */
+export function crc32c(data: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (let i = 0; i < data.length; i++) crc = (CRC32C_TABLE[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** The public half of a key (a public key is returned unchanged). */
+export function publicOf(key: KeyObject): KeyObject {
+  return key.type === 'private' ? createPublicKey(key) : key;
+}
+
+/**
+ * A {@link Signer} over a local private key, signing like cosign: ECDSA (ASN.1 DER) and RSA PKCS#1 v1.5
+ * with the key's default hash, Ed25519 as Ed25519ph.
+ */
+export function localSigner(privateKey: KeyObject, keyRef: string, publicKey?: KeyObject): Signer {
+  if (privateKey.type !== 'private') throw fail('BAD_KEY', `${keyRef}: not a private key`);
+  const info = keyInfo(privateKey);
+  const pub = publicKey ?? createPublicKey(privateKey);
+  if (info.kind === 'ed25519') {
+    const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+    return {
+      keyRef,
+      publicKey: () => Promise.resolve(pub),
+      sign: (message) => Promise.resolve(ed25519phSign(seed, message)),
+    };
+  }
+  const hash = defaultHashFor(info);
+  return {
+    keyRef,
+    publicKey: () => Promise.resolve(pub),
+    sign: (message) => Promise.resolve(cryptoSign(hash, message, privateKey)),
+  };
+}

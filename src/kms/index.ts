@@ -1,0 +1,55 @@
+/**
+ * Key references → signers and public keys: AWS KMS (`awskms://`), Google Cloud KMS (`gcpkms://`),
+ * Azure Key Vault (`azurekms://`), HashiCorp Vault / OpenBao transit (`hashivault://`, `openbao://`),
+ * Kubernetes secrets (`k8s://`), key files, and any scheme registered with {@link registerKmsProvider}.
+ *
+ * Importing this module loads no cloud SDK: each provider imports its SDK (an optional peer
+ * dependency) on first use, and a missing one is reported as `KMS_SDK_MISSING` naming the package.
+ *
+ * @module
+ */
+import { awsSigner } from './aws.js';
+import { azureSigner } from './azure.js';
+import { gcpSigner } from './gcp.js';
+import { vaultSigner } from './hashivault.js';
+import { k8sPublicKey, k8sSigner } from './k8s.js';
+import { registerKmsProvider } from './registry.js';
+
+export {
+  builtinFileKeyLoader,
+  isKmsReference,
+  keyRefScheme,
+  kmsSchemes,
+  registerFileKeyLoader,
+  registerKmsProvider,
+  resolvePublicKey,
+  resolveSigner,
+  resolveVerifier,
+  unregisterKmsProvider,
+  type FileKeyLoader,
+  type KmsOptions,
+  type KmsProvider,
+  type ResolveVerifierOptions,
+} from './registry.js';
+export { awsSigner, parseAwsReference, type AwsKeyReference, type AwsKmsOptions } from './aws.js';
+export { gcpSigner, parseGcpReference, type GcpKeyReference, type GcpKmsOptions } from './gcp.js';
+export { azureSigner, parseAzureReference, type AzureKeyReference, type AzureKmsOptions } from './azure.js';
+export {
+  parseVaultReference,
+  vaultSigner,
+  type VaultAuth,
+  type VaultJwtAuth,
+  type VaultKmsOptions,
+  type VaultKubernetesAuth,
+  type VaultTokenAuth,
+} from './hashivault.js';
+export { k8sPublicKey, k8sSigner, parseK8sReference, type K8sSecretOptions } from './k8s.js';
+export { crc32c, p1363ToDer } from './crypto.js';
+export type { KmsErrorCode } from './errors.js';
+
+registerKmsProvider('awskms', { signer: (ref, o) => Promise.resolve(awsSigner(ref, o.aws, o.env)) });
+registerKmsProvider('gcpkms', { signer: (ref, o) => Promise.resolve(gcpSigner(ref, o.gcp)) });
+registerKmsProvider('azurekms', { signer: (ref, o) => Promise.resolve(azureSigner(ref, o.azure, o.env)) });
+registerKmsProvider('hashivault', { signer: (ref, o) => vaultSigner(ref, o.vault, o.env) });
+registerKmsProvider('openbao', { signer: (ref, o) => vaultSigner(ref, o.vault, o.env) });
+registerKmsProvider('k8s', { signer: (ref, o) => k8sSigner(ref, o), publicKey: (ref, o) => k8sPublicKey(ref, o) });

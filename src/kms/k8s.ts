@@ -1,0 +1,106 @@
+/**
+ * Kubernetes secret keys: `k8s://<namespace>/<secret>` holding `cosign.key`, `cosign.pub` and
+ * `cosign.password`, as `cosign generate-key-pair k8s://…` writes them. Uses `@kubernetes/client-node`
+ * (loaded on first use) with the kubeconfig from `KUBECONFIG` / `~/.kube/config` / in-cluster.
+ *
+ * @module
+ */
+import type { KeyObject } from 'node:crypto';
+import { isCosignError } from '../errors.js';
+import { parsePrivateKeyAsync } from '../keys/private.js';
+import type { Signer } from '../keys/signer.js';
+import { localSigner, parsePublicKey, publicOf } from './crypto.js';
+import { describe, kmsError, networkErrorCode, passThrough } from './errors.js';
+import type { KmsOptions } from './registry.js';
+import { loadSdk } from './sdk.js';
+
+/** Options for `k8s://` references. */
+export interface K8sSecretOptions {
+  /** Path of a kubeconfig file. Default: `KUBECONFIG`, `~/.kube/config`, else in-cluster config. */
+  readonly kubeconfigPath?: string;
+  /** A kubeconfig document (YAML), instead of a file. */
+  readonly kubeconfig?: string;
+  /** Context to use. Default: the kubeconfig's current context. */
+  readonly context?: string;
+}
+
+/** Parse `k8s://<namespace>/<name>`. */
+export function parseK8sReference(keyRef: string): { namespace: string; name: string } {
+  const m = /^k8s:\/\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(keyRef);
+  if (m === null) throw kmsError('KMS_ERROR', keyRef, 'invalid Kubernetes secret reference; expected k8s://<namespace>/<secret>', { reason: 'bad-reference' });
+  return { namespace: m[1] as string, name: m[3] as string };
+}
+
+const MAX_SECRET_VALUE = 1024 * 1024;
+
+async function readSecret(keyRef: string, o: K8sSecretOptions): Promise<Record<string, Buffer>> {
+  const { namespace, name } = parseK8sReference(keyRef);
+  const k8s = await loadSdk('@kubernetes/client-node', keyRef, () => import('@kubernetes/client-node'));
+  let secret: { data?: Record<string, string> };
+  try {
+    const kc = new k8s.KubeConfig();
+    if (o.kubeconfig !== undefined) kc.loadFromString(o.kubeconfig);
+    else if (o.kubeconfigPath !== undefined) kc.loadFromFile(o.kubeconfigPath);
+    else kc.loadFromDefault();
+    if (o.context !== undefined) kc.setCurrentContext(o.context);
+    const api = kc.makeApiClient(k8s.CoreV1Api);
+    secret = await api.readNamespacedSecret({ name, namespace });
+  } catch (e) {
+    const status = typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : undefined;
+    const net = networkErrorCode(e);
+    if (net !== undefined && status === undefined) throw kmsError('KMS_NETWORK', keyRef, `cannot read Kubernetes secret ${namespace}/${name}: network error (${net})`, { reason: net });
+    if (status === 401 || status === 403) throw kmsError('KMS_ACCESS_DENIED', keyRef, `access to Kubernetes secret ${namespace}/${name} denied (HTTP ${status})`, { status });
+    if (status === 429) throw kmsError('KMS_THROTTLED', keyRef, `Kubernetes API throttled reading secret ${namespace}/${name}`, { status });
+    if (status === 404) throw kmsError('KMS_ERROR', keyRef, `Kubernetes secret ${namespace}/${name} not found`, { status, reason: 'not-found' });
+    throw kmsError('KMS_ERROR', keyRef, `cannot read Kubernetes secret ${namespace}/${name}: ${status !== undefined ? `HTTP ${status}` : describe(e).split('\n')[0]}`, status !== undefined ? { status } : undefined);
+  }
+  const out: Record<string, Buffer> = {};
+  for (const [k, v] of Object.entries(secret.data ?? {})) {
+    if (typeof v !== 'string' || v.length > MAX_SECRET_VALUE) continue;
+    out[k] = Buffer.from(v, 'base64');
+  }
+  return out;
+}
+
+/**
+ * A signer from the secret's `cosign.key`, decrypted with `cosign.password` (or {@link KmsOptions.password}
+ * when the secret has none), via `src/keys`' `parsePrivateKeyAsync`.
+ */
+export async function k8sSigner(keyRef: string, opts: KmsOptions = {}): Promise<Signer> {
+  const data = await readSecret(keyRef, opts.k8s ?? {});
+  const pem = data['cosign.key'];
+  if (pem === undefined) throw kmsError('KMS_ERROR', keyRef, 'Kubernetes secret has no cosign.key', { reason: 'no-private-key' });
+  const password = data['cosign.password'] !== undefined ? data['cosign.password'].toString('utf8') : opts.password;
+  let key: KeyObject;
+  try {
+    key = await parsePrivateKeyAsync(pem, password, `${keyRef} cosign.key`);
+  } catch (e) {
+    if (isCosignError(e)) throw e; // WRONG_PASSWORD, BAD_KEY, UNSUPPORTED_KEY: already secret-free
+    throw kmsError('KMS_ERROR', keyRef, 'cannot decrypt cosign.key');
+  }
+  let pub: KeyObject | undefined;
+  if (data['cosign.pub'] !== undefined) {
+    try {
+      pub = parsePublicKey(data['cosign.pub'], `${keyRef} cosign.pub`);
+    } catch {
+      pub = undefined;
+    }
+  }
+  const derived = publicOf(key);
+  if (pub !== undefined && !pub.equals(derived)) throw kmsError('KMS_ERROR', keyRef, 'cosign.pub does not match cosign.key in the Kubernetes secret');
+  return localSigner(key, keyRef, derived);
+}
+
+/** The secret's `cosign.pub` (no password needed). */
+export async function k8sPublicKey(keyRef: string, opts: KmsOptions = {}): Promise<KeyObject> {
+  const data = await readSecret(keyRef, opts.k8s ?? {});
+  const pub = data['cosign.pub'];
+  if (pub === undefined) {
+    try {
+      return await (await k8sSigner(keyRef, opts)).publicKey();
+    } catch (e) {
+      throw passThrough(e) ?? kmsError('KMS_ERROR', keyRef, 'Kubernetes secret has no cosign.pub');
+    }
+  }
+  return parsePublicKey(pub, `${keyRef} cosign.pub`);
+}

@@ -1,0 +1,33 @@
+/**
+ * Simple-signing payloads (build, strict parse, claim checks, `cosign verify` output) and the JSON
+ * encoders that make cosign's bytes: a Go `encoding/json` clone and an RFC 8785 canonicaliser.
+ *
+ * @module
+ */
+export { GoStruct, compareUtf8, goFormatFloat, goMarshal, goMarshalBytes, goQuote, goStruct } from './gojson.js';
+export type { GoMarshalOptions, GoValue } from './gojson.js';
+export { canonicalJson } from './jcs.js';
+export {
+  COSIGN_SIGNATURE_TYPE,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  buildPayload,
+  buildPayloadForImage,
+  checkClaims,
+  decodeUtf8Strict,
+  matchDockerReference,
+  parsePayload,
+  parseStrictJson,
+  rekorBundleOutputValue,
+  rfc3161TimestampOutputValue,
+  verifyOutputJson,
+} from './payload.js';
+export type {
+  BuildPayloadInput,
+  ClaimExpectations,
+  ParsePayloadOptions,
+  ReferenceExpectation,
+  ReferenceMatch,
+  RekorBundleLike,
+  SimpleSigningPayload,
+  VerifyOutputItem,
+} from './payload.js';

@@ -1,0 +1,181 @@
+/**
+ * `signImage`: resolve → payload → sign → append to the `.sig` artifact (de-duplicated) → push.
+ *
+ * @module
+ */
+import { appendSignature, buildSignatureImage, parseSignatureManifest, type ImageLayer } from '../artifact/image.js';
+import { buildSignatureLayer, parseSignatureLayer } from '../artifact/layer.js';
+import { DOCKER_MANIFEST_LIST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE } from '../artifact/media-types.js';
+import { signatureTag } from '../artifact/tags.js';
+import type { Digest } from '../digest.js';
+import { fail, isCosignError } from '../errors.js';
+import type { Signer } from '../keys/signer.js';
+import { PublicKeyVerifier } from '../keys/verify.js';
+import type { RegistryClient } from '../oci/client.js';
+import { buildPayload } from '../payload/payload.js';
+import { formatReference, parseReference, parseRepository, withDigest, withTag, type ImageReference } from '../reference.js';
+
+/** Options for {@link signImage}. */
+export interface SignImageOptions {
+  /** The registry client. */
+  readonly client: RegistryClient;
+  /** Annotations written into the payload's `optional` (`cosign sign -a k=v`). */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Where to store signatures, like `COSIGN_REPOSITORY` (`registry/repo`). Default: the image's repository. */
+  readonly signatureRepository?: string | ImageReference;
+  /** Also sign every child of an image index, recursively (`cosign sign -r`). */
+  readonly recursive?: boolean;
+  /** Docker v2 media types for the signature manifest (`COSIGN_DOCKER_MEDIA_TYPES=1`). */
+  readonly dockerMediaTypes?: boolean;
+  /** How many digests are signed and pushed at once (recursive signing). Default 4. */
+  readonly concurrency?: number;
+  /** Warnings (e.g. signing a tag rather than a digest). Default: none are printed. */
+  readonly onWarning?: (message: string) => void;
+  /** Progress of a multi-digest signing. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Abort. */
+  readonly signal?: AbortSignal;
+}
+
+/** What was signed for one digest. */
+export interface SignedDigest {
+  /** The signed manifest digest. */
+  readonly digest: Digest;
+  /** Where the signature artifact lives (`registry/repo:sha256-….sig`). */
+  readonly signatureReference: ImageReference;
+  /** Digest of the signature manifest written (or already there). */
+  readonly signatureManifestDigest: Digest;
+  /** False when an identical signature was already present and nothing was written. */
+  readonly appended: boolean;
+  /** The exact payload bytes that were signed. */
+  readonly payload: Uint8Array;
+  /** The raw signature. */
+  readonly signature: Uint8Array;
+}
+
+/** Result of {@link signImage}. */
+export interface SignImageResult {
+  /** The reference as given, normalised. */
+  readonly reference: ImageReference;
+  /** One entry per signed digest: the image's first, then children when recursive. */
+  readonly signed: ReadonlyArray<SignedDigest>;
+}
+
+const INDEX_TYPES = new Set([OCI_INDEX_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE]);
+
+interface IndexDoc {
+  readonly mediaType?: string;
+  readonly manifests?: ReadonlyArray<{ readonly mediaType?: string; readonly digest?: string }>;
+}
+
+async function collectDigests(client: RegistryClient, ref: ImageReference, root: Digest, recursive: boolean, signal?: AbortSignal): Promise<Digest[]> {
+  const out: Digest[] = [root];
+  if (!recursive) return out;
+  const seen = new Set<string>([root]);
+  const queue: Digest[] = [root];
+  while (queue.length > 0) {
+    const d = queue.shift() as Digest;
+    const m = await client.getManifest(withDigest(ref, d), signal === undefined ? {} : { signal });
+    let doc: IndexDoc;
+    try {
+      doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as IndexDoc;
+    } catch (cause) {
+      throw fail('BAD_MANIFEST', `manifest ${d}: not valid JSON`, { cause });
+    }
+    const mt = doc.mediaType ?? m.mediaType;
+    if (!INDEX_TYPES.has(mt)) continue;
+    for (const child of doc.manifests ?? []) {
+      if (typeof child.digest !== 'string') throw fail('BAD_MANIFEST', `index ${d}: a child has no digest`);
+      if (seen.has(child.digest)) continue;
+      seen.add(child.digest);
+      out.push(child.digest as Digest);
+      if (child.mediaType !== undefined && INDEX_TYPES.has(child.mediaType)) queue.push(child.digest as Digest);
+      else if (child.mediaType !== undefined && !/manifest/.test(child.mediaType)) {
+        throw fail('BAD_MANIFEST', `index ${d}: child ${child.digest} has unsupported media type ${child.mediaType}`);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Sign an image as `cosign sign --key … --tlog-upload=false` does (legacy `.sig` format).
+ *
+ * A tag is resolved to its digest first (and `onWarning` is told: sign by digest to be sure what you
+ * sign). The payload names the image's own repository; the signature artifact goes to
+ * `sha256-<hex>.sig` in the signature repository, appended to what is there, unless an identical
+ * signature is already present.
+ */
+export async function signImage(reference: string | ImageReference, signer: Signer, options: SignImageOptions): Promise<SignImageResult> {
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const { client, signal } = options;
+  let root = ref.digest;
+  if (root === undefined) {
+    const m = await client.getManifest(ref, signal === undefined ? {} : { signal });
+    root = m.digest;
+    options.onWarning?.(
+      `Image reference ${formatReference(ref)} uses a tag, not a digest, to identify the image to sign.\n` +
+        `    This can lead you to sign a different image than the intended one. Please use a\n` +
+        `    digest (example.com/ubuntu@sha256:abc123...) rather than tag\n` +
+        `    (example.com/ubuntu:latest) for the input to cosign.`,
+    );
+  }
+  const digests = await collectDigests(client, ref, root, options.recursive === true, signal);
+  const sigRepo = options.signatureRepository === undefined ? ref : typeof options.signatureRepository === 'string' ? parseRepository(options.signatureRepository) : options.signatureRepository;
+  const publicKey = await signer.publicKey();
+  const verifier = new PublicKeyVerifier(publicKey, signer.keyRef);
+  const results: SignedDigest[] = new Array(digests.length);
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < digests.length) {
+      const i = next++;
+      results[i] = await signOne(ref, digests[i] as Digest, sigRepo, signer, verifier, options);
+      options.onProgress?.(++done, digests.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, digests.length) }, worker));
+  return { reference: ref, signed: results };
+}
+
+async function signOne(
+  ref: ImageReference,
+  digest: Digest,
+  sigRepo: ImageReference,
+  signer: Signer,
+  verifier: PublicKeyVerifier,
+  options: SignImageOptions,
+): Promise<SignedDigest> {
+  const { client, signal } = options;
+  const sig = signal === undefined ? {} : { signal };
+  const payload = buildPayload({ dockerReference: ref.name, digest, ...(options.annotations === undefined ? {} : { annotations: options.annotations }) });
+  const signature = await signer.sign(payload);
+  const layer = buildSignatureLayer({ payload, signature });
+  const sigRef = withTag(sigRepo, signatureTag(digest));
+
+  let existing: ImageLayer[] = [];
+  try {
+    const m = await client.getManifest(sigRef, sig);
+    const parsed = parseSignatureManifest(m.bytes);
+    existing = await Promise.all(
+      parsed.layers.map(async (d) => ({ descriptor: d, payload: await client.getBlob(sigRepo, d.digest, { maxBytes: 1024 * 1024, ...sig }) })),
+    );
+  } catch (e) {
+    if (!isCosignError(e, 'NOT_FOUND')) throw e;
+  }
+  const appended = appendSignature(existing, layer, {
+    verifiesWithSignerKey: (l) => {
+      try {
+        return verifier.verify(payload, parseSignatureLayer(l.descriptor, l.payload).signature);
+      } catch {
+        return false;
+      }
+    },
+  });
+  const image = buildSignatureImage(appended.layers, options.dockerMediaTypes === true ? { dockerMediaTypes: true } : {});
+  if (appended.appended) {
+    for (const [d, bytes] of image.blobs) await client.uploadBlob(sigRepo, d, bytes, sig);
+    await client.putManifest(sigRef, image.manifest, image.manifestMediaType, sig);
+  }
+  return { digest, signatureReference: sigRef, signatureManifestDigest: image.manifestDigest, appended: appended.appended, payload, signature };
+}

@@ -1,0 +1,55 @@
+/**
+ * Authorities: what a signature must chain to. Public keys today (from a PEM file, or the public half
+ * of a KMS key); certificate identities (keyless) are modelled so policies can name them, and fail
+ * closed until keyless verification lands.
+ *
+ * @module
+ */
+import { createHash, type KeyObject } from 'node:crypto';
+import type { HashAlgorithm } from '../keys/signer.js';
+
+/** A public key the signature must verify with. */
+export interface KeyAuthority {
+  readonly kind: 'key';
+  /** Where the key came from, for messages and results: a file path or a KMS URI. Never secret. */
+  readonly keyRef: string;
+  /** The public key. */
+  readonly publicKey: KeyObject;
+  /**
+   * Hash used to verify, like cosign's `--signature-digest-algorithm` (default `sha256`, which is what
+   * `cosign verify --key` uses for every key type).
+   */
+  readonly hash?: HashAlgorithm;
+}
+
+/** A keyless (Fulcio certificate) identity. Parsed and kept; verification arrives with the keyless issue. */
+export interface IdentityAuthority {
+  readonly kind: 'identity';
+  readonly issuer?: string;
+  readonly issuerRegExp?: string;
+  readonly subject?: string;
+  readonly subjectRegExp?: string;
+}
+
+/** Anything a signature can be checked against. */
+export type Authority = KeyAuthority | IdentityAuthority;
+
+/** Build a {@link KeyAuthority}. */
+export function keyAuthority(publicKey: KeyObject, keyRef: string, hash?: HashAlgorithm): KeyAuthority {
+  return hash === undefined ? { kind: 'key', keyRef, publicKey } : { kind: 'key', keyRef, publicKey, hash };
+}
+
+const fingerprints = new WeakMap<KeyObject, string>();
+
+/** A stable fingerprint of an authority (sha256 of the SPKI DER for keys), used in cache keys. */
+export function authorityFingerprint(a: Authority): string {
+  if (a.kind === 'key') {
+    let fp = fingerprints.get(a.publicKey);
+    if (fp === undefined) {
+      fp = createHash('sha256').update(a.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+      fingerprints.set(a.publicKey, fp);
+    }
+    return `key:${fp}:${a.hash ?? 'sha256'}`;
+  }
+  return `identity:${JSON.stringify([a.issuer, a.issuerRegExp, a.subject, a.subjectRegExp])}`;
+}

@@ -1,0 +1,274 @@
+/**
+ * `verifyImage` / `verifyImages`: resolve an image to its digest, fetch its signatures, verify each
+ * layer with {@link verifyLayer}, and return the verified payloads in the shape `cosign verify` prints.
+ *
+ * @module
+ */
+import type { SignatureLayer } from '../artifact/layer.js';
+import { parseSignatureLayer } from '../artifact/layer.js';
+import { parseSignatureManifest, type SignatureManifest } from '../artifact/image.js';
+import { signatureTag } from '../artifact/tags.js';
+import { OCI_INDEX_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE } from '../artifact/media-types.js';
+import { parseDigest, type Digest } from '../digest.js';
+import { CosignError, fail, isCosignError } from '../errors.js';
+import type { RegistryClient } from '../oci/client.js';
+import { verifyOutputJson, rekorBundleOutputValue } from '../payload/payload.js';
+import type { ReferenceMatch } from '../payload/payload.js';
+import { formatReference, parseReference, parseRepository, withDigest, withTag, type ImageReference } from '../reference.js';
+import { authorityFingerprint, type Authority } from './authority.js';
+import type { VerificationCache } from './cache.js';
+import { verifyLayer, type LayerFailure, type TlogOptions, type VerifiedSignature } from './layer.js';
+
+/** Options for {@link verifyImage}. */
+export interface VerifyImageOptions {
+  /** The registry client (shared connections and tokens). */
+  readonly client: RegistryClient;
+  /** Keys (or, later, identities) a signature must verify with; any one suffices. */
+  readonly authorities: ReadonlyArray<Authority>;
+  /** Each pair must be in the payload's `optional` with an equal value (`cosign verify -a`). */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Where signatures are stored, like `COSIGN_REPOSITORY` (`registry/repo`). Default: the image's repository. */
+  readonly signatureRepository?: string | ImageReference;
+  /** Check `docker-reference` (cosign does not: default `ignore`). */
+  readonly referenceMatch?: ReferenceMatch;
+  /** Transparency-log options (offline SET checks). */
+  readonly tlog?: TlogOptions;
+  /**
+   * Verify a platform manifest through its signed index: the signature is looked up and checked on
+   * this index digest, then the index (fetched and digest-checked) must list the image's digest.
+   */
+  readonly throughIndex?: Digest;
+  /** Digest-keyed cache of outcomes (successes for a TTL, definitive failures for a short one). */
+  readonly cache?: VerificationCache<VerifyImageResult | CosignError>;
+  /** Max signature layers fetched in parallel. Default 8. */
+  readonly concurrency?: number;
+  /** Max bytes per signature payload blob. Default 1 MiB. */
+  readonly maxPayloadBytes?: number;
+  /** Abort the verification. */
+  readonly signal?: AbortSignal;
+}
+
+/** A successful verification. */
+export interface VerifyImageResult {
+  /** The image reference as given, normalised. */
+  readonly reference: ImageReference;
+  /** The digest that was verified (the image's, or the index's with `throughIndex`). */
+  readonly digest: Digest;
+  /** Where the signatures were read from (`registry/repo:sha256-….sig`). */
+  readonly signatureReference: ImageReference;
+  /** The signatures that verified (at least one). */
+  readonly signatures: ReadonlyArray<VerifiedSignature>;
+  /** Layers present that did not verify, with reasons. */
+  readonly rejected: ReadonlyArray<LayerFailure>;
+  /** Exactly what `cosign verify` prints on stdout for this result. */
+  readonly output: Uint8Array;
+}
+
+/** The checks `cosign verify` reports on stderr, worded as cosign words them, for these options. */
+export function verificationChecks(options: { annotations?: Readonly<Record<string, string>>; tlogVerified?: boolean; key?: boolean }): string[] {
+  const lines: string[] = [];
+  if (options.annotations !== undefined && Object.keys(options.annotations).length > 0) lines.push('  - The specified annotations were verified.');
+  lines.push('  - The cosign claims were validated');
+  if (options.tlogVerified === true) lines.push('  - Existence of the claims in the transparency log was verified offline');
+  if (options.key !== false) lines.push('  - The signatures were verified against the specified public key');
+  return lines;
+}
+
+function sigRepoOf(ref: ImageReference, repo: string | ImageReference | undefined): ImageReference {
+  if (repo === undefined) return ref;
+  return typeof repo === 'string' ? parseRepository(repo) : repo;
+}
+
+/** Cache key: digest + everything that changes the answer. Never a tag. */
+function cacheKey(digest: Digest, signatureRepo: string, options: VerifyImageOptions): string {
+  return JSON.stringify([
+    digest,
+    signatureRepo,
+    options.throughIndex ?? null,
+    options.authorities.map(authorityFingerprint).sort(),
+    Object.entries(options.annotations ?? {}).sort(),
+    options.referenceMatch ?? 'ignore',
+    options.tlog?.required ?? false,
+    (options.tlog?.rekorKeys ?? []).map((k) => k.logId).sort(),
+  ]);
+}
+
+async function mapLimit<T, R>(items: ReadonlyArray<T>, limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(Math.max(1, limit), items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T, i);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+/** Resolve a reference to the digest of its manifest (a GET by tag, digest-checked by the client). */
+export async function resolveDigest(client: RegistryClient, ref: ImageReference, signal?: AbortSignal): Promise<Digest> {
+  if (ref.digest !== undefined) return ref.digest;
+  const m = await client.getManifest(ref, signal === undefined ? {} : { signal });
+  return m.digest;
+}
+
+/**
+ * Verify an image's signatures.
+ *
+ * The reference is resolved to a digest first (a tag costs one manifest request; a digest reference
+ * costs none when cached). Signatures are read from `<sig repo>:sha256-<hex>.sig`; each distinct layer
+ * blob is fetched once and verified with {@link verifyLayer}.
+ *
+ * @throws CosignError `NO_SIGNATURES` when there is no signature artifact or it is empty,
+ *   `NO_MATCHING_SIGNATURES` when none verifies (`details.layers` lists each reason),
+ *   `NOT_FOUND` when the image itself does not exist, `REGISTRY_*` for transport failures,
+ *   `BAD_REFERENCE` for a malformed reference.
+ */
+export async function verifyImage(reference: string | ImageReference, options: VerifyImageOptions): Promise<VerifyImageResult> {
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  if (options.authorities.length === 0) throw fail('USAGE', 'no key or identity given to verify with');
+  const client = options.client;
+  const signal = options.signal;
+  let digest = ref.digest;
+  if (digest === undefined) {
+    digest = await resolveDigest(client, ref, signal);
+  }
+  const signedDigest = options.throughIndex ?? digest;
+  parseDigest(signedDigest);
+  const sigRepo = sigRepoOf(ref, options.signatureRepository);
+  const key = options.cache === undefined ? '' : cacheKey(digest, sigRepo.name, options);
+  if (options.cache !== undefined) {
+    const hit = options.cache.get(key);
+    if (hit instanceof CosignError) throw hit;
+    if (hit !== undefined) return hit.reference === ref ? hit : { ...hit, reference: ref };
+  }
+  try {
+    const result = await verifyUncached(ref, digest, signedDigest, sigRepo, options);
+    options.cache?.set(key, result, true);
+    return result;
+  } catch (e) {
+    if (options.cache !== undefined && isCosignError(e) && (e.code === 'NO_SIGNATURES' || e.code === 'NO_MATCHING_SIGNATURES')) {
+      options.cache.set(key, e, false);
+    }
+    throw e;
+  }
+}
+
+async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest: Digest, sigRepo: ImageReference, options: VerifyImageOptions): Promise<VerifyImageResult> {
+  const { client, signal } = options;
+  const sigRef = withTag(sigRepo, signatureTag(signedDigest));
+  if (options.throughIndex !== undefined) {
+    const index = await client.getManifest(withDigest(ref, options.throughIndex), signal === undefined ? {} : { signal });
+    assertIndexLists(index.bytes, index.mediaType, digest, options.throughIndex);
+  }
+  // Like cosign, a digest reference is not looked up: a missing image shows as "no signatures".
+  let manifest: SignatureManifest;
+  try {
+    const m = await client.getManifest(sigRef, signal === undefined ? {} : { signal });
+    manifest = parseSignatureManifest(m.bytes);
+  } catch (e) {
+    if (isCosignError(e, 'NOT_FOUND')) {
+      throw fail('NO_SIGNATURES', `no signatures found for ${formatReference(withDigest(ref, signedDigest))} (looked for ${formatReference(sigRef)})`, {
+        cause: e,
+        details: { digest: signedDigest, signatureReference: formatReference(sigRef) },
+      });
+    }
+    throw e;
+  }
+  if (manifest.layers.length === 0) {
+    throw fail('NO_SIGNATURES', `no signatures found for ${formatReference(withDigest(ref, signedDigest))}: the signature artifact has no layers`);
+  }
+  // Fetch each distinct blob once (cosign fetches the same blob once per layer).
+  const distinct = [...new Set(manifest.layers.map((l) => l.digest))];
+  const blobs = new Map<string, Uint8Array | CosignError>();
+  await mapLimit(distinct, options.concurrency ?? 8, async (d) => {
+    try {
+      blobs.set(d, await client.getBlob(sigRepo, d as Digest, { maxBytes: options.maxPayloadBytes ?? 1024 * 1024, ...(signal === undefined ? {} : { signal }) }));
+    } catch (e) {
+      if (isCosignError(e) && (e.code === 'DIGEST_MISMATCH' || e.code === 'TOO_LARGE' || e.code === 'NOT_FOUND')) blobs.set(d, e);
+      else throw e;
+    }
+  });
+  const expectations = {
+    digest: signedDigest,
+    ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
+    ...(options.referenceMatch === undefined || options.referenceMatch === 'ignore' ? {} : { reference: { ref, match: options.referenceMatch } }),
+    ...(options.tlog === undefined ? {} : { tlog: options.tlog }),
+  };
+  const verified: VerifiedSignature[] = [];
+  const rejected: LayerFailure[] = [];
+  for (const desc of manifest.layers) {
+    const blob = blobs.get(desc.digest);
+    let layer: SignatureLayer;
+    try {
+      if (blob instanceof CosignError) throw blob;
+      layer = parseSignatureLayer(desc, blob as Uint8Array);
+    } catch (e) {
+      if (!isCosignError(e)) throw e;
+      rejected.push({ digest: desc.digest, code: e.code, reason: e.message });
+      continue;
+    }
+    const r = verifyLayer(layer, options.authorities, expectations);
+    if (r.ok) verified.push(r.signature);
+    else rejected.push({ digest: r.digest, code: r.code, reason: r.reason });
+  }
+  if (verified.length === 0) {
+    const reasons = rejected.map((r) => `${r.digest}: ${r.reason}`).join('; ');
+    throw fail('NO_MATCHING_SIGNATURES', `no matching signatures for ${formatReference(withDigest(ref, signedDigest))}: ${reasons}`, {
+      details: { digest: signedDigest, layers: rejected },
+    });
+  }
+  const output = verifyOutputJson(
+    verified.map((s) => ({
+      payload: s.payload,
+      ...(s.layer.bundle === undefined ? {} : { extraOptional: { Bundle: rekorBundleOutputValue(s.layer.bundle) } }),
+    })),
+  );
+  return { reference: ref, digest: signedDigest, signatureReference: sigRef, signatures: verified, rejected, output };
+}
+
+function assertIndexLists(bytes: Uint8Array, mediaType: string, child: Digest, index: Digest): void {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (cause) {
+    throw fail('BAD_MANIFEST', `index ${index}: not valid JSON`, { cause });
+  }
+  const mt = (doc as { mediaType?: unknown }).mediaType ?? mediaType;
+  const manifests = (doc as { manifests?: unknown }).manifests;
+  if ((mt !== OCI_INDEX_MEDIA_TYPE && mt !== DOCKER_MANIFEST_LIST_MEDIA_TYPE) || !Array.isArray(manifests)) {
+    throw fail('BAD_MANIFEST', `${index} is not an image index`);
+  }
+  if (!manifests.some((m) => typeof m === 'object' && m !== null && (m as { digest?: unknown }).digest === child)) {
+    throw fail('DIGEST_MISMATCH', `index ${index} does not list ${child}`, { details: { index, child } });
+  }
+}
+
+/** One entry of a {@link verifyImages} batch. */
+export type BatchResult =
+  | { readonly reference: string; readonly ok: true; readonly result: VerifyImageResult }
+  | { readonly reference: string; readonly ok: false; readonly error: CosignError };
+
+/**
+ * Verify many images with bounded concurrency, sharing the client's connections and tokens (and the
+ * cache, when given). Never throws for one image's failure: each entry says what happened.
+ */
+export async function verifyImages(
+  references: ReadonlyArray<string | ImageReference>,
+  options: VerifyImageOptions & { readonly batchConcurrency?: number; readonly onProgress?: (done: number, total: number) => void },
+): Promise<BatchResult[]> {
+  let done = 0;
+  return mapLimit(references, options.batchConcurrency ?? 16, async (r) => {
+    const name = typeof r === 'string' ? r : formatReference(r);
+    try {
+      const result = await verifyImage(r, options);
+      return { reference: name, ok: true as const, result };
+    } catch (e) {
+      const error = isCosignError(e) ? e : new CosignError('REGISTRY_ERROR', (e as Error).message, { cause: e });
+      return { reference: name, ok: false as const, error };
+    } finally {
+      options.onProgress?.(++done, references.length);
+    }
+  });
+}
