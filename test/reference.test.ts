@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isCosignError } from '../src/errors.js';
 import { formatReference, isLoopbackRegistry, parseReference, parseRepository, withDigest, withTag } from '../src/reference.js';
 
-const D = `sha256:${'ab'.repeat(32)}`;
+const D = `sha256:${'ab'.repeat(32)}` as const;
 
 describe('parseReference', () => {
   it.each([

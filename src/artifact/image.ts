@@ -13,8 +13,8 @@ import { z } from 'zod';
 import type { Digest } from '../digest.js';
 import { fail } from '../errors.js';
 import { goMarshal, goStruct, type GoValue } from '../payload/gojson.js';
-import { decodeUtf8Strict, parseStrictJson } from '../payload/payload.js';
-import { DescriptorSchema, markValidatedDescriptor, ownRecord, sha256Digest, type LayerDescriptor, type SignatureLayer } from './layer.js';
+import { decodeUtf8Strict, parseStrictJson } from '../json.js';
+import { DescriptorSchema, markValidatedDescriptor, sha256Digest, type LayerDescriptor, type SignatureLayer } from './layer.js';
 import {
   DOCKER_CONFIG_MEDIA_TYPE,
   DOCKER_MANIFEST_MEDIA_TYPE,
@@ -195,7 +195,9 @@ export function parseSignatureManifest(bytes: Uint8Array, options: ParseSignatur
   const mediaType = m.mediaType ?? (contentType !== undefined && contentType !== '' ? contentType : OCI_MANIFEST_MEDIA_TYPE);
   const rawLayers = (value as { layers: Array<{ annotations?: Record<string, string> }> }).layers;
   const layers = m.layers.map((l, i) => {
-    const d: LayerDescriptor = Object.freeze({ mediaType: l.mediaType, size: l.size, digest: l.digest as Digest, annotations: Object.freeze(ownRecord(rawLayers[i]?.annotations)) });
+    // The parsed JSON's own annotations object (zod's copy would drop a `__proto__` key); it is ours to freeze.
+    const annotations = rawLayers[i]?.annotations ?? {};
+    const d: LayerDescriptor = Object.freeze({ mediaType: l.mediaType, size: l.size, digest: l.digest as Digest, annotations: Object.freeze(annotations) });
     markValidatedDescriptor(d);
     return d;
   });

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { decodeBase64Strict } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
 import { canonicalJson } from '../payload/jcs.js';
-import { decodeUtf8Strict, parseStrictJson } from '../payload/payload.js';
+import { decodeUtf8Strict, parseStrictJson } from '../json.js';
 import { goMarshal, goStruct } from '../payload/gojson.js';
 
 /** Size limit for a bundle annotation or a Rekor entry body (1 MiB). */

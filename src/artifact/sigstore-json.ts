@@ -12,7 +12,7 @@ import { digestOf } from '../digest.js';
 import { decodeBase64Strict } from '../encoding.js';
 import { fail } from '../errors.js';
 import { goMarshal, goStruct } from '../payload/gojson.js';
-import { decodeUtf8Strict, parseStrictJson } from '../payload/payload.js';
+import { decodeUtf8Strict, parseStrictJson } from '../json.js';
 import { ownRecord, parseSignatureLayer, type ParseSignatureLayerOptions, type SignatureLayer } from './layer.js';
 
 /** Largest signature file accepted (16 MiB). */

@@ -8,7 +8,7 @@ import { randomBytes, scrypt, scryptSync } from 'node:crypto';
 import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
 import { z } from 'zod';
 import { fail } from '../errors.js';
-import { assertNoDuplicateKeys, decodeBase64Strict, parseJson } from '../encoding.js';
+import { decodeBase64Strict, parseJson } from '../encoding.js';
 
 /** PEM label cosign ≥ v2.1 writes. */
 export const SIGSTORE_PRIVATE_KEY_PEM_TYPE = 'ENCRYPTED SIGSTORE PRIVATE KEY';
@@ -59,7 +59,6 @@ export interface EncryptedKeyData {
  */
 export function parseEncryptedKeyJson(body: Uint8Array | string, what = 'encrypted private key'): EncryptedKeyData {
   const json = parseJson(body, what, 'BAD_KEY');
-  assertNoDuplicateKeys(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'), what, 'BAD_KEY');
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -23,7 +23,14 @@ export interface AwsKmsOptions {
    */
   readonly endpoint?: string;
   /** Static credentials; default: the SDK's default provider chain. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  readonly credentials?: {
+    /** Access key id. */
+    readonly accessKeyId: string;
+    /** Secret access key (never logged). */
+    readonly secretAccessKey: string;
+    /** Session token for temporary credentials (never logged). */
+    readonly sessionToken?: string;
+  };
   /** PEM CA bundle (or a path to one) to trust for an https endpoint. Default `AWS_CA_BUNDLE`. */
   readonly caBundle?: string;
   /** SDK attempts per call (including retries of throttling). Default: the SDK's (3). */

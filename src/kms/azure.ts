@@ -12,7 +12,16 @@ import { loadSdk } from './sdk.js';
 
 /** An `@azure/core-auth` TokenCredential (structural, so this module needs no Azure types at runtime). */
 export interface AzureTokenCredential {
-  getToken(scopes: string | string[], options?: unknown): Promise<{ token: string; expiresOnTimestamp: number } | null>;
+  /** Get a bearer token for `scopes`. */
+  getToken(scopes: string | string[], options?: unknown): Promise<AzureAccessToken | null>;
+}
+
+/** An access token as `@azure/core-auth` returns it. */
+export interface AzureAccessToken {
+  /** The bearer token (never logged). */
+  token: string;
+  /** Expiry, ms since the epoch. */
+  expiresOnTimestamp: number;
 }
 
 /** Options for `azurekms://` keys. */
@@ -26,14 +35,23 @@ export interface AzureKmsOptions {
    * not under `*.vault.azure.net`, such as a local test server). Default false.
    */
   readonly disableChallengeResourceVerification?: boolean;
+  /**
+   * RSA keys: sign RS256/RS384/RS512 by key size (2048/3072/4096) exactly as cosign's Azure provider does.
+   * Default false: RS256 for every size, so `cosign verify --key <exported PEM>` (SHA-256 by default) accepts
+   * the signatures.
+   */
+  readonly rsaHashBySize?: boolean;
   /** Extra client options (pipeline policies, retry options, …) for both Key Vault clients, merged last. */
   readonly clientOptions?: Readonly<Record<string, unknown>>;
 }
 
 /** The parts of an `azurekms://` reference. */
 export interface AzureKeyReference {
+  /** `<vault>.vault.azure.net` (or `host:port`). */
   readonly vaultHost: string;
+  /** The key name. */
   readonly keyName: string;
+  /** A pinned key version; default the current one. */
   readonly version?: string;
 }
 
@@ -155,8 +173,8 @@ class AzureSigner implements Signer {
         ({ alg, hash, fieldSize } = c);
       } else if (kty === 'RSA' || kty === 'RSA-HSM') {
         key = createPublicKey({ key: { kty: 'RSA', n: b64u(jwk.n) ?? '', e: b64u(jwk.e) ?? '' }, format: 'jwk' });
-        alg = 'RS256';
-        hash = 'sha256';
+        const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+        [alg, hash] = this.#opts.rsaHashBySize !== true || bits <= 2048 ? ['RS256', 'sha256'] : bits <= 3072 ? ['RS384', 'sha384'] : ['RS512', 'sha512'];
       } else {
         throw kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, `Azure Key Vault key type ${kty} cannot sign for cosign (EC or RSA only)`);
       }

@@ -1,14 +1,12 @@
 /**
- * Small crypto helpers shared by the KMS providers: hashing, ECDSA `r‖s` → DER, CRC32C, and a local
- * signer for private keys read from a Kubernetes secret or a key file.
- *
- * Key parsing goes through `src/keys` (the adapter functions below are the only place that does).
+ * Small crypto helpers shared by the KMS providers: hashing, ECDSA `r‖s` → DER, CRC32C, and the adapter
+ * to `src/keys` (key parsing, local signing) the providers use.
  *
  * @module
  */
-import { createHash, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { fail } from '../errors.js';
-import { ed25519phSign } from '../keys/ed25519ph.js';
+import { signerFromPrivateKey } from '../keys/file-signer.js';
 import { defaultHashFor, keyInfo, parsePublicKey } from '../keys/public.js';
 import type { HashAlgorithm, Signer } from '../keys/signer.js';
 
@@ -65,26 +63,7 @@ export function publicOf(key: KeyObject): KeyObject {
   return key.type === 'private' ? createPublicKey(key) : key;
 }
 
-/**
- * A {@link Signer} over a local private key, signing like cosign: ECDSA (ASN.1 DER) and RSA PKCS#1 v1.5
- * with the key's default hash, Ed25519 as Ed25519ph.
- */
-export function localSigner(privateKey: KeyObject, keyRef: string, publicKey?: KeyObject): Signer {
-  if (privateKey.type !== 'private') throw fail('BAD_KEY', `${keyRef}: not a private key`);
-  const info = keyInfo(privateKey);
-  const pub = publicKey ?? createPublicKey(privateKey);
-  if (info.kind === 'ed25519') {
-    const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
-    return {
-      keyRef,
-      publicKey: () => Promise.resolve(pub),
-      sign: (message) => Promise.resolve(ed25519phSign(seed, message)),
-    };
-  }
-  const hash = defaultHashFor(info);
-  return {
-    keyRef,
-    publicKey: () => Promise.resolve(pub),
-    sign: (message) => Promise.resolve(cryptoSign(hash, message, privateKey)),
-  };
+/** A {@link Signer} over a local private key (k8s secrets, key files): `src/keys`' FileSigner. */
+export function localSigner(privateKey: KeyObject, keyRef: string): Signer {
+  return signerFromPrivateKey(privateKey, keyRef);
 }

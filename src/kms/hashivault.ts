@@ -18,6 +18,7 @@ import { httpJson, ResponseTooLargeError, type HttpJsonResponse } from './http.j
 
 /** Log in with Vault's Kubernetes auth method: a role and the pod's service-account token. */
 export interface VaultKubernetesAuth {
+  /** Discriminator. */
   readonly method: 'kubernetes';
   /** The Vault role bound to the service account. */
   readonly role: string;
@@ -29,6 +30,7 @@ export interface VaultKubernetesAuth {
 
 /** Log in with Vault's JWT/OIDC auth method: a role and a CI id-token (GitLab `id_tokens`, GitHub OIDC, …). */
 export interface VaultJwtAuth {
+  /** Discriminator. */
   readonly method: 'jwt';
   /** The Vault role. */
   readonly role: string;
@@ -44,6 +46,7 @@ export interface VaultJwtAuth {
 
 /** A static token (cosign's only method). */
 export interface VaultTokenAuth {
+  /** Discriminator. */
   readonly method: 'token';
   /** Default: `VAULT_TOKEN`, `BAO_TOKEN`, then `~/.vault-token`. */
   readonly token?: string;
@@ -91,13 +94,20 @@ export interface VaultKmsOptions {
 const KEY_RE = /^(hashivault|openbao):\/\/(\w(?:[\w.-]*\w)?)$/;
 
 /** Parse `hashivault://<key>` / `openbao://<key>`. */
-export function parseVaultReference(keyRef: string): { scheme: 'hashivault' | 'openbao'; key: string } {
+export function parseVaultReference(keyRef: string): {
+  /** `hashivault` or `openbao`. */
+  scheme: 'hashivault' | 'openbao';
+  /** The transit key name. */
+  key: string;
+} {
   const m = KEY_RE.exec(keyRef);
   if (m === null) throw kmsError('KMS_ERROR', keyRef, 'invalid Vault key reference; expected hashivault://<key>', { reason: 'bad-reference' });
   return { scheme: m[1] as 'hashivault' | 'openbao', key: m[2] as string };
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** Environment variables (`process.env` by default). */
+export type KmsEnv = Readonly<Record<string, string | undefined>>;
+
 
 const HASH_PATH: Record<HashAlgorithm, string> = { sha256: 'sha2-256', sha384: 'sha2-384', sha512: 'sha2-512' };
 
@@ -255,11 +265,11 @@ class VaultClient {
   readonly #tls: { ca?: string; insecureSkipVerify?: boolean };
 
   readonly keyRef: string;
-  readonly env: Env;
+  readonly env: KmsEnv;
 
   constructor(
     keyRef: string,
-    env: Env,
+    env: KmsEnv,
     address: string,
     namespace: string | undefined,
     tls: { ca?: string; insecureSkipVerify?: boolean },
@@ -449,7 +459,7 @@ async function readCa(caCert: string | undefined): Promise<string | undefined> {
   return readFile(caCert, 'utf8');
 }
 
-async function defaultToken(env: Env): Promise<string | undefined> {
+async function defaultToken(env: KmsEnv): Promise<string | undefined> {
   const t = env['VAULT_TOKEN'] ?? env['BAO_TOKEN'];
   if (t !== undefined && t !== '') return t;
   try {
@@ -459,7 +469,7 @@ async function defaultToken(env: Env): Promise<string | undefined> {
   }
 }
 
-function authFromEnv(env: Env): VaultAuth | undefined {
+function authFromEnv(env: KmsEnv): VaultAuth | undefined {
   const method = env['VAULT_AUTH_METHOD'];
   const role = env['VAULT_AUTH_ROLE'] ?? '';
   const mount = env['VAULT_AUTH_MOUNT'];
@@ -470,7 +480,7 @@ function authFromEnv(env: Env): VaultAuth | undefined {
 }
 
 /** Build a signer for `hashivault://<key>` / `openbao://<key>`. */
-export async function vaultSigner(keyRef: string, opts: VaultKmsOptions = {}, env: Env = process.env): Promise<Signer> {
+export async function vaultSigner(keyRef: string, opts: VaultKmsOptions = {}, env: KmsEnv = process.env): Promise<Signer> {
   const { key } = parseVaultReference(keyRef);
   const address = opts.address ?? env['VAULT_ADDR'] ?? env['BAO_ADDR'];
   if (address === undefined || address === '') throw kmsError('KMS_ERROR', keyRef, 'VAULT_ADDR is not set', { reason: 'no-address' });

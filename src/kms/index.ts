@@ -33,9 +33,10 @@ export {
 } from './registry.js';
 export { awsSigner, parseAwsReference, type AwsKeyReference, type AwsKmsOptions } from './aws.js';
 export { gcpSigner, parseGcpReference, type GcpKeyReference, type GcpKmsOptions } from './gcp.js';
-export { azureSigner, parseAzureReference, type AzureKeyReference, type AzureKmsOptions } from './azure.js';
+export { azureSigner, parseAzureReference, type AzureKeyReference, type AzureKmsOptions, type AzureTokenCredential, type AzureAccessToken } from './azure.js';
 export {
   parseVaultReference,
+  type KmsEnv,
   vaultSigner,
   type VaultAuth,
   type VaultJwtAuth,
@@ -46,6 +47,7 @@ export {
 export { k8sPublicKey, k8sSigner, parseK8sReference, type K8sSecretOptions } from './k8s.js';
 export { crc32c, p1363ToDer } from './crypto.js';
 export type { KmsErrorCode } from './errors.js';
+export type { HashAlgorithm, SignatureVerifier, Signer } from '../keys/signer.js';
 
 registerKmsProvider('awskms', { signer: (ref, o) => Promise.resolve(awsSigner(ref, o.aws, o.env)) });
 registerKmsProvider('gcpkms', { signer: (ref, o) => Promise.resolve(gcpSigner(ref, o.gcp)) });

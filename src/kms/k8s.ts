@@ -25,7 +25,12 @@ export interface K8sSecretOptions {
 }
 
 /** Parse `k8s://<namespace>/<name>`. */
-export function parseK8sReference(keyRef: string): { namespace: string; name: string } {
+export function parseK8sReference(keyRef: string): {
+  /** The secret's namespace. */
+  namespace: string;
+  /** The secret's name. */
+  name: string;
+} {
   const m = /^k8s:\/\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(keyRef);
   if (m === null) throw kmsError('KMS_ERROR', keyRef, 'invalid Kubernetes secret reference; expected k8s://<namespace>/<secret>', { reason: 'bad-reference' });
   return { namespace: m[1] as string, name: m[3] as string };
@@ -88,7 +93,7 @@ export async function k8sSigner(keyRef: string, opts: KmsOptions = {}): Promise<
   }
   const derived = publicOf(key);
   if (pub !== undefined && !pub.equals(derived)) throw kmsError('KMS_ERROR', keyRef, 'cosign.pub does not match cosign.key in the Kubernetes secret');
-  return localSigner(key, keyRef, derived);
+  return localSigner(key, keyRef);
 }
 
 /** The secret's `cosign.pub` (no password needed). */

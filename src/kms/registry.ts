@@ -6,6 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fail, isCosignError } from '../errors.js';
+import { loadSignerFromFile } from '../keys/files.js';
 import { parsePrivateKeyAsync } from '../keys/private.js';
 import type { HashAlgorithm, SignatureVerifier, Signer } from '../keys/signer.js';
 import { PublicKeyVerifier } from '../keys/verify.js';
@@ -107,7 +108,7 @@ function providerFor(keyRef: string): KmsProvider | undefined {
   }
   const p = providers.get(scheme);
   if (p === undefined) {
-    throw kmsError('UNKNOWN_KEY_SCHEME', keyRef.slice(0, scheme.length + 3) + '…', `unknown key reference scheme ${scheme}:// (known: ${kmsSchemes().join(', ')}; register one with registerKmsProvider)`, {
+    throw kmsError('UNKNOWN_KEY_SCHEME', keyRef.replace(/^([^:]+:\/\/)[^/@]*@/, '$1'), `unknown key reference scheme ${scheme}:// (known: ${kmsSchemes().join(', ')}; register one with registerKmsProvider)`, {
       scheme,
     });
   }
@@ -134,6 +135,7 @@ async function readKeyRef(ref: string, opts: KmsOptions, what: string): Promise<
 /** The built-in file loader: PEM files and `env://VAR`, parsed with `src/keys`. */
 export const builtinFileKeyLoader: FileKeyLoader = {
   async signer(ref, opts) {
+    if (keyRefScheme(ref) === undefined) return loadSignerFromFile(ref, opts.password);
     const pem = await readKeyRef(ref, opts, 'private key');
     const key = await parsePrivateKeyAsync(pem, opts.password, ref);
     return localSigner(key, ref);

@@ -7,16 +7,15 @@
 export { GoStruct, compareUtf8, goFormatFloat, goMarshal, goMarshalBytes, goQuote, goStruct } from './gojson.js';
 export type { GoMarshalOptions, GoValue } from './gojson.js';
 export { canonicalJson } from './jcs.js';
+export { decodeUtf8Strict, parseStrictJson } from '../json.js';
 export {
   COSIGN_SIGNATURE_TYPE,
   DEFAULT_MAX_PAYLOAD_BYTES,
   buildPayload,
   buildPayloadForImage,
   checkClaims,
-  decodeUtf8Strict,
   matchDockerReference,
   parsePayload,
-  parseStrictJson,
   rekorBundleOutputValue,
   rfc3161TimestampOutputValue,
   verifyOutputJson,

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { isDigest, parseDigest, type Digest } from '../digest.js';
-import { assertNoDuplicateKeys } from '../encoding.js';
+import { decodeUtf8Strict, parseStrictJson } from '../json.js';
 import { fail, isCosignError } from '../errors.js';
 import { formatReference, parseReference, type ImageReference } from '../reference.js';
 import { goMarshal, goStruct, type GoValue } from './gojson.js';
@@ -21,9 +21,6 @@ export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 
 /** Default size limit for {@link parsePayload} (1 MiB; real payloads are a few hundred bytes). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
-
-/** Deepest JSON nesting accepted (Go's `encoding/json` refuses more than 10 000 levels). */
-const MAX_JSON_DEPTH = 10_000;
 
 const utf8 = new TextEncoder();
 
@@ -116,73 +113,6 @@ const PayloadSchema = z.strictObject({
   // `optional` is checked by hand (see checkOptional): zod would rebuild the object and lose a `__proto__` key.
   optional: z.unknown().optional(),
 });
-
-/** Decode strict UTF-8 without swallowing a byte-order mark (Go's JSON decoder refuses one). */
-export function decodeUtf8Strict(data: Uint8Array, what: string, code: 'BAD_PAYLOAD' | 'BAD_MANIFEST' | 'BAD_INPUT' | 'BAD_SIGNATURE_LAYER'): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(data);
-  } catch (cause) {
-    throw fail(code, `${what}: not valid UTF-8`, { cause });
-  }
-}
-
-/**
- * Parse untrusted JSON text like Go would accept it, but stricter: no duplicate keys, no numbers
- * that overflow float64, nesting at most 10 000 deep.
- */
-export function parseStrictJson(text: string, what: string, code: 'BAD_PAYLOAD' | 'BAD_MANIFEST' | 'BAD_INPUT' | 'BAD_SIGNATURE_LAYER'): unknown {
-  let value: unknown;
-  try {
-    value = JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw fail(code, `${what}: not valid JSON (${(cause as Error).message})`, { cause });
-  }
-  // Iterative walk: depth limit, finite numbers, and the number of object members JSON.parse kept.
-  let members = 0;
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v === 'number' && !Number.isFinite(v)) throw fail(code, `${what}: number out of float64 range`);
-    if (v !== null && typeof v === 'object') {
-      if (depth >= MAX_JSON_DEPTH) throw fail(code, `${what}: nested deeper than ${MAX_JSON_DEPTH} levels`);
-      if (Array.isArray(v)) {
-        for (const x of v) stack.push([x, depth + 1]);
-      } else {
-        const keys = Object.keys(v);
-        members += keys.length;
-        for (const k of keys) stack.push([(v as Record<string, unknown>)[k], depth + 1]);
-      }
-    }
-  }
-  // JSON.parse keeps the last of duplicate keys, so the text has more keys than the value has members
-  // exactly when some object repeats a key. Only then run the slower scanner, for its precise message.
-  if (countJsonKeys(text) !== members) {
-    assertNoDuplicateKeys(text, what, code);
-    throw fail(code, `${what}: duplicate key`);
-  }
-  return value;
-}
-
-/** Number of object keys in valid JSON text: strings followed (after white space) by `:`. */
-function countJsonKeys(text: string): number {
-  let count = 0;
-  let i = text.indexOf('"');
-  while (i >= 0) {
-    let end = text.indexOf('"', i + 1);
-    for (;;) {
-      let backslashes = 0;
-      while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++;
-      if (backslashes % 2 === 0) break;
-      end = text.indexOf('"', end + 1);
-    }
-    let j = end + 1;
-    let c = text.charCodeAt(j);
-    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++j);
-    if (c === 0x3a) count++;
-    i = text.indexOf('"', j);
-  }
-  return count;
-}
 
 /** Check `optional` on the object JSON.parse made (own keys only, `__proto__` is an ordinary key). */
 function checkOptional(opt: unknown): Record<string, unknown> | null {

@@ -109,8 +109,9 @@ async function collectDigests(client: RegistryClient, ref: ImageReference, root:
 export async function signImage(reference: string | ImageReference, signer: Signer, options: SignImageOptions): Promise<SignImageResult> {
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   const { client, signal } = options;
-  let root = ref.digest;
-  if (root === undefined) {
+  let root: Digest;
+  if (ref.digest !== undefined) root = ref.digest;
+  else {
     const m = await client.getManifest(ref, signal === undefined ? {} : { signal });
     root = m.digest;
     options.onWarning?.(

@@ -124,6 +124,21 @@ describe('AWS KMS signer over the real SDK', () => {
     await expect(signer.publicKey()).resolves.toBeDefined();
   });
 
+  it('without a host in the URI the SDK honours AWS_ENDPOINT_URL_KMS (plain http for tests)', async () => {
+    server.createKey('ECC_NIST_P256', { alias: 'envendpoint' });
+    const old = process.env['AWS_ENDPOINT_URL_KMS'];
+    process.env['AWS_ENDPOINT_URL_KMS'] = server.url;
+    try {
+      const o = opts(server);
+      const signer = await resolveSigner('awskms:///alias/envendpoint', { aws: { ...o.aws, endpoint: undefined } });
+      const msg = Buffer.from('env endpoint');
+      expect(verifyLocally(await signer.publicKey(), 'sha256', msg, await signer.sign(msg))).toBe(true);
+    } finally {
+      if (old === undefined) delete process.env['AWS_ENDPOINT_URL_KMS'];
+      else process.env['AWS_ENDPOINT_URL_KMS'] = old;
+    }
+  });
+
   it('resolveVerifier verifies locally', async () => {
     server.createKey('ECC_NIST_P256', { alias: 'verifier' });
     const signer = await resolveSigner('awskms:///alias/verifier', opts(server));

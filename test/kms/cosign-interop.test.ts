@@ -77,6 +77,21 @@ describe.skipIf(!haveCosign)('real cosign through the test servers', () => {
     await writeFile(join(dir, `pub-${spec}.pem`), (await resolvePublicKey(ref, { aws: { caBundle: TEST_CA_PATH, region: aws.region, credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey } } })).export({ type: 'spki', format: 'pem' }));
     const vb = await run(['verify-blob', '--key', join(dir, `pub-${spec}.pem`), '--signature', join(dir, `ours-${spec}`), '--insecure-ignore-tlog=true', blob], {}, dir);
     expect(vb.code, vb.stderr).toBe(0);
+    // cosign can also verify against the KMS reference itself (GetPublicKey + DescribeKey on the server)
+    const vk = await run(['verify-blob', '--key', ref, '--signature', join(dir, `ours-${spec}`), '--insecure-ignore-tlog=true', blob], awsEnv(), dir);
+    expect(vk.code, vk.stderr).toBe(0);
+    expect(aws.count('DescribeKey')).toBeGreaterThan(0);
+  });
+
+  it('cosign also reaches the TLS test server with AWS_TLS_INSECURE_SKIP_VERIFY=1 instead of AWS_CA_BUNDLE', async () => {
+    aws.createKey('ECC_NIST_P256', { alias: 'insecure' });
+    const { AWS_CA_BUNDLE: _ca, ...env } = awsEnv();
+    const pk = await run(['public-key', '--key', `awskms://${aws.host}/alias/insecure`], { ...env, AWS_TLS_INSECURE_SKIP_VERIFY: '1' }, dir);
+    expect(pk.code, pk.stderr).toBe(0);
+    // and fails cleanly with neither
+    const bad = await run(['public-key', '--key', `awskms://${aws.host}/alias/insecure`], env, dir);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/certificate/);
   });
 
   it('cosign public-key and sign-blob via hashivault:// (VAULT_ADDR, VAULT_TOKEN)', async (ctx) => {
@@ -86,7 +101,7 @@ describe.skipIf(!haveCosign)('real cosign through the test servers', () => {
     // Debian's cosign 2.5.0 package is built with the AWS KMS provider only (no hashivault/gcp/azure).
     if (pk.code !== 0 && pk.stderr.includes('unrecognized scheme: hashivault://')) ctx.skip();
     expect(pk.code, pk.stderr).toBe(0);
-    expect(pk.stdout).toBe(key.versions[0]?.publicKey.export({ type: 'spki', format: 'pem' }));
+    expect(pk.stdout).toBe(key.versions[0]?.publicKey?.export({ type: 'spki', format: 'pem' }));
     const blob = join(dir, 'blob-vault.txt');
     await writeFile(blob, 'hello from cosign via vault\n');
     const sb = await run(['sign-blob', '--key', 'hashivault://cosign-cli', '--tlog-upload=false', '--yes', '--output-signature', join(dir, 'sig-vault'), blob], env, dir);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVaultReference, resolvePublicKey, resolveSigner, type KmsOptions } from '../../src/kms/index.js';
-import { deadPort } from './servers/base.js';
+import { TEST_CA_PATH, deadPort } from './servers/base.js';
 import { VaultServer } from './servers/vault.js';
 import { expectKmsError, verifyLocally } from './helpers.js';
 
@@ -33,11 +33,7 @@ describe('parseVaultReference', () => {
 });
 
 describe('Vault transit signer (env configuration like cosign)', () => {
-  it.each([
-    ['ecdsa-p256', 'sha256'],
-    ['ecdsa-p384', 'sha256'],
-    ['rsa-2048', 'sha256'],
-  ] as const)('%s: signs prehashed sha2-256, verifies locally', async (type) => {
+  it.each(['ecdsa-p256', 'ecdsa-p384', 'rsa-2048'] as const)('%s: signs prehashed sha2-256, verifies locally', async (type) => {
     const key = vault.createKey(`k-${type}`, type);
     const signer = await resolveSigner(`hashivault://k-${type}`, env());
     const pub = await signer.publicKey();
@@ -95,6 +91,26 @@ describe('Vault transit signer (env configuration like cosign)', () => {
     const sig3 = await signer.sign(msg);
     expect(verifyLocally(await signer.publicKey(), 'sha256', msg, sig3)).toBe(true);
     expect((await signer.publicKey()).equals(key.versions[2]?.publicKey as never)).toBe(true);
+  });
+
+  it('https Vault with VAULT_CACERT', async () => {
+    const tlsVault = await VaultServer.start(true);
+    try {
+      const key = tlsVault.createKey('tlskey', 'ecdsa-p256');
+      const signer = await resolveSigner('hashivault://tlskey', { env: { VAULT_ADDR: tlsVault.url, VAULT_TOKEN: tlsVault.rootToken, VAULT_CACERT: TEST_CA_PATH } });
+      const msg = Buffer.from('tls');
+      expect(verifyLocally(await signer.publicKey(), 'sha256', msg, await signer.sign(msg))).toBe(true);
+      expect((await signer.publicKey()).equals(key.versions[0]?.publicKey as never)).toBe(true);
+      // without the CA the TLS handshake fails: a network error
+      await expectKmsError(
+        (await resolveSigner('hashivault://tlskey', { env: { VAULT_ADDR: tlsVault.url, VAULT_TOKEN: tlsVault.rootToken } })).publicKey(),
+        'KMS_NETWORK',
+        'hashivault://tlskey',
+        [tlsVault.rootToken],
+      );
+    } finally {
+      await tlsVault.close();
+    }
   });
 
   it('reads ~/.vault-token style token from options, VAULT_TOKEN wins', async () => {

@@ -1,0 +1,62 @@
+/**
+ * Shared helpers of the attachment verbs (`triangulate`, `tree`, `clean`, `copy`): parse the image
+ * reference, resolve its digest, name its `.sig` / `.att` / `.sbom` tags (honouring
+ * `COSIGN_REPOSITORY` and `--attachment-tag-prefix`), read manifest layer lists.
+ *
+ * @module
+ */
+import type { Digest } from '../digest.js';
+import type { ImageReference } from '../reference.js';
+import { CliError } from './errors.js';
+import type { RegistrySettings } from './registry.js';
+
+/** Attachment kinds and their tag suffixes. */
+export type Kind = 'sig' | 'att' | 'sbom';
+
+/** Parse an image reference, with cosign's `parsing reference:` prefix on failure. */
+export async function parseImage(input: string): Promise<ImageReference> {
+  const { parseReference } = await import('../reference.js');
+  try {
+    return parseReference(input);
+  } catch (e) {
+    throw new CliError(`parsing reference: ${(e as Error).message}`, 1, 'BAD_REFERENCE');
+  }
+}
+
+/** The digest of `ref` (no request when it has one). */
+export async function digestOf(reg: RegistrySettings, ref: ImageReference, signal: AbortSignal): Promise<Digest> {
+  if (ref.digest !== undefined) return ref.digest;
+  const m = await reg.client.getManifest(ref, { signal });
+  return m.digest;
+}
+
+/** `<sig repo>:<prefix>sha256-<hex>.<kind>` as a reference. */
+export async function attachmentRef(reg: RegistrySettings, ref: ImageReference, digest: Digest, kind: Kind): Promise<ImageReference> {
+  const { signatureTag } = await import('../artifact/tags.js');
+  const { withTag } = await import('../reference.js');
+  return withTag(reg.signatureRepository ?? ref, signatureTag(digest, kind, reg.tagPrefix));
+}
+
+/** A manifest's JSON, loosely typed. */
+export interface ManifestDoc {
+  readonly mediaType?: string;
+  readonly config?: { readonly digest?: string; readonly mediaType?: string };
+  readonly layers?: ReadonlyArray<{ readonly digest?: string; readonly mediaType?: string }>;
+  readonly manifests?: ReadonlyArray<{ readonly digest?: string; readonly mediaType?: string }>;
+}
+
+/** Parse manifest bytes. */
+export function parseManifestDoc(bytes: Uint8Array, what: string): ManifestDoc {
+  try {
+    const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not an object');
+    return doc as ManifestDoc;
+  } catch (e) {
+    throw new CliError(`${what}: manifest is not valid JSON (${(e as Error).message})`, 1, 'BAD_MANIFEST');
+  }
+}
+
+/** True when the error is a registry "not found". */
+export function isNotFound(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === 'NOT_FOUND';
+}

@@ -1,0 +1,99 @@
+/**
+ * `cosign-ts tree IMAGE`: list an image's signatures, attestations and SBOMs (the `.sig`, `.att`,
+ * `.sbom` tags and their layers) and its OCI 1.1 referrers, in cosign's layout.
+ *
+ * @module
+ */
+import type { Command } from '../command.js';
+import { OUTPUT_FLAG, REGISTRY_FLAGS } from '../command.js';
+import { out } from '../context.js';
+import { attachmentRef, isNotFound, parseImage, parseManifestDoc, type Kind } from '../attachments.js';
+import { CliError } from '../errors.js';
+import { registrySettings } from '../registry.js';
+
+const TITLES: Readonly<Record<Kind, string>> = {
+  att: '💾 Attestations for an image tag',
+  sig: '🔐 Signatures for an image tag',
+  sbom: '📦 SBOMs for an image tag',
+};
+const JSON_KEYS: Readonly<Record<Kind, string>> = { sig: 'signatures', att: 'attestations', sbom: 'sboms' };
+
+function layerLines(digests: readonly string[]): string {
+  return digests.map((d, i) => `${i === digests.length - 1 ? '   └──' : '   ├──'} 🍒 ${d}\n`).join('');
+}
+
+export const command: Command = {
+  name: 'tree',
+  short: 'Display supply chain security related artifacts for an image such as signatures, SBOMs and attestations',
+  usage: '[flags] <image>',
+  examples: `  cosign-ts tree <IMAGE>
+
+  # machine-readable
+  cosign-ts tree --output json <IMAGE>`,
+  flags: [...REGISTRY_FLAGS, { name: 'experimental-oci11', type: 'boolean', default: false, help: 'accepted for compatibility: referrers are always listed' }, OUTPUT_FLAG],
+  args: { min: 1, max: 1 },
+  async run(ctx, flags) {
+    const json = flags.str('output') === 'json';
+    const ref = await parseImage(flags.args[0] as string);
+    const { formatReference, withDigest } = await import('../../reference.js');
+    const shown = formatReference(ref);
+    if (!json) out(ctx, `📦 Supply Chain Security Related artifacts for an image: ${shown}\n`);
+    const reg = await registrySettings(ctx, flags);
+    let digest = ref.digest;
+    if (digest === undefined) {
+      try {
+        digest = (await reg.client.getManifest(ref, { signal: ctx.signal })).digest;
+      } catch (e) {
+        if (isNotFound(e)) throw new CliError(`entity not found in registry, error: ${(e as Error).message}`, 1, 'NOT_FOUND');
+        throw e;
+      }
+    }
+    const sections: Array<{ kind: Kind; tag: string; layers: string[] }> = [];
+    for (const kind of ['att', 'sig', 'sbom'] as const) {
+      const tagRef = await attachmentRef(reg, ref, digest, kind);
+      try {
+        const m = await reg.client.getManifest(tagRef, { signal: ctx.signal });
+        const layers = (parseManifestDoc(m.bytes, formatReference(tagRef)).layers ?? []).map((l) => String(l.digest));
+        if (layers.length > 0) sections.push({ kind, tag: formatReference(tagRef), layers });
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    const referrers: Array<{ artifactType: string; reference: string; layers: string[] }> = [];
+    let referrerList: Awaited<ReturnType<typeof reg.client.referrers>> = [];
+    try {
+      referrerList = await reg.client.referrers(ref, digest, { signal: ctx.signal });
+    } catch (e) {
+      ctx.stderr.write(`Error fetching referrers of ${formatReference(withDigest(ref, digest))}: ${(e as Error).message}\n`);
+    }
+    for (const r of referrerList) {
+      const type = r.annotations?.['dev.sigstore.bundle.predicateType'] ?? r.artifactType ?? '';
+      if (type === '') continue;
+      const artifactRef = withDigest(ref, r.digest as `${string}:${string}`);
+      try {
+        const m = await reg.client.getManifest(artifactRef, { signal: ctx.signal });
+        referrers.push({ artifactType: type, reference: formatReference(artifactRef), layers: (parseManifestDoc(m.bytes, formatReference(artifactRef)).layers ?? []).map((l) => String(l.digest)) });
+      } catch (e) {
+        ctx.stderr.write(`Error fetching artifact ${formatReference(artifactRef)}: ${(e as Error).message}\n`);
+      }
+    }
+    if (json) {
+      const doc: Record<string, unknown> = { image: shown, digest };
+      for (const k of ['sig', 'att', 'sbom'] as const) {
+        const s = sections.find((x) => x.kind === k);
+        doc[JSON_KEYS[k]] = s === undefined ? null : { tag: s.tag, layers: s.layers };
+      }
+      doc.referrers = referrers;
+      out(ctx, `${JSON.stringify(doc)}\n`);
+      return 0;
+    }
+    if (sections.length === 0 && referrers.length === 0) {
+      // cosign 2.5's wording and line breaks, byte for byte (no final newline)
+      out(ctx, `No Supply Chain Security Related Artifacts artifacts found for image ${shown}\n, start creating one with simply running$ cosign sign <img>`);
+      return 0;
+    }
+    for (const s of sections) out(ctx, `└── ${TITLES[s.kind]}: ${s.tag}\n${layerLines(s.layers)}`);
+    for (const r of referrers) out(ctx, `└── 🔗 ${r.artifactType} artifacts via OCI referrer: ${r.reference}\n${layerLines(r.layers)}`);
+    return 0;
+  },
+};

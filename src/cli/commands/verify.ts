@@ -1,0 +1,378 @@
+/**
+ * `cosign-ts verify --key REF IMAGE…`: verify image signatures like `cosign verify`, with the same
+ * stderr check list, the same stdout bytes and the same exit statuses (10 no signatures, 11 image tag
+ * not found, 12 no matching signatures).
+ *
+ * @module
+ */
+import type { KeyObject } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import type { Command } from '../command.js';
+import { REGISTRY_FLAGS } from '../command.js';
+import type { CliContext } from '../context.js';
+import { out, warn } from '../context.js';
+import { parseAnnotations } from '../annotations.js';
+import { CliError, EXIT, unsupported } from '../errors.js';
+import type { Flags } from '../flags.js';
+import { loadPublicKey } from '../keyref.js';
+import { progressBar } from '../progress.js';
+import type { RegistrySettings } from '../registry.js';
+import { registrySettings } from '../registry.js';
+import type { ImageReference } from '../../reference.js';
+import type { TlogOptions } from '../../verify/layer.js';
+
+const KEYLESS_FLAGS = [
+  'certificate-identity',
+  'certificate-identity-regexp',
+  'certificate-oidc-issuer',
+  'certificate-oidc-issuer-regexp',
+  'certificate',
+  'certificate-chain',
+  'ca-roots',
+  'ca-intermediates',
+  'certificate-github-workflow-name',
+  'certificate-github-workflow-ref',
+  'certificate-github-workflow-repository',
+  'certificate-github-workflow-sha',
+  'certificate-github-workflow-trigger',
+  'sct',
+];
+
+export const command: Command = {
+  name: 'verify',
+  short: 'Verify a signature on the supplied container image',
+  long: `Verify signature and annotations on an image.
+
+cosign-ts verifies with a public key (file, env://, URL, KMS URI or Kubernetes secret).
+Signatures made with --tlog-upload=false have no transparency-log entry: verify them with
+--insecure-ignore-tlog=true, as with cosign. Keyless (certificate identity) verification is
+not supported yet.
+
+stdout carries exactly what cosign prints: a newline, the JSON array of the verified
+payloads, and a newline (-o text: one raw payload per line). stderr lists the checks performed.`,
+  usage: '[flags] <image uri> [<image uri> ...]',
+  examples: `  cosign-ts verify --key <key path>|<key url>|<kms uri> --insecure-ignore-tlog=true <image uri> [<image uri> ...]
+
+  # verify image with an on-disk public key
+  cosign-ts verify --key cosign.pub --insecure-ignore-tlog=true <IMAGE>
+
+  # verify multiple images
+  cosign-ts verify --key cosign.pub --insecure-ignore-tlog=true <IMAGE_1> <IMAGE_2> ...
+
+  # additionally verify specified annotations
+  cosign-ts verify --key cosign.pub --insecure-ignore-tlog=true -a key1=val1 -a key2=val2 <IMAGE>
+
+  # verify image with a key stored in an environment variable
+  cosign-ts verify --key env://[ENV_VAR] --insecure-ignore-tlog=true <IMAGE>
+
+  # verify image with public key stored in a KMS or a Kubernetes secret
+  cosign-ts verify --key awskms://[ENDPOINT]/[ID/ALIAS/ARN] --insecure-ignore-tlog=true <IMAGE>
+  cosign-ts verify --key gcpkms://projects/[PROJECT]/locations/global/keyRings/[KEYRING]/cryptoKeys/[KEY] --insecure-ignore-tlog=true <IMAGE>
+  cosign-ts verify --key hashivault://[KEY] --insecure-ignore-tlog=true <IMAGE>
+  cosign-ts verify --key k8s://[NAMESPACE]/[KEY] --insecure-ignore-tlog=true <IMAGE>
+
+  # verify a signature and payload from files, without reading signatures from the registry
+  cosign-ts verify --key cosign.pub --insecure-ignore-tlog=true --signature sig.b64 --payload payload.json <IMAGE DIGEST>
+
+  # verify Rekor bundles offline with a given Rekor public key
+  SIGSTORE_REKOR_PUBLIC_KEY=rekor.pub cosign-ts verify --key cosign.pub <IMAGE>
+
+  # pipe the verified payloads to jq
+  cosign-ts verify --key cosign.pub --insecure-ignore-tlog=true <IMAGE> | jq .`,
+  notes: `Environment:
+  COSIGN_REPOSITORY          read signatures from this repository (registry/repo)
+  SIGSTORE_REKOR_PUBLIC_KEY  Rekor public key (PEM file) to verify transparency-log bundles offline
+
+Exit status (the same as cosign 2.5):
+  0   all images verified
+  1   any other error (usage, registry or network, key)
+  10  no signatures found
+  11  image tag or repository not found
+  12  no matching signatures (bad signature, digest or annotation mismatch)`,
+  flags: [
+    { name: 'key', type: 'string', default: '', help: 'path to the public key file, KMS URI or Kubernetes Secret' },
+    { name: 'annotations', short: 'a', type: 'stringSlice', help: 'extra key=value pairs to verify' },
+    { name: 'insecure-ignore-tlog', type: 'boolean', default: false, help: 'ignore transparency log verification, to be used when an artifact signature has not been uploaded to the transparency log. Artifacts cannot be publicly verified when not included in a log' },
+    { name: 'private-infrastructure', type: 'boolean', default: false, help: 'skip transparency log verification when verifying artifacts in a privately deployed infrastructure' },
+    { name: 'check-claims', type: 'boolean', default: true, help: 'whether to check the claims found (cosign-ts: always true)' },
+    { name: 'output', short: 'o', type: 'string', default: 'json', help: 'output format for the signing image information (json|text)' },
+    { name: 'signature', type: 'string', default: '', help: 'signature content or path or remote URL (verify this signature instead of the registry\'s)' },
+    { name: 'payload', type: 'string', default: '', help: 'payload path or remote URL (with --signature)' },
+    { name: 'offline', type: 'boolean', default: false, help: 'only allow offline verification (cosign-ts never queries Rekor online)' },
+    { name: 'rekor-url', type: 'string', default: 'https://rekor.sigstore.dev', help: 'address of rekor STL server (unused: cosign-ts never queries Rekor online)' },
+    { name: 'signature-digest-algorithm', type: 'string', default: 'sha256', help: 'digest algorithm to use when processing a signature (sha256|sha384|sha512)' },
+    { name: 'max-workers', type: 'string', default: '10', help: 'the amount of maximum workers for parallel executions' },
+    { name: 'local-image', type: 'boolean', default: false, help: "whether the specified image is a path to an image saved locally via 'cosign save' (not supported yet)" },
+    { name: 'attachment', type: 'string', default: '', help: 'DEPRECATED, related image attachment to verify (not supported)' },
+    { name: 'new-bundle-format', type: 'boolean', default: false, help: 'expect the signature to be packaged in a Sigstore bundle (not supported yet)' },
+    { name: 'experimental-oci11', type: 'boolean', default: false, help: 'set to true to enable experimental OCI 1.1 behaviour (not supported yet)' },
+    { name: 'trusted-root', type: 'string', default: '', help: 'Path to a Sigstore TrustedRoot JSON file (not supported yet)' },
+    { name: 'use-signed-timestamps', type: 'boolean', default: false, help: 'verify rfc3161 timestamps (not supported yet)' },
+    { name: 'timestamp-certificate-chain', type: 'string', default: '', help: 'PEM certificate chain of the timestamp authority (not supported yet)' },
+    { name: 'insecure-ignore-sct', type: 'boolean', default: false, help: 'keyless only (not supported yet)' },
+    { name: 'certificate-identity', type: 'string', default: '', help: 'The identity expected in a valid Fulcio certificate (keyless; not supported yet)' },
+    { name: 'certificate-identity-regexp', type: 'string', default: '', help: 'A regular expression alternative to --certificate-identity (keyless; not supported yet)' },
+    { name: 'certificate-oidc-issuer', type: 'string', default: '', help: 'The OIDC issuer expected in a valid Fulcio certificate (keyless; not supported yet)' },
+    { name: 'certificate-oidc-issuer-regexp', type: 'string', default: '', help: 'A regular expression alternative to --certificate-oidc-issuer (keyless; not supported yet)' },
+    { name: 'certificate', type: 'string', default: '', help: 'path to the public certificate (not supported yet)' },
+    { name: 'certificate-chain', type: 'string', default: '', help: 'path to a list of CA certificates in PEM format (not supported yet)' },
+    { name: 'ca-roots', type: 'string', default: '', help: 'path to a bundle file of CA certificates in PEM format (not supported yet)' },
+    { name: 'ca-intermediates', type: 'string', default: '', help: 'path to a file of intermediate CA certificates in PEM format (not supported yet)' },
+    { name: 'certificate-github-workflow-name', type: 'string', default: '', help: 'keyless only (not supported yet)' },
+    { name: 'certificate-github-workflow-ref', type: 'string', default: '', help: 'keyless only (not supported yet)' },
+    { name: 'certificate-github-workflow-repository', type: 'string', default: '', help: 'keyless only (not supported yet)' },
+    { name: 'certificate-github-workflow-sha', type: 'string', default: '', help: 'keyless only (not supported yet)' },
+    { name: 'certificate-github-workflow-trigger', type: 'string', default: '', help: 'keyless only (not supported yet)' },
+    { name: 'sct', type: 'string', default: '', help: 'keyless only (not supported yet)' },
+    { name: 'sk', type: 'boolean', default: false, help: 'whether to use a hardware security key (not supported yet)' },
+    { name: 'slot', type: 'string', default: '', help: 'security key slot (not supported yet)' },
+    ...REGISTRY_FLAGS,
+  ],
+  args: { min: 1, max: Infinity },
+  run: runVerify,
+};
+
+type HashName = 'sha256' | 'sha384' | 'sha512';
+
+interface Prepared {
+  readonly publicKey: KeyObject;
+  readonly keyRef: string;
+  readonly hash: HashName;
+  readonly annotations: Record<string, string> | undefined;
+  readonly tlog: TlogOptions | undefined;
+  readonly text: boolean;
+}
+
+async function prepare(ctx: CliContext, flags: Flags): Promise<Prepared> {
+  if (flags.bool('local-image')) throw unsupported('verifying images saved with cosign save (--local-image)');
+  if (flags.str('attachment') !== '') throw unsupported('verifying attachments (--attachment)');
+  if (flags.bool('new-bundle-format')) throw unsupported('Sigstore bundle signatures (--new-bundle-format)');
+  if (flags.bool('experimental-oci11')) throw unsupported('OCI 1.1 referrer signatures (--experimental-oci11)');
+  if (flags.str('trusted-root') !== '') throw unsupported('--trusted-root');
+  if (flags.bool('use-signed-timestamps') || flags.str('timestamp-certificate-chain') !== '') throw unsupported('RFC 3161 timestamp verification');
+  if (flags.bool('sk')) throw unsupported('hardware security keys (--sk)');
+  if (flags.str('attachment-tag-prefix') !== '') throw unsupported('--attachment-tag-prefix with verify');
+  if (!flags.bool('check-claims')) throw unsupported('skipping the claim checks (--check-claims=false)');
+  const keyless = KEYLESS_FLAGS.filter((f) => flags.str(f) !== '');
+  const keyRef = flags.str('key');
+  if (keyRef === '') {
+    throw new CliError(
+      `keyless verification (Fulcio certificates${keyless.length > 0 ? `, --${keyless[0]}` : ''}) is not supported by cosign-ts yet: pass --key <public key file or KMS URI>`,
+      EXIT.ERROR,
+      'UNSUPPORTED',
+    );
+  }
+  if (keyless.length > 0) warn(ctx, `--${keyless.join(', --')} ignored: verifying with the key given by --key (keyless verification is not supported by cosign-ts yet)`);
+  const alg = flags.str('signature-digest-algorithm');
+  if (alg !== 'sha256' && alg !== 'sha384' && alg !== 'sha512') {
+    if (alg === 'sha224') throw unsupported('--signature-digest-algorithm sha224');
+    throw new CliError(`unknown digest algorithm: ${alg}`, EXIT.ERROR, 'USAGE');
+  }
+  if (!/^\d+$/.test(flags.str('max-workers')) || Number(flags.str('max-workers')) < 1) {
+    throw new CliError(`invalid argument ${JSON.stringify(flags.str('max-workers'))} for "--max-workers" flag`, EXIT.ERROR, 'USAGE');
+  }
+  const ignoreTlog = flags.bool('insecure-ignore-tlog') || flags.bool('private-infrastructure');
+  let tlog: TlogOptions | undefined;
+  if (flags.bool('insecure-ignore-tlog')) {
+    warn(ctx, 'Skipping tlog verification is an insecure practice that lacks transparency and auditability verification for the signature.');
+  }
+  if (!ignoreTlog) {
+    const rekorFile = ctx.env.SIGSTORE_REKOR_PUBLIC_KEY;
+    if (rekorFile === undefined || rekorFile === '') {
+      throw new CliError(
+        'transparency-log verification needs the Rekor public key, which cosign-ts does not download (no TUF, no online Rekor lookups): ' +
+          'pass --insecure-ignore-tlog=true for signatures made with --tlog-upload=false, or set SIGSTORE_REKOR_PUBLIC_KEY to a Rekor public key file to verify Rekor bundles offline',
+        EXIT.ERROR,
+        'UNSUPPORTED',
+      );
+    }
+    let pem: string;
+    try {
+      pem = await readFile(rekorFile, 'utf8');
+    } catch (e) {
+      throw new CliError(`reading SIGSTORE_REKOR_PUBLIC_KEY ${rekorFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    const { rekorKey } = await import('../../artifact/rekor.js');
+    tlog = { rekorKeys: [rekorKey(pem)], required: true };
+  }
+  let annotations: Record<string, string> | undefined;
+  try {
+    annotations = parseAnnotations(flags.list('annotations'));
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.ERROR, 'USAGE');
+  }
+  const publicKey = await loadPublicKey(ctx, keyRef);
+  return { publicKey, keyRef, hash: alg, annotations, tlog, text: flags.str('output') === 'text' };
+}
+
+function header(ctx: CliContext, ref: string, checks: readonly string[]): void {
+  ctx.stderr.write(`\nVerification for ${ref} --\nThe following checks were performed on each of these signatures:\n${checks.map((c) => `${c}\n`).join('')}`);
+}
+
+/** Map a library error of `verifyImage` to cosign's message and exit status. */
+function verifyError(e: unknown): never {
+  const code = (e as { code?: unknown } | null)?.code;
+  const msg = (e as Error).message;
+  switch (code) {
+    case 'NO_SIGNATURES':
+      throw new CliError(msg.startsWith('no signatures found') ? msg : `no signatures found: ${msg}`, EXIT.NO_SIGNATURES, 'NO_SIGNATURES', { cause: e });
+    case 'NOT_FOUND':
+      throw new CliError(`image tag not found: ${msg}`, EXIT.NOT_FOUND, 'NOT_FOUND', { cause: e });
+    case 'NO_MATCHING_SIGNATURES':
+      throw new CliError(msg.startsWith('no matching signatures') ? msg : `no matching signatures: ${msg}`, EXIT.NO_MATCHING_SIGNATURES, 'NO_MATCHING_SIGNATURES', { cause: e });
+    case 'BAD_REFERENCE':
+      throw new CliError(`parsing reference: ${msg}`, EXIT.ERROR, 'BAD_REFERENCE', { cause: e });
+    default:
+      throw e;
+  }
+}
+
+async function parseRef(input: string): Promise<ImageReference> {
+  const { parseReference } = await import('../../reference.js');
+  try {
+    return parseReference(input);
+  } catch (e) {
+    return verifyError(e);
+  }
+}
+
+/** Signature value of `--signature`: a file, a URL, or the base64 text itself. */
+async function readSignatureArg(ctx: CliContext, value: string): Promise<Buffer> {
+  const { decodeBase64Strict } = await import('../../encoding.js');
+  let text: string;
+  if (/^https?:\/\//i.test(value)) {
+    const { readKeyRef } = await import('../keyref.js');
+    text = (await readKeyRef(ctx, value)).toString('utf8');
+  } else {
+    let isFile = false;
+    try {
+      isFile = (await stat(value)).isFile();
+    } catch {
+      isFile = false;
+    }
+    if (isFile) {
+      const st = await stat(value);
+      if (st.size > 1024 * 1024) throw new CliError(`signature file ${value} is larger than 1 MiB`);
+      text = await readFile(value, 'utf8');
+    } else if (/^[A-Za-z0-9+/=\s]+$/.test(value) && value.length >= 16) {
+      text = value;
+    } else {
+      throw new CliError(`reading signature: open ${value}: no such file or directory`);
+    }
+  }
+  try {
+    return decodeBase64Strict(text.trim(), '--signature');
+  } catch (e) {
+    throw new CliError(`decoding signature: ${(e as Error).message}`);
+  }
+}
+
+async function readPayloadArg(ctx: CliContext, value: string): Promise<Buffer> {
+  const { readKeyRef } = await import('../keyref.js');
+  if (/^https?:\/\//i.test(value)) return readKeyRef(ctx, value);
+  try {
+    const st = await stat(value);
+    if (st.size > 1024 * 1024) throw new CliError(`payload file ${value} is larger than 1 MiB`);
+    return await readFile(value);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`reading payload: open ${value}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'error'}`);
+  }
+}
+
+async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
+  const p = await prepare(ctx, flags);
+  const { keyAuthority } = await import('../../verify/authority.js');
+  const { verificationChecks } = await import('../../verify/image.js');
+  const { formatReference } = await import('../../reference.js');
+  const authorities = [keyAuthority(p.publicKey, p.keyRef, p.hash === 'sha256' ? undefined : p.hash)];
+  const checks = verificationChecks({ ...(p.annotations === undefined ? {} : { annotations: p.annotations }), tlogVerified: p.tlog !== undefined, key: true });
+  const refs: ImageReference[] = [];
+  for (const a of flags.args) refs.push(await parseRef(a));
+
+  let reg: RegistrySettings | undefined;
+  const registry = async (): Promise<RegistrySettings> => (reg ??= await registrySettings(ctx, flags));
+
+  if (flags.str('signature') !== '') {
+    return verifyOffline(ctx, flags, p, authorities, checks, refs, registry);
+  }
+  if (flags.str('payload') !== '') throw new CliError('--payload needs --signature', EXIT.ERROR, 'USAGE');
+
+  const settings = await registry();
+  const { verifyImages } = await import('../../verify/image.js');
+  const bar = progressBar(ctx, 'Verifying');
+  let results;
+  try {
+    results = await verifyImages(refs, {
+      client: settings.client,
+      authorities,
+      ...(p.annotations === undefined ? {} : { annotations: p.annotations }),
+      ...(settings.signatureRepository === undefined ? {} : { signatureRepository: settings.signatureRepository }),
+      ...(p.tlog === undefined ? {} : { tlog: p.tlog }),
+      batchConcurrency: Number(flags.str('max-workers')),
+      onProgress: (done, total) => bar.update(done, total),
+      signal: ctx.signal,
+    });
+  } finally {
+    bar.finish();
+  }
+  // Print in argument order and stop at the first failure, like cosign (which verifies one by one).
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    const ref = refs[i] as ImageReference;
+    if (r === undefined) continue;
+    if (!r.ok) verifyError(r.error);
+    header(ctx, formatReference(ref), checks);
+    if (p.text) {
+      for (const s of r.result.signatures) out(ctx, Buffer.concat([Buffer.from(s.layer.payload), Buffer.from('\n')]));
+    } else {
+      out(ctx, r.result.output);
+    }
+  }
+  return 0;
+}
+
+async function verifyOffline(
+  ctx: CliContext,
+  flags: Flags,
+  p: Prepared,
+  authorities: Parameters<typeof import('../../verify/layer.js').verifyLayer>[1],
+  checks: readonly string[],
+  refs: readonly ImageReference[],
+  registry: () => Promise<RegistrySettings>,
+): Promise<number> {
+  const signature = await readSignatureArg(ctx, flags.str('signature'));
+  const payloadArg = flags.str('payload');
+  const explicitPayload = payloadArg === '' ? undefined : await readPayloadArg(ctx, payloadArg);
+  const { buildSignatureLayer } = await import('../../artifact/layer.js');
+  const { verifyLayer } = await import('../../verify/layer.js');
+  const { verifyOutputJson, buildPayload } = await import('../../payload/payload.js');
+  const { formatReference, withDigest } = await import('../../reference.js');
+  for (const ref of refs) {
+    let digest = ref.digest;
+    if (digest === undefined) {
+      const { resolveDigest } = await import('../../verify/image.js');
+      try {
+        digest = await resolveDigest((await registry()).client, ref, ctx.signal);
+      } catch (e) {
+        verifyError(e);
+      }
+    }
+    let payload = explicitPayload;
+    if (payload === undefined) {
+      warn(ctx, `using obsolete implied signature payload data (with digested reference ${formatReference(withDigest(ref, digest))}); specify it explicitly with --payload instead`);
+      payload = Buffer.from(buildPayload({ dockerReference: ref.name, digest }));
+    }
+    const layer = buildSignatureLayer({ payload, signature });
+    const r = verifyLayer(layer, authorities, {
+      digest,
+      ...(p.annotations === undefined ? {} : { annotations: p.annotations }),
+      ...(p.tlog === undefined ? {} : { tlog: p.tlog }),
+    });
+    if (!r.ok) throw new CliError(`no matching signatures: ${r.reason}`, EXIT.NO_MATCHING_SIGNATURES, 'NO_MATCHING_SIGNATURES');
+    header(ctx, formatReference(ref), checks);
+    if (p.text) out(ctx, Buffer.concat([payload, Buffer.from('\n')]));
+    else out(ctx, verifyOutputJson([r.signature.payload]));
+  }
+  return 0;
+}

@@ -1,0 +1,109 @@
+/**
+ * The one place where the CLI turns a `--key` value into keys (cosign's key reference order):
+ * `pkcs11:` (unsupported), a KMS `scheme://…` (`awskms`, `gcpkms`, `azurekms`, `hashivault`, `openbao`,
+ * `k8s`: delegated to `src/kms`, loaded only then), `gitlab://` (unsupported), else a key "file": a
+ * path, `file://…`, `env://VAR` or an `http(s)://` URL.
+ *
+ * Encrypted private keys ask for their password (see `password.ts`) only when the key is encrypted.
+ *
+ * @module
+ */
+import type { KeyObject } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import type { Signer } from '../keys/signer.js';
+import type { CliContext } from './context.js';
+import { CliError, unsupported } from './errors.js';
+import { getPassword } from './password.js';
+
+/** Largest key file or key URL body read. */
+export const MAX_KEY_BYTES = 1024 * 1024;
+
+const FILE_SCHEMES = new Set(['env', 'file', 'http', 'https']);
+
+/** The `scheme` of `scheme://…`, lower-cased, or undefined for a path. */
+export function keyScheme(keyRef: string): string | undefined {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(keyRef);
+  return m === null ? undefined : (m[1] as string).toLowerCase();
+}
+
+/** True when the reference names a KMS (or another non-file provider). */
+export function isKmsRef(keyRef: string): boolean {
+  const s = keyScheme(keyRef);
+  return s !== undefined && !FILE_SCHEMES.has(s);
+}
+
+function checkSupportedRef(keyRef: string): void {
+  if (/^pkcs11:/i.test(keyRef)) throw unsupported('pkcs11: key references (hardware tokens)');
+  const s = keyScheme(keyRef);
+  if (s === 'gitlab' || s === 'github') throw unsupported(`${s}:// key references`);
+}
+
+/** Read the bytes behind a file-like key reference. */
+export async function readKeyRef(ctx: CliContext, keyRef: string): Promise<Buffer> {
+  const s = keyScheme(keyRef);
+  if (s === 'env') {
+    const name = keyRef.slice('env://'.length);
+    const v = ctx.env[name];
+    if (v === undefined) throw new CliError(`reading key: environment variable ${name} is not set`);
+    return Buffer.from(v, 'utf8');
+  }
+  if (s === 'http' || s === 'https') {
+    let res: Response;
+    try {
+      res = await fetch(keyRef, { signal: ctx.signal, redirect: 'follow' });
+    } catch (e) {
+      throw new CliError(`fetching key ${keyRef}: ${(e as Error).message}`);
+    }
+    if (!res.ok) throw new CliError(`fetching key ${keyRef}: HTTP ${res.status}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    if (body.length > MAX_KEY_BYTES) throw new CliError(`key at ${keyRef} is larger than ${MAX_KEY_BYTES} bytes`);
+    return body;
+  }
+  const file = s === 'file' ? new URL(keyRef) : keyRef;
+  try {
+    const st = await stat(file);
+    if (st.size > MAX_KEY_BYTES) throw new CliError(`key file ${keyRef} is larger than ${MAX_KEY_BYTES} bytes`);
+    return await readFile(file);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(code === 'ENOENT' ? `reading key: open ${keyRef}: no such file or directory` : `reading key ${keyRef}: ${code ?? 'error'}`);
+  }
+}
+
+function isEncryptedPem(pem: Buffer): boolean {
+  return /-----BEGIN ENCRYPTED (SIGSTORE|COSIGN) PRIVATE KEY-----/.test(pem.toString('latin1'));
+}
+
+/**
+ * A signer for `--key` (private key file, `env://`, URL, or KMS URI). For an encrypted key file the
+ * password comes from {@link getPassword}.
+ */
+export async function loadSigner(ctx: CliContext, keyRef: string): Promise<Signer> {
+  checkSupportedRef(keyRef);
+  if (isKmsRef(keyRef)) {
+    const kms = await import('../kms/index.js');
+    const password = ctx.env.COSIGN_PASSWORD;
+    return kms.resolveSigner(keyRef, { env: ctx.env, ...(password === undefined ? {} : { password }) });
+  }
+  const pem = await readKeyRef(ctx, keyRef);
+  const password = isEncryptedPem(pem) ? await getPassword(ctx, false) : undefined;
+  const keys = await import('../keys/index.js');
+  const key = await keys.parsePrivateKeyAsync(pem, password, keyRef);
+  return keys.signerFromPrivateKey(key, keyRef);
+}
+
+/**
+ * The public key for `verify --key`: a public key or certificate (PEM or DER) from a file, `env://`
+ * or URL, or the public half of a KMS key (the KMS is asked only for the public key).
+ */
+export async function loadPublicKey(ctx: CliContext, keyRef: string): Promise<KeyObject> {
+  checkSupportedRef(keyRef);
+  if (isKmsRef(keyRef)) {
+    const kms = await import('../kms/index.js');
+    return kms.resolvePublicKey(keyRef, { env: ctx.env });
+  }
+  const data = await readKeyRef(ctx, keyRef);
+  const keys = await import('../keys/index.js');
+  return keys.parsePublicKey(data, keyRef);
+}

@@ -1,0 +1,82 @@
+/**
+ * The registry client for a CLI run, built from cosign's registry flags (`--allow-insecure-registry`,
+ * `--allow-http-registry`, `--registry-username/password/token`, `--registry-cacert`) and the Docker
+ * config keychain; plus `COSIGN_REPOSITORY`, `COSIGN_DOCKER_MEDIA_TYPES` and the attachment tag prefix.
+ *
+ * The client module (`src/oci`) is imported only by verbs that talk to a registry.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import type { ImageReference } from '../reference.js';
+import type { CliContext } from './context.js';
+import { CliError, unsupported } from './errors.js';
+import type { Flags } from './flags.js';
+import { parseGoBool } from './flags.js';
+
+import type { FallbackRegistryClient } from './fallback-client.js';
+
+/** The client type the CLI uses (the library's `RegistryClient` once `src/oci` lands). */
+export type RegistryClient = FallbackRegistryClient;
+
+/** Registry-related settings of one run. */
+export interface RegistrySettings {
+  readonly client: RegistryClient;
+  /** `COSIGN_REPOSITORY`, parsed. */
+  readonly signatureRepository: ImageReference | undefined;
+  /** `COSIGN_DOCKER_MEDIA_TYPES` is true. */
+  readonly dockerMediaTypes: boolean;
+  /** `--attachment-tag-prefix`. */
+  readonly tagPrefix: string;
+}
+
+/** Refuse registry flags cosign-ts cannot honour yet (never silently ignored). */
+export function checkRegistryFlags(flags: Flags): void {
+  for (const f of ['registry-client-cert', 'registry-client-key', 'registry-server-name']) {
+    if (flags.str(f) !== '') throw unsupported(`--${f} (mutual TLS to the registry)`);
+  }
+  if (flags.bool('k8s-keychain')) throw unsupported('--k8s-keychain');
+}
+
+/** `COSIGN_REPOSITORY`, parsed as `registry/repo`. */
+export async function signatureRepositoryFromEnv(ctx: CliContext): Promise<ImageReference | undefined> {
+  const v = ctx.env.COSIGN_REPOSITORY;
+  if (v === undefined || v === '') return undefined;
+  const { parseRepository } = await import('../reference.js');
+  try {
+    return parseRepository(v);
+  } catch (e) {
+    throw new CliError(`COSIGN_REPOSITORY: ${(e as Error).message}`);
+  }
+}
+
+/** Build the client and settings for this run. */
+export async function registrySettings(ctx: CliContext, flags: Flags): Promise<RegistrySettings> {
+  checkRegistryFlags(flags);
+  const caFile = flags.str('registry-cacert');
+  if (caFile !== '') {
+    try {
+      await readFile(caFile, 'utf8');
+    } catch (e) {
+      throw new CliError(`reading --registry-cacert ${caFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    throw unsupported('--registry-cacert (until the library registry client lands)');
+  }
+  const username = flags.str('registry-username');
+  const password = flags.str('registry-password');
+  const token = flags.str('registry-token');
+  const { FallbackRegistryClient } = await import('./fallback-client.js');
+  const client = new FallbackRegistryClient({
+    allowInsecure: flags.bool('allow-insecure-registry'),
+    allowHttp: flags.bool('allow-http-registry'),
+    ...(username !== '' || password !== '' ? { username, password } : {}),
+    ...(token !== '' ? { token } : {}),
+    env: ctx.env,
+  });
+  return {
+    client,
+    signatureRepository: await signatureRepositoryFromEnv(ctx),
+    dockerMediaTypes: parseGoBool(ctx.env.COSIGN_DOCKER_MEDIA_TYPES ?? '') === true,
+    tagPrefix: flags.str('attachment-tag-prefix'),
+  };
+}

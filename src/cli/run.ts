@@ -1,0 +1,184 @@
+/**
+ * The CLI runner: global flags, verb dispatch, usage errors, `Error: …` lines and exit statuses.
+ *
+ * @module
+ */
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import type { Command } from './command.js';
+import { HELP_FLAG } from './command.js';
+import type { CliContext, OutStream } from './context.js';
+import { CliError, EXIT, UsageError } from './errors.js';
+import { Flags, parseFlags, parseGoBool } from './flags.js';
+import { commandHelp, commandUsage, GLOBAL_FLAGS, PROG, rootHelp } from './help.js';
+import { findVerb, VERBS } from './commands/index.js';
+
+/** Options for {@link runCli} (tests and embedding; the binary uses the process's streams). */
+export interface RunCliOptions {
+  readonly stdout?: OutStream;
+  readonly stderr?: OutStream;
+  readonly stdin?: CliContext['stdin'];
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string;
+}
+
+/** Parse a Go duration (`3m0s`, `30s`, `1h30m`, `500ms`) into milliseconds. */
+export function parseGoDuration(s: string): number {
+  if (s === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let pos = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null) {
+    total += Number(m[1]) * (unit[m[2] as string] as number);
+    pos = re.lastIndex;
+  }
+  if (pos !== s.length || s.length === 0) throw new UsageError(`invalid argument ${JSON.stringify(s)} for "-t, --timeout" flag: time: invalid duration ${JSON.stringify(s)}`);
+  return total;
+}
+
+function fileStream(file: string): OutStream & { closeFile(): void } {
+  let fd: number;
+  try {
+    fd = openSync(file, 'w', 0o644);
+  } catch (e) {
+    throw new CliError(`opening ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  const w = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      try {
+        writeSync(fd, chunk);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+  });
+  return Object.assign(w, { closeFile: () => closeSync(fd) });
+}
+
+/** Split leading global flags (before the verb) from the rest. */
+function splitLeadingGlobals(argv: readonly string[]): { globals: string[]; rest: string[] } {
+  const globals: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const a = argv[i] as string;
+    if (a === '--output-file' || a === '-t' || a === '--timeout') {
+      globals.push(a, ...(i + 1 < argv.length ? [argv[i + 1] as string] : []));
+      i += 2;
+    } else if (/^(--output-file=|--timeout=|-t=?.)/.test(a) || a === '-d' || a === '--verbose' || a.startsWith('--verbose=')) {
+      globals.push(a);
+      i++;
+    } else break;
+  }
+  return { globals, rest: argv.slice(i) };
+}
+
+function argsError(cmd: Command, n: number): string | undefined {
+  const { min, max } = cmd.args;
+  if (n >= min && n <= max) return undefined;
+  if (min === max) return `accepts ${min} arg(s), received ${n}`;
+  if (max === Infinity) return `requires at least ${min} arg(s), only received ${n}`;
+  if (min === 0) return `accepts at most ${max} arg(s), received ${n}`;
+  return `accepts between ${min} and ${max} arg(s), received ${n}`;
+}
+
+/** What `Error: …` says for any thrown value (never secrets: library messages carry none). */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** The exit status and machine code for an error. */
+function classify(e: unknown): { exitCode: number; code: string } {
+  if (e instanceof CliError) return { exitCode: e.exitCode, code: e.code };
+  const code = (e as { code?: unknown } | null)?.code;
+  if ((e as Error | null)?.name === 'CosignError' && typeof code === 'string') return { exitCode: EXIT.ERROR, code };
+  if ((e as Error | null)?.name === 'AbortError' || (e as Error | null)?.name === 'TimeoutError') return { exitCode: EXIT.ERROR, code: 'TIMEOUT' };
+  return { exitCode: EXIT.ERROR, code: 'ERROR' };
+}
+
+/**
+ * Run the CLI with `argv` (the arguments after the program name). Resolves to the exit status; never
+ * throws. Output goes to the given streams (default: the process's).
+ */
+export async function runCli(argv: readonly string[], options: RunCliOptions = {}): Promise<number> {
+  let stdout: OutStream = options.stdout ?? process.stdout;
+  const stderr: OutStream = options.stderr ?? process.stderr;
+  const env = options.env ?? process.env;
+  const fail = (message: string, exitCode: number, usage?: Command): number => {
+    stderr.write(`Error: ${message}\n`);
+    if (usage !== undefined) stderr.write(commandUsage(usage));
+    stderr.write(`error during command execution: ${message}\n`);
+    return exitCode;
+  };
+
+  const { globals, rest } = splitLeadingGlobals(argv);
+  const verbName = rest[0];
+  if (verbName === undefined || verbName === '--help' || verbName === '-h' || verbName === 'help') {
+    if (verbName === 'help' && rest[1] !== undefined) return runCli([...globals, rest[1], '--help'], options);
+    stdout.write(rootHelp(VERBS));
+    return EXIT.OK;
+  }
+  if (verbName.startsWith('-')) {
+    const flag = verbName.startsWith('--') ? `unknown flag: ${verbName.split('=')[0]}` : `unknown shorthand flag: '${verbName[1]}' in ${verbName}`;
+    stderr.write(`Error: ${flag}\nRun '${PROG} --help' for usage.\nerror during command execution: ${flag}\n`);
+    return EXIT.ERROR;
+  }
+  const entry = findVerb(verbName);
+  if (entry === undefined) {
+    const msg = `unknown command ${JSON.stringify(verbName)} for ${JSON.stringify(PROG)}`;
+    stderr.write(`Error: ${msg}\nRun '${PROG} --help' for usage.\nerror during command execution: ${msg}\n`);
+    return EXIT.ERROR;
+  }
+  const cmd = await entry.load();
+
+  let flags: Flags;
+  try {
+    flags = new Flags(parseFlags([...globals, ...rest.slice(1)], [...cmd.flags, HELP_FLAG, ...GLOBAL_FLAGS]));
+  } catch (e) {
+    if (e instanceof UsageError) return fail(e.message, EXIT.ERROR, cmd);
+    throw e;
+  }
+  if (flags.bool('help')) {
+    stdout.write(commandHelp(cmd));
+    return EXIT.OK;
+  }
+  const bad = argsError(cmd, flags.args.length);
+  if (bad !== undefined) return fail(bad, EXIT.ERROR, cmd);
+
+  let timeoutMs: number;
+  try {
+    timeoutMs = parseGoDuration(flags.str('timeout') || '3m0s');
+  } catch (e) {
+    return fail(errorMessage(e), EXIT.ERROR, cmd);
+  }
+  let outFile: ReturnType<typeof fileStream> | undefined;
+  const json = flags.str('output') === 'json' && cmd.name !== 'verify';
+  try {
+    if (flags.str('output-file') !== '') {
+      outFile = fileStream(flags.str('output-file'));
+      stdout = outFile;
+    }
+    const ctx: CliContext = {
+      stdout,
+      stderr,
+      stdin: options.stdin ?? process.stdin,
+      env,
+      signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : new AbortController().signal,
+      verbose: flags.bool('verbose') || parseGoBool(env.COSIGN_TS_DEBUG ?? '') === true,
+      cwd: options.cwd ?? process.cwd(),
+    };
+    return await cmd.run(ctx, flags);
+  } catch (e) {
+    const { exitCode, code } = classify(e);
+    let message = errorMessage(e);
+    if (code === 'TIMEOUT') message = `context deadline exceeded (timeout ${flags.str('timeout') || '3m0s'})`;
+    if (json) stdout.write(`${JSON.stringify({ error: { code, message, exitCode } })}\n`);
+    return fail(message, exitCode, e instanceof UsageError ? cmd : undefined);
+  } finally {
+    outFile?.closeFile();
+  }
+}
+
