@@ -224,13 +224,17 @@ export function parseJsonStrictSlow(text: string, what: string, code: CosignErro
   }
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Deepest JSON nesting accepted (Go's `encoding/json` refuses more than 10 000 levels). */
 export const MAX_JSON_DEPTH = 10_000;
 
 /** Decode strict UTF-8 without swallowing a byte-order mark (Go's JSON decoder refuses one). */
 export function decodeUtf8Strict(data: Uint8Array, what: string, code: CosignErrorCode): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(data);
+    // One shared decoder: without `stream`, each decode() starts afresh, and creating a decoder per
+    // call costs more than decoding a signature manifest.
+    return STRICT_UTF8.decode(data);
   } catch (cause) {
     throw fail(code, `${what}: not valid UTF-8`, { cause });
   }

@@ -201,9 +201,14 @@ export function parseSignatureManifest(bytes: Uint8Array, options: ParseSignatur
     markValidatedDescriptor(d);
     return d;
   });
+  let digest: Digest | undefined;
   return Object.freeze({
     raw: bytes,
-    digest: sha256Digest(bytes),
+    // Computed on first use: the registry client has already checked the bytes against their digest.
+    get digest(): Digest {
+      digest ??= sha256Digest(bytes);
+      return digest;
+    },
     mediaType,
     config: Object.freeze({ mediaType: m.config.mediaType, size: m.config.size, digest: m.config.digest as Digest }),
     layers: Object.freeze(layers),

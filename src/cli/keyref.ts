@@ -12,6 +12,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { Signer } from '../keys/signer.js';
 import type { CliContext } from './context.js';
+import { debug } from './context.js';
 import { CliError, unsupported } from './errors.js';
 import { getPassword } from './password.js';
 
@@ -81,6 +82,7 @@ function isEncryptedPem(pem: Buffer): boolean {
  */
 export async function loadSigner(ctx: CliContext, keyRef: string): Promise<Signer> {
   checkSupportedRef(keyRef);
+  debug(ctx, `signing key: ${isKmsRef(keyRef) ? `KMS ${keyScheme(keyRef) ?? ''}` : 'file'} ${keyRef}`);
   if (isKmsRef(keyRef)) {
     const kms = await import('../kms/index.js');
     const password = ctx.env.COSIGN_PASSWORD;

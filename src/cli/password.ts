@@ -29,11 +29,12 @@ async function readAllStdin(ctx: CliContext): Promise<string> {
 /** Read one line from a terminal in raw mode, echoing nothing. */
 function readHidden(ctx: CliContext, prompt: string): Promise<string> {
   const { stdin, stderr } = ctx;
-  stderr.write(prompt);
   return new Promise<string>((resolve, reject) => {
     let buf = '';
     const wasRaw = (stdin as { isRaw?: boolean }).isRaw === true;
+    // raw mode (no echo) before the prompt is shown, so nothing typed after it is echoed
     stdin.setRawMode?.(true);
+    stderr.write(prompt);
     stdin.resume();
     const done = (err: Error | undefined): void => {
       stdin.removeListener('data', onData);

@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ImageReference } from '../reference.js';
 import type { CliContext } from './context.js';
+import { debug } from './context.js';
 import { CliError, unsupported } from './errors.js';
 import type { Flags } from './flags.js';
 import { parseGoBool } from './flags.js';
@@ -73,6 +74,7 @@ export async function registrySettings(ctx: CliContext, flags: Flags): Promise<R
     ...(token !== '' ? { token } : {}),
     env: ctx.env,
   });
+  debug(ctx, `registry client: allow-http=${flags.bool('allow-http-registry')} allow-insecure=${flags.bool('allow-insecure-registry')} credentials=${username !== '' || token !== '' ? 'flags' : 'docker config / anonymous'}`);
   return {
     client,
     signatureRepository: await signatureRepositoryFromEnv(ctx),

@@ -117,6 +117,7 @@ supported yet: --tlog-upload=false is required.`,
 function checkFlags(flags: Flags): void {
   for (const [name, what] of UNSUPPORTED_STRINGS) if (flags.str(name) !== '') throw unsupported(what);
   if (flags.bool('record-creation-timestamp')) throw unsupported('--record-creation-timestamp');
+  if (flags.str('attachment-tag-prefix') !== '') throw unsupported('--attachment-tag-prefix with sign');
   if (flags.bool('sk')) throw unsupported('hardware security keys (--sk)');
   if (flags.bool('issue-certificate')) throw unsupported('keyless certificates (--issue-certificate)');
   if (flags.str('key') === '') {

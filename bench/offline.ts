@@ -1,0 +1,63 @@
+/**
+ * Offline verification of an in-memory `.sig` artifact (parse manifest → parse layer → parse payload →
+ * claims → signature) against raw `crypto.verify` on the same key and bytes, in the same run.
+ */
+import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { buildSignatureImage, buildSignatureLayer, parseSignatureLayer, parseSignatureManifest } from '../src/artifact/index.js';
+import { digestOf } from '../src/digest.js';
+import { encryptPrivateKey, parsePrivateKey, signerFromPrivateKey } from '../src/keys/index.js';
+import { buildPayload } from '../src/payload/index.js';
+import { keyAuthority, verifyLayer } from '../src/verify/index.js';
+import { compareSync, fmt, table, timeSync } from './lib.js';
+import { generateKeyPairSync } from 'node:crypto';
+
+export function benchOffline(): Array<Record<string, string | number>> {
+  const rows: Array<Record<string, string | number>> = [];
+  const digest = digestOf('bench image manifest');
+  const payload = buildPayload({ dockerReference: '127.0.0.1:5000/bench/app', digest });
+  const keys = [
+    ['ECDSA P-256', generateKeyPairSync('ec', { namedCurve: 'P-256' })],
+    ['RSA 2048', generateKeyPairSync('rsa', { modulusLength: 2048 })],
+  ] as const;
+  for (const [name, kp] of keys) {
+    const signer = signerFromPrivateKey(kp.privateKey, name);
+    const signature = signer.signSync(payload);
+    const layer = buildSignatureLayer({ payload, signature });
+    const image = buildSignatureImage([layer]);
+    const manifestBytes = image.manifest;
+    const blob = image.blobs.get(layer.descriptor.digest) as Uint8Array;
+    const pub = createPublicKey(kp.publicKey.export({ type: 'spki', format: 'pem' }));
+    const auth = [keyAuthority(pub, 'bench.pub')];
+    const expectations = { digest };
+    const full = (): void => {
+      const m = parseSignatureManifest(manifestBytes);
+      const l = parseSignatureLayer(m.layers[0], blob);
+      const r = verifyLayer(l, auth, expectations);
+      if (!r.ok) throw new Error(r.reason);
+    };
+    const raw = (): void => {
+      if (!cryptoVerify('sha256', payload, pub, signature)) throw new Error('raw verify failed');
+    };
+    const iterations = name.startsWith('RSA') ? 3000 : 2000;
+    const t = compareSync(raw, full, iterations);
+    rows.push({
+      key: name,
+      'raw crypto.verify (µs)': fmt(t.a / 1000, 1),
+      'cosign-ts full path (µs)': fmt(t.b / 1000, 1),
+      'ratio (raw/full, target ≥ 0.85)': fmt(t.a / t.b),
+    });
+  }
+  return rows;
+}
+
+export function benchDecrypt(): Array<Record<string, string | number>> {
+  const rows: Array<Record<string, string | number>> = [];
+  const kp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  for (const N of [32768, 65536]) {
+    const pem = encryptPrivateKey(kp.privateKey, 'bench-password', { N });
+    const ns = timeSync(() => parsePrivateKey(pem, 'bench-password'), 3, 5);
+    rows.push({ 'scrypt N': N, 'decrypt (ms)': fmt(ns / 1e6, 1) });
+  }
+  return rows;
+}
+

@@ -1,0 +1,498 @@
+/**
+ * The OCI distribution client: manifests, blobs, tags, deletes and referrers, with registry auth
+ * (anonymous, basic, bearer token challenges with per-repository scopes and token reuse until expiry,
+ * identity-token refresh grants) and the "never trust the registry" rules: every manifest and blob is
+ * checked against its digest, and everything fetched has a size limit.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { referrersFallbackTag } from '../artifact/tags.js';
+import { parseDigest, type Digest } from '../digest.js';
+import { parseJson } from '../encoding.js';
+import { CosignError, fail, isCosignError } from '../errors.js';
+import { formatReference, isLoopbackRegistry, withTag, type ImageReference } from '../reference.js';
+import { anonymousKeychain, dockerConfigKeychain, type Credentials, type Keychain } from './keychain.js';
+import { headerString, redact, Transport, type HttpResponse, type TransportOptions } from './transport.js';
+import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
+
+/** Media types a manifest GET accepts by default. */
+export const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+
+/** Options of {@link RegistryClient}. */
+export interface RegistryClientOptions extends TransportOptions {
+  /** Where credentials come from. Default: Docker's `config.json` (`DOCKER_CONFIG`), else anonymous. */
+  readonly keychain?: Keychain;
+  /** Registries (`host[:port]`) where plain HTTP is allowed besides loopback ones (`--allow-http-registry`). */
+  readonly insecureRegistries?: ReadonlyArray<string>;
+  /** Allow plain HTTP to any registry (`--allow-http-registry` with no list). */
+  readonly allowHttp?: boolean;
+  /** Largest manifest accepted. Default 4 MiB (registries refuse larger ones themselves). */
+  readonly maxManifestBytes?: number;
+  /** Default largest blob accepted by {@link RegistryClient.getBlob}. Default 16 MiB. */
+  readonly maxBlobBytes?: number;
+}
+
+/** A fetched manifest. */
+export interface ManifestResponse {
+  /** The exact bytes (already checked against `digest`). */
+  readonly bytes: Uint8Array;
+  /** The manifest's digest. */
+  readonly digest: Digest;
+  /** Its media type (the `mediaType` field, else Content-Type). */
+  readonly mediaType: string;
+  /** Size in bytes. */
+  readonly size: number;
+}
+
+/** A descriptor as registries return it (HEAD, referrers). */
+export interface Descriptor {
+  readonly mediaType: string;
+  readonly digest: Digest;
+  readonly size: number;
+  readonly artifactType?: string;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  /** Size limit for this call. */
+  readonly maxBytes?: number;
+  /** `Accept` header for manifest GETs. */
+  readonly accept?: string;
+}
+
+interface TokenEntry {
+  readonly value: string;
+  readonly expires: number;
+}
+
+const TokenSchema = z.object({ token: z.string().optional(), access_token: z.string().optional(), expires_in: z.number().optional() });
+const ErrorsSchema = z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() });
+const IndexSchema = z.object({
+  manifests: z.array(z.object({ mediaType: z.string(), digest: z.string(), size: z.number(), artifactType: z.string().optional(), annotations: z.record(z.string(), z.string()).optional() })).default([]),
+});
+
+/**
+ * A registry client. Create one per process and share it: connections, tokens and per-registry
+ * discoveries (scheme, auth challenge, referrers support) are reused across calls.
+ */
+export class RegistryClient {
+  readonly #transport: Transport;
+  readonly #keychain: Keychain;
+  readonly #insecure: ReadonlySet<string>;
+  readonly #allowHttp: boolean;
+  readonly #maxManifest: number;
+  readonly #maxBlob: number;
+  readonly #schemes = new Map<string, Promise<'https' | 'http'>>();
+  readonly #challenges = new Map<string, Challenge>();
+  readonly #tokens = new Map<string, TokenEntry | Promise<TokenEntry>>();
+  readonly #referrersApi = new Map<string, boolean>();
+  /** Token fetches made (for tests and benchmarks). */
+  tokenFetches = 0;
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.#transport = new Transport(options);
+    this.#keychain = options.keychain ?? dockerConfigKeychain();
+    this.#insecure = new Set(options.insecureRegistries ?? []);
+    this.#allowHttp = options.allowHttp ?? false;
+    this.#maxManifest = options.maxManifestBytes ?? 4 * 1024 * 1024;
+    this.#maxBlob = options.maxBlobBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** Request counters. */
+  get stats(): Readonly<{ requests: number; retries: number; bytesReceived: number; tokenFetches: number }> {
+    return { ...this.#transport.stats, tokenFetches: this.tokenFetches };
+  }
+
+  /** Close idle connections. */
+  close(): void {
+    this.#transport.close();
+  }
+
+  // --- manifests -------------------------------------------------------------------------------
+
+  /**
+   * GET a manifest by tag or digest. By digest, the bytes must hash to it; by tag, the digest is
+   * computed (and must agree with `Docker-Content-Digest` when the registry sends one).
+   * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, `REGISTRY_*`.
+   */
+  async getManifest(ref: ImageReference, options: CallOptions = {}): Promise<ManifestResponse> {
+    const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
+    const res = await this.#call(ref, 'pull', 'GET', `/manifests/${tagOrDigest}`, {
+      headers: { accept: options.accept ?? MANIFEST_ACCEPT },
+      maxBytes: options.maxBytes ?? this.#maxManifest,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    this.#expect(res, [200], ref, 'manifest');
+    const bytes = new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength);
+    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    const expected = ref.digest ?? (headerString(res.headers['docker-content-digest']) as Digest | undefined);
+    if (expected !== undefined && (expected as string) !== '') {
+      const { algorithm } = parseDigest(expected);
+      const computed = algorithm === 'sha256' ? actual : (`${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}` as Digest);
+      if (computed !== expected) {
+        throw fail('DIGEST_MISMATCH', `manifest ${formatReference(ref)}: registry sent content with digest ${computed}, expected ${expected}`, { details: { expected, actual: computed } });
+      }
+    }
+    let mediaType = headerString(res.headers['content-type'])?.split(';')[0]?.trim() ?? '';
+    try {
+      const mt = (JSON.parse(res.body.toString('utf8')) as { mediaType?: unknown }).mediaType;
+      if (typeof mt === 'string') mediaType = mt;
+    } catch {
+      throw fail('BAD_MANIFEST', `manifest ${formatReference(ref)}: not valid JSON`);
+    }
+    return { bytes, digest: ref.digest ?? actual, mediaType, size: bytes.byteLength };
+  }
+
+  /** HEAD a manifest: its descriptor, or undefined when it does not exist. */
+  async headManifest(ref: ImageReference, options: CallOptions = {}): Promise<Descriptor | undefined> {
+    const res = await this.#call(ref, 'pull', 'HEAD', `/manifests/${ref.digest ?? ref.tag ?? 'latest'}`, {
+      headers: { accept: options.accept ?? MANIFEST_ACCEPT },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    if (res.status === 404) return undefined;
+    this.#expect(res, [200], ref, 'manifest');
+    const digest = headerString(res.headers['docker-content-digest']);
+    if (digest === undefined) {
+      const m = await this.getManifest(ref, options);
+      return { mediaType: m.mediaType, digest: m.digest, size: m.size };
+    }
+    parseDigest(digest);
+    return {
+      mediaType: headerString(res.headers['content-type'])?.split(';')[0]?.trim() ?? '',
+      digest: digest as Digest,
+      size: Number(headerString(res.headers['content-length']) ?? 0),
+    };
+  }
+
+  /** PUT a manifest at `ref`'s tag (or digest). Returns the digest of the bytes. */
+  async putManifest(ref: ImageReference, bytes: Uint8Array, mediaType: string, options: CallOptions = {}): Promise<Digest> {
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    const res = await this.#call(ref, 'push', 'PUT', `/manifests/${ref.digest ?? ref.tag ?? digest}`, {
+      headers: { 'content-type': mediaType },
+      body: bytes,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    this.#expect(res, [200, 201, 202], ref, 'manifest push');
+    return digest;
+  }
+
+  /** DELETE a manifest by digest. */
+  async deleteManifest(ref: ImageReference, options: CallOptions = {}): Promise<void> {
+    if (ref.digest === undefined) throw fail('USAGE', `deleting needs a digest reference, not ${formatReference(ref)}`);
+    const res = await this.#call(ref, 'delete', 'DELETE', `/manifests/${ref.digest}`, options.signal === undefined ? {} : { signal: options.signal });
+    this.#expect(res, [200, 202, 204], ref, 'manifest delete');
+  }
+
+  // --- blobs -----------------------------------------------------------------------------------
+
+  /**
+   * GET a blob; the bytes must hash to `digest`.
+   * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, `REGISTRY_*`.
+   */
+  async getBlob(repo: ImageReference, digest: Digest, options: CallOptions = {}): Promise<Uint8Array> {
+    const { algorithm } = parseDigest(digest);
+    const res = await this.#call(repo, 'pull', 'GET', `/blobs/${digest}`, {
+      maxBytes: options.maxBytes ?? this.#maxBlob,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    this.#expect(res, [200], repo, `blob ${digest}`);
+    const actual = `${algorithm}:${createHash(algorithm).update(res.body).digest('hex')}`;
+    if (actual !== digest) {
+      throw fail('DIGEST_MISMATCH', `blob ${digest} in ${repo.name}: registry sent content with digest ${actual}`, { details: { expected: digest, actual } });
+    }
+    return new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength);
+  }
+
+  /** Whether a blob exists. */
+  async headBlob(repo: ImageReference, digest: Digest, options: CallOptions = {}): Promise<boolean> {
+    const res = await this.#call(repo, 'pull', 'HEAD', `/blobs/${digest}`, options.signal === undefined ? {} : { signal: options.signal });
+    if (res.status === 404) return false;
+    this.#expect(res, [200], repo, `blob ${digest}`);
+    return true;
+  }
+
+  /**
+   * Upload a blob unless it already exists: cross-repository mount when `mountFrom` is given, else a
+   * monolithic POST + PUT (chunked PATCHes for blobs over `chunkSize`).
+   */
+  async uploadBlob(repo: ImageReference, digest: Digest, bytes: Uint8Array, options: CallOptions & { mountFrom?: ImageReference; chunkSize?: number } = {}): Promise<void> {
+    const sig = options.signal === undefined ? {} : { signal: options.signal };
+    if (await this.headBlob(repo, digest, sig)) return;
+    const query = options.mountFrom !== undefined && options.mountFrom.registry === repo.registry ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(options.mountFrom.repository)}` : '';
+    const start = await this.#call(repo, 'push', 'POST', `/blobs/uploads/${query}`, { ...sig, body: new Uint8Array(0) });
+    if (start.status === 201 && query !== '') return; // mounted
+    this.#expect(start, [202], repo, 'blob upload');
+    let location = this.#location(start, repo);
+    const chunk = options.chunkSize ?? 8 * 1024 * 1024;
+    if (bytes.byteLength > chunk) {
+      for (let off = 0; off < bytes.byteLength; off += chunk) {
+        const part = bytes.subarray(off, Math.min(bytes.byteLength, off + chunk));
+        const res = await this.#callUrl(repo, 'push', 'PATCH', location, {
+          ...sig,
+          body: part,
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `${off}-${off + part.byteLength - 1}` },
+        });
+        this.#expect(res, [202], repo, 'blob upload chunk');
+        location = this.#location(res, repo);
+      }
+      location.searchParams.set('digest', digest);
+      const done = await this.#callUrl(repo, 'push', 'PUT', location, { ...sig, body: new Uint8Array(0) });
+      this.#expect(done, [201], repo, 'blob upload');
+      return;
+    }
+    location.searchParams.set('digest', digest);
+    const done = await this.#callUrl(repo, 'push', 'PUT', location, { ...sig, body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+    this.#expect(done, [201], repo, 'blob upload');
+  }
+
+  // --- tags and referrers ----------------------------------------------------------------------
+
+  /** All tags of a repository (following `Link` pagination). */
+  async listTags(repo: ImageReference, options: CallOptions = {}): Promise<string[]> {
+    const tags: string[] = [];
+    let path = '/tags/list?n=1000';
+    for (let page = 0; page < 1000; page++) {
+      const res = await this.#call(repo, 'pull', 'GET', path, options.signal === undefined ? {} : { signal: options.signal });
+      if (res.status === 404) return tags;
+      this.#expect(res, [200], repo, 'tags list');
+      const doc = z.object({ tags: z.array(z.string()).nullable().optional() }).safeParse(parseJson(res.body, `tags list of ${repo.name}`, 'REGISTRY_ERROR'));
+      if (!doc.success) throw fail('REGISTRY_ERROR', `tags list of ${repo.name}: unexpected shape`);
+      tags.push(...(doc.data.tags ?? []));
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(headerString(res.headers.link) ?? '');
+      if (link?.[1] === undefined) return tags;
+      const next = new URL(link[1], 'http://x');
+      path = `/tags/list${next.search}`;
+    }
+    return tags;
+  }
+
+  /**
+   * Manifests whose `subject` is `digest`: the referrers API when the registry has it, else the
+   * fallback tag `sha256-<hex>` index (remembered per registry). Filtering by artifact type is done
+   * here as well, since registries may ignore the query.
+   */
+  async referrers(repo: ImageReference, digest: Digest, options: CallOptions & { artifactType?: string } = {}): Promise<Descriptor[]> {
+    const sig = options.signal === undefined ? {} : { signal: options.signal };
+    let list: Descriptor[] | undefined;
+    if (this.#referrersApi.get(repo.registry) !== false) {
+      const q = options.artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(options.artifactType)}`;
+      const res = await this.#call(repo, 'pull', 'GET', `/referrers/${digest}${q}`, { ...sig, maxBytes: this.#maxManifest });
+      const ct = headerString(res.headers['content-type'])?.split(';')[0]?.trim();
+      if (res.status === 200 && ct === OCI_INDEX) {
+        this.#referrersApi.set(repo.registry, true);
+        list = this.#parseIndex(res.body, `referrers of ${digest}`);
+      } else if (res.status === 404 || res.status === 400 || res.status === 405 || (res.status === 200 && ct !== OCI_INDEX)) {
+        this.#referrersApi.set(repo.registry, false);
+      } else {
+        this.#expect(res, [200], repo, 'referrers');
+      }
+    }
+    if (list === undefined) {
+      try {
+        const m = await this.getManifest(withTag(repo, referrersFallbackTag(digest)), { ...sig, accept: OCI_INDEX });
+        list = this.#parseIndex(Buffer.from(m.bytes), `referrers index ${referrersFallbackTag(digest)}`);
+      } catch (e) {
+        if (isCosignError(e, 'NOT_FOUND')) list = [];
+        else throw e;
+      }
+    }
+    return options.artifactType === undefined ? list : list.filter((d) => d.artifactType === options.artifactType);
+  }
+
+  /** Whether the registry answered the referrers API (undefined before the first referrers call). */
+  supportsReferrersApi(registry: string): boolean | undefined {
+    return this.#referrersApi.get(registry);
+  }
+
+  /**
+   * Record `descriptor` as a referrer of `subject` in the fallback tag index (for registries without
+   * the referrers API): added once, entries sorted by digest, as go-containerregistry does.
+   */
+  async addFallbackReferrer(repo: ImageReference, subject: Digest, descriptor: Descriptor, options: CallOptions = {}): Promise<void> {
+    const tagRef = withTag(repo, referrersFallbackTag(subject));
+    let entries: Descriptor[] = [];
+    try {
+      const m = await this.getManifest(tagRef, { ...options, accept: OCI_INDEX });
+      entries = this.#parseIndex(Buffer.from(m.bytes), 'referrers index');
+    } catch (e) {
+      if (!isCosignError(e, 'NOT_FOUND')) throw e;
+    }
+    if (entries.some((d) => d.digest === descriptor.digest)) return;
+    entries.push(descriptor);
+    entries.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+    const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }) })) };
+    await this.putManifest(tagRef, Buffer.from(JSON.stringify(index)), OCI_INDEX, options);
+  }
+
+  #parseIndex(body: Buffer, what: string): Descriptor[] {
+    const parsed = IndexSchema.safeParse(parseJson(body, what, 'BAD_MANIFEST'));
+    if (!parsed.success) throw fail('BAD_MANIFEST', `${what}: not an image index`);
+    return parsed.data.manifests.map((m) => {
+      parseDigest(m.digest);
+      return { ...m, digest: m.digest as Digest };
+    });
+  }
+
+  // --- plumbing --------------------------------------------------------------------------------
+
+  #location(res: HttpResponse, repo: ImageReference): URL {
+    const loc = headerString(res.headers.location);
+    if (loc === undefined) throw fail('REGISTRY_ERROR', `${repo.registry}: upload response without Location`);
+    return new URL(loc, res.url);
+  }
+
+  #expect(res: HttpResponse, ok: number[], ref: ImageReference, what: string): void {
+    if (ok.includes(res.status)) return;
+    const codes = registryErrorCodes(res.body);
+    const where = `${what} ${formatReference(ref)}`;
+    if (res.status === 404) throw fail('NOT_FOUND', `${where}: not found${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`, { details: { status: 404, errors: codes } });
+    if (res.status === 401 || res.status === 403) throw fail('REGISTRY_UNAUTHORIZED', `${where}: ${res.status === 401 ? 'unauthorized' : 'denied'}${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`, { details: { status: res.status, errors: codes } });
+    if (res.status === 429) throw fail('REGISTRY_THROTTLED', `${where}: throttled`, { details: { status: 429 } });
+    throw fail('REGISTRY_ERROR', `${where}: unexpected HTTP ${res.status}${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`, { details: { status: res.status, errors: codes } });
+  }
+
+  async #scheme(registry: string): Promise<'https' | 'http'> {
+    let s = this.#schemes.get(registry);
+    if (s === undefined) {
+      const plainAllowed = isLoopbackRegistry(registry) || this.#insecure.has(registry) || this.#allowHttp;
+      s = plainAllowed ? this.#probe(registry) : Promise.resolve('https' as const);
+      this.#schemes.set(registry, s);
+      s.catch(() => this.#schemes.delete(registry));
+    }
+    return s;
+  }
+
+  /** For registries where plain HTTP is allowed: HTTPS if it answers TLS, else HTTP. */
+  async #probe(registry: string): Promise<'https' | 'http'> {
+    try {
+      await this.#transport.request({ method: 'GET', url: new URL(`https://${registry}/v2/`), maxBytes: 64 * 1024 });
+      return 'https';
+    } catch (e) {
+      if (isCosignError(e, 'REGISTRY_UNAVAILABLE')) {
+        const errno = (e.details?.errno as string | undefined) ?? '';
+        if (errno === 'ECONNREFUSED' || errno === 'ENOTFOUND') throw e;
+        return 'http';
+      }
+      throw e;
+    }
+  }
+
+  async #call(ref: ImageReference, action: 'pull' | 'push' | 'delete', method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal }): Promise<HttpResponse> {
+    const scheme = await this.#scheme(ref.registry);
+    const url = new URL(`${scheme}://${ref.registry}/v2/${ref.repository}${path}`);
+    return this.#callUrl(ref, action, method, url, opts);
+  }
+
+  async #callUrl(ref: ImageReference, action: 'pull' | 'push' | 'delete', method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', url: URL, opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal }): Promise<HttpResponse> {
+    if (url.protocol === 'http:' && !(isLoopbackRegistry(ref.registry) || this.#insecure.has(ref.registry) || this.#allowHttp)) {
+      throw fail('INSECURE_REGISTRY', `refusing plain HTTP to ${ref.registry}: allow it explicitly (insecureRegistries / --allow-http-registry)`);
+    }
+    const scope = `repository:${ref.repository}:${action === 'pull' ? 'pull' : action === 'push' ? 'pull,push' : 'delete'}`;
+    const send = async (auth: string | undefined): Promise<HttpResponse> =>
+      this.#transport.request({
+        method,
+        url,
+        headers: { ...(opts.headers ?? {}), ...(auth === undefined ? {} : { authorization: auth }) },
+        ...(opts.body === undefined ? {} : { body: opts.body }),
+        ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }),
+        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      });
+    // Known challenge: authenticate up front (no 401 round trip per request).
+    const known = this.#challenges.get(ref.registry);
+    let res = await send(known === undefined ? undefined : await this.#authorization(ref, known, scope, false));
+    if (res.status !== 401) return res;
+    const header = headerString(res.headers['www-authenticate']);
+    const challenge = header === undefined ? undefined : parseWwwAuthenticate(header);
+    if (challenge === undefined) return res;
+    this.#challenges.set(ref.registry, challenge);
+    const auth = await this.#authorization(ref, challenge, scope, known !== undefined);
+    if (auth === undefined) return res;
+    res = await send(auth);
+    return res;
+  }
+
+  async #authorization(ref: ImageReference, challenge: Challenge, scope: string, forceRefresh: boolean): Promise<string | undefined> {
+    const creds = await this.#keychain.resolve(ref.registry, ref.repository);
+    if (challenge.scheme === 'basic') {
+      if (creds === undefined || !('username' in creds)) return undefined;
+      return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+    }
+    if (creds !== undefined && 'registryToken' in creds) return `Bearer ${creds.registryToken}`;
+    const realmScope = challenge.params.scope !== undefined && !forceRefresh ? scope : scope;
+    const key = `${ref.registry}|${challenge.params.realm ?? ''}|${challenge.params.service ?? ''}|${realmScope}`;
+    const cached = this.#tokens.get(key);
+    if (!forceRefresh && cached !== undefined) {
+      const t = await cached;
+      if (t.expires > Date.now()) return `Bearer ${t.value}`;
+    }
+    const pending = this.#fetchToken(ref, challenge, realmScope, creds);
+    this.#tokens.set(key, pending);
+    try {
+      const t = await pending;
+      this.#tokens.set(key, t);
+      return `Bearer ${t.value}`;
+    } catch (e) {
+      this.#tokens.delete(key);
+      throw e;
+    }
+  }
+
+  async #fetchToken(ref: ImageReference, challenge: Challenge, scope: string, creds: Credentials | undefined): Promise<TokenEntry> {
+    const realm = challenge.params.realm;
+    if (realm === undefined) throw fail('REGISTRY_UNAUTHORIZED', `${ref.registry}: bearer challenge without realm`);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw fail('REGISTRY_UNAUTHORIZED', `${ref.registry}: bearer challenge realm is not a URL`);
+    }
+    if (url.protocol === 'http:' && !isLoopbackRegistry(url.host) && !this.#insecure.has(url.host) && !this.#allowHttp) {
+      throw fail('INSECURE_REGISTRY', `${ref.registry}: refusing to send credentials to a plain-HTTP token realm ${url.host}`);
+    }
+    this.tokenFetches++;
+    let res: HttpResponse;
+    if (creds !== undefined && 'identityToken' in creds) {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'cosign-ts', scope, ...(challenge.params.service === undefined ? {} : { service: challenge.params.service }) });
+      res = await this.#transport.request({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()), maxBytes: 1024 * 1024 });
+    } else {
+      if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
+      url.searchParams.set('scope', scope);
+      const headers: Record<string, string> = {};
+      if (creds !== undefined && 'username' in creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      res = await this.#transport.request({ method: 'GET', url, headers, maxBytes: 1024 * 1024 });
+    }
+    if (res.status === 401 || res.status === 403) throw fail('REGISTRY_UNAUTHORIZED', `${ref.registry}: token request to ${redact(url)} was refused (HTTP ${res.status})`, { details: { status: res.status } });
+    if (res.status !== 200) throw fail('REGISTRY_ERROR', `${ref.registry}: token request to ${redact(url)} failed (HTTP ${res.status})`, { details: { status: res.status } });
+    const parsed = TokenSchema.safeParse(parseJson(res.body, 'token response', 'REGISTRY_ERROR'));
+    const value = parsed.success ? (parsed.data.token ?? parsed.data.access_token) : undefined;
+    if (value === undefined || value === '') throw fail('REGISTRY_ERROR', `${ref.registry}: token response without a token`);
+    const ttl = Math.max(10, parsed.success ? (parsed.data.expires_in ?? 60) : 60);
+    return { value, expires: Date.now() + (ttl - 5) * 1000 };
+  }
+}
+
+/** The `errors[].code` values of a distribution error body (empty when unreadable). */
+function registryErrorCodes(body: Buffer): string[] {
+  if (body.byteLength === 0 || body.byteLength > 64 * 1024) return [];
+  try {
+    const parsed = ErrorsSchema.safeParse(parseJson(body, 'error body'));
+    return parsed.success ? (parsed.data.errors ?? []).map((e) => e.code ?? 'UNKNOWN').slice(0, 5) : [];
+  } catch (e) {
+    if (e instanceof CosignError) return [];
+    throw e;
+  }
+}
+
+/** The anonymous keychain, for callers that want no `config.json` lookups. */
+export { anonymousKeychain };

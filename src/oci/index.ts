@@ -1,0 +1,16 @@
+/**
+ * The registry transport: an OCI distribution client with auth, retries, limits and digest checks.
+ *
+ * @module
+ */
+export {
+  RegistryClient,
+  MANIFEST_ACCEPT,
+  type CallOptions,
+  type Descriptor,
+  type ManifestResponse,
+  type RegistryClientOptions,
+} from './client.js';
+export { anonymousKeychain, chainKeychains, dockerConfigKeychain, staticKeychain, type Credentials, type Keychain } from './keychain.js';
+export { parseRetryAfter, type TransportOptions, type TransportStats } from './transport.js';
+export { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';

@@ -1,0 +1,243 @@
+/**
+ * HTTP transport for registries: keep-alive connection reuse, per-request deadlines (including
+ * stalled bodies), retries with backoff on network errors, 408, 429 and 5xx honouring `Retry-After`,
+ * streamed size limits, and manual redirects that never forward `Authorization` to another host.
+ *
+ * @module
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { CosignError, fail } from '../errors.js';
+
+/** A response with its body fully read (within the size limit). */
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+  /** The final URL after redirects. */
+  readonly url: URL;
+}
+
+/** One request. */
+export interface HttpRequest {
+  readonly method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  readonly url: URL;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: Uint8Array;
+  /** Reject bodies larger than this (`TOO_LARGE`). */
+  readonly maxBytes?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Transport settings. */
+export interface TransportOptions {
+  /** Extra trusted CA certificates (PEM), added to Node's defaults. */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** Per-request deadline in ms, covering connect, headers and body. Default 30 000. */
+  readonly timeoutMs?: number;
+  /** Attempts for retryable failures (network error, 408, 429, 5xx). Default 4. */
+  readonly attempts?: number;
+  /** First backoff delay in ms (doubles each attempt, plus jitter). Default 200. */
+  readonly backoffMs?: number;
+  /** Longest wait honoured for `Retry-After`, in ms. Default 10 000. */
+  readonly maxRetryDelayMs?: number;
+  /** Sockets per host. Default 64. */
+  readonly maxSockets?: number;
+  /** `User-Agent` header. */
+  readonly userAgent?: string;
+  /** Skip TLS verification (tests only; cosign's `--allow-insecure-registry`). */
+  readonly insecureSkipVerify?: boolean;
+}
+
+/** Request counters, for benchmarks, metrics and "zero requests" assertions. */
+export interface TransportStats {
+  requests: number;
+  retries: number;
+  bytesReceived: number;
+}
+
+const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+/** Parse `Retry-After` (seconds or an HTTP date) into ms, or undefined. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) return reject(fail('REGISTRY_UNAVAILABLE', 'aborted'));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(fail('REGISTRY_UNAVAILABLE', 'aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The low-level HTTP client shared by a {@link RegistryClient}. */
+export class Transport {
+  readonly stats: TransportStats = { requests: 0, retries: 0, bytesReceived: 0 };
+  readonly #http: http.Agent;
+  readonly #https: https.Agent;
+  readonly #timeout: number;
+  readonly #attempts: number;
+  readonly #backoff: number;
+  readonly #maxRetryDelay: number;
+  readonly #ua: string;
+
+  constructor(options: TransportOptions = {}) {
+    const maxSockets = options.maxSockets ?? 64;
+    this.#http = new http.Agent({ keepAlive: true, maxSockets });
+    const extra = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
+    this.#https = new https.Agent({
+      keepAlive: true,
+      maxSockets,
+      // Extra CAs are added to Node's bundled roots, not instead of them.
+      ...(extra.length > 0 ? { ca: [...rootCertificates, ...extra.map(String)] } : {}),
+      ...(options.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
+    });
+    this.#timeout = options.timeoutMs ?? 30_000;
+    this.#attempts = Math.max(1, options.attempts ?? 4);
+    this.#backoff = options.backoffMs ?? 200;
+    this.#maxRetryDelay = options.maxRetryDelayMs ?? 10_000;
+    this.#ua = options.userAgent ?? 'cosign-ts';
+  }
+
+  /** Close idle keep-alive sockets. */
+  close(): void {
+    this.#http.destroy();
+    this.#https.destroy();
+  }
+
+  /**
+   * Send a request, following redirects (without `Authorization` across hosts) and retrying
+   * retryable failures. Returns the final response whatever its status (the caller maps 4xx).
+   * @throws CosignError `REGISTRY_UNAVAILABLE` (network, timeout, 5xx after retries),
+   *   `REGISTRY_THROTTLED` (429 after retries), `TOO_LARGE`.
+   */
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    let last: HttpResponse | CosignError | undefined;
+    for (let attempt = 0; attempt < this.#attempts; attempt++) {
+      if (attempt > 0) {
+        this.stats.retries++;
+        const hinted = last instanceof CosignError ? undefined : parseRetryAfter(headerString(last?.headers['retry-after']));
+        const base = this.#backoff * 2 ** (attempt - 1);
+        const delay = Math.min(this.#maxRetryDelay, hinted ?? base + Math.random() * base * 0.5);
+        await sleep(delay, req.signal);
+      }
+      try {
+        const res = await this.#follow(req);
+        if (!RETRYABLE.has(res.status)) return res;
+        last = res;
+      } catch (e) {
+        if (e instanceof CosignError && e.code !== 'REGISTRY_UNAVAILABLE') throw e;
+        last = e instanceof CosignError ? e : fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${(e as Error).message}`, { cause: e });
+        if (req.signal?.aborted === true) throw last;
+      }
+    }
+    if (last instanceof CosignError) throw last;
+    const res = last as HttpResponse;
+    if (res.status === 429) {
+      throw fail('REGISTRY_THROTTLED', `${req.method} ${redact(req.url)}: throttled (429) after ${this.#attempts} attempts`, { details: { status: 429 } });
+    }
+    throw fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: HTTP ${res.status} after ${this.#attempts} attempts`, { details: { status: res.status } });
+  }
+
+  async #follow(req: HttpRequest): Promise<HttpResponse> {
+    let url = req.url;
+    let headers = { ...(req.headers ?? {}) };
+    let method = req.method;
+    let body = req.body;
+    for (let hop = 0; hop <= 5; hop++) {
+      const res = await this.#once({ ...req, url, headers, method, ...(body === undefined ? {} : { body }) });
+      if (!REDIRECT.has(res.status)) return res;
+      const loc = headerString(res.headers.location);
+      if (loc === undefined) return res;
+      const next = new URL(loc, url);
+      if (next.host !== url.host || next.protocol !== url.protocol) {
+        // Blob storage on another host: never forward the registry's credentials.
+        const { authorization: _drop, Authorization: _drop2, ...rest } = headers as Record<string, string>;
+        headers = rest;
+      }
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method !== 'HEAD' && method !== 'GET')) {
+        method = 'GET';
+        body = undefined;
+      }
+      url = next;
+    }
+    throw fail('REGISTRY_ERROR', `${req.method} ${redact(req.url)}: too many redirects`);
+  }
+
+  #once(req: HttpRequest): Promise<HttpResponse> {
+    this.stats.requests++;
+    const isHttps = req.url.protocol === 'https:';
+    const mod = isHttps ? https : http;
+    return new Promise<HttpResponse>((resolve, reject) => {
+      let settled = false;
+      const done = (err: Error | undefined, res?: HttpResponse): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
+        if (err !== undefined) reject(err);
+        else resolve(res as HttpResponse);
+      };
+      const headers: Record<string, string> = { 'user-agent': this.#ua, ...(req.headers ?? {}) };
+      if (req.body !== undefined) headers['content-length'] = String(req.body.byteLength);
+      const r = mod.request(req.url, { method: req.method, headers, agent: isHttps ? this.#https : this.#http }, (res) => {
+        const max = req.maxBytes ?? 4 * 1024 * 1024;
+        const declared = Number(res.headers['content-length']);
+        if (req.method !== 'HEAD' && Number.isFinite(declared) && declared > max && (res.statusCode ?? 0) < 300) {
+          res.destroy();
+          r.destroy();
+          return done(fail('TOO_LARGE', `${req.method} ${redact(req.url)}: response of ${declared} bytes is over the ${max}-byte limit`, { details: { limit: max } }));
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.byteLength;
+          this.stats.bytesReceived += c.byteLength;
+          if (size > max && (res.statusCode ?? 0) < 300) {
+            res.destroy();
+            r.destroy();
+            return done(fail('TOO_LARGE', `${req.method} ${redact(req.url)}: response is over the ${max}-byte limit`, { details: { limit: max } }));
+          }
+          if (size <= Math.max(max, 64 * 1024)) chunks.push(c);
+        });
+        res.on('end', () => done(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url: req.url }));
+        res.on('error', (e) => done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${e.message}`, { cause: e })));
+      });
+      const timer = setTimeout(() => {
+        r.destroy();
+        done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: no complete response within ${this.#timeout} ms`, { details: { timeoutMs: this.#timeout } }));
+      }, this.#timeout);
+      const onAbort = (): void => {
+        r.destroy();
+        done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: aborted`));
+      };
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      r.on('error', (e: NodeJS.ErrnoException) => done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${e.code ?? e.message}`, { cause: e, details: { errno: e.code } })));
+      r.end(req.body === undefined ? undefined : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength));
+    });
+  }
+}
+
+/** A header value as one string. */
+export function headerString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** A URL without query secrets or user info, for messages. */
+export function redact(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
