@@ -60,6 +60,7 @@ SYSTEM_PKGS=(
   bsdutils:/usr/bin/script
   uidmap:/usr/bin/newuidmap
   ca-certificates:/etc/ssl/certs
+  time:/usr/bin/time
 )
 
 missing=()

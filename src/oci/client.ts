@@ -376,7 +376,7 @@ export class RegistryClient {
   /** For registries where plain HTTP is allowed: HTTPS if it answers TLS, else HTTP. */
   async #probe(registry: string): Promise<'https' | 'http'> {
     try {
-      await this.#transport.request({ method: 'GET', url: new URL(`https://${registry}/v2/`), maxBytes: 64 * 1024 });
+      await this.#transport.request({ method: 'GET', url: new URL(`https://${registry}/v2/`), maxBytes: 64 * 1024, attempts: 1 });
       return 'https';
     } catch (e) {
       if (isCosignError(e, 'REGISTRY_UNAVAILABLE')) {

@@ -28,6 +28,8 @@ export interface HttpRequest {
   /** Reject bodies larger than this (`TOO_LARGE`). */
   readonly maxBytes?: number;
   readonly signal?: AbortSignal;
+  /** Attempts for this request (default: the transport's). */
+  readonly attempts?: number;
 }
 
 /** Transport settings. */
@@ -127,7 +129,8 @@ export class Transport {
    */
   async request(req: HttpRequest): Promise<HttpResponse> {
     let last: HttpResponse | CosignError | undefined;
-    for (let attempt = 0; attempt < this.#attempts; attempt++) {
+    const attempts = Math.max(1, req.attempts ?? this.#attempts);
+    for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) {
         this.stats.retries++;
         const hinted = last instanceof CosignError ? undefined : parseRetryAfter(headerString(last?.headers['retry-after']));
@@ -148,9 +151,9 @@ export class Transport {
     if (last instanceof CosignError) throw last;
     const res = last as HttpResponse;
     if (res.status === 429) {
-      throw fail('REGISTRY_THROTTLED', `${req.method} ${redact(req.url)}: throttled (429) after ${this.#attempts} attempts`, { details: { status: 429 } });
+      throw fail('REGISTRY_THROTTLED', `${req.method} ${redact(req.url)}: throttled (429) after ${attempts} attempts`, { details: { status: 429 } });
     }
-    throw fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: HTTP ${res.status} after ${this.#attempts} attempts`, { details: { status: res.status } });
+    throw fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: HTTP ${res.status} after ${attempts} attempts`, { details: { status: res.status } });
   }
 
   async #follow(req: HttpRequest): Promise<HttpResponse> {

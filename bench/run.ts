@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: every benchmark, each against a baseline measured in the same run.
+ * Sections can be picked: `npm run bench -- offline registry` (offline, decrypt, registry, kms, cli, killer).
+ */
+import { table } from './lib.js';
+
+const wanted = new Set(process.argv.slice(2).filter((a) => !a.startsWith('-')));
+const want = (name: string): boolean => wanted.size === 0 || wanted.has(name);
+
+console.log(`cosign-ts benchmarks — node ${process.version}, ${new Date().toISOString()}`);
+if (want('offline')) {
+  const { benchOffline } = await import('./offline.js');
+  table('Offline verification of an in-memory .sig artifact vs raw crypto.verify (same key, same bytes)', benchOffline());
+}
+if (want('decrypt')) {
+  const { benchDecrypt } = await import('./offline.js');
+  table('Encrypted cosign key decrypt (scrypt + secretbox)', benchDecrypt());
+}
+if (want('registry')) {
+  const { benchRegistry } = await import('./registry.js');
+  table('Batch verification on the real local registry (docker-registry), concurrency 16', await benchRegistry(500, 16, 20));
+}
+if (want('kms')) {
+  const { benchKms } = await import('./kms.js');
+  table('Signing through the AWS KMS test server', await benchKms(200, 8));
+}
+if (want('cli')) {
+  const { benchCli } = await import('./cli.js');
+  table('CLI: cosign-ts verify vs real cosign verify, one image', await benchCli());
+}
+if (want('killer')) {
+  const { benchKiller } = await import('./killer.js');
+  table('Image killer cycle over 200 containers (Docker API test server), warm cache', await benchKiller());
+}
+process.exit(0);
