@@ -12,11 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { signatureTag } from '../src/artifact/index.js';
-import { digestOf, type Digest } from '../src/digest.js';
+import type { Digest } from '../src/digest.js';
 import { signerFromPrivateKey } from '../src/keys/index.js';
 import { RegistryClient } from '../src/oci/index.js';
 import { parseReference } from '../src/reference.js';
 import { signImage } from '../src/sign/index.js';
+import { pushSampleImage } from '../src/testing/index.js';
 import { keyAuthority, VerificationCache, verifyImages } from '../src/verify/index.js';
 import { realTools, startRegistry, type RealRegistry } from '../test/helpers/real/index.js';
 import { fmt, median } from './lib.js';
@@ -25,7 +26,6 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 /** Push `count` tiny distinct images; returns `host/repo@digest` references. */
 export async function pushImages(client: RegistryClient, host: string, count: number, concurrency = 16): Promise<string[]> {
-  const layer = Buffer.from('cosign-ts bench layer\n');
   const out: string[] = new Array(count);
   let next = 0;
   await Promise.all(
@@ -33,19 +33,7 @@ export async function pushImages(client: RegistryClient, host: string, count: nu
       while (next < count) {
         const i = next++;
         const repo = parseReference(`${host}/bench/app${i % 50}:v${i}`);
-        const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: { i: String(i) } }, rootfs: { type: 'layers', diff_ids: [digestOf(layer)] } }));
-        await client.uploadBlob(repo, digestOf(layer), layer);
-        await client.uploadBlob(repo, digestOf(config), config);
-        const manifest = Buffer.from(
-          JSON.stringify({
-            schemaVersion: 2,
-            mediaType: OCI_MANIFEST,
-            config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: config.byteLength, digest: digestOf(config) },
-            layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', size: layer.byteLength, digest: digestOf(layer) }],
-          }),
-        );
-        await client.putManifest(repo, manifest, OCI_MANIFEST);
-        out[i] = `${repo.name}@${digestOf(manifest)}`;
+        out[i] = `${repo.name}@${await pushSampleImage(client, repo, { i: String(i) })}`;
       }
     }),
   );

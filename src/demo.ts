@@ -13,13 +13,13 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { digestOf, type Digest } from './digest.js';
+import { digestOf } from './digest.js';
 import { isCosignError } from './errors.js';
 import { generateKeyPair, parsePrivateKey, parsePublicKey, signerFromPrivateKey, writeKeyPair } from './keys/index.js';
 import { RegistryClient } from './oci/index.js';
 import { formatReference } from './reference.js';
 import { signImage } from './sign/index.js';
-import { startTestRegistry } from './testing/index.js';
+import { pushSampleImage, startTestRegistry } from './testing/index.js';
 import { keyAuthority, verificationChecks, verifyImage } from './verify/index.js';
 
 /** Where the demo writes its lines (stdout by default). */
@@ -27,29 +27,6 @@ export interface DemoOptions {
   readonly log?: (line: string) => void;
   /** Keep the temporary key folder (default: removed). */
   readonly keepFiles?: boolean;
-}
-
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-
-/** Push a tiny one-layer OCI image (config + a text layer); returns its manifest digest. */
-async function pushSampleImage(client: RegistryClient, repo: string, tag: string): Promise<Digest> {
-  const ref = `${repo}:${tag}`;
-  const layer = Buffer.from('hello from cosign-ts\n');
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layer)] }, config: {} }));
-  const { parseReference } = await import('./reference.js');
-  const target = parseReference(ref);
-  await client.uploadBlob(target, digestOf(layer), layer);
-  await client.uploadBlob(target, digestOf(config), config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: config.byteLength, digest: digestOf(config) },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', size: layer.byteLength, digest: digestOf(layer) }],
-    }),
-  );
-  await client.putManifest(target, manifest, OCI_MANIFEST);
-  return digestOf(manifest);
 }
 
 /** Run the demo; resolves to 0 when every step behaved as expected. */
@@ -62,7 +39,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     const client = new RegistryClient();
     const repo = `${registry.host}/demo/hello`;
     log(`1. in-process OCI registry listening on ${registry.url}`);
-    const digest = await pushSampleImage(client, repo, 'v1');
+    const digest = await pushSampleImage(client, `${repo}:v1`, { demo: 'hello' });
     const image = `${repo}@${digest}`;
     log(`2. pushed sample image ${repo}:v1 → ${digest}`);
 

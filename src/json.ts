@@ -102,6 +102,17 @@ export function parseJsonStrictSlow(text: string, what: string, code: CosignErro
       start = i;
     }
   };
+  /** Read `"key" :` into the object on top of the stack, refusing a duplicate. */
+  const readKey = (top: Container & { kind: 'object' }): void => {
+    if (text[i] !== '"') err('expected a key');
+    const key = goKey(parseString());
+    if (top.keys.has(key)) throw fail(code, `${what}: duplicate key ${JSON.stringify(key)}`);
+    top.keys.add(key);
+    top.key = key;
+    ws();
+    if (text[i] !== ':') err('expected :');
+    i++;
+  };
   const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
   const parseScalar = (): unknown => {
     const c = text[i];
@@ -176,16 +187,7 @@ export function parseJsonStrictSlow(text: string, what: string, code: CosignErro
     }
     if (opened) {
       const top = stack[stack.length - 1]!;
-      if (top.kind === 'object') {
-        if (text[i] !== '"') err('expected a key');
-        const key = goKey(parseString());
-        if (top.keys.has(key)) throw fail(code, `${what}: duplicate key ${JSON.stringify(key)}`);
-        top.keys.add(key);
-        top.key = key;
-        ws();
-        if (text[i] !== ':') err('expected :');
-        i++;
-      }
+      if (top.kind === 'object') readKey(top);
       continue;
     }
     // After a value: close containers or move to the next element.
@@ -201,16 +203,7 @@ export function parseJsonStrictSlow(text: string, what: string, code: CosignErro
       if (d === ',') {
         i++;
         ws();
-        if (top.kind === 'object') {
-          if (text[i] !== '"') err('expected a key');
-          const key = goKey(parseString());
-          if (top.keys.has(key)) throw fail(code, `${what}: duplicate key ${JSON.stringify(key)}`);
-          top.keys.add(key);
-          top.key = key;
-          ws();
-          if (text[i] !== ':') err('expected :');
-          i++;
-        }
+        if (top.kind === 'object') readKey(top);
         break;
       }
       if ((d === '}' && top.kind === 'object') || (d === ']' && top.kind === 'array')) {

@@ -5,3 +5,4 @@
  * @module
  */
 export { startTestRegistry, type Fault, type LoggedRequest, type TestRegistry, type TestRegistryOptions } from './registry.js';
+export { pushSampleImage } from './sample-image.js';
