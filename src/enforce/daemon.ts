@@ -1,0 +1,120 @@
+/**
+ * The image killer program: `--once` for cron, or a daemon checking every `--interval`, with syslog,
+ * JSON lines on stdout, Prometheus metrics, and graceful shutdown on SIGTERM/SIGINT (the current
+ * cycle finishes first).
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import { RegistryClient, type RegistryClientOptions } from '../oci/client.js';
+import { parsePolicy } from '../policy/index.js';
+import { DockerClient, parseDockerHost } from './docker.js';
+import { runCycle, type CycleReport, type KillerEvent, type KillerOptions } from './killer.js';
+import { KillerMetrics } from './metrics.js';
+import { formatSyslog, syslogTransportFor, type Severity, type SyslogFormat } from './syslog.js';
+import { createPolicyVerifier } from './verifier.js';
+
+/** Options of {@link runKiller}. */
+export interface RunKillerOptions extends KillerOptions {
+  /** Policy file (YAML or JSON by extension). */
+  readonly policyFile: string;
+  /** Run one cycle and return (cron). */
+  readonly once?: boolean;
+  /** Seconds between cycles in daemon mode. Default 60. */
+  readonly intervalSeconds?: number;
+  /** `DOCKER_HOST`-style endpoint. Default: `DOCKER_HOST`, else `/var/run/docker.sock`. */
+  readonly dockerHost?: string;
+  /** `unix:///dev/log` (default), `udp://host:514`, `tcp://host:514`, or `none`. */
+  readonly syslog?: string;
+  readonly syslogFormat?: SyslogFormat;
+  /** Serve Prometheus metrics on this port (127.0.0.1), or `host:port`. Off by default. */
+  readonly metrics?: string;
+  /** Write JSON lines here (default: stdout). */
+  readonly out?: (line: string) => void;
+  /** Registry client settings (CA, insecure registries, …). */
+  readonly registry?: RegistryClientOptions;
+  /** Stop when this aborts (tests, embedding). */
+  readonly abort?: AbortSignal;
+}
+
+function severityOf(e: KillerEvent): Severity {
+  switch (e.action) {
+    case 'killed':
+    case 'killed-and-removed':
+      return 'alert';
+    case 'audit':
+      return 'warning';
+    case 'error':
+    case 'skipped-unavailable':
+      return 'err';
+    default:
+      return 'info';
+  }
+}
+
+/** Run the killer until stopped (or once). Resolves with the last cycle's report. */
+export async function runKiller(options: RunKillerOptions): Promise<CycleReport | undefined> {
+  const text = await readFile(options.policyFile, 'utf8');
+  const policy = parsePolicy(text, { source: options.policyFile, format: options.policyFile.endsWith('.json') ? 'json' : 'yaml' });
+  const docker = new DockerClient(parseDockerHost(options.dockerHost ?? process.env.DOCKER_HOST));
+  const client = new RegistryClient(options.registry ?? {});
+  const { verify, resolveIndex, cache } = createPolicyVerifier({ client });
+  const metrics = new KillerMetrics();
+  metrics.cacheHitRatio = () => cache.hitRatio();
+  const metricsServer =
+    options.metrics === undefined ? undefined : await metrics.serve(Number(options.metrics.split(':').pop()), options.metrics.includes(':') ? options.metrics.slice(0, options.metrics.lastIndexOf(':')) : '127.0.0.1');
+  const syslog = syslogTransportFor(options.syslog ?? 'unix:///dev/log', options.syslogFormat);
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const killed = new Set<string>();
+  const pending: Array<Promise<void>> = [];
+  const onEvent = (e: KillerEvent): void => {
+    out(JSON.stringify({ time: new Date().toISOString(), ...e }));
+    if (syslog !== undefined && e.action !== 'verified' && e.action !== 'allowed' && e.action !== 'already-killed') {
+      const m = {
+        severity: severityOf(e),
+        msgId: e.action.toUpperCase(),
+        message: `${e.action} container ${e.containerName} (${e.containerId.slice(0, 12)}) image ${e.image}${e.reason === undefined ? '' : `: ${e.reason}`}`,
+        data: { container_id: e.containerId, container_name: e.containerName, image: e.image, digest: e.digest, rule: e.rule, mode: e.mode, reason: e.reason, code: e.code, action: e.action },
+      };
+      pending.push(
+        syslog.send(formatSyslog(m, options.syslogFormat), m).catch((err: unknown) => {
+          process.stderr.write(`syslog: ${(err as Error).message}\n`);
+        }),
+      );
+    }
+  };
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  const stop = (): void => {
+    stopping = true;
+    wake?.();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  options.abort?.addEventListener('abort', stop, { once: true });
+  let last: CycleReport | undefined;
+  try {
+    for (;;) {
+      last = await runCycle({ docker, policy, verify, resolveIndex, onEvent, onVerification: (s, o) => metrics.observeVerification(s, o), options, killed });
+      metrics.observeCycle(last);
+      await Promise.all(pending.splice(0));
+      if (options.once === true || stopping) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, (options.intervalSeconds ?? 60) * 1000);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      if (stopping) break;
+    }
+  } finally {
+    process.removeListener('SIGTERM', stop);
+    process.removeListener('SIGINT', stop);
+    await syslog?.close();
+    await metricsServer?.close();
+    docker.close();
+    client.close();
+  }
+  return last;
+}

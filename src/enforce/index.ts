@@ -1,0 +1,37 @@
+/**
+ * Enforcement: the image killer (Docker/Podman API, policy, syslog, metrics). The admission webhook
+ * will share the policy model and the verifier.
+ *
+ * @module
+ */
+export { DockerClient, parseDockerHost, type ContainerSummary, type DockerEndpoint, type ImageInfo } from './docker.js';
+export {
+  runCycle,
+  candidateDigests,
+  outcomeOf,
+  killedIn,
+  type CycleReport,
+  type IndexResolver,
+  type KillerAction,
+  type KillerDeps,
+  type KillerEvent,
+  type KillerOptions,
+  type RuleVerifier,
+  type VerifyOutcome,
+} from './killer.js';
+export { createPolicyVerifier, type PolicyVerifierOptions } from './verifier.js';
+export { KillerMetrics } from './metrics.js';
+export {
+  formatSyslog,
+  escapeParamValue,
+  syslogTransportFor,
+  tcpTransport,
+  udpTransport,
+  unixTransport,
+  SEVERITY,
+  type Severity,
+  type SyslogFormat,
+  type SyslogMessage,
+  type SyslogTransport,
+} from './syslog.js';
+export { runKiller, type RunKillerOptions } from './daemon.js';

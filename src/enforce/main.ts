@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+/**
+ * `cosign-ts-killer`: kill running containers whose image signature fails the policy.
+ *
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { isCosignError } from '../errors.js';
+import { runKiller } from './daemon.js';
+import { killedIn } from './killer.js';
+
+const HELP = `Usage: cosign-ts-killer --policy FILE [--once | --interval SECONDS] [options]
+
+Checks the signature of every running container's image (by digest) against the policy, kills the
+containers whose signature definitively fails in enforce mode, and logs to syslog and stdout (JSON lines).
+
+Options:
+  --policy FILE            policy (YAML or JSON)                                  (required)
+  --once                   run one cycle and exit (for cron: * * * * * root cosign-ts-killer --once …)
+  --interval SECONDS       seconds between cycles in daemon mode                   (default 60)
+  --docker-host URL        unix:///var/run/docker.sock or tcp://host:port          (default $DOCKER_HOST)
+  --syslog TARGET          unix:///dev/log, udp://host:514, tcp://host:514, none    (default unix:///dev/log)
+  --metrics [HOST:]PORT    serve Prometheus metrics on /metrics                    (default off)
+  --fail-closed            also kill when the registry is unavailable             (default: fail open)
+  --remove                 remove killed containers
+  --dry-run                report what would be killed, kill nothing
+  --allow-http-registry    allow plain HTTP to these registries (comma separated)
+  -h, --help               this help
+
+Exit status (--once): 0 nothing killed, 3 something was killed, 1 error.
+`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        policy: { type: 'string' },
+        once: { type: 'boolean' },
+        interval: { type: 'string' },
+        'docker-host': { type: 'string' },
+        syslog: { type: 'string' },
+        metrics: { type: 'string' },
+        'fail-closed': { type: 'boolean' },
+        remove: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        'allow-http-registry': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    process.stderr.write(`Error: ${(e as Error).message}\n\n${HELP}`);
+    return 1;
+  }
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.policy === undefined) {
+    process.stderr.write(`Error: --policy is required\n\n${HELP}`);
+    return 1;
+  }
+  const report = await runKiller({
+    policyFile: values.policy,
+    once: values.once === true,
+    ...(values.interval === undefined ? {} : { intervalSeconds: Number(values.interval) }),
+    ...(values['docker-host'] === undefined ? {} : { dockerHost: values['docker-host'] }),
+    ...(values.syslog === undefined ? {} : { syslog: values.syslog }),
+    ...(values.metrics === undefined ? {} : { metrics: values.metrics }),
+    failClosed: values['fail-closed'] === true,
+    remove: values.remove === true,
+    dryRun: values['dry-run'] === true,
+    ...(values['allow-http-registry'] === undefined ? {} : { registry: { insecureRegistries: values['allow-http-registry'].split(',') } }),
+  });
+  return values.once === true && report !== undefined && killedIn(report).length > 0 ? 3 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`Error: ${isCosignError(e) ? `${e.code}: ` : ''}${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,81 @@
+/**
+ * The killer's default verification: policy authorities → library authorities (key files, PEM, KMS
+ * public keys, loaded once per rule), `verifyImage` through a digest-keyed cache shared across cycles.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import type { Digest } from '../digest.js';
+import { fail } from '../errors.js';
+import { parsePublicKey } from '../keys/index.js';
+import type { KmsOptions } from '../kms/index.js';
+import type { RegistryClient } from '../oci/client.js';
+import type { PolicyRule } from '../policy/index.js';
+import { type ImageReference } from '../reference.js';
+import { keyAuthority, type Authority } from '../verify/authority.js';
+import { VerificationCache } from '../verify/cache.js';
+import { verifyImage, type VerifyImageResult } from '../verify/image.js';
+import type { CosignError } from '../errors.js';
+import { outcomeOf, type IndexResolver, type RuleVerifier } from './killer.js';
+
+/** Options of {@link createPolicyVerifier}. */
+export interface PolicyVerifierOptions {
+  readonly client: RegistryClient;
+  /** Shared across cycles so a steady state costs no registry requests. Default: a new cache (10 min / 30 s). */
+  readonly cache?: VerificationCache<VerifyImageResult | CosignError>;
+  /** Options for KMS authorities (`kms: awskms:///…`). */
+  readonly kms?: KmsOptions;
+}
+
+/** A cache-backed {@link RuleVerifier}, plus the cache (for metrics) and an {@link IndexResolver}. */
+export function createPolicyVerifier(options: PolicyVerifierOptions): { verify: RuleVerifier; resolveIndex: IndexResolver; cache: VerificationCache<VerifyImageResult | CosignError> } {
+  const cache = options.cache ?? new VerificationCache<VerifyImageResult | CosignError>();
+  const authorities = new Map<PolicyRule, Promise<Authority[]>>();
+  const load = (rule: PolicyRule): Promise<Authority[]> => {
+    let p = authorities.get(rule);
+    if (p === undefined) {
+      p = Promise.all(
+        rule.authorities.map(async (a): Promise<Authority> => {
+          if (a.kind === 'keyless') {
+            const { kind: _keyless, ...identity } = a;
+            return { kind: 'identity', ...identity };
+          }
+          if ('path' in a) return keyAuthority(parsePublicKey(await readFile(a.path), a.path), a.path);
+          if ('pem' in a) return keyAuthority(parsePublicKey(a.pem, `rule ${rule.name} PEM key`), `rule ${rule.name} PEM key`);
+          const { resolvePublicKey } = await import('../kms/index.js');
+          return keyAuthority(await resolvePublicKey(a.kms, options.kms ?? {}), a.kms);
+        }),
+      );
+      authorities.set(rule, p);
+      p.catch(() => authorities.delete(rule)); // retry loading next cycle
+    }
+    return p;
+  };
+  const verify: RuleVerifier = async (ref: ImageReference, rule: PolicyRule, opts?: { throughIndex?: Digest }) => {
+    try {
+      await verifyImage(ref, {
+        client: options.client,
+        authorities: await load(rule),
+        cache,
+        ...(Object.keys(rule.annotations).length === 0 ? {} : { annotations: rule.annotations }),
+        ...(rule.signatureRepository === undefined ? {} : { signatureRepository: rule.signatureRepository }),
+        ...(opts?.throughIndex === undefined ? {} : { throughIndex: opts.throughIndex }),
+      });
+      return { ok: true };
+    } catch (e) {
+      return outcomeOf(e);
+    }
+  };
+  const resolveIndex: IndexResolver = async (ref) => {
+    const m = await options.client.getManifest(ref);
+    if (!/image\.index|manifest\.list/.test(m.mediaType)) return undefined;
+    let doc: { manifests?: Array<{ digest?: unknown }> };
+    try {
+      doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as typeof doc;
+    } catch (cause) {
+      throw fail('BAD_MANIFEST', `index ${ref.name}: not valid JSON`, { cause });
+    }
+    return { digest: m.digest, children: (doc.manifests ?? []).map((c) => String(c.digest)) };
+  };
+  return { verify, resolveIndex, cache };
+}

@@ -1,0 +1,167 @@
+/**
+ * The policy model shared by the image killer and (next) the admission webhook: image glob patterns →
+ * authorities, an allow-list, per-rule `enforce` | `audit` modes, and what to do with images no rule
+ * matches. Policies are YAML or JSON, validated with zod; errors name the line and column (YAML) or
+ * the path (both).
+ *
+ * ```yaml
+ * apiVersion: cosign-ts/v1
+ * defaults:
+ *   unmatched: deny          # deny (default) | allow
+ *   mode: enforce            # default mode of rules
+ * allow:                     # never checked: the killer itself, infrastructure containers
+ *   - registry.example.com/infra/**
+ * rules:
+ *   - name: ci-images
+ *     images: [registry.example.com/ci/*]
+ *     mode: enforce
+ *     authorities:
+ *       - key: { path: /etc/cosign/cosign.pub }
+ *       - key: { kms: awskms:///alias/image_signing_cosign_signature_key }
+ *     annotations: { approved: "true" }
+ * ```
+ *
+ * @module
+ */
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { fail } from '../errors.js';
+import { parseJson } from '../encoding.js';
+import { compileGlob } from './glob.js';
+
+/** What a signature must verify with. */
+export type PolicyAuthority =
+  | { readonly kind: 'key'; readonly path: string }
+  | { readonly kind: 'key'; readonly pem: string }
+  | { readonly kind: 'key'; readonly kms: string }
+  | { readonly kind: 'keyless'; readonly issuer?: string; readonly issuerRegExp?: string; readonly subject?: string; readonly subjectRegExp?: string };
+
+/** `enforce` kills (or rejects); `audit` only reports. */
+export type PolicyMode = 'enforce' | 'audit';
+
+/** One rule: images it covers, what they must be signed by. */
+export interface PolicyRule {
+  readonly name: string;
+  readonly images: ReadonlyArray<string>;
+  readonly mode: PolicyMode;
+  readonly authorities: ReadonlyArray<PolicyAuthority>;
+  /** Required payload annotations (`cosign verify -a`). */
+  readonly annotations: Readonly<Record<string, string>>;
+  /** Where signatures are stored (`COSIGN_REPOSITORY`). */
+  readonly signatureRepository?: string;
+  /** Compiled matchers (internal). */
+  readonly matchers: ReadonlyArray<(name: string) => boolean>;
+}
+
+/** A validated policy. */
+export interface Policy {
+  readonly unmatched: 'deny' | 'allow';
+  /** Mode used for unmatched images when `unmatched` is `deny`. */
+  readonly unmatchedMode: PolicyMode;
+  readonly allow: ReadonlyArray<string>;
+  readonly rules: ReadonlyArray<PolicyRule>;
+  readonly allowMatchers: ReadonlyArray<(name: string) => boolean>;
+}
+
+const KeySchema = z.union([
+  z.strictObject({ path: z.string().min(1) }),
+  z.strictObject({ pem: z.string().includes('BEGIN', { message: 'must be a PEM public key' }) }),
+  z.strictObject({ kms: z.string().regex(/^[a-z0-9]+:\/\//, { message: 'must be a KMS URI such as awskms:///alias/name' }) }),
+]);
+const KeylessSchema = z
+  .strictObject({ issuer: z.string().optional(), issuerRegExp: z.string().optional(), subject: z.string().optional(), subjectRegExp: z.string().optional() })
+  .refine((k) => (k.issuer ?? k.issuerRegExp) !== undefined && (k.subject ?? k.subjectRegExp) !== undefined, { message: 'keyless needs an issuer (or issuerRegExp) and a subject (or subjectRegExp)' });
+const AuthoritySchema = z.union([z.strictObject({ key: KeySchema }), z.strictObject({ keyless: KeylessSchema })], { error: 'must be {key: {path|pem|kms}} or {keyless: {issuer, subject}}' });
+const ModeSchema = z.enum(['enforce', 'audit']);
+const GlobSchema = z.string().min(1).max(1024);
+const RuleSchema = z.strictObject({
+  name: z.string().min(1),
+  images: z.array(GlobSchema).min(1),
+  mode: ModeSchema.optional(),
+  authorities: z.array(AuthoritySchema).min(1),
+  annotations: z.record(z.string(), z.string()).optional(),
+  signatureRepository: z.string().optional(),
+});
+const PolicySchema = z.strictObject({
+  apiVersion: z.literal('cosign-ts/v1').optional(),
+  defaults: z.strictObject({ unmatched: z.enum(['deny', 'allow']).optional(), mode: ModeSchema.optional() }).optional(),
+  allow: z.array(GlobSchema).optional(),
+  rules: z.array(RuleSchema).default([]),
+});
+
+/** Largest policy file accepted (1 MiB). */
+export const MAX_POLICY_BYTES = 1024 * 1024;
+
+/**
+ * Parse and validate a policy (YAML or JSON; JSON is YAML, but `format: 'json'` gives JSON's stricter
+ * parser). Glob patterns are compiled here, so a bad pattern fails at load time.
+ * @throws CosignError `POLICY_INVALID` naming the line:column and path of the first problem.
+ */
+export function parsePolicy(text: string, options: { format?: 'yaml' | 'json'; source?: string } = {}): Policy {
+  const source = options.source ?? 'policy';
+  if (text.length > MAX_POLICY_BYTES) throw fail('POLICY_INVALID', `${source}: larger than ${MAX_POLICY_BYTES} bytes`);
+  let value: unknown;
+  let locate: (path: ReadonlyArray<PropertyKey>) => string = () => '';
+  if (options.format === 'json') {
+    try {
+      value = parseJson(text, source, 'POLICY_INVALID');
+    } catch (e) {
+      throw fail('POLICY_INVALID', (e as Error).message, { cause: e });
+    }
+  } else {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+    const first = doc.errors[0];
+    if (first !== undefined) {
+      const pos = lines.linePos(first.pos[0]);
+      throw fail('POLICY_INVALID', `${source}:${pos.line}:${pos.col}: ${first.message.split('\n')[0] ?? 'invalid YAML'}`, { details: { line: pos.line, column: pos.col } });
+    }
+    value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    locate = (path) => {
+      let node: unknown = doc.getIn(path as PropertyKey[], true);
+      for (let p = [...path]; node === undefined && p.length > 0; p = p.slice(0, -1)) node = doc.getIn(p, true);
+      const range = (node as { range?: [number, number, number] } | undefined)?.range;
+      if (range === undefined) return '';
+      const pos = lines.linePos(range[0]);
+      return `:${pos.line}:${pos.col}`;
+    };
+  }
+  const parsed = PolicySchema.safeParse(value ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path ?? [];
+    const where = path.length === 0 ? '(root)' : path.map(String).join('.');
+    throw fail('POLICY_INVALID', `${source}${locate(path)}: ${where}: ${issue?.message ?? 'invalid'}`, { details: { path: where } });
+  }
+  const p = parsed.data;
+  const defaultMode = p.defaults?.mode ?? 'enforce';
+  const compile = (pattern: string, at: string): ((name: string) => boolean) => {
+    try {
+      return compileGlob(pattern);
+    } catch (e) {
+      throw fail('POLICY_INVALID', `${source}: ${at}: ${(e as Error).message}`, { cause: e });
+    }
+  };
+  const names = new Set<string>();
+  const rules = p.rules.map((r, i): PolicyRule => {
+    if (names.has(r.name)) throw fail('POLICY_INVALID', `${source}: rules.${i}.name: duplicate rule name ${JSON.stringify(r.name)}`);
+    names.add(r.name);
+    return {
+      name: r.name,
+      images: r.images,
+      mode: r.mode ?? defaultMode,
+      authorities: r.authorities.map((a): PolicyAuthority => ('key' in a ? { kind: 'key', ...a.key } : { kind: 'keyless', ...a.keyless })),
+      annotations: r.annotations ?? {},
+      ...(r.signatureRepository === undefined ? {} : { signatureRepository: r.signatureRepository }),
+      matchers: r.images.map((g, j) => compile(g, `rules.${i}.images.${j}`)),
+    };
+  });
+  const allow = p.allow ?? [];
+  return {
+    unmatched: p.defaults?.unmatched ?? 'deny',
+    unmatchedMode: defaultMode,
+    allow,
+    rules,
+    allowMatchers: allow.map((g, j) => compile(g, `allow.${j}`)),
+  };
+}
