@@ -15,10 +15,9 @@ import { CliError, unsupported } from './errors.js';
 import type { Flags } from './flags.js';
 import { parseGoBool } from './flags.js';
 
-import type { FallbackRegistryClient } from './fallback-client.js';
+import type { RegistryClient } from '../oci/client.js';
 
-/** The client type the CLI uses (the library's `RegistryClient` once `src/oci` lands). */
-export type RegistryClient = FallbackRegistryClient;
+export type { RegistryClient };
 
 /** Registry-related settings of one run. */
 export interface RegistrySettings {
@@ -55,24 +54,30 @@ export async function signatureRepositoryFromEnv(ctx: CliContext): Promise<Image
 export async function registrySettings(ctx: CliContext, flags: Flags): Promise<RegistrySettings> {
   checkRegistryFlags(flags);
   const caFile = flags.str('registry-cacert');
+  let ca: string | undefined;
   if (caFile !== '') {
     try {
-      await readFile(caFile, 'utf8');
+      ca = await readFile(caFile, 'utf8');
     } catch (e) {
       throw new CliError(`reading --registry-cacert ${caFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
-    throw unsupported('--registry-cacert (until the library registry client lands)');
   }
   const username = flags.str('registry-username');
   const password = flags.str('registry-password');
   const token = flags.str('registry-token');
-  const { FallbackRegistryClient } = await import('./fallback-client.js');
-  const client = new FallbackRegistryClient({
-    allowInsecure: flags.bool('allow-insecure-registry'),
+  const oci = await import('../oci/index.js');
+  const explicit: import('../oci/keychain.js').Keychain | undefined =
+    token !== ''
+      ? { resolve: async () => ({ registryToken: token }) }
+      : username !== '' || password !== ''
+        ? { resolve: async () => ({ username, password }) }
+        : undefined;
+  const dockerConfig = oci.dockerConfigKeychain(ctx.env.DOCKER_CONFIG === undefined ? {} : { configDir: ctx.env.DOCKER_CONFIG });
+  const client = new oci.RegistryClient({
+    keychain: explicit === undefined ? dockerConfig : oci.chainKeychains(explicit, dockerConfig),
     allowHttp: flags.bool('allow-http-registry'),
-    ...(username !== '' || password !== '' ? { username, password } : {}),
-    ...(token !== '' ? { token } : {}),
-    env: ctx.env,
+    insecureSkipVerify: flags.bool('allow-insecure-registry'),
+    ...(ca === undefined ? {} : { ca }),
   });
   debug(ctx, `registry client: allow-http=${flags.bool('allow-http-registry')} allow-insecure=${flags.bool('allow-insecure-registry')} credentials=${username !== '' || token !== '' ? 'flags' : 'docker config / anonymous'}`);
   return {
