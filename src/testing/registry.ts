@@ -224,7 +224,8 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
       if (fault?.wrongDigest === true) body = Buffer.concat([body, Buffer.from(' ')]);
       if (fault?.badJson === true) body = Buffer.from('{"schemaVersion":2,');
       if (fault?.oversizeBytes !== undefined) body = Buffer.alloc(fault.oversizeBytes, 0x20);
-      res.writeHead(200, { 'content-type': stored.mediaType, 'content-length': body.byteLength, 'docker-content-digest': fault?.wrongDigest === true ? sha256(body) : digest });
+      // wrongDigest: the header agrees with the body, which is not what the digest reference names.
+      res.writeHead(200, { 'content-type': stored.mediaType, 'content-length': body.byteLength, 'docker-content-digest': body === stored.bytes ? digest : sha256(body) });
       res.end(method === 'HEAD' ? undefined : body);
       return;
     }
