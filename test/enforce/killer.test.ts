@@ -1,0 +1,189 @@
+/**
+ * The killer's cycle over a Docker API test server and the in-process registry (real HTTP both ways,
+ * real signatures): every decision path, multi-arch digests, steady state without registry requests,
+ * and 200 containers per cycle.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestOf, type Digest } from '../../src/digest.js';
+import { createPolicyVerifier, DockerClient, KillerMetrics, parseDockerHost, runCycle, type KillerDeps } from '../../src/enforce/index.js';
+import { signerFromPrivateKey } from '../../src/keys/index.js';
+import { RegistryClient } from '../../src/oci/index.js';
+import { parsePolicy, type Policy } from '../../src/policy/index.js';
+import { parseReference } from '../../src/reference.js';
+import { signImage } from '../../src/sign/index.js';
+import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
+import { DockerApiServer } from './docker-api-server.js';
+
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+
+describe('image killer cycle', () => {
+  let reg: TestRegistry;
+  let docker: DockerApiServer;
+  let client: RegistryClient;
+  let dir: string;
+  let policy: Policy;
+  let signed: { ref: string; digest: Digest };
+  let unsigned: { ref: string; digest: Digest };
+  const signer = signerFromPrivateKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'test.key');
+
+  const deps = (over: Partial<KillerDeps> = {}): KillerDeps => {
+    const v = createPolicyVerifier({ client });
+    return { docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy, verify: v.verify, resolveIndex: v.resolveIndex, ...over };
+  };
+
+  beforeAll(async () => {
+    reg = await startTestRegistry();
+    docker = await DockerApiServer.start();
+    client = new RegistryClient({ keychain: { resolve: async () => undefined } });
+    dir = await mkdtemp(path.join(os.tmpdir(), 'cosign-ts-killer-unit-'));
+    await writeFile(path.join(dir, 'cosign.pub'), (await signer.publicKey()).export({ type: 'spki', format: 'pem' }));
+    const sd = await pushSampleImage(client, `${reg.host}/ci/signed:v1`, { s: '1' });
+    await signImage(`${reg.host}/ci/signed@${sd}`, signer, { client });
+    const ud = await pushSampleImage(client, `${reg.host}/ci/unsigned:v1`, { u: '1' });
+    signed = { ref: `${reg.host}/ci/signed:v1`, digest: sd };
+    unsigned = { ref: `${reg.host}/ci/unsigned:v1`, digest: ud };
+    policy = parsePolicy(
+      [
+        'defaults: { unmatched: deny }',
+        `allow: ["${reg.host}/infra/**"]`,
+        'rules:',
+        '  - name: audit-only',
+        `    images: ["${reg.host}/audit/*"]`,
+        '    mode: audit',
+        `    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]`,
+        '  - name: ci',
+        `    images: ["${reg.host}/ci/*", "${reg.host}/multi/*"]`,
+        `    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]`,
+      ].join('\n'),
+    );
+  });
+  afterAll(async () => {
+    client.close();
+    await docker.close();
+    await reg.close();
+  });
+
+  const image = (ref: string, digest: Digest) => docker.addImage([`${parseReference(ref).name}@${digest}`], [ref]);
+
+  it('kills the unsigned container, keeps the signed one, never kills twice, steady state costs no registry requests', async () => {
+    docker.containers.clear();
+    const good = docker.run(signed.ref, image(signed.ref, signed.digest), 'good');
+    const bad = docker.run(unsigned.ref, image(unsigned.ref, unsigned.digest), 'bad');
+    const killed = new Set<string>();
+    const d = deps({ killed });
+    const r1 = await runCycle(d);
+    expect(r1.events.find((e) => e.containerId === bad.id)).toMatchObject({ action: 'killed', code: 'NO_SIGNATURES', rule: 'ci', digest: unsigned.digest });
+    expect(r1.events.find((e) => e.containerId === good.id)).toMatchObject({ action: 'verified', via: 'repo-digest' });
+    expect(bad.running).toBe(false);
+    // Bring it back "running" (a restart policy): it was already killed once, never again.
+    bad.running = true;
+    const before = client.stats.requests;
+    const r2 = await runCycle(d);
+    expect(client.stats.requests - before).toBe(0);
+    expect(r2.events.find((e) => e.containerId === bad.id)?.action).toBe('already-killed');
+    expect(docker.kills).toBeGreaterThanOrEqual(1);
+  });
+
+  it('audit mode reports, allow-list skips, unmatched deny kills, unmatched allow passes, dry run kills nothing', async () => {
+    docker.containers.clear();
+    const ad = await pushSampleImage(client, `${reg.host}/audit/app:v1`, { a: '1' });
+    const audited = docker.run(`${reg.host}/audit/app:v1`, image(`${reg.host}/audit/app:v1`, ad));
+    const infra = docker.run(`${reg.host}/infra/proxy:v1`, image(`${reg.host}/infra/proxy:v1`, digestOf('x')));
+    const stray = docker.run('busybox:latest', image('busybox:latest', digestOf('busybox')));
+    const r = await runCycle(deps());
+    expect(r.events.find((e) => e.containerId === audited.id)?.action).toBe('audit');
+    expect(audited.running).toBe(true);
+    expect(r.events.find((e) => e.containerId === infra.id)?.action).toBe('allowed');
+    expect(r.events.find((e) => e.containerId === stray.id)).toMatchObject({ action: 'killed', reason: expect.stringMatching(/no policy rule/) });
+    stray.running = true;
+    const allowAll = parsePolicy('defaults: { unmatched: allow }');
+    const r2 = await runCycle(deps({ policy: allowAll }));
+    expect(r2.events.find((e) => e.containerId === stray.id)?.action).toBe('allowed');
+    const r3 = await runCycle(deps({ options: { dryRun: true } }));
+    expect(r3.events.find((e) => e.containerId === stray.id)?.action).toBe('audit');
+    expect(stray.running).toBe(true);
+  });
+
+  it('registry unavailable: nothing killed (fail-open); failClosed kills; vanished containers do not crash the cycle', async () => {
+    docker.containers.clear();
+    const bad = docker.run(unsigned.ref, image(unsigned.ref, unsigned.digest));
+    reg.faults.next({ path: /manifests/, status: 503, times: 1000 });
+    const fresh = new RegistryClient({ keychain: { resolve: async () => undefined }, attempts: 1 });
+    const v = createPolicyVerifier({ client: fresh });
+    const base = { docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy, verify: v.verify, resolveIndex: v.resolveIndex };
+    const open = await runCycle(base);
+    expect(open.events.find((e) => e.containerId === bad.id)).toMatchObject({ action: 'skipped-unavailable', code: 'REGISTRY_UNAVAILABLE' });
+    expect(bad.running).toBe(true);
+    const closed = await runCycle({ ...base, options: { failClosed: true } });
+    expect(closed.events.find((e) => e.containerId === bad.id)?.action).toBe('killed');
+    reg.faults.clear();
+    const ghost = docker.run(unsigned.ref, image(unsigned.ref, unsigned.digest));
+    ghost.vanishAfterList = true;
+    const r = await runCycle(deps());
+    expect(r.events.find((e) => e.containerId === ghost.id)?.action).toMatch(/gone|error/);
+    fresh.close();
+  });
+
+  it('remove option removes; locally built images (no RepoDigests) are killed with a clear reason', async () => {
+    docker.containers.clear();
+    const local = docker.run(`${reg.host}/ci/local-build:dev`, docker.addImage([], [`${reg.host}/ci/local-build:dev`]));
+    const r = await runCycle(deps({ options: { remove: true } }));
+    expect(r.events.find((e) => e.containerId === local.id)).toMatchObject({ action: 'killed-and-removed', reason: expect.stringMatching(/no registry digest/) });
+    expect(docker.containers.has(local.id)).toBe(false);
+  });
+
+  it('multi-arch: the index digest in RepoDigests (Docker) passes directly; a platform digest (Podman) passes through the signed index', async () => {
+    docker.containers.clear();
+    const repo = `${reg.host}/multi/app`;
+    const amd = await pushSampleImage(client, `${repo}:amd64`, { arch: 'amd64' });
+    const arm = await pushSampleImage(client, `${repo}:arm64`, { arch: 'arm64' });
+    const m = await client.getManifest(parseReference(`${repo}@${amd}`));
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [amd, arm].map((d, i) => ({ mediaType: m.mediaType, digest: d, size: m.size, platform: { os: 'linux', architecture: i === 0 ? 'amd64' : 'arm64' } })) }));
+    await client.putManifest(parseReference(`${repo}:v1`), index, OCI_INDEX);
+    const indexDigest = digestOf(index);
+    await signImage(`${repo}@${indexDigest}`, signer, { client }); // what `cosign sign repo:v1` does
+    const dockerish = docker.run(`${repo}:v1`, image(`${repo}:v1`, indexDigest));
+    const podmanish = docker.run(`${repo}:v1`, image(`${repo}:v1`, amd));
+    const r = await runCycle(deps());
+    expect(r.events.find((e) => e.containerId === dockerish.id)).toMatchObject({ action: 'verified', via: 'repo-digest', digest: indexDigest });
+    expect(r.events.find((e) => e.containerId === podmanish.id)).toMatchObject({ action: 'verified', via: 'index', digest: indexDigest });
+  });
+
+  it('200 containers: a warm cycle takes < 1 s with zero registry requests; a newly started unsigned one is killed within one cycle', async () => {
+    docker.containers.clear();
+    const imgs = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const ref = `${reg.host}/ci/fleet${i}:v1`;
+        const d = await pushSampleImage(client, ref, { fleet: String(i) });
+        await signImage(`${reg.host}/ci/fleet${i}@${d}`, signer, { client });
+        return { ref, info: image(ref, d) };
+      }),
+    );
+    for (let i = 0; i < 200; i++) docker.run(imgs[i % 20]!.ref, imgs[i % 20]!.info);
+    const metrics = new KillerMetrics();
+    const v = createPolicyVerifier({ client });
+    metrics.cacheHitRatio = () => v.cache.hitRatio();
+    const d: KillerDeps = { docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy, verify: v.verify, resolveIndex: v.resolveIndex, killed: new Set(), onVerification: (s, o) => metrics.observeVerification(s, o) };
+    const cold = await runCycle(d);
+    metrics.observeCycle(cold);
+    expect(cold.events.filter((e) => e.action === 'verified')).toHaveLength(200);
+    const before = client.stats.requests;
+    const warm = await runCycle(d);
+    metrics.observeCycle(warm);
+    expect(client.stats.requests - before).toBe(0);
+    expect(warm.durationMs).toBeLessThan(1000);
+    console.log(`200 containers: cold cycle ${cold.durationMs.toFixed(0)} ms, warm cycle ${warm.durationMs.toFixed(0)} ms, 0 registry requests warm`);
+    const intruder = docker.run(unsigned.ref, image(unsigned.ref, unsigned.digest));
+    const next = await runCycle(d);
+    metrics.observeCycle(next);
+    expect(next.events.find((e) => e.containerId === intruder.id)?.action).toBe('killed');
+    const text = metrics.render();
+    expect(text).toContain('cosign_killer_containers_checked_total 601');
+    expect(text).toContain('cosign_killer_containers_killed_total 1');
+    expect(text).toMatch(/cosign_killer_cache_hit_ratio 0\.\d+/);
+  });
+});

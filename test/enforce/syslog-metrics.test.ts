@@ -1,0 +1,72 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { escapeParamValue, formatSyslog, KillerMetrics, tcpTransport, udpTransport } from '../../src/enforce/index.js';
+
+const MSG = {
+  severity: 'alert' as const,
+  msgId: 'KILLED',
+  message: 'killed container bad (0123456789ab) image r/x:v1: no signatures',
+  data: { container_id: '0123456789ab', image: 'r/x:v1', reason: 'say "hi" \\ [x]', absent: undefined },
+  timestamp: new Date('2026-11-24T12:00:00.123Z'),
+};
+const FORMAT = { hostname: 'runner-1', appName: 'cosign-ts-killer', procId: '42' };
+const LINE = '<9>1 2026-11-24T12:00:00.123Z runner-1 cosign-ts-killer 42 KILLED [cosign-ts@32473 container_id="0123456789ab" image="r/x:v1" reason="say \\"hi\\" \\\\ [x\\]"] killed container bad (0123456789ab) image r/x:v1: no signatures';
+
+describe('syslog (RFC 5424)', () => {
+  it('formats header, structured data and escaping exactly', () => {
+    expect(formatSyslog(MSG, FORMAT)).toBe(LINE);
+    expect(escapeParamValue('a"b\\c]d')).toBe('a\\"b\\\\c\\]d');
+    expect(formatSyslog({ severity: 'info', msgId: '', message: 'm', timestamp: MSG.timestamp }, { hostname: '', appName: 'a', procId: '1' })).toBe('<14>1 2026-11-24T12:00:00.123Z - a 1 - - m');
+  });
+
+  it('UDP: one datagram per message', async () => {
+    const sock = dgram.createSocket('udp4');
+    const got = new Promise<string>((resolve) => sock.once('message', (m) => resolve(m.toString())));
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    const t = udpTransport('127.0.0.1', sock.address().port);
+    await t.send(LINE, MSG);
+    expect(await got).toBe(LINE);
+    await t.close();
+    sock.close();
+  });
+
+  it('TCP: octet-counting framing', async () => {
+    let data = '';
+    const server = net.createServer((s) => s.on('data', (d) => (data += d.toString())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const t = tcpTransport('127.0.0.1', (server.address() as net.AddressInfo).port);
+    await t.send(LINE, MSG);
+    await t.send('second', MSG);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(data).toBe(`${Buffer.byteLength(LINE)} ${LINE}6 second`);
+    await t.close();
+    server.close();
+  });
+});
+
+describe('metrics', () => {
+  it('serves counters, a cumulative histogram and the cache gauge', async () => {
+    const m = new KillerMetrics();
+    m.cacheHitRatio = () => 0.75;
+    m.observeVerification(0.003, { ok: true });
+    m.observeVerification(0.2, { ok: false, definitive: false, code: 'REGISTRY_UNAVAILABLE', reason: 'down' });
+    m.observeCycle({ startedAt: new Date(), durationMs: 1, checked: 3, events: [{ containerId: 'a', containerName: 'a', image: 'i', action: 'killed' }, { containerId: 'b', containerName: 'b', image: 'i', action: 'audit' }] });
+    const server = await m.serve(0);
+    try {
+      const text = await (await fetch(server.url)).text();
+      expect(text).toContain('# TYPE cosign_killer_containers_killed_total counter');
+      expect(text).toContain('cosign_killer_containers_checked_total 3');
+      expect(text).toContain('cosign_killer_containers_killed_total 1');
+      expect(text).toContain('cosign_killer_audit_violations_total 1');
+      expect(text).toContain('cosign_killer_verification_errors_total 1');
+      expect(text).toContain('cosign_killer_verification_seconds_bucket{le="0.005"} 1');
+      expect(text).toContain('cosign_killer_verification_seconds_bucket{le="0.25"} 2');
+      expect(text).toContain('cosign_killer_verification_seconds_bucket{le="+Inf"} 2');
+      expect(text).toContain('cosign_killer_verification_seconds_count 2');
+      expect(text).toContain('cosign_killer_cache_hit_ratio 0.75');
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isCosignError } from '../../src/errors.js';
+import { compileGlob, evaluatePolicy, parsePolicy } from '../../src/policy/index.js';
+import { parseReference } from '../../src/reference.js';
+
+function policyError(text: string, format?: 'json'): string {
+  try {
+    parsePolicy(text, { source: 'p.yaml', ...(format === undefined ? {} : { format }) });
+  } catch (e) {
+    expect(isCosignError(e, 'POLICY_INVALID')).toBe(true);
+    return (e as Error).message;
+  }
+  throw new Error('accepted');
+}
+
+const VALID = `apiVersion: cosign-ts/v1
+defaults:
+  unmatched: deny
+  mode: audit
+allow:
+  - registry.example.com/infra/**
+rules:
+  - name: ci
+    images: [registry.example.com/ci/*]
+    mode: enforce
+    authorities:
+      - key: { path: /etc/cosign.pub }
+      - key: { kms: awskms:///alias/image_signing_cosign_signature_key }
+    annotations: { approved: "true" }
+  - name: keyless
+    images: [ghcr.io/org/**]
+    authorities:
+      - keyless: { issuer: https://token.actions.githubusercontent.com, subjectRegExp: "^https://github.com/org/" }
+`;
+
+describe('parsePolicy', () => {
+  it('reads YAML and the same policy as JSON', () => {
+    const p = parsePolicy(VALID);
+    expect(p.unmatched).toBe('deny');
+    expect(p.rules.map((r) => [r.name, r.mode])).toEqual([
+      ['ci', 'enforce'],
+      ['keyless', 'audit'],
+    ]);
+    expect(p.rules[0]?.authorities).toEqual([
+      { kind: 'key', path: '/etc/cosign.pub' },
+      { kind: 'key', kms: 'awskms:///alias/image_signing_cosign_signature_key' },
+    ]);
+    expect(p.rules[1]?.authorities[0]).toMatchObject({ kind: 'keyless', issuer: 'https://token.actions.githubusercontent.com' });
+    const json = parsePolicy(JSON.stringify({ rules: [{ name: 'a', images: ['x/*'], authorities: [{ key: { pem: '-----BEGIN PUBLIC KEY-----\n...' } }] }] }), { format: 'json' });
+    expect(json.rules[0]?.mode).toBe('enforce');
+  });
+
+  it.each([
+    ['rules:\n  - name: a\n    images: [x\n', /p\.yaml:\d+:\d+: /],
+    ['rules:\n  - name: a\n    images: ["x/*"]\n    authorities: []\n', /p\.yaml:4:18: rules\.0\.authorities/],
+    ['rules:\n  - name: a\n    images: ["x/*"]\n    mode: kill\n    authorities: [{ key: { path: /k } }]\n', /p\.yaml:4:11: rules\.0\.mode/],
+    ['rules:\n  - name: a\n    imagez: ["x/*"]\n', /p\.yaml:2:5: rules\.0/],
+    ['defaults: {unmatched: deny}\ndefaults: {unmatched: allow}\n', /p\.yaml:2:1: .*[Uu]nique|duplicate/i],
+    ['rules:\n  - { name: a, images: ["x/*"], authorities: [{ key: { path: /k } }] }\n  - { name: a, images: ["y/*"], authorities: [{ key: { path: /k } }] }\n', /duplicate rule name "a"/],
+    ['rules:\n  - { name: a, images: ["x@sha256:00"], authorities: [{ key: { path: /k } }] }\n', /not digests/],
+    ['rules:\n  - { name: a, images: ["x/*"], authorities: [{ keyless: { issuer: i } }] }\n', /keyless needs/],
+  ])('rejects %j with a located message', (text, message) => {
+    expect(policyError(text)).toMatch(message);
+  });
+
+  it('random text gives POLICY_INVALID or a policy, never anything else', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.constantFrom(VALID).map((v) => v.slice(0, 120))), (s) => {
+        try {
+          parsePolicy(s);
+        } catch (e) {
+          expect(isCosignError(e, 'POLICY_INVALID')).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('globs and evaluation', () => {
+  it.each([
+    ['registry.example.com/ci/*', 'registry.example.com/ci/app', true],
+    ['registry.example.com/ci/*', 'registry.example.com/ci/team/app', false],
+    ['registry.example.com/ci/**', 'registry.example.com/ci/team/app', true],
+    ['registry.example.com/ci/ap?', 'registry.example.com/ci/app', true],
+    ['busybox', 'index.docker.io/library/busybox', true],
+    ['docker.io/library/busybox', 'index.docker.io/library/busybox', true],
+    ['org/app', 'index.docker.io/org/app', true],
+    ['*.example.com/**', 'registry.example.com/a/b', true],
+    ['registry.example.com/ci/app:v1', 'registry.example.com/ci/app:v1', true],
+    ['registry.example.com/ci/app:v1', 'registry.example.com/ci/app:v2', false],
+  ])('%s vs %s → %s', (glob, name, want) => {
+    expect(compileGlob(glob)(name)).toBe(want);
+  });
+
+  it('allow-list first, then the first matching rule, then the unmatched default', () => {
+    const p = parsePolicy(VALID);
+    expect(evaluatePolicy(p, parseReference('registry.example.com/infra/proxy:1')).kind).toBe('allowed');
+    const d = evaluatePolicy(p, parseReference('registry.example.com/ci/app@sha256:' + 'a'.repeat(64)));
+    expect(d.kind === 'rule' && d.rule.name).toBe('ci');
+    expect(evaluatePolicy(p, parseReference('busybox'))).toEqual({ kind: 'unmatched', action: 'deny', mode: 'audit' });
+  });
+});
