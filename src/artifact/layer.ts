@@ -217,12 +217,14 @@ export function parseSignatureLayer(descriptor: unknown, blob: Uint8Array, optio
       throw e;
     }
   }
-  const annotations = ownRecord((descriptor as { annotations?: Record<string, string> }).annotations);
+  const trusted = validated.has(descriptor as object);
+  // Descriptors from parseSignatureManifest carry a frozen own-key record already: no copy needed.
+  const annotations = trusted ? (descriptor as LayerDescriptor).annotations : ownRecord((descriptor as { annotations?: Record<string, string> }).annotations);
   const sigText = annotations[SIGNATURE_ANNOTATION];
   if (sigText === undefined) throw fail('BAD_SIGNATURE_LAYER', `signature layer ${desc.digest}: no ${SIGNATURE_ANNOTATION} annotation`);
   const signature = new Uint8Array(decodeBase64Strict(sigText, `signature layer ${desc.digest}: ${SIGNATURE_ANNOTATION}`, 'BAD_SIGNATURE_LAYER'));
   const layer: { -readonly [K in keyof SignatureLayer]: SignatureLayer[K] } = {
-    descriptor: validated.has(descriptor as object)
+    descriptor: trusted
       ? (descriptor as LayerDescriptor)
       : Object.freeze({ mediaType: desc.mediaType, size: desc.size, digest: desc.digest as Digest, annotations: Object.freeze(ownRecord(annotations)) }),
     payload: blob,
