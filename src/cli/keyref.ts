@@ -15,23 +15,16 @@ import type { CliContext } from './context.js';
 import { debug } from './context.js';
 import { CliError, unsupported } from './errors.js';
 import { getPassword } from './password.js';
+import { isKmsReference, keyRefScheme } from '../kms/scheme.js';
 
 /** Largest key file or key URL body read. */
 export const MAX_KEY_BYTES = 1024 * 1024;
 
-const FILE_SCHEMES = new Set(['env', 'file', 'http', 'https']);
-
 /** The `scheme` of `scheme://…`, lower-cased, or undefined for a path. */
-export function keyScheme(keyRef: string): string | undefined {
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(keyRef);
-  return m === null ? undefined : (m[1] as string).toLowerCase();
-}
+export const keyScheme = keyRefScheme;
 
 /** True when the reference names a KMS (or another non-file provider). */
-export function isKmsRef(keyRef: string): boolean {
-  const s = keyScheme(keyRef);
-  return s !== undefined && !FILE_SCHEMES.has(s);
-}
+export const isKmsRef = isKmsReference;
 
 function checkSupportedRef(keyRef: string): void {
   if (/^pkcs11:/i.test(keyRef)) throw unsupported('pkcs11: key references (hardware tokens)');

@@ -15,10 +15,9 @@ import { vaultSigner } from './hashivault.js';
 import { k8sPublicKey, k8sSigner } from './k8s.js';
 import { registerKmsProvider } from './registry.js';
 
+export { isKmsReference, keyRefScheme, FILE_SCHEMES } from './scheme.js';
 export {
   builtinFileKeyLoader,
-  isKmsReference,
-  keyRefScheme,
   kmsSchemes,
   registerFileKeyLoader,
   registerKmsProvider,

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { FILE_SCHEMES, isKmsReference, keyRefScheme } from './scheme.js';
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fail, isCosignError } from '../errors.js';
@@ -60,7 +61,6 @@ const providers = new Map<string, KmsProvider>();
 let fileLoader: FileKeyLoader | undefined;
 
 /** Schemes that denote a key "file" in cosign (handled by the file loader, not a KMS). */
-const FILE_SCHEMES = new Set(['env', 'http', 'https', 'file']);
 
 /**
  * Register (or replace) the provider for `scheme` (without `://`, case-insensitive), e.g. `'mykms'`
@@ -86,18 +86,6 @@ export function kmsSchemes(): string[] {
 /** Set the loader used for key files when {@link KmsOptions.fileLoader} is not given; `undefined` restores the built-in one. */
 export function registerFileKeyLoader(loader: FileKeyLoader | undefined): void {
   fileLoader = loader;
-}
-
-/** The scheme of a key reference (`awskms` for `awskms:///…`), or undefined for a plain path. */
-export function keyRefScheme(keyRef: string): string | undefined {
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(keyRef);
-  return m === null ? undefined : (m[1] as string).toLowerCase();
-}
-
-/** True when `keyRef` names a KMS (a non-file scheme), known or not. */
-export function isKmsReference(keyRef: string): boolean {
-  const s = keyRefScheme(keyRef);
-  return s !== undefined && !FILE_SCHEMES.has(s);
 }
 
 function providerFor(keyRef: string): KmsProvider | undefined {
