@@ -116,7 +116,12 @@ export function parsePolicy(text: string, options: { format?: 'yaml' | 'json'; s
       const pos = lines.linePos(first.pos[0]);
       throw fail('POLICY_INVALID', `${source}:${pos.line}:${pos.col}: ${first.message.split('\n')[0] ?? 'invalid YAML'}`, { details: { line: pos.line, column: pos.col } });
     }
-    value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    } catch (cause) {
+      // e.g. an alias to an undefined anchor (`*x`), or alias expansion past the limit
+      throw fail('POLICY_INVALID', `${source}: ${(cause as Error).message.split('\n')[0] ?? 'invalid YAML'}`, { cause });
+    }
     locate = (path) => {
       let node: unknown = doc.getIn(path as PropertyKey[], true);
       for (let p = [...path]; node === undefined && p.length > 0; p = p.slice(0, -1)) node = doc.getIn(p, true);
