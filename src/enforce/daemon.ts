@@ -29,6 +29,8 @@ export interface RunKillerOptions extends KillerOptions {
   readonly syslogFormat?: SyslogFormat;
   /** Serve Prometheus metrics on this port (127.0.0.1), or `host:port`. Off by default. */
   readonly metrics?: string;
+  /** Record into this metrics instance (default: a new one), e.g. to read it after `--once`. */
+  readonly metricsRecorder?: KillerMetrics;
   /** Write JSON lines here (default: stdout). */
   readonly out?: (line: string) => void;
   /** Registry client settings (CA, insecure registries, …). */
@@ -59,7 +61,7 @@ export async function runKiller(options: RunKillerOptions): Promise<CycleReport 
   const docker = new DockerClient(parseDockerHost(options.dockerHost ?? process.env.DOCKER_HOST));
   const client = new RegistryClient(options.registry ?? {});
   const { verify, resolveIndex, cache } = createPolicyVerifier({ client });
-  const metrics = new KillerMetrics();
+  const metrics = options.metricsRecorder ?? new KillerMetrics();
   metrics.cacheHitRatio = () => cache.hitRatio();
   const metricsServer =
     options.metrics === undefined ? undefined : await metrics.serve(Number(options.metrics.split(':').pop()), options.metrics.includes(':') ? options.metrics.slice(0, options.metrics.lastIndexOf(':')) : '127.0.0.1');

@@ -9,7 +9,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerClient, parseDockerHost, runKiller, type KillerEvent } from '../../src/enforce/index.js';
+import { DockerClient, KillerMetrics, parseDockerHost, runKiller, type KillerEvent } from '../../src/enforce/index.js';
 import { generateKeyPair, parsePrivateKey, signerFromPrivateKey } from '../../src/keys/index.js';
 import { RegistryClient } from '../../src/oci/index.js';
 import { signImage } from '../../src/sign/index.js';
@@ -80,7 +80,9 @@ describe.skipIf(skipReal(['registry', 'podman', 'runc', 'busybox']))('image kill
   it('kills the unsigned container, keeps the signed one, logs to syslog (RFC 5424)', async () => {
     await startBoth();
     const events: KillerEvent[] = [];
+    const metrics = new KillerMetrics();
     const report = await runKiller({
+      metricsRecorder: metrics,
       policyFile,
       once: true,
       dockerHost: podman.dockerHost,
@@ -95,6 +97,10 @@ describe.skipIf(skipReal(['registry', 'podman', 'runc', 'busybox']))('image kill
     expect(kept?.action).toBe('verified');
     expect(kept?.via).toBe('repo-digest');
     expect(events.some((e) => e.containerId === unsignedId && e.action === 'killed' && e.code === 'NO_SIGNATURES')).toBe(true);
+    const text = metrics.render();
+    expect(text).toContain('cosign_killer_containers_killed_total 1');
+    expect(text).toMatch(/cosign_killer_containers_checked_total [2-9]/);
+    expect(text).toMatch(/cosign_killer_verification_seconds_count [1-9]/);
     await new Promise((r) => setTimeout(r, 200));
     const line = syslogLines.find((l) => l.includes(unsignedId));
     expect(line).toMatch(/^<9>1 \d{4}-\d\d-\d\dT\S+Z \S+ cosign-ts-killer \d+ KILLED \[cosign-ts@32473 container_id="[0-9a-f]{64}" container_name="unsigned-\d+" image="[^"]+\/ci\/unsigned:v1" digest="sha256:[0-9a-f]{64}" rule="ci-images" mode="enforce" reason="[^"]+" code="NO_SIGNATURES" action="killed"\] killed container unsigned-/);
