@@ -381,8 +381,13 @@ export class RegistryClient {
     } catch (e) {
       if (isCosignError(e, 'REGISTRY_UNAVAILABLE')) {
         const errno = (e.details?.errno as string | undefined) ?? '';
+        // The server answered, but not with TLS: it speaks plain HTTP. Any other failure (refused,
+        // unknown host, an untrusted certificate) is not a reason to drop TLS: the error surfaces.
+        if (errno === 'EPROTO' || errno === 'ECONNRESET' || /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST/.test(errno) || /wrong version number|packet length/i.test(e.message)) {
+          return 'http';
+        }
         if (errno === 'ECONNREFUSED' || errno === 'ENOTFOUND') throw e;
-        return 'http';
+        return 'https';
       }
       throw e;
     }
