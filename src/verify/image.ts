@@ -4,20 +4,17 @@
  *
  * @module
  */
-import type { SignatureLayer } from '../artifact/layer.js';
-import { parseSignatureLayer } from '../artifact/layer.js';
-import { parseSignatureManifest, type SignatureManifest } from '../artifact/image.js';
-import { signatureTag } from '../artifact/tags.js';
 import { OCI_INDEX_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE } from '../artifact/media-types.js';
 import { parseDigest, type Digest } from '../digest.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import { verifyOutputJson, rekorBundleOutputValue } from '../payload/payload.js';
 import type { ReferenceMatch } from '../payload/payload.js';
-import { formatReference, parseReference, parseRepository, withDigest, withTag, type ImageReference } from '../reference.js';
+import { formatReference, parseReference, withDigest, type ImageReference } from '../reference.js';
 import { authorityFingerprint, type Authority } from './authority.js';
 import type { VerificationCache } from './cache.js';
 import { verifyLayer, type LayerFailure, type TlogOptions, type VerifiedSignature } from './layer.js';
+import { sigTagSource, type SignatureSource } from './source.js';
 
 /** Options for {@link verifyImage}. */
 export interface VerifyImageOptions {
@@ -29,6 +26,8 @@ export interface VerifyImageOptions {
   readonly annotations?: Readonly<Record<string, string>>;
   /** Where signatures are stored, like `COSIGN_REPOSITORY` (`registry/repo`). Default: the image's repository. */
   readonly signatureRepository?: string | ImageReference;
+  /** Where signatures are read from. Default: the `.sig` tag ({@link sigTagSource}) in `signatureRepository`. */
+  readonly source?: SignatureSource;
   /** Check `docker-reference` (cosign does not: default `ignore`). */
   readonly referenceMatch?: ReferenceMatch;
   /** Transparency-log options (offline SET checks). */
@@ -72,11 +71,6 @@ export function verificationChecks(options: { annotations?: Readonly<Record<stri
   if (options.tlogVerified === true) lines.push('  - Existence of the claims in the transparency log was verified offline');
   if (options.key !== false) lines.push('  - The signatures were verified against the specified public key');
   return lines;
-}
-
-function sigRepoOf(ref: ImageReference, repo: string | ImageReference | undefined): ImageReference {
-  if (repo === undefined) return ref;
-  return typeof repo === 'string' ? parseRepository(repo) : repo;
 }
 
 /** Cache key: digest + everything that changes the answer. Never a tag. */
@@ -136,15 +130,15 @@ export async function verifyImage(reference: string | ImageReference, options: V
   }
   const signedDigest = options.throughIndex ?? digest;
   parseDigest(signedDigest);
-  const sigRepo = sigRepoOf(ref, options.signatureRepository);
-  const key = options.cache === undefined ? '' : cacheKey(digest, sigRepo.name, options);
+  const source = options.source ?? sigTagSource(client, options.signatureRepository === undefined ? {} : { signatureRepository: options.signatureRepository });
+  const key = options.cache === undefined ? '' : cacheKey(digest, `${source.id}|${ref.name}`, options);
   if (options.cache !== undefined) {
     const hit = options.cache.get(key);
     if (hit instanceof CosignError) throw hit;
     if (hit !== undefined) return hit.reference === ref ? hit : { ...hit, reference: ref };
   }
   try {
-    const result = await verifyUncached(ref, digest, signedDigest, sigRepo, options);
+    const result = await verifyUncached(ref, digest, signedDigest, source, options);
     options.cache?.set(key, result, true);
     return result;
   } catch (e) {
@@ -155,40 +149,17 @@ export async function verifyImage(reference: string | ImageReference, options: V
   }
 }
 
-async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest: Digest, sigRepo: ImageReference, options: VerifyImageOptions): Promise<VerifyImageResult> {
+async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest: Digest, source: SignatureSource, options: VerifyImageOptions): Promise<VerifyImageResult> {
   const { client, signal } = options;
-  const sigRef = withTag(sigRepo, signatureTag(signedDigest));
   if (options.throughIndex !== undefined) {
     const index = await client.getManifest(withDigest(ref, options.throughIndex), signal === undefined ? {} : { signal });
     assertIndexLists(index.bytes, index.mediaType, digest, options.throughIndex);
   }
   // Like cosign, a digest reference is not looked up: a missing image shows as "no signatures".
-  let manifest: SignatureManifest;
-  try {
-    const m = await client.getManifest(sigRef, signal === undefined ? {} : { signal });
-    manifest = parseSignatureManifest(m.bytes);
-  } catch (e) {
-    if (isCosignError(e, 'NOT_FOUND')) {
-      throw fail('NO_SIGNATURES', `no signatures found for ${formatReference(withDigest(ref, signedDigest))} (looked for ${formatReference(sigRef)})`, {
-        cause: e,
-        details: { digest: signedDigest, signatureReference: formatReference(sigRef) },
-      });
-    }
-    throw e;
-  }
-  if (manifest.layers.length === 0) {
-    throw fail('NO_SIGNATURES', `no signatures found for ${formatReference(withDigest(ref, signedDigest))}: the signature artifact has no layers`);
-  }
-  // Fetch each distinct blob once (cosign fetches the same blob once per layer).
-  const distinct = [...new Set(manifest.layers.map((l) => l.digest))];
-  const blobs = new Map<string, Uint8Array | CosignError>();
-  await mapLimit(distinct, options.concurrency ?? 8, async (d) => {
-    try {
-      blobs.set(d, await client.getBlob(sigRepo, d as Digest, { maxBytes: options.maxPayloadBytes ?? 1024 * 1024, ...(signal === undefined ? {} : { signal }) }));
-    } catch (e) {
-      if (isCosignError(e) && (e.code === 'DIGEST_MISMATCH' || e.code === 'TOO_LARGE' || e.code === 'NOT_FOUND')) blobs.set(d, e);
-      else throw e;
-    }
+  const fetched = await source.fetch(ref, signedDigest, {
+    ...(signal === undefined ? {} : { signal }),
+    ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
   });
   const expectations = {
     digest: signedDigest,
@@ -197,18 +168,8 @@ async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest:
     ...(options.tlog === undefined ? {} : { tlog: options.tlog }),
   };
   const verified: VerifiedSignature[] = [];
-  const rejected: LayerFailure[] = [];
-  for (const desc of manifest.layers) {
-    const blob = blobs.get(desc.digest);
-    let layer: SignatureLayer;
-    try {
-      if (blob instanceof CosignError) throw blob;
-      layer = parseSignatureLayer(desc, blob as Uint8Array);
-    } catch (e) {
-      if (!isCosignError(e)) throw e;
-      rejected.push({ digest: desc.digest, code: e.code, reason: e.message });
-      continue;
-    }
+  const rejected: LayerFailure[] = [...fetched.unreadable];
+  for (const layer of fetched.layers) {
     const r = verifyLayer(layer, options.authorities, expectations);
     if (r.ok) verified.push(r.signature);
     else rejected.push({ digest: r.digest, code: r.code, reason: r.reason });
@@ -225,7 +186,7 @@ async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest:
       ...(s.layer.bundle === undefined ? {} : { extraOptional: { Bundle: rekorBundleOutputValue(s.layer.bundle) } }),
     })),
   );
-  return { reference: ref, digest: signedDigest, signatureReference: sigRef, signatures: verified, rejected, output };
+  return { reference: ref, digest: signedDigest, signatureReference: fetched.reference, signatures: verified, rejected, output };
 }
 
 function assertIndexLists(bytes: Uint8Array, mediaType: string, child: Digest, index: Digest): void {
