@@ -434,14 +434,13 @@ export class RegistryClient {
       return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     }
     if (creds !== undefined && 'registryToken' in creds) return `Bearer ${creds.registryToken}`;
-    const realmScope = challenge.params.scope !== undefined && !forceRefresh ? scope : scope;
-    const key = `${ref.registry}|${challenge.params.realm ?? ''}|${challenge.params.service ?? ''}|${realmScope}`;
+    const key = `${ref.registry}|${challenge.params.realm ?? ''}|${challenge.params.service ?? ''}|${scope}`;
     const cached = this.#tokens.get(key);
     if (!forceRefresh && cached !== undefined) {
       const t = await cached;
       if (t.expires > Date.now()) return `Bearer ${t.value}`;
     }
-    const pending = this.#fetchToken(ref, challenge, realmScope, creds);
+    const pending = this.#fetchToken(ref, challenge, scope, creds);
     this.#tokens.set(key, pending);
     try {
       const t = await pending;
