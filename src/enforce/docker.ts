@@ -6,10 +6,11 @@
  *
  * @module
  */
-import http from 'node:http';
 import { z } from 'zod';
 import { parseJson } from '../encoding.js';
 import { fail } from '../errors.js';
+import type * as httpT from 'node:http';
+import { http } from '../node-http.js';
 
 /** A running container as the killer sees it. */
 export interface ContainerSummary {
@@ -60,7 +61,7 @@ const ContainerSchema = z.looseObject({ Id: z.string(), Image: z.string(), Name:
 /** The Docker Engine API client. */
 export class DockerClient {
   readonly #endpoint: DockerEndpoint;
-  readonly #agent: http.Agent;
+  readonly #agent: httpT.Agent;
   readonly #timeout: number;
   /** Requests made (for tests). */
   requests = 0;

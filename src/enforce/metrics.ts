@@ -3,8 +3,8 @@
  *
  * @module
  */
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { http } from '../node-http.js';
 import type { CycleReport, VerifyOutcome } from './killer.js';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -5,15 +5,16 @@
  *
  * @module
  */
-import http from 'node:http';
-import https from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { http, https } from '../node-http.js';
 import { CosignError, fail } from '../errors.js';
+import type * as httpT from 'node:http';
+import type * as httpsT from 'node:https';
 
 /** A response with its body fully read (within the size limit). */
 export interface HttpResponse {
   readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
+  readonly headers: httpT.IncomingHttpHeaders;
   readonly body: Buffer;
   /** The final URL after redirects. */
   readonly url: URL;
@@ -89,8 +90,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** The low-level HTTP client shared by a {@link RegistryClient}. */
 export class Transport {
   readonly stats: TransportStats = { requests: 0, retries: 0, bytesReceived: 0 };
-  readonly #http: http.Agent;
-  readonly #https: https.Agent;
+  readonly #http: httpT.Agent;
+  readonly #https: httpsT.Agent;
   readonly #timeout: number;
   readonly #attempts: number;
   readonly #backoff: number;

@@ -7,8 +7,9 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { http } from '../node-http.js';
+import type * as httpT from 'node:http';
 
 /** Options of {@link startTestRegistry}. */
 export interface TestRegistryOptions {
@@ -75,7 +76,7 @@ const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).d
 const NAME = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*';
 const ROUTE = new RegExp(`^/v2/(${NAME})/(manifests|blobs|tags|referrers)(?:/(.*))?$`);
 
-function err(res: http.ServerResponse, status: number, code: string, message: string): void {
+function err(res: httpT.ServerResponse, status: number, code: string, message: string): void {
   const body = JSON.stringify({ errors: [{ code, message }] });
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
@@ -103,7 +104,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     return f;
   };
 
-  const authorized = (req: http.IncomingMessage, res: http.ServerResponse, repo: string): boolean => {
+  const authorized = (req: httpT.IncomingMessage, res: httpT.ServerResponse, repo: string): boolean => {
     const auth = req.headers.authorization;
     if (options.basicAuth !== undefined) {
       const want = `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}`;
@@ -124,7 +125,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     return true;
   };
 
-  const readBody = (req: http.IncomingMessage): Promise<Buffer> =>
+  const readBody = (req: httpT.IncomingMessage): Promise<Buffer> =>
     new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -150,7 +151,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     return { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: list };
   };
 
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+  const handle = async (req: httpT.IncomingMessage, res: httpT.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', base);
     const method = req.method ?? 'GET';
     requests.push({ method, path: url.pathname, authorization: req.headers.authorization !== undefined });
