@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { http, https } from '../node-http.js';
 
 /** TLS settings for {@link httpJson}. */
 export interface TlsSettings {
@@ -48,7 +48,7 @@ export function httpJson(req: HttpJsonRequest): Promise<HttpJsonResponse> {
     headers['content-length'] = String(body.length);
   }
   const isHttps = req.url.protocol === 'https:';
-  const fn = isHttps ? httpsRequest : httpRequest;
+  const fn = isHttps ? https.request : http.request;
   return new Promise((resolve, reject) => {
     const r = fn(
       req.url,
