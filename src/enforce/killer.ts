@@ -26,6 +26,7 @@ import type { Digest } from '../digest.js';
 import { evaluatePolicy, type Policy, type PolicyMode, type PolicyRule } from '../policy/index.js';
 import { parseReference, withDigest, type ImageReference } from '../reference.js';
 import type { ContainerSummary, DockerClient, ImageInfo } from './docker.js';
+import { mapLimit } from '../concurrency.js';
 
 /** Outcome of verifying one digest under a rule. */
 export type VerifyOutcome =
@@ -125,14 +126,6 @@ export function candidateDigests(imageRef: ImageReference | undefined, info: Ima
   return out;
 }
 
-async function mapLimit<T>(items: ReadonlyArray<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(Math.max(1, limit), items.length) }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
 
 /** Run one cycle over the running containers. Never throws for one container's problem. */
 export async function runCycle(deps: KillerDeps): Promise<CycleReport> {

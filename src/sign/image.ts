@@ -13,6 +13,7 @@ import type { Signer } from '../keys/signer.js';
 import { PublicKeyVerifier } from '../keys/verify.js';
 import type { RegistryClient } from '../oci/client.js';
 import { buildPayload } from '../payload/payload.js';
+import { mapLimit } from '../concurrency.js';
 import { formatReference, parseReference, parseRepository, withDigest, withTag, type ImageReference } from '../reference.js';
 
 /** Options for {@link signImage}. */
@@ -125,17 +126,12 @@ export async function signImage(reference: string | ImageReference, signer: Sign
   const sigRepo = options.signatureRepository === undefined ? ref : typeof options.signatureRepository === 'string' ? parseRepository(options.signatureRepository) : options.signatureRepository;
   const publicKey = await signer.publicKey();
   const verifier = new PublicKeyVerifier(publicKey, signer.keyRef);
-  const results: SignedDigest[] = new Array(digests.length);
-  let next = 0;
   let done = 0;
-  const worker = async (): Promise<void> => {
-    while (next < digests.length) {
-      const i = next++;
-      results[i] = await signOne(ref, digests[i] as Digest, sigRepo, signer, verifier, options);
-      options.onProgress?.(++done, digests.length);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, digests.length) }, worker));
+  const results = await mapLimit(digests, options.concurrency ?? 4, async (d) => {
+    const r = await signOne(ref, d, sigRepo, signer, verifier, options);
+    options.onProgress?.(++done, digests.length);
+    return r;
+  });
   return { reference: ref, signed: results };
 }
 

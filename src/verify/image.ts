@@ -15,6 +15,7 @@ import { authorityFingerprint, type Authority } from './authority.js';
 import type { VerificationCache } from './cache.js';
 import { verifyLayer, type LayerFailure, type TlogOptions, type VerifiedSignature } from './layer.js';
 import { sigTagSource, type SignatureSource } from './source.js';
+import { mapLimit } from '../concurrency.js';
 
 /** Options for {@link verifyImage}. */
 export interface VerifyImageOptions {
@@ -87,18 +88,6 @@ function cacheKey(digest: Digest, signatureRepo: string, options: VerifyImageOpt
   ]);
 }
 
-async function mapLimit<T, R>(items: ReadonlyArray<T>, limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(Math.max(1, limit), items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T, i);
-    }
-  });
-  await Promise.all(workers);
-  return out;
-}
 
 /** Resolve a reference to the digest of its manifest (a GET by tag, digest-checked by the client). */
 export async function resolveDigest(client: RegistryClient, ref: ImageReference, signal?: AbortSignal): Promise<Digest> {

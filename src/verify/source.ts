@@ -13,6 +13,7 @@ import { CosignError, fail, isCosignError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import { formatReference, parseRepository, withDigest, withTag, type ImageReference } from '../reference.js';
 import type { LayerFailure } from './layer.js';
+import { mapLimit } from '../concurrency.js';
 
 /** Signatures fetched for one digest: parsed layers, and layers that could not even be read. */
 export interface FetchedSignatures {
@@ -44,14 +45,6 @@ export interface SignatureSource {
   fetch(image: ImageReference, digest: Digest, options?: FetchOptions): Promise<FetchedSignatures>;
 }
 
-async function mapLimit<T>(items: ReadonlyArray<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(Math.max(1, limit), items.length) }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
 
 /**
  * The legacy cosign layout: an image manifest at tag `sha256-<hex>.sig` in the image's repository (or
