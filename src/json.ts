@@ -344,3 +344,214 @@ export function assertNoDuplicateKeys(text: string, what: string, code: CosignEr
     }
   }
 }
+
+/**
+ * Thrown by {@link PlainJsonReader} when the text leaves the subset it reads. Never escapes a fast
+ * path: the caller catches it and runs the full parser and schema, which then give exactly the result
+ * or error they always gave.
+ */
+export const OFF_FAST_PATH: unique symbol = Symbol('off the JSON fast path');
+
+/** A control character: never raw inside a JSON string, and not white space the reader skips. */
+const CONTROL = /[\u0000-\u001f]/;
+
+/** True when `s` has a control character (U+0000–U+001F), which JSON strings may not hold raw. */
+export function hasControlCharacter(s: string): boolean {
+  return CONTROL.test(s);
+}
+
+const QUOTE = 0x22;
+const SPACE = 0x20;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const MINUS = 0x2d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/** Most digits {@link PlainJsonReader.integer} reads: up to 15 digits every integer is exact in a double. */
+const MAX_INTEGER_DIGITS = 15;
+
+/**
+ * A forward-only reader for the plain JSON that cosign and registries write (compact, no escapes), used
+ * by shape-specific fast paths in front of `parseStrictJson` + zod. It reads a strict subset of
+ * RFC 8259: strings without escapes or control characters, integers of at most 15 digits, `null`,
+ * `true`, `false`, and spaces between tokens. Anything else throws {@link OFF_FAST_PATH}.
+ *
+ * Because the text has no backslash, every `"` delimits a string and keys are compared exactly as Go
+ * (and the slow path) would compare them; the text comes from a strict UTF-8 decoder, so it has no
+ * lone surrogates. Duplicate keys are the caller's to detect (it knows which keys it expects).
+ *
+ * Control characters are looked for only where they could pass unnoticed: {@link PlainJsonReader.string}
+ * and {@link PlainJsonReader.mapKey} check, while {@link PlainJsonReader.key} and
+ * {@link PlainJsonReader.token} leave it to the caller, who must compare the result with fixed names
+ * or a pattern without control characters (scanning a whole manifest costs more than the rest of the reader).
+ */
+export class PlainJsonReader {
+  readonly #text: string;
+  #i = 0;
+
+  private constructor(text: string) {
+    this.#text = text;
+  }
+
+  /** A reader over `text`, or undefined when the text has an escape anywhere. */
+  static over(text: string): PlainJsonReader | undefined {
+    return text.includes('\\') ? undefined : new PlainJsonReader(text);
+  }
+
+  /** Skip spaces (other white space leaves the fast path) and return the next char code. */
+  #peek(): number {
+    let c = this.#text.charCodeAt(this.#i);
+    while (c === SPACE) c = this.#text.charCodeAt(++this.#i);
+    return c;
+  }
+
+  /** Consume `c` (after spaces) or leave the fast path. */
+  #expect(c: number): void {
+    if (this.#peek() !== c) throw OFF_FAST_PATH;
+    this.#i++;
+  }
+
+  /** Consume `c` (after spaces) if it is next. */
+  #accept(c: number): boolean {
+    if (this.#peek() !== c) return false;
+    this.#i++;
+    return true;
+  }
+
+  /** After a member or element: true at `,` (another follows), false at `close` (consumed). */
+  #more(close: number): boolean {
+    const c = this.#peek();
+    this.#i++;
+    if (c === COMMA) return true;
+    if (c === close) return false;
+    throw OFF_FAST_PATH;
+  }
+
+  /** Consume `{`; false when the object is empty (its `}` is consumed too). Loop with {@link PlainJsonReader.objectNext}. */
+  objectStart(): boolean {
+    this.#expect(OPEN_OBJECT);
+    return !this.#accept(CLOSE_OBJECT);
+  }
+
+  /** After a member: true at `,` (read the next key), false at `}` (consumed). */
+  objectNext(): boolean {
+    return this.#more(CLOSE_OBJECT);
+  }
+
+  /** Consume `[`; false when the array is empty (its `]` is consumed too). Loop with {@link PlainJsonReader.arrayNext}. */
+  arrayStart(): boolean {
+    this.#expect(OPEN_ARRAY);
+    return !this.#accept(CLOSE_ARRAY);
+  }
+
+  /** After an element: true at `,`, false at `]` (consumed). */
+  arrayNext(): boolean {
+    return this.#more(CLOSE_ARRAY);
+  }
+
+  /** True when the next value is a string. */
+  atString(): boolean {
+    return this.#peek() === QUOTE;
+  }
+
+  /** Read a string; one with a control character leaves the fast path. */
+  string(): string {
+    const s = this.token();
+    if (hasControlCharacter(s)) throw OFF_FAST_PATH;
+    return s;
+  }
+
+  /**
+   * Read a string without looking for control characters: only for values the caller then compares
+   * with fixed strings or checks with a pattern that refuses control characters (a digest, a media type).
+   */
+  token(): string {
+    if (this.#peek() !== QUOTE) throw OFF_FAST_PATH;
+    const start = this.#i + 1;
+    const end = this.#text.indexOf('"', start);
+    if (end < 0) throw OFF_FAST_PATH;
+    this.#i = end + 1;
+    return this.#text.slice(start, end);
+  }
+
+  /** Read an object key and the `:` after it, unchecked like {@link PlainJsonReader.token}: switch on known names. */
+  key(): string {
+    const k = this.token();
+    this.#expect(COLON);
+    return k;
+  }
+
+  /** Read a free-form object key (a map's) and the `:` after it; a control character leaves the fast path. */
+  mapKey(): string {
+    const k = this.string();
+    this.#expect(COLON);
+    return k;
+  }
+
+  /** Read a JSON integer (`-?(0|[1-9][0-9]*)`, at most 15 digits); a fraction or exponent is left unread, so the caller's next token check fails. */
+  integer(allowNegative: boolean): number {
+    let c = this.#peek();
+    const negative = c === MINUS;
+    if (negative) {
+      if (!allowNegative) throw OFF_FAST_PATH;
+      c = this.#text.charCodeAt(++this.#i);
+    }
+    const start = this.#i;
+    let n = 0;
+    while (c >= DIGIT_0 && c <= DIGIT_9) {
+      n = n * 10 + (c - DIGIT_0);
+      c = this.#text.charCodeAt(++this.#i);
+    }
+    const digits = this.#i - start;
+    // No digits, a leading zero (`01`), or more digits than a double holds exactly.
+    if (digits === 0 || digits > MAX_INTEGER_DIGITS || (digits > 1 && this.#text.charCodeAt(start) === DIGIT_0)) throw OFF_FAST_PATH;
+    return negative ? -n : n;
+  }
+
+  /** Read `null`, `true` or `false` if one is next (returns undefined when none is). */
+  literal(): null | boolean | undefined {
+    const c = this.#peek();
+    const t = this.#text;
+    if (c === 0x6e && t.startsWith('null', this.#i)) {
+      this.#i += 4;
+      return null;
+    }
+    if (c === 0x74 && t.startsWith('true', this.#i)) {
+      this.#i += 4;
+      return true;
+    }
+    if (c === 0x66 && t.startsWith('false', this.#i)) {
+      this.#i += 5;
+      return false;
+    }
+    return undefined;
+  }
+
+  /** Require the end of the text (after spaces). */
+  end(): void {
+    this.#peek();
+    if (this.#i !== this.#text.length) throw OFF_FAST_PATH;
+  }
+}
+
+/**
+ * Run a fast-path reader over `text`: its result, or undefined when the text is not plain JSON or the
+ * reader left the fast path (the caller then parses with `parseStrictJson` and its schema).
+ */
+export function readPlainJson<T>(text: string, read: (r: PlainJsonReader) => T): T | undefined {
+  const r = PlainJsonReader.over(text);
+  if (r === undefined) return undefined;
+  try {
+    const value = read(r);
+    r.end();
+    return value;
+  } catch (e) {
+    if (e === OFF_FAST_PATH) return undefined;
+    throw e;
+  }
+}

@@ -13,8 +13,8 @@ import { z } from 'zod';
 import type { Digest } from '../digest.js';
 import { fail } from '../errors.js';
 import { goMarshal, goStruct, type GoValue } from '../payload/gojson.js';
-import { decodeUtf8Strict, parseStrictJson } from '../json.js';
-import { DescriptorSchema, markValidatedDescriptor, sha256Digest, type LayerDescriptor, type SignatureLayer } from './layer.js';
+import { decodeUtf8Strict, OFF_FAST_PATH, parseStrictJson, readPlainJson, type PlainJsonReader } from '../json.js';
+import { DescriptorSchema, markValidatedDescriptor, readDescriptorFast, readMediaTypeFast, sha256Digest, type DescriptorFields, type LayerDescriptor, type SignatureLayer } from './layer.js';
 import {
   DOCKER_CONFIG_MEDIA_TYPE,
   DOCKER_MANIFEST_MEDIA_TYPE,
@@ -155,20 +155,67 @@ const ManifestSchema = z.looseObject({
   layers: z.array(DescriptorSchema),
 });
 
+/** What the manifest JSON contributes to a {@link SignatureManifest}, from the fast path or from zod. */
+export interface ManifestFields {
+  readonly mediaType: string | undefined;
+  readonly config: DescriptorFields;
+  readonly layers: readonly DescriptorFields[];
+}
+
 /**
- * Parse a signature image manifest (OCI or Docker v2 schema 2) strictly.
- *
- * The media type comes from the `mediaType` field; when the field is missing, the Content-Type
- * decides (a missing field with no Content-Type is read as OCI, which allows it); both must be one of
- * the two manifest types and must agree. More than `maxLayers` layers is refused up front.
- * @throws CosignError `TOO_LARGE`, `BAD_MANIFEST` (with `details.path`).
+ * Fast path for the manifests cosign writes (see `PlainJsonReader`): exactly the keys
+ * `schemaVersion` (the integer 2), `mediaType` (optional), `config` and `layers`, no duplicates, at
+ * most `maxLayers` layers. Gives the fields {@link readManifestChecked} would give for the same text;
+ * undefined for anything else, which then goes through {@link readManifestChecked}.
  */
-export function parseSignatureManifest(bytes: Uint8Array, options: ParseSignatureManifestOptions = {}): SignatureManifest {
-  if (!(bytes instanceof Uint8Array)) throw fail('BAD_MANIFEST', 'signature manifest: expected bytes');
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
-  const maxLayers = options.maxLayers ?? DEFAULT_MAX_LAYERS;
-  if (bytes.byteLength > maxBytes) throw fail('TOO_LARGE', `signature manifest: ${bytes.byteLength} bytes is over the ${maxBytes}-byte limit`);
-  const value = parseStrictJson(decodeUtf8Strict(bytes, 'signature manifest', 'BAD_MANIFEST'), 'signature manifest', 'BAD_MANIFEST');
+export function readManifestFast(text: string, maxLayers: number): ManifestFields | undefined {
+  return readPlainJson(text, (r: PlainJsonReader): ManifestFields => {
+    let schemaVersion: number | undefined;
+    let mediaType: string | undefined;
+    let config: DescriptorFields | undefined;
+    let layers: DescriptorFields[] | undefined;
+    if (r.objectStart()) {
+      do {
+        switch (r.key()) {
+          case 'schemaVersion':
+            if (schemaVersion !== undefined) throw OFF_FAST_PATH;
+            schemaVersion = r.integer(false);
+            break;
+          case 'mediaType':
+            if (mediaType !== undefined) throw OFF_FAST_PATH;
+            mediaType = readMediaTypeFast(r);
+            break;
+          case 'config':
+            if (config !== undefined) throw OFF_FAST_PATH;
+            config = readDescriptorFast(r);
+            break;
+          case 'layers':
+            if (layers !== undefined) throw OFF_FAST_PATH;
+            layers = [];
+            if (r.arrayStart()) {
+              do {
+                // Over the limit: the slow path reports TOO_LARGE (after checking the JSON, as always).
+                if (layers.length === maxLayers) throw OFF_FAST_PATH;
+                layers.push(readDescriptorFast(r));
+              } while (r.arrayNext());
+            }
+            break;
+          default:
+            throw OFF_FAST_PATH;
+        }
+      } while (r.objectNext());
+    }
+    if (schemaVersion !== 2 || config === undefined || layers === undefined) throw OFF_FAST_PATH;
+    return { mediaType, config, layers };
+  });
+}
+
+/**
+ * The full path: `parseStrictJson`, the layer limit, then {@link ManifestSchema}; its errors are the
+ * reference behaviour that the fast path defers to.
+ */
+export function readManifestChecked(text: string, maxLayers: number): ManifestFields {
+  const value = parseStrictJson(text, 'signature manifest', 'BAD_MANIFEST');
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const layers = (value as { layers?: unknown }).layers;
     if (Array.isArray(layers) && layers.length > maxLayers) {
@@ -182,6 +229,30 @@ export function parseSignatureManifest(bytes: Uint8Array, options: ParseSignatur
     throw fail('BAD_MANIFEST', `signature manifest: ${path}: ${issue?.message ?? 'invalid'}`, { details: { path } });
   }
   const m = parsed.data;
+  const rawLayers = (value as { layers: Array<{ annotations?: Record<string, string> }> }).layers;
+  return {
+    mediaType: m.mediaType,
+    config: { mediaType: m.config.mediaType, size: m.config.size, digest: m.config.digest, annotations: {} },
+    // The parsed JSON's own annotations objects (zod's copies would drop a `__proto__` key).
+    layers: m.layers.map((l, i) => ({ mediaType: l.mediaType, size: l.size, digest: l.digest, annotations: rawLayers[i]?.annotations ?? {} })),
+  };
+}
+
+/**
+ * Parse a signature image manifest (OCI or Docker v2 schema 2) strictly.
+ *
+ * The media type comes from the `mediaType` field; when the field is missing, the Content-Type
+ * decides (a missing field with no Content-Type is read as OCI, which allows it); both must be one of
+ * the two manifest types and must agree. More than `maxLayers` layers is refused up front.
+ * @throws CosignError `TOO_LARGE`, `BAD_MANIFEST` (with `details.path`).
+ */
+export function parseSignatureManifest(bytes: Uint8Array, options: ParseSignatureManifestOptions = {}): SignatureManifest {
+  if (!(bytes instanceof Uint8Array)) throw fail('BAD_MANIFEST', 'signature manifest: expected bytes');
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+  const maxLayers = options.maxLayers ?? DEFAULT_MAX_LAYERS;
+  if (bytes.byteLength > maxBytes) throw fail('TOO_LARGE', `signature manifest: ${bytes.byteLength} bytes is over the ${maxBytes}-byte limit`);
+  const text = decodeUtf8Strict(bytes, 'signature manifest', 'BAD_MANIFEST');
+  const m = readManifestFast(text, maxLayers) ?? readManifestChecked(text, maxLayers);
   const contentType = options.contentType?.split(';')[0]?.trim().toLowerCase();
   if (contentType !== undefined && contentType !== '' && !SIGNATURE_MANIFEST_MEDIA_TYPES.includes(contentType)) {
     throw fail('BAD_MANIFEST', `signature manifest: Content-Type ${JSON.stringify(contentType.slice(0, 200))} is not an image manifest type`);
@@ -193,11 +264,9 @@ export function parseSignatureManifest(bytes: Uint8Array, options: ParseSignatur
     throw fail('BAD_MANIFEST', `signature manifest: mediaType ${m.mediaType} disagrees with Content-Type ${contentType}`, { details: { path: 'mediaType' } });
   }
   const mediaType = m.mediaType ?? (contentType !== undefined && contentType !== '' ? contentType : OCI_MANIFEST_MEDIA_TYPE);
-  const rawLayers = (value as { layers: Array<{ annotations?: Record<string, string> }> }).layers;
-  const layers = m.layers.map((l, i) => {
-    // The parsed JSON's own annotations object (zod's copy would drop a `__proto__` key); it is ours to freeze.
-    const annotations = rawLayers[i]?.annotations ?? {};
-    const d: LayerDescriptor = Object.freeze({ mediaType: l.mediaType, size: l.size, digest: l.digest as Digest, annotations: Object.freeze(annotations) });
+  const layers = m.layers.map((l) => {
+    // Our own annotations object (fresh from the fast path or from JSON.parse): ours to freeze.
+    const d: LayerDescriptor = Object.freeze({ mediaType: l.mediaType, size: l.size, digest: l.digest as Digest, annotations: Object.freeze(l.annotations) });
     markValidatedDescriptor(d);
     return d;
   });

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { assertDigest, isDigest, type Digest } from '../digest.js';
 import { decodeBase64Strict, encodeBase64 } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
+import { hasControlCharacter, OFF_FAST_PATH, type PlainJsonReader } from '../json.js';
 import {
   BUNDLE_ANNOTATION,
   CERTIFICATE_ANNOTATION,
@@ -19,6 +20,11 @@ import {
   RFC3161_TIMESTAMP_ANNOTATION,
   SIGNATURE_ANNOTATION,
   SIMPLE_SIGNING_MEDIA_TYPE,
+  DSSE_ENVELOPE_MEDIA_TYPE,
+  OCI_MANIFEST_MEDIA_TYPE,
+  OCI_CONFIG_MEDIA_TYPE,
+  DOCKER_MANIFEST_MEDIA_TYPE,
+  DOCKER_CONFIG_MEDIA_TYPE,
 } from './media-types.js';
 import { encodeRekorBundle, encodeRfc3161Timestamp, parseRekorBundle, parseRfc3161Timestamp, type RekorBundle, type Rfc3161Timestamp } from './rekor.js';
 
@@ -138,6 +144,90 @@ export const DescriptorSchema = z.looseObject({
   digest: z.string().refine((s) => isDigest(s), { message: 'not a valid digest' }),
   annotations: z.record(z.string(), z.string()).optional(),
 });
+
+/** A descriptor's fields as the manifest parser needs them (annotations: own keys only, `{}` when absent). */
+export interface DescriptorFields {
+  readonly mediaType: string;
+  readonly size: number;
+  readonly digest: string;
+  readonly annotations: Record<string, string>;
+}
+
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * Fast path for one descriptor (see `PlainJsonReader`): accepts a subset of what
+ * {@link DescriptorSchema} accepts — exactly the keys `mediaType`, `size`, `digest` and optionally
+ * `annotations` (string values), a sha256 digest, a size of at most 15 digits — with the same result.
+ * Anything else (other keys or digest algorithms, duplicates, `__proto__`) leaves the fast path.
+ */
+export function readDescriptorFast(r: PlainJsonReader): DescriptorFields {
+  let mediaType: string | undefined;
+  let size = -1;
+  let digest: string | undefined;
+  let annotations: Record<string, string> | undefined;
+  if (r.objectStart()) {
+    do {
+      switch (r.key()) {
+        case 'mediaType':
+          if (mediaType !== undefined) throw OFF_FAST_PATH;
+          mediaType = readMediaTypeFast(r);
+          break;
+        case 'size':
+          if (size >= 0) throw OFF_FAST_PATH;
+          size = r.integer(false);
+          break;
+        case 'digest':
+          if (digest !== undefined) throw OFF_FAST_PATH;
+          digest = r.token();
+          // The pattern also rules out control characters.
+          if (!SHA256_DIGEST.test(digest)) throw OFF_FAST_PATH;
+          break;
+        case 'annotations':
+          if (annotations !== undefined) throw OFF_FAST_PATH;
+          annotations = readStringMapFast(r);
+          break;
+        default:
+          throw OFF_FAST_PATH;
+      }
+    } while (r.objectNext());
+  }
+  if (mediaType === undefined || size < 0 || digest === undefined) throw OFF_FAST_PATH;
+  return { mediaType, size, digest, annotations: annotations ?? {} };
+}
+
+/**
+ * Fast path for a media type string. The ones cosign writes are recognised by comparison, which is
+ * cheaper than looking for control characters; any other string is checked for them.
+ */
+export function readMediaTypeFast(r: PlainJsonReader): string {
+  const s = r.token();
+  switch (s) {
+    case SIMPLE_SIGNING_MEDIA_TYPE:
+    case DSSE_ENVELOPE_MEDIA_TYPE:
+    case OCI_MANIFEST_MEDIA_TYPE:
+    case OCI_CONFIG_MEDIA_TYPE:
+    case DOCKER_MANIFEST_MEDIA_TYPE:
+    case DOCKER_CONFIG_MEDIA_TYPE:
+      return s;
+    default:
+      if (hasControlCharacter(s)) throw OFF_FAST_PATH;
+      return s;
+  }
+}
+
+/** Fast path for a JSON object of strings, built like `JSON.parse` builds it (a `__proto__` key leaves the fast path). */
+function readStringMapFast(r: PlainJsonReader): Record<string, string> {
+  const map: Record<string, string> = {};
+  if (r.objectStart()) {
+    do {
+      const k = r.mapKey();
+      if (k === '__proto__' || Object.hasOwn(map, k)) throw OFF_FAST_PATH;
+      map[k] = r.string();
+    } while (r.objectNext());
+  }
+  return map;
+}
 
 /** Descriptors produced by `parseSignatureManifest` (already validated, frozen): no need to validate again. */
 const validated = new WeakSet<object>();

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { isDigest, parseDigest, type Digest } from '../digest.js';
-import { decodeUtf8Strict, parseStrictJson } from '../json.js';
+import { decodeUtf8Strict, hasControlCharacter, OFF_FAST_PATH, parseStrictJson, readPlainJson, type PlainJsonReader } from '../json.js';
 import { fail, isCosignError } from '../errors.js';
 import { formatReference, parseReference, type ImageReference } from '../reference.js';
 import { goMarshal, goStruct, type GoValue } from './gojson.js';
@@ -137,6 +137,133 @@ function issuePath(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p) => String(p)).join('.') || '(root)';
 }
 
+/** What the payload JSON contributes to a {@link SimpleSigningPayload}, from the fast path or from zod. */
+export interface PayloadFields {
+  readonly type: string;
+  readonly dockerReference: string;
+  readonly manifestDigest: string;
+  /** `optional` as parsed, unchecked (undefined when absent): {@link checkOptional} decides. */
+  readonly optional: unknown;
+}
+
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * Fast path for the payloads cosign and containers/image write (see `PlainJsonReader`): the shape
+ * {@link PayloadSchema} requires, a sha256 `docker-manifest-digest`, `optional` absent, `null` or an
+ * object of strings, integers, booleans and nulls. Gives the fields {@link readPayloadChecked} would
+ * give for the same text; undefined for anything else, which then goes through {@link readPayloadChecked}.
+ */
+export function readPayloadFast(text: string): PayloadFields | undefined {
+  return readPlainJson(text, readPayloadObject);
+}
+
+function readPayloadObject(r: PlainJsonReader): PayloadFields {
+  let critical: Omit<PayloadFields, 'optional'> | undefined;
+  let optional: unknown;
+  let sawOptional = false;
+  if (r.objectStart()) {
+    do {
+      switch (r.key()) {
+        case 'critical':
+          if (critical !== undefined) throw OFF_FAST_PATH;
+          critical = readCritical(r);
+          break;
+        case 'optional':
+          if (sawOptional) throw OFF_FAST_PATH;
+          sawOptional = true;
+          optional = readOptional(r);
+          break;
+        default:
+          throw OFF_FAST_PATH;
+      }
+    } while (r.objectNext());
+  }
+  if (critical === undefined) throw OFF_FAST_PATH;
+  return { type: critical.type, dockerReference: critical.dockerReference, manifestDigest: critical.manifestDigest, optional };
+}
+
+/** `critical`: exactly `identity`, `image` and `type`. */
+function readCritical(r: PlainJsonReader): Omit<PayloadFields, 'optional'> {
+  let dockerReference: string | undefined;
+  let manifestDigest: string | undefined;
+  let type: string | undefined;
+  if (r.objectStart()) {
+    do {
+      switch (r.key()) {
+        case 'identity':
+          if (dockerReference !== undefined) throw OFF_FAST_PATH;
+          dockerReference = readSingleMember(r, 'docker-reference');
+          break;
+        case 'image':
+          if (manifestDigest !== undefined) throw OFF_FAST_PATH;
+          manifestDigest = readSingleMember(r, 'docker-manifest-digest');
+          // The pattern also rules out control characters; other digest algorithms take the slow path.
+          if (!SHA256_DIGEST.test(manifestDigest)) throw OFF_FAST_PATH;
+          break;
+        case 'type':
+          if (type !== undefined) throw OFF_FAST_PATH;
+          type = r.token();
+          if (type !== COSIGN_SIGNATURE_TYPE && hasControlCharacter(type)) throw OFF_FAST_PATH;
+          break;
+        default:
+          throw OFF_FAST_PATH;
+      }
+    } while (r.objectNext());
+  }
+  if (dockerReference === undefined || manifestDigest === undefined || type === undefined) throw OFF_FAST_PATH;
+  return { type, dockerReference, manifestDigest };
+}
+
+/** An object with exactly one member, `name`, whose value is a string: that string (unchecked, like `token`, when it is the digest). */
+function readSingleMember(r: PlainJsonReader, name: string): string {
+  if (!r.objectStart() || r.key() !== name) throw OFF_FAST_PATH;
+  const value = name === 'docker-manifest-digest' ? r.token() : r.string();
+  if (r.objectNext()) throw OFF_FAST_PATH;
+  return value;
+}
+
+/** `optional`: `null`, or an object of scalars built like `JSON.parse` builds it (nested values, numbers other than short integers and a `__proto__` key leave the fast path). */
+function readOptional(r: PlainJsonReader): Record<string, unknown> | null {
+  if (r.literal() === null) return null;
+  const map: Record<string, unknown> = {};
+  if (r.objectStart()) {
+    do {
+      const k = r.mapKey();
+      if (k === '__proto__' || Object.hasOwn(map, k)) throw OFF_FAST_PATH;
+      if (r.atString()) {
+        map[k] = r.string();
+      } else {
+        const literal = r.literal();
+        map[k] = literal === undefined ? r.integer(true) : literal;
+      }
+    } while (r.objectNext());
+  }
+  return map;
+}
+
+/**
+ * The full path: `parseStrictJson` then {@link PayloadSchema}; its errors are the reference behaviour
+ * that the fast path defers to.
+ */
+export function readPayloadChecked(text: string): PayloadFields {
+  const value = parseStrictJson(text, 'payload', 'BAD_PAYLOAD');
+  const parsed = PayloadSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue === undefined ? '(root)' : issuePath(issue.path);
+    const fullPath = issue !== undefined && issue.code === 'unrecognized_keys' ? `${path === '(root)' ? '' : `${path}.`}${issue.keys.join(',')}` : path;
+    throw fail('BAD_PAYLOAD', `payload: ${fullPath}: ${issue?.message ?? 'invalid'}`, { details: { path: fullPath } });
+  }
+  const c = parsed.data.critical;
+  return {
+    type: c.type,
+    dockerReference: c.identity['docker-reference'],
+    manifestDigest: c.image['docker-manifest-digest'],
+    optional: (value as { optional?: unknown }).optional,
+  };
+}
+
 /**
  * Parse a simple-signing payload from the raw signed bytes.
  *
@@ -155,16 +282,8 @@ export function parsePayload(bytes: Uint8Array, options: ParsePayloadOptions = {
     throw fail('TOO_LARGE', `payload: ${bytes.byteLength} bytes is over the ${max}-byte limit`, { details: { size: bytes.byteLength, limit: max } });
   }
   const text = decodeUtf8Strict(bytes, 'payload', 'BAD_PAYLOAD');
-  const value = parseStrictJson(text, 'payload', 'BAD_PAYLOAD');
-  const parsed = PayloadSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue === undefined ? '(root)' : issuePath(issue.path);
-    const fullPath = issue !== undefined && issue.code === 'unrecognized_keys' ? `${path === '(root)' ? '' : `${path}.`}${issue.keys.join(',')}` : path;
-    throw fail('BAD_PAYLOAD', `payload: ${fullPath}: ${issue?.message ?? 'invalid'}`, { details: { path: fullPath } });
-  }
-  const p = parsed.data;
-  const optional = checkOptional((value as { optional?: unknown }).optional);
+  const p = readPayloadFast(text) ?? readPayloadChecked(text);
+  const optional = checkOptional(p.optional);
   const result: {
     raw: Uint8Array;
     type: string;
@@ -175,9 +294,9 @@ export function parsePayload(bytes: Uint8Array, options: ParsePayloadOptions = {
     timestamp?: number;
   } = {
     raw: bytes,
-    type: p.critical.type,
-    dockerReference: p.critical.identity['docker-reference'],
-    manifestDigest: p.critical.image['docker-manifest-digest'] as Digest,
+    type: p.type,
+    dockerReference: p.dockerReference,
+    manifestDigest: p.manifestDigest as Digest,
     optional,
   };
   if (optional !== null && Object.hasOwn(optional, 'creator')) result.creator = optional.creator as string;
