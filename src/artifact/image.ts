@@ -14,7 +14,8 @@ import type { Digest } from '../digest.js';
 import { fail } from '../errors.js';
 import { goMarshal, goStruct, type GoValue } from '../payload/gojson.js';
 import { decodeUtf8Strict, OFF_FAST_PATH, parseStrictJson, readPlainJson, type PlainJsonReader } from '../json.js';
-import { DescriptorSchema, markValidatedDescriptor, readDescriptorFast, readMediaTypeFast, sha256Digest, type DescriptorFields, type LayerDescriptor, type SignatureLayer } from './layer.js';
+import { defineLazyManifestDigest, brandValidatedDescriptor } from './private-state.js';
+import { DescriptorSchema, readDescriptorFast, readMediaTypeFast, sha256Digest, type DescriptorFields, type LayerDescriptor, type SignatureLayer } from './layer.js';
 import {
   DOCKER_CONFIG_MEDIA_TYPE,
   DOCKER_MANIFEST_MEDIA_TYPE,
@@ -265,23 +266,18 @@ export function parseSignatureManifest(bytes: Uint8Array, options: ParseSignatur
   }
   const mediaType = m.mediaType ?? (contentType !== undefined && contentType !== '' ? contentType : OCI_MANIFEST_MEDIA_TYPE);
   const layers = m.layers.map((l) => {
-    // Our own annotations object (fresh from the fast path or from JSON.parse): ours to freeze.
-    const d: LayerDescriptor = Object.freeze({ mediaType: l.mediaType, size: l.size, digest: l.digest as Digest, annotations: Object.freeze(l.annotations) });
-    markValidatedDescriptor(d);
-    return d;
+    // Fresh objects from either reader (the annotations are the fast path's or JSON.parse's own): ours to brand and freeze.
+    Object.freeze(l.annotations);
+    brandValidatedDescriptor(l);
+    return Object.freeze(l) as LayerDescriptor;
   });
-  let digest: Digest | undefined;
-  return Object.freeze({
-    raw: bytes,
-    // Computed on first use: the registry client has already checked the bytes against their digest.
-    get digest(): Digest {
-      digest ??= sha256Digest(bytes);
-      return digest;
-    },
-    mediaType,
-    config: Object.freeze({ mediaType: m.config.mediaType, size: m.config.size, digest: m.config.digest as Digest }),
-    layers: Object.freeze(layers),
-  });
+  const manifest = { raw: bytes } as { raw: Uint8Array; digest: Digest; mediaType: string; config: SignatureManifest['config']; layers: readonly LayerDescriptor[] };
+  // Computed on first use: the registry client has already checked the bytes against their digest.
+  defineLazyManifestDigest(manifest);
+  manifest.mediaType = mediaType;
+  manifest.config = Object.freeze({ mediaType: m.config.mediaType, size: m.config.size, digest: m.config.digest as Digest });
+  manifest.layers = Object.freeze(layers);
+  return Object.freeze(manifest);
 }
 
 /** Options for {@link appendSignature}. */

@@ -9,9 +9,10 @@
  */
 import { hash } from 'node:crypto';
 import { z } from 'zod';
-import { assertDigest, isDigest, type Digest } from '../digest.js';
-import { decodeBase64Strict, encodeBase64 } from '../encoding.js';
+import { assertDigest, isDigest, isSha256Digest, type Digest } from '../digest.js';
+import { decodeBase64StrictBytes, encodeBase64 } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
+import { isValidatedDescriptor } from './private-state.js';
 import { hasControlCharacter, OFF_FAST_PATH, type PlainJsonReader } from '../json.js';
 import {
   BUNDLE_ANNOTATION,
@@ -153,8 +154,6 @@ export interface DescriptorFields {
   readonly annotations: Record<string, string>;
 }
 
-const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
-
 /**
  * Fast path for one descriptor (see `PlainJsonReader`): accepts a subset of what
  * {@link DescriptorSchema} accepts — exactly the keys `mediaType`, `size`, `digest` and optionally
@@ -180,8 +179,8 @@ export function readDescriptorFast(r: PlainJsonReader): DescriptorFields {
         case 'digest':
           if (digest !== undefined) throw OFF_FAST_PATH;
           digest = r.token();
-          // The pattern also rules out control characters.
-          if (!SHA256_DIGEST.test(digest)) throw OFF_FAST_PATH;
+          // The check also rules out control characters.
+          if (!isSha256Digest(digest)) throw OFF_FAST_PATH;
           break;
         case 'annotations':
           if (annotations !== undefined) throw OFF_FAST_PATH;
@@ -229,13 +228,6 @@ function readStringMapFast(r: PlainJsonReader): Record<string, string> {
   return map;
 }
 
-/** Descriptors produced by `parseSignatureManifest` (already validated, frozen): no need to validate again. */
-const validated = new WeakSet<object>();
-
-/** Record a descriptor as validated (used by the manifest parser). */
-export function markValidatedDescriptor(d: LayerDescriptor): void {
-  validated.add(d);
-}
 
 /** `sha256:<hex>` of `data`, with the one-shot hash (faster than a Hash object for small inputs). */
 export function sha256Digest(data: Uint8Array): Digest {
@@ -266,7 +258,9 @@ export interface ParseSignatureLayerOptions {
  */
 export function parseSignatureLayer(descriptor: unknown, blob: Uint8Array, options: ParseSignatureLayerOptions = {}): SignatureLayer {
   let desc: { mediaType: string; size: number; digest: string };
-  if (typeof descriptor === 'object' && descriptor !== null && validated.has(descriptor)) {
+  // Descriptors produced by parseSignatureManifest are already validated and frozen: no need to validate again.
+  const trusted = typeof descriptor === 'object' && descriptor !== null && isValidatedDescriptor(descriptor);
+  if (trusted) {
     desc = descriptor as LayerDescriptor;
   } else {
     const d = DescriptorSchema.safeParse(descriptor);
@@ -307,12 +301,11 @@ export function parseSignatureLayer(descriptor: unknown, blob: Uint8Array, optio
       throw e;
     }
   }
-  const trusted = validated.has(descriptor as object);
   // Descriptors from parseSignatureManifest carry a frozen own-key record already: no copy needed.
   const annotations = trusted ? (descriptor as LayerDescriptor).annotations : ownRecord((descriptor as { annotations?: Record<string, string> }).annotations);
   const sigText = annotations[SIGNATURE_ANNOTATION];
   if (sigText === undefined) throw fail('BAD_SIGNATURE_LAYER', `signature layer ${desc.digest}: no ${SIGNATURE_ANNOTATION} annotation`);
-  const signature = new Uint8Array(decodeBase64Strict(sigText, `signature layer ${desc.digest}: ${SIGNATURE_ANNOTATION}`, 'BAD_SIGNATURE_LAYER'));
+  const signature = decodeBase64StrictBytes(sigText, `signature layer ${desc.digest}: ${SIGNATURE_ANNOTATION}`, 'BAD_SIGNATURE_LAYER');
   const layer: { -readonly [K in keyof SignatureLayer]: SignatureLayer[K] } = {
     descriptor: trusted
       ? (descriptor as LayerDescriptor)

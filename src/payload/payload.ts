@@ -10,7 +10,7 @@
  * @module
  */
 import { z } from 'zod';
-import { isDigest, parseDigest, type Digest } from '../digest.js';
+import { isDigest, isSha256Digest, parseDigest, type Digest } from '../digest.js';
 import { decodeUtf8Strict, hasControlCharacter, OFF_FAST_PATH, parseStrictJson, readPlainJson, type PlainJsonReader } from '../json.js';
 import { fail, isCosignError } from '../errors.js';
 import { formatReference, parseReference, type ImageReference } from '../reference.js';
@@ -146,8 +146,6 @@ export interface PayloadFields {
   readonly optional: unknown;
 }
 
-const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
-
 /**
  * Fast path for the payloads cosign and containers/image write (see `PlainJsonReader`): the shape
  * {@link PayloadSchema} requires, a sha256 `docker-manifest-digest`, `optional` absent, `null` or an
@@ -198,8 +196,8 @@ function readCritical(r: PlainJsonReader): Omit<PayloadFields, 'optional'> {
         case 'image':
           if (manifestDigest !== undefined) throw OFF_FAST_PATH;
           manifestDigest = readSingleMember(r, 'docker-manifest-digest');
-          // The pattern also rules out control characters; other digest algorithms take the slow path.
-          if (!SHA256_DIGEST.test(manifestDigest)) throw OFF_FAST_PATH;
+          // The check also rules out control characters; other digest algorithms take the slow path.
+          if (!isSha256Digest(manifestDigest)) throw OFF_FAST_PATH;
           break;
         case 'type':
           if (type !== undefined) throw OFF_FAST_PATH;
