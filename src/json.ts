@@ -361,7 +361,11 @@ export function hasControlCharacter(s: string): boolean {
 }
 
 const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 const SPACE = 0x20;
+const LF = 0x0a;
+const CR = 0x0d;
+const TAB = 0x09;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const OPEN_OBJECT = 0x7b;
@@ -376,14 +380,16 @@ const DIGIT_9 = 0x39;
 const MAX_INTEGER_DIGITS = 15;
 
 /**
- * A forward-only reader for the plain JSON that cosign and registries write (compact, no escapes), used
- * by shape-specific fast paths in front of `parseStrictJson` + zod. It reads a strict subset of
- * RFC 8259: strings without escapes or control characters, integers of at most 15 digits, `null`,
- * `true`, `false`, and spaces between tokens. Anything else throws {@link OFF_FAST_PATH}.
+ * A forward-only reader for the plain JSON that cosign and registries write (compact), used by
+ * shape-specific fast paths in front of `parseStrictJson` + zod. It reads a strict subset of RFC 8259:
+ * strings (escapes only in values, not in keys), integers of at most 15 digits, `null`, `true`,
+ * `false`, and white space between tokens. Anything else throws {@link OFF_FAST_PATH}.
  *
- * Because the text has no backslash, every `"` delimits a string and keys are compared exactly as Go
- * (and the slow path) would compare them; the text comes from a strict UTF-8 decoder, so it has no
- * lone surrogates. Duplicate keys are the caller's to detect (it knows which keys it expects).
+ * Keys never contain an escape here, so they are compared exactly as Go (and the slow path) compare
+ * them; the text comes from a strict UTF-8 decoder, so it has no lone surrogates. A value with escapes
+ * (a PEM certificate, a bundle's JSON) is decoded by `JSON.parse` of that one string token, which
+ * decodes values correctly (V8's bug is with escaped object keys) and gives exactly the string the
+ * whole-document parse would. Duplicate keys are the caller's to detect (it knows which keys it expects).
  *
  * Control characters are looked for only where they could pass unnoticed: {@link PlainJsonReader.string}
  * and {@link PlainJsonReader.mapKey} check, while {@link PlainJsonReader.key} and
@@ -392,31 +398,34 @@ const MAX_INTEGER_DIGITS = 15;
  */
 export class PlainJsonReader {
   readonly #text: string;
+  /** Whether the text has a backslash anywhere: if not, every `"` ends a string. */
+  readonly #escapes: boolean;
   #i = 0;
 
   private constructor(text: string) {
     this.#text = text;
+    this.#escapes = text.includes('\\');
   }
 
-  /** A reader over `text`, or undefined when the text has an escape anywhere. */
-  static over(text: string): PlainJsonReader | undefined {
-    return text.includes('\\') ? undefined : new PlainJsonReader(text);
+  /** A reader over `text`. */
+  static over(text: string): PlainJsonReader {
+    return new PlainJsonReader(text);
   }
 
-  /** Skip spaces (other white space leaves the fast path) and return the next char code. */
+  /** Skip JSON white space and return the next char code (NaN at the end). */
   #peek(): number {
     let c = this.#text.charCodeAt(this.#i);
-    while (c === SPACE) c = this.#text.charCodeAt(++this.#i);
+    while (c <= SPACE && (c === SPACE || c === LF || c === CR || c === TAB)) c = this.#text.charCodeAt(++this.#i);
     return c;
   }
 
-  /** Consume `c` (after spaces) or leave the fast path. */
+  /** Consume `c` (after white space) or leave the fast path. */
   #expect(c: number): void {
     if (this.#peek() !== c) throw OFF_FAST_PATH;
     this.#i++;
   }
 
-  /** Consume `c` (after spaces) if it is next. */
+  /** Consume `c` (after white space) if it is next. */
   #accept(c: number): boolean {
     if (this.#peek() !== c) return false;
     this.#i++;
@@ -459,36 +468,52 @@ export class PlainJsonReader {
     return this.#peek() === QUOTE;
   }
 
-  /** Read a string; one with a control character leaves the fast path. */
+  /** Read a string value: escapes are decoded; a raw control character leaves the fast path. */
   string(): string {
-    const s = this.token();
+    const start = this.#skipString();
+    const end = this.#i - 1;
+    const s = this.#text.slice(start, end);
+    if (this.#escapes && s.includes('\\')) return decodeStringToken(this.#text.slice(start - 1, end + 1));
     if (hasControlCharacter(s)) throw OFF_FAST_PATH;
     return s;
   }
 
   /**
-   * Read a string without looking for control characters: only for values the caller then compares
-   * with fixed strings or checks with a pattern that refuses control characters (a digest, a media type).
+   * Read a string without escapes, and without looking for control characters: only for values the
+   * caller then compares with fixed strings or checks with a pattern that refuses control characters
+   * (a digest, a media type).
    */
   token(): string {
-    if (this.#peek() !== QUOTE) throw OFF_FAST_PATH;
-    const start = this.#i + 1;
-    const end = this.#text.indexOf('"', start);
-    if (end < 0) throw OFF_FAST_PATH;
-    this.#i = end + 1;
-    return this.#text.slice(start, end);
+    const start = this.#skipString();
+    const s = this.#text.slice(start, this.#i - 1);
+    if (this.#escapes && s.includes('\\')) throw OFF_FAST_PATH;
+    return s;
   }
 
-  /** Read an object key and the `:` after it, unchecked like {@link PlainJsonReader.token}: switch on known names. */
+  /** Consume the string at the cursor; returns where its content starts (it ends before the closing quote, at the cursor - 1). */
+  #skipString(): number {
+    if (this.#peek() !== QUOTE) throw OFF_FAST_PATH;
+    const t = this.#text;
+    const start = this.#i + 1;
+    let end = t.indexOf('"', start);
+    // A quote preceded by an odd number of backslashes is escaped (the run stops at the opening quote).
+    while (this.#escapes && end > 0 && isEscaped(t, end)) end = t.indexOf('"', end + 1);
+    if (end < 0) throw OFF_FAST_PATH;
+    this.#i = end + 1;
+    return start;
+  }
+
+  /** Read an object key (no escapes) and the `:` after it, unchecked like {@link PlainJsonReader.token}: switch on known names. */
   key(): string {
     const k = this.token();
     this.#expect(COLON);
     return k;
   }
 
-  /** Read a free-form object key (a map's) and the `:` after it; a control character leaves the fast path. */
+  /** Read a free-form object key (a map's, no escapes) and the `:` after it; a control character leaves the fast path. */
   mapKey(): string {
-    const k = this.string();
+    const k = this.token();
+    if (hasControlCharacter(k)) throw OFF_FAST_PATH;
     this.#expect(COLON);
     return k;
   }
@@ -532,10 +557,26 @@ export class PlainJsonReader {
     return undefined;
   }
 
-  /** Require the end of the text (after spaces). */
+  /** Require the end of the text (after white space). */
   end(): void {
     this.#peek();
     if (this.#i !== this.#text.length) throw OFF_FAST_PATH;
+  }
+}
+
+/** True when the quote at `at` is preceded by an odd number of backslashes. */
+function isEscaped(text: string, at: number): boolean {
+  let n = 0;
+  while (text.charCodeAt(at - 1 - n) === BACKSLASH) n++;
+  return n % 2 === 1;
+}
+
+/** Decode one JSON string token (quotes included) that has escapes; invalid leaves the fast path. */
+function decodeStringToken(token: string): string {
+  try {
+    return JSON.parse(token) as string;
+  } catch {
+    throw OFF_FAST_PATH;
   }
 }
 
@@ -545,7 +586,6 @@ export class PlainJsonReader {
  */
 export function readPlainJson<T>(text: string, read: (r: PlainJsonReader) => T): T | undefined {
   const r = PlainJsonReader.over(text);
-  if (r === undefined) return undefined;
   try {
     const value = read(r);
     r.end();

@@ -15,7 +15,7 @@ import { fail } from '../errors.js';
 import { goMarshal, goStruct, type GoValue } from '../payload/gojson.js';
 import { decodeUtf8Strict, OFF_FAST_PATH, parseStrictJson, readPlainJson, type PlainJsonReader } from '../json.js';
 import { defineLazyManifestDigest, brandValidatedDescriptor } from './private-state.js';
-import { DescriptorSchema, readDescriptorFast, readMediaTypeFast, sha256Digest, type DescriptorFields, type LayerDescriptor, type SignatureLayer } from './layer.js';
+import { DescriptorSchema, readDescriptorFast, readMediaTypeFast, readStringMapFast, sha256Digest, type DescriptorFields, type LayerDescriptor, type SignatureLayer } from './layer.js';
 import {
   DOCKER_CONFIG_MEDIA_TYPE,
   DOCKER_MANIFEST_MEDIA_TYPE,
@@ -159,22 +159,29 @@ const ManifestSchema = z.looseObject({
 /** What the manifest JSON contributes to a {@link SignatureManifest}, from the fast path or from zod. */
 export interface ManifestFields {
   readonly mediaType: string | undefined;
-  readonly config: DescriptorFields;
+  readonly config: { readonly mediaType: string; readonly size: number; readonly digest: string };
   readonly layers: readonly DescriptorFields[];
 }
 
+/** Bits for the optional OCI 1.1 members the fast path has seen (each at most once). */
+const SEEN_SUBJECT = 1;
+const SEEN_ARTIFACT_TYPE = 2;
+const SEEN_ANNOTATIONS = 4;
+
 /**
- * Fast path for the manifests cosign writes (see `PlainJsonReader`): exactly the keys
- * `schemaVersion` (the integer 2), `mediaType` (optional), `config` and `layers`, no duplicates, at
- * most `maxLayers` layers. Gives the fields {@link readManifestChecked} would give for the same text;
- * undefined for anything else, which then goes through {@link readManifestChecked}.
+ * Fast path for the manifests cosign writes (see `PlainJsonReader`): the keys `schemaVersion` (the
+ * integer 2), `mediaType` (optional), `config` and `layers`, optionally OCI 1.1's `subject`,
+ * `artifactType` and `annotations`; no duplicates, at most `maxLayers` layers. Gives the fields
+ * {@link readManifestChecked} would give for the same text; undefined for anything else, which then
+ * goes through {@link readManifestChecked}.
  */
 export function readManifestFast(text: string, maxLayers: number): ManifestFields | undefined {
   return readPlainJson(text, (r: PlainJsonReader): ManifestFields => {
     let schemaVersion: number | undefined;
     let mediaType: string | undefined;
-    let config: DescriptorFields | undefined;
+    let config: ManifestFields['config'] | undefined;
     let layers: DescriptorFields[] | undefined;
+    let seenOci11 = 0;
     if (r.objectStart()) {
       do {
         switch (r.key()) {
@@ -188,7 +195,7 @@ export function readManifestFast(text: string, maxLayers: number): ManifestField
             break;
           case 'config':
             if (config !== undefined) throw OFF_FAST_PATH;
-            config = readDescriptorFast(r);
+            config = configFields(readDescriptorFast(r));
             break;
           case 'layers':
             if (layers !== undefined) throw OFF_FAST_PATH;
@@ -201,6 +208,23 @@ export function readManifestFast(text: string, maxLayers: number): ManifestField
               } while (r.arrayNext());
             }
             break;
+          // OCI 1.1 fields (referrers-mode signatures have a subject): not kept, but they must be
+          // well-formed JSON without duplicate keys, so only their usual shapes stay on the fast path.
+          case 'subject':
+            if (seenOci11 & SEEN_SUBJECT) throw OFF_FAST_PATH;
+            seenOci11 |= SEEN_SUBJECT;
+            readDescriptorFast(r);
+            break;
+          case 'artifactType':
+            if (seenOci11 & SEEN_ARTIFACT_TYPE) throw OFF_FAST_PATH;
+            seenOci11 |= SEEN_ARTIFACT_TYPE;
+            r.string();
+            break;
+          case 'annotations':
+            if (seenOci11 & SEEN_ANNOTATIONS) throw OFF_FAST_PATH;
+            seenOci11 |= SEEN_ANNOTATIONS;
+            readStringMapFast(r);
+            break;
           default:
             throw OFF_FAST_PATH;
         }
@@ -209,6 +233,11 @@ export function readManifestFast(text: string, maxLayers: number): ManifestField
     if (schemaVersion !== 2 || config === undefined || layers === undefined) throw OFF_FAST_PATH;
     return { mediaType, config, layers };
   });
+}
+
+/** What a manifest keeps of its config descriptor (its annotations are validated, then dropped). */
+function configFields(d: { readonly mediaType: string; readonly size: number; readonly digest: string }): ManifestFields['config'] {
+  return { mediaType: d.mediaType, size: d.size, digest: d.digest };
 }
 
 /**
@@ -233,7 +262,7 @@ export function readManifestChecked(text: string, maxLayers: number): ManifestFi
   const rawLayers = (value as { layers: Array<{ annotations?: Record<string, string> }> }).layers;
   return {
     mediaType: m.mediaType,
-    config: { mediaType: m.config.mediaType, size: m.config.size, digest: m.config.digest, annotations: {} },
+    config: configFields(m.config),
     // The parsed JSON's own annotations objects (zod's copies would drop a `__proto__` key).
     layers: m.layers.map((l, i) => ({ mediaType: l.mediaType, size: l.size, digest: l.digest, annotations: rawLayers[i]?.annotations ?? {} })),
   };

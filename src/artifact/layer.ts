@@ -216,7 +216,7 @@ export function readMediaTypeFast(r: PlainJsonReader): string {
 }
 
 /** Fast path for a JSON object of strings, built like `JSON.parse` builds it (a `__proto__` key leaves the fast path). */
-function readStringMapFast(r: PlainJsonReader): Record<string, string> {
+export function readStringMapFast(r: PlainJsonReader): Record<string, string> {
   const map: Record<string, string> = {};
   if (r.objectStart()) {
     do {

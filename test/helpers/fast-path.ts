@@ -1,0 +1,67 @@
+/**
+ * Helpers for the fast-path equivalence tests: a fast reader (which may decline) must agree with the
+ * checked reader (parseStrictJson + zod) whenever it answers.
+ */
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import { CosignError } from '../../src/errors.js';
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text a parser would see for `bytes`, or undefined when the bytes are not UTF-8 (rejected before either reader runs). */
+export function textOf(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Counts of how the fast path answered, so a test can prove it was not vacuous. */
+export interface FastPathStats {
+  accepted: number;
+  declined: number;
+}
+
+/**
+ * Check one input: when `fast` answers, `checked` must accept the same text with a strictly equal
+ * result (same values, prototypes, key order; `-0` is not `0`). When `fast` declines, nothing is
+ * claimed (the checked reader decides, as before). `fast` must never throw.
+ */
+export function agree<T>(text: string, fast: (t: string) => T | undefined, checked: (t: string) => T, stats: FastPathStats): void {
+  const f = fast(text);
+  if (f === undefined) {
+    stats.declined++;
+    return;
+  }
+  stats.accepted++;
+  let c: T;
+  try {
+    c = checked(text);
+  } catch (e) {
+    if (e instanceof CosignError) throw new Error(`fast path accepted what the checked path refuses (${e.code}: ${e.message}): ${JSON.stringify(text).slice(0, 400)}`);
+    throw e;
+  }
+  expect(f).toStrictEqual(c);
+  expect(JSON.stringify(f)).toBe(JSON.stringify(c));
+  expectSameKeyOrder(f, c);
+}
+
+function expectSameKeyOrder(a: unknown, b: unknown): void {
+  if (a === null || typeof a !== 'object') return;
+  expect(Object.getPrototypeOf(a)).toBe(Object.getPrototypeOf(b));
+  expect(Reflect.ownKeys(a)).toEqual(Reflect.ownKeys(b as object));
+  for (const k of Reflect.ownKeys(a)) expectSameKeyOrder((a as Record<PropertyKey, unknown>)[k], (b as Record<PropertyKey, unknown>)[k]);
+}
+
+/** Strings that stress the fast path: control characters, escapes, quotes, `__proto__`, non-ASCII, JSON punctuation. */
+export const trickyString: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+  fc.constantFrom('', '__proto__', 'constructor', 'a b', '\u0000', '\t', '\n', '\u001f', '\u007f', '\u2028', 'é', '😀', '"', '\\', '\\u0061', ':', ',', '{', '}', '[', ']', '1', '-0', 'null'),
+);
+
+/** Re-space a JSON text: spaces (or other white space) after punctuation, which both readers must treat alike. */
+export function respaced(text: string, ws: string): string {
+  return text.replace(/([,:{}[\]])/g, `$1${ws}`);
+}
