@@ -392,8 +392,8 @@ const MAX_INTEGER_DIGITS = 15;
  * whole-document parse would. Duplicate keys are the caller's to detect (it knows which keys it expects).
  *
  * Control characters are looked for only where they could pass unnoticed: {@link PlainJsonReader.string}
- * and {@link PlainJsonReader.mapKey} check, while {@link PlainJsonReader.key} and
- * {@link PlainJsonReader.token} leave it to the caller, who must compare the result with fixed names
+ * and {@link PlainJsonReader.mapKey} check, {@link PlainJsonReader.keyIn} only matches given names, and
+ * {@link PlainJsonReader.token} leaves it to the caller, who must compare the result with fixed names
  * or a pattern without control characters (scanning a whole manifest costs more than the rest of the reader).
  */
 export class PlainJsonReader {
@@ -490,6 +490,17 @@ export class PlainJsonReader {
     return s;
   }
 
+  /**
+   * Read a string that `isValidAt(text, start, end)` accepts (checked in the document, before slicing),
+   * else leave the fast path. For patterns that exclude control characters and backslashes (a digest).
+   */
+  tokenMatching(isValidAt: (text: string, start: number, end: number) => boolean): string {
+    const start = this.#skipString();
+    const end = this.#i - 1;
+    if (!isValidAt(this.#text, start, end)) throw OFF_FAST_PATH;
+    return this.#text.slice(start, end);
+  }
+
   /** Consume the string at the cursor; returns where its content starts (it ends before the closing quote, at the cursor - 1). */
   #skipString(): number {
     if (this.#peek() !== QUOTE) throw OFF_FAST_PATH;
@@ -503,11 +514,24 @@ export class PlainJsonReader {
     return start;
   }
 
-  /** Read an object key (no escapes) and the `:` after it, unchecked like {@link PlainJsonReader.token}: switch on known names. */
-  key(): string {
-    const k = this.token();
-    this.#expect(COLON);
-    return k;
+  /**
+   * Read an object key that must be one of `names` and the `:` after it; returns the entry of `names`
+   * (the caller's own string constant, so a `switch` on it compares cheaply), or leaves the fast path
+   * for any other key. Matched in place: no string is made. List the names in the order they are
+   * usually written.
+   */
+  keyIn(names: readonly string[]): string {
+    if (this.#peek() !== QUOTE) throw OFF_FAST_PATH;
+    const t = this.#text;
+    const at = this.#i + 1;
+    for (const name of names) {
+      if (t.charCodeAt(at + name.length) === QUOTE && t.startsWith(name, at)) {
+        this.#i = at + name.length + 1;
+        this.#expect(COLON);
+        return name;
+      }
+    }
+    throw OFF_FAST_PATH;
   }
 
   /** Read a free-form object key (a map's, no escapes) and the `:` after it; a control character leaves the fast path. */

@@ -163,6 +163,9 @@ export interface ManifestFields {
   readonly layers: readonly DescriptorFields[];
 }
 
+/** The keys the manifest fast path reads, in the order cosign (then OCI 1.1) writes them. */
+const MANIFEST_KEYS: readonly string[] = ['schemaVersion', 'mediaType', 'config', 'layers', 'subject', 'artifactType', 'annotations'];
+
 /** Bits for the optional OCI 1.1 members the fast path has seen (each at most once). */
 const SEEN_SUBJECT = 1;
 const SEEN_ARTIFACT_TYPE = 2;
@@ -184,7 +187,7 @@ export function readManifestFast(text: string, maxLayers: number): ManifestField
     let seenOci11 = 0;
     if (r.objectStart()) {
       do {
-        switch (r.key()) {
+        switch (r.keyIn(MANIFEST_KEYS)) {
           case 'schemaVersion':
             if (schemaVersion !== undefined) throw OFF_FAST_PATH;
             schemaVersion = r.integer(false);

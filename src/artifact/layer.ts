@@ -9,7 +9,7 @@
  */
 import { hash } from 'node:crypto';
 import { z } from 'zod';
-import { assertDigest, isDigest, isSha256Digest, type Digest } from '../digest.js';
+import { assertDigest, isDigest, isSha256DigestAt, type Digest } from '../digest.js';
 import { decodeBase64StrictBytes, encodeBase64 } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
 import { isValidatedDescriptor } from './private-state.js';
@@ -154,6 +154,9 @@ export interface DescriptorFields {
   readonly annotations: Record<string, string>;
 }
 
+/** The keys the descriptor fast path reads, in the order cosign writes them. */
+const DESCRIPTOR_KEYS: readonly string[] = ['mediaType', 'size', 'digest', 'annotations'];
+
 /**
  * Fast path for one descriptor (see `PlainJsonReader`): accepts a subset of what
  * {@link DescriptorSchema} accepts — exactly the keys `mediaType`, `size`, `digest` and optionally
@@ -167,7 +170,7 @@ export function readDescriptorFast(r: PlainJsonReader): DescriptorFields {
   let annotations: Record<string, string> | undefined;
   if (r.objectStart()) {
     do {
-      switch (r.key()) {
+      switch (r.keyIn(DESCRIPTOR_KEYS)) {
         case 'mediaType':
           if (mediaType !== undefined) throw OFF_FAST_PATH;
           mediaType = readMediaTypeFast(r);
@@ -178,9 +181,8 @@ export function readDescriptorFast(r: PlainJsonReader): DescriptorFields {
           break;
         case 'digest':
           if (digest !== undefined) throw OFF_FAST_PATH;
-          digest = r.token();
-          // The check also rules out control characters.
-          if (!isSha256Digest(digest)) throw OFF_FAST_PATH;
+          // sha256 only (others take the slow path); the check also rules out control characters and escapes.
+          digest = r.tokenMatching(isSha256DigestAt);
           break;
         case 'annotations':
           if (annotations !== undefined) throw OFF_FAST_PATH;

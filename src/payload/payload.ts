@@ -10,7 +10,7 @@
  * @module
  */
 import { z } from 'zod';
-import { isDigest, isSha256Digest, parseDigest, type Digest } from '../digest.js';
+import { isDigest, isSha256DigestAt, parseDigest, type Digest } from '../digest.js';
 import { decodeUtf8Strict, hasControlCharacter, OFF_FAST_PATH, parseStrictJson, readPlainJson, type PlainJsonReader } from '../json.js';
 import { fail, isCosignError } from '../errors.js';
 import { formatReference, parseReference, type ImageReference } from '../reference.js';
@@ -146,6 +146,12 @@ export interface PayloadFields {
   readonly optional: unknown;
 }
 
+/** The keys of each payload object, in the order cosign writes them. */
+const PAYLOAD_KEYS: readonly string[] = ['critical', 'optional'];
+const CRITICAL_KEYS: readonly string[] = ['identity', 'image', 'type'];
+const IDENTITY_KEYS: readonly string[] = ['docker-reference'];
+const IMAGE_KEYS: readonly string[] = ['docker-manifest-digest'];
+
 /**
  * Fast path for the payloads cosign and containers/image write (see `PlainJsonReader`): the shape
  * {@link PayloadSchema} requires, a sha256 `docker-manifest-digest`, `optional` absent, `null` or an
@@ -162,7 +168,7 @@ function readPayloadObject(r: PlainJsonReader): PayloadFields {
   let sawOptional = false;
   if (r.objectStart()) {
     do {
-      switch (r.key()) {
+      switch (r.keyIn(PAYLOAD_KEYS)) {
         case 'critical':
           if (critical !== undefined) throw OFF_FAST_PATH;
           critical = readCritical(r);
@@ -188,16 +194,14 @@ function readCritical(r: PlainJsonReader): Omit<PayloadFields, 'optional'> {
   let type: string | undefined;
   if (r.objectStart()) {
     do {
-      switch (r.key()) {
+      switch (r.keyIn(CRITICAL_KEYS)) {
         case 'identity':
           if (dockerReference !== undefined) throw OFF_FAST_PATH;
-          dockerReference = readSingleMember(r, 'docker-reference');
+          dockerReference = readIdentity(r);
           break;
         case 'image':
           if (manifestDigest !== undefined) throw OFF_FAST_PATH;
-          manifestDigest = readSingleMember(r, 'docker-manifest-digest');
-          // The check also rules out control characters; other digest algorithms take the slow path.
-          if (!isSha256Digest(manifestDigest)) throw OFF_FAST_PATH;
+          manifestDigest = readImage(r);
           break;
         case 'type':
           if (type !== undefined) throw OFF_FAST_PATH;
@@ -213,12 +217,23 @@ function readCritical(r: PlainJsonReader): Omit<PayloadFields, 'optional'> {
   return { type, dockerReference, manifestDigest };
 }
 
-/** An object with exactly one member, `name`, whose value is a string: that string (unchecked, like `token`, when it is the digest). */
-function readSingleMember(r: PlainJsonReader, name: string): string {
-  if (!r.objectStart() || r.key() !== name) throw OFF_FAST_PATH;
-  const value = name === 'docker-manifest-digest' ? r.token() : r.string();
+/** `identity`: exactly `{"docker-reference": string}`. */
+function readIdentity(r: PlainJsonReader): string {
+  if (!r.objectStart()) throw OFF_FAST_PATH;
+  r.keyIn(IDENTITY_KEYS);
+  const reference = r.string();
   if (r.objectNext()) throw OFF_FAST_PATH;
-  return value;
+  return reference;
+}
+
+/** `image`: exactly `{"docker-manifest-digest": "sha256:…"}`; other digest algorithms take the slow path. */
+function readImage(r: PlainJsonReader): string {
+  if (!r.objectStart()) throw OFF_FAST_PATH;
+  r.keyIn(IMAGE_KEYS);
+  // The check also rules out control characters and escapes.
+  const digest = r.tokenMatching(isSha256DigestAt);
+  if (r.objectNext()) throw OFF_FAST_PATH;
+  return digest;
 }
 
 /** `optional`: `null`, or an object of scalars built like `JSON.parse` builds it (nested values, numbers other than short integers and a `__proto__` key leave the fast path). */
