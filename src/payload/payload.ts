@@ -410,7 +410,8 @@ export function checkClaims(payload: SimpleSigningPayload, expectations: ClaimEx
       details: { expected, actual: payload.dockerReference.slice(0, 300), match: ref.match },
     });
   }
-  for (const [k, v] of Object.entries(expectations.annotations ?? {})) {
+  const annotations = expectations.annotations;
+  for (const [k, v] of annotations === undefined ? [] : Object.entries(annotations)) {
     const have = payload.optional === null ? undefined : payload.optional[k];
     if (have !== v) {
       throw fail('ANNOTATION_MISMATCH', `payload annotation ${JSON.stringify(k)} is ${have === undefined ? 'missing' : 'different'}`, {
