@@ -524,8 +524,9 @@ export class PlainJsonReader {
     if (this.#peek() !== QUOTE) throw OFF_FAST_PATH;
     const t = this.#text;
     const at = this.#i + 1;
-    for (const name of names) {
-      if (t.charCodeAt(at + name.length) === QUOTE && t.startsWith(name, at)) {
+    for (let n = 0; n < names.length; n++) {
+      const name = names[n] as string;
+      if (t.charCodeAt(at + name.length) === QUOTE && matchesAt(t, at, name)) {
         this.#i = at + name.length + 1;
         this.#expect(COLON);
         return name;
@@ -586,6 +587,14 @@ export class PlainJsonReader {
     this.#peek();
     if (this.#i !== this.#text.length) throw OFF_FAST_PATH;
   }
+}
+
+/** `text.startsWith(name, at)` as a loop: several times faster for the short keys of a document. */
+function matchesAt(text: string, at: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    if (text.charCodeAt(at + i) !== name.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** True when the quote at `at` is preceded by an odd number of backslashes. */

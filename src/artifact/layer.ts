@@ -241,6 +241,9 @@ export function ownRecord(r: Readonly<Record<string, string>> | undefined): Reco
   return r === undefined ? {} : Object.fromEntries(Object.entries(r));
 }
 
+/** Layer media types {@link parseSignatureLayer} accepts by default (one shared array, not one per call). */
+const DEFAULT_LAYER_MEDIA_TYPES: readonly string[] = Object.freeze([SIMPLE_SIGNING_MEDIA_TYPE]);
+
 /** Options for {@link parseSignatureLayer}. */
 export interface ParseSignatureLayerOptions {
   /** Largest accepted layer. Default {@link DEFAULT_MAX_LAYER_BYTES}. */
@@ -274,10 +277,10 @@ export function parseSignatureLayer(descriptor: unknown, blob: Uint8Array, optio
     desc = d.data;
   }
   if (!(blob instanceof Uint8Array)) throw fail('BAD_SIGNATURE_LAYER', 'signature layer: blob must be bytes');
-  const accepted = options.mediaTypes ?? [SIMPLE_SIGNING_MEDIA_TYPE];
+  const accepted = options.mediaTypes ?? DEFAULT_LAYER_MEDIA_TYPES;
   if (!accepted.includes(desc.mediaType)) {
     throw fail('TYPE_MISMATCH', `signature layer has media type ${JSON.stringify(desc.mediaType.slice(0, 200))}, expected ${accepted.join(' or ')}`, {
-      details: { expected: accepted, actual: desc.mediaType.slice(0, 200) },
+      details: { expected: [...accepted], actual: desc.mediaType.slice(0, 200) },
     });
   }
   const max = options.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
