@@ -9,13 +9,12 @@
  *
  * @module
  */
+import { hash } from 'node:crypto';
 import type { Digest } from '../digest.js';
-import { sha256Digest } from './layer.js';
 
 /** Base whose constructor returns its argument, so subclass fields land on that object. */
 class OnObject {
   constructor(o: object) {
-    // eslint-disable-next-line no-constructor-return -- the point of this class
     return o;
   }
 }
@@ -51,7 +50,8 @@ class LazyManifestDigest extends OnObject {
     get(this: { readonly raw: Uint8Array }): Digest {
       const self = this as unknown as LazyManifestDigest;
       if (!(#digest in self)) throw new TypeError('not a parsed signature manifest');
-      self.#digest ??= sha256Digest(this.raw);
+      // node:crypto directly rather than layer.ts's sha256Digest: layer.ts imports this module.
+      self.#digest ??= `sha256:${hash('sha256', this.raw, 'hex')}`;
       return self.#digest;
     },
     enumerable: true,
