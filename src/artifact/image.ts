@@ -206,10 +206,12 @@ export function readManifestFast(text: string, maxLayers: number): ManifestField
             if (r.arrayStart()) {
               do {
                 // Over the limit: the slow path reports TOO_LARGE (after checking the JSON, as always).
-                if (layers.length === maxLayers) throw OFF_FAST_PATH;
+                if (layers.length >= maxLayers) throw OFF_FAST_PATH;
                 layers.push(readDescriptorFast(r));
               } while (r.arrayNext());
             }
+            // The slow path's exact test (an odd maxLayers such as -1 or NaN included).
+            if (layers.length > maxLayers) throw OFF_FAST_PATH;
             break;
           // OCI 1.1 fields (referrers-mode signatures have a subject): not kept, but they must be
           // well-formed JSON without duplicate keys, so only their usual shapes stay on the fast path.
