@@ -246,7 +246,7 @@ function configFields(d: { readonly mediaType: string; readonly size: number; re
 }
 
 /**
- * The full path: `parseStrictJson`, the layer limit, then {@link ManifestSchema}; its errors are the
+ * The full path: `parseStrictJson`, the layer limit, then `ManifestSchema`; its errors are the
  * reference behaviour that the fast path defers to.
  */
 export function readManifestChecked(text: string, maxLayers: number): ManifestFields {

@@ -1,5 +1,5 @@
 /**
- * Private state on plain objects. A subclass of {@link OnObject} adds its private fields to the object
+ * Private state on plain objects. A subclass of `OnObject` adds its private fields to the object
  * given to its constructor (the constructor returns it), so the object keeps `Object.prototype`, its
  * own keys and its frozenness, while code in this module can recognise it (`#field in o`) or keep a
  * cache on it. Both are much cheaper than a `WeakSet` / `WeakMap` entry or an own accessor built per

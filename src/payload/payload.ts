@@ -142,7 +142,7 @@ export interface PayloadFields {
   readonly type: string;
   readonly dockerReference: string;
   readonly manifestDigest: string;
-  /** `optional` as parsed, unchecked (undefined when absent): {@link checkOptional} decides. */
+  /** `optional` as parsed, unchecked (undefined when absent): `checkOptional` decides. */
   readonly optional: unknown;
 }
 
@@ -154,7 +154,7 @@ const IMAGE_KEYS: readonly string[] = ['docker-manifest-digest'];
 
 /**
  * Fast path for the payloads cosign and containers/image write (see `PlainJsonReader`): the shape
- * {@link PayloadSchema} requires, a sha256 `docker-manifest-digest`, `optional` absent, `null` or an
+ * `PayloadSchema` requires, a sha256 `docker-manifest-digest`, `optional` absent, `null` or an
  * object of strings, integers, booleans and nulls. Gives the fields {@link readPayloadChecked} would
  * give for the same text; undefined for anything else, which then goes through {@link readPayloadChecked}.
  */
@@ -256,7 +256,7 @@ function readOptional(r: PlainJsonReader): Record<string, unknown> | null {
 }
 
 /**
- * The full path: `parseStrictJson` then {@link PayloadSchema}; its errors are the reference behaviour
+ * The full path: `parseStrictJson` then `PayloadSchema`; its errors are the reference behaviour
  * that the fast path defers to.
  */
 export function readPayloadChecked(text: string): PayloadFields {
