@@ -164,7 +164,11 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     const ctx: CliContext = {
       stdout,
       stderr,
-      stdin: options.stdin ?? process.stdin,
+      // A getter: touching process.stdin creates the stdin stream and loads its modules (a few ms);
+      // only verbs that read stdin (passwords, confirmations) pay for it.
+      get stdin() {
+        return options.stdin ?? process.stdin;
+      },
       env,
       signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : new AbortController().signal,
       verbose: flags.bool('verbose') || parseGoBool(env.COSIGN_TS_DEBUG ?? '') === true,

@@ -76,11 +76,20 @@ interface TokenEntry {
   readonly expires: number;
 }
 
-const TokenSchema = z.object({ token: z.string().optional(), access_token: z.string().optional(), expires_in: z.number().optional() });
-const ErrorsSchema = z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() });
-const IndexSchema = z.object({
-  manifests: z.array(z.object({ mediaType: z.string(), digest: z.string(), size: z.number(), artifactType: z.string().optional(), annotations: z.record(z.string(), z.string()).optional() })).default([]),
-});
+/** A value built on first use: zod schemas cost start-up time to construct, and most runs use few. */
+function lazy<T>(make: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= make());
+}
+
+const TokenSchema = lazy(() => z.object({ token: z.string().optional(), access_token: z.string().optional(), expires_in: z.number().optional() }));
+const ErrorsSchema = lazy(() => z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() }));
+const IndexSchema = lazy(() =>
+  z.object({
+    manifests: z.array(z.object({ mediaType: z.string(), digest: z.string(), size: z.number(), artifactType: z.string().optional(), annotations: z.record(z.string(), z.string()).optional() })).default([]),
+  }),
+);
+const TagsSchema = lazy(() => z.object({ tags: z.array(z.string()).nullable().optional() }));
 
 /**
  * A registry client. Create one per process and share it: connections, tokens and per-registry
@@ -266,7 +275,7 @@ export class RegistryClient {
       const res = await this.#call(repo, 'pull', 'GET', path, options.signal === undefined ? {} : { signal: options.signal });
       if (res.status === 404) return tags;
       this.#expect(res, [200], repo, 'tags list');
-      const doc = z.object({ tags: z.array(z.string()).nullable().optional() }).safeParse(parseJson(res.body, `tags list of ${repo.name}`, 'REGISTRY_ERROR'));
+      const doc = TagsSchema().safeParse(parseJson(res.body, `tags list of ${repo.name}`, 'REGISTRY_ERROR'));
       if (!doc.success) throw fail('REGISTRY_ERROR', `tags list of ${repo.name}: unexpected shape`);
       tags.push(...(doc.data.tags ?? []));
       const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(headerString(res.headers.link) ?? '');
@@ -336,7 +345,7 @@ export class RegistryClient {
   }
 
   #parseIndex(body: Buffer, what: string): Descriptor[] {
-    const parsed = IndexSchema.safeParse(parseJson(body, what, 'BAD_MANIFEST'));
+    const parsed = IndexSchema().safeParse(parseJson(body, what, 'BAD_MANIFEST'));
     if (!parsed.success) throw fail('BAD_MANIFEST', `${what}: not an image index`);
     return parsed.data.manifests.map((m) => {
       parseDigest(m.digest);
@@ -373,24 +382,13 @@ export class RegistryClient {
     return s;
   }
 
-  /** For registries where plain HTTP is allowed: HTTPS if it answers TLS, else HTTP. */
+  /**
+   * For registries where plain HTTP is allowed: HTTPS if it answers TLS, else HTTP (as cosign). The probe
+   * is a TLS ClientHello over TCP ({@link Transport.probeTls}); a registry that answers TLS is then used
+   * over HTTPS with full certificate checks (an untrusted certificate is an error, never a fallback).
+   */
   async #probe(registry: string): Promise<'https' | 'http'> {
-    try {
-      await this.#transport.request({ method: 'GET', url: new URL(`https://${registry}/v2/`), maxBytes: 64 * 1024, attempts: 1 });
-      return 'https';
-    } catch (e) {
-      if (isCosignError(e, 'REGISTRY_UNAVAILABLE')) {
-        const errno = (e.details?.errno as string | undefined) ?? '';
-        // The server answered, but not with TLS: it speaks plain HTTP. Any other failure (refused,
-        // unknown host, an untrusted certificate) is not a reason to drop TLS: the error surfaces.
-        if (errno === 'EPROTO' || errno === 'ECONNRESET' || /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST/.test(errno) || /wrong version number|packet length/i.test(e.message)) {
-          return 'http';
-        }
-        if (errno === 'ECONNREFUSED' || errno === 'ENOTFOUND') throw e;
-        return 'https';
-      }
-      throw e;
-    }
+    return (await this.#transport.probeTls(registry)) === 'plain' ? 'http' : 'https';
   }
 
   async #call(ref: ImageReference, action: 'pull' | 'push' | 'delete', method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal }): Promise<HttpResponse> {
@@ -478,7 +476,7 @@ export class RegistryClient {
     }
     if (res.status === 401 || res.status === 403) throw fail('REGISTRY_UNAUTHORIZED', `${ref.registry}: token request to ${redact(url)} was refused (HTTP ${res.status})`, { details: { status: res.status } });
     if (res.status !== 200) throw fail('REGISTRY_ERROR', `${ref.registry}: token request to ${redact(url)} failed (HTTP ${res.status})`, { details: { status: res.status } });
-    const parsed = TokenSchema.safeParse(parseJson(res.body, 'token response', 'REGISTRY_ERROR'));
+    const parsed = TokenSchema().safeParse(parseJson(res.body, 'token response', 'REGISTRY_ERROR'));
     const value = parsed.success ? (parsed.data.token ?? parsed.data.access_token) : undefined;
     if (value === undefined || value === '') throw fail('REGISTRY_ERROR', `${ref.registry}: token response without a token`);
     const ttl = Math.max(10, parsed.success ? (parsed.data.expires_in ?? 60) : 60);
@@ -490,7 +488,7 @@ export class RegistryClient {
 function registryErrorCodes(body: Buffer): string[] {
   if (body.byteLength === 0 || body.byteLength > 64 * 1024) return [];
   try {
-    const parsed = ErrorsSchema.safeParse(parseJson(body, 'error body'));
+    const parsed = ErrorsSchema().safeParse(parseJson(body, 'error body'));
     return parsed.success ? (parsed.data.errors ?? []).map((e) => e.code ?? 'UNKNOWN').slice(0, 5) : [];
   } catch (e) {
     if (e instanceof CosignError) return [];

@@ -6,7 +6,7 @@
  * @module
  */
 import type { KeyObject } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from '../../node-fs.js';
 import type { Command } from '../command.js';
 import { REGISTRY_FLAGS } from '../command.js';
 import type { CliContext } from '../context.js';

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * Bundle the `cosign-ts` command with esbuild into `dist/cli/bundle/` (run by `npm run build`, after tsc).
+ * The package `bin` points at `dist/cli/bundle/cosign-ts.cjs`; `dist/cli/main.js` (tsc) keeps working.
+ *
+ * Why: a CLI call is mostly process start-up, and loading ~150 small ES modules (and all of zod, its 50
+ * locales included) cost more than the verification itself. What the bundle does, each measured:
+ *
+ * - One CommonJS file, `cli.cjs`, for the whole CLI: no ESM loader work per module, and every verb and
+ *   library module in it is still initialised only when first imported (esbuild's lazy `init_*`
+ *   wrappers for dynamic `import()`), so `verify` does not run sign/KMS/policy code.
+ * - A tiny entry, `cosign-ts.cjs`, turns on Node's compile cache (`module.enableCompileCache()`, Node
+ *   ≥ 22.1) *before* requiring `cli.cjs`, so V8 reuses the compiled bundle across runs. The cache goes
+ *   where Node puts it (`NODE_COMPILE_CACHE`, else `<tmpdir>/node-compile-cache`);
+ *   `NODE_DISABLE_COMPILE_CACHE=1` turns it off; an unwritable folder only costs speed.
+ * - Node built-ins are `require()`d (CommonJS output, built-ins external): an ESM import of a built-in
+ *   evaluates all its lazy exports (`node:http` → undici, `node:fs` → `fs/promises`, …).
+ * - `zod` is replaced by a module exporting `z` with only the `z.*` functions `src/` uses (found by
+ *   scanning `src/` here, so a new one is picked up by the next build), so esbuild drops zod's locales,
+ *   JSON Schema converters and the rest. It also sets zod's `jitless` mode: zod otherwise compiles a
+ *   parser with `new Function` for each object schema on first use, which only pays off when a schema
+ *   parses many documents (the library keeps the default).
+ * - Cloud SDKs and the Kubernetes client stay external and are `import()`ed only for their scheme.
+ *
+ * The bundle is at the same depth as `dist/cli/commands/`, so `../../../package.json` (version) and
+ * `../../demo.js` (the demo verb) resolve the same from both.
+ *
+ * `COSIGN_TS_BUNDLE_MINIFY=0` builds an unminified bundle (for profiling).
+ */
+import { build } from 'esbuild';
+import { builtinModules } from 'node:module';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = path.join(root, 'dist/cli/bundle');
+const external = ['@aws-sdk/*', '@google-cloud/*', '@azure/*', '@kubernetes/*'];
+
+/** Every `z.<name>` used under src/ (type names such as `z.infer` are dropped by the caller). */
+async function zodNamesUsed(dir) {
+  const names = new Set();
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile() || !e.name.endsWith('.ts')) continue;
+    const text = await readFile(path.join(e.parentPath, e.name), 'utf8');
+    if (!/from 'zod'/.test(text)) continue;
+    for (const m of text.matchAll(/\bz\.([A-Za-z_$][\w$]*)/g)) names.add(m[1]);
+  }
+  return [...names].sort();
+}
+
+/** The `zod` replacement: `z` with only the names used (so the rest is tree-shaken), jitless. */
+async function zodSlimSource() {
+  const zod = await import('zod');
+  const values = (await zodNamesUsed(path.join(root, 'src'))).filter((n) => n in zod.z);
+  const imports = values.map((n) => `${n} as _${n}`).join(', '); // aliased: `enum` is a reserved word
+  const members = values.map((n) => `${JSON.stringify(n)}: _${n}`).join(', ');
+  return [`import { config, ${imports} } from 'zod/v4';`, 'config({ jitless: true });', `export const z = Object.freeze({ ${members} });`, ''].join('\n');
+}
+
+const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+
+const plugin = (zodSource) => ({
+  name: 'cosign-ts-cli',
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => (builtins.has(args.path) ? { path: args.path, external: true } : undefined));
+    b.onResolve({ filter: /^zod$/ }, () => ({ path: 'zod-slim', namespace: 'zod-slim' }));
+    b.onLoad({ filter: /.*/, namespace: 'zod-slim' }, () => ({ contents: zodSource, loader: 'js', resolveDir: root }));
+  },
+});
+
+await rm(outdir, { recursive: true, force: true });
+await mkdir(outdir, { recursive: true });
+const result = await build({
+  entryPoints: { cli: path.join(root, 'src/cli/main.ts') },
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node22',
+  // Keep `import()` (not `require()`) for the external SDKs: some are ES modules only.
+  supported: { 'dynamic-import': true },
+  minify: process.env.COSIGN_TS_BUNDLE_MINIFY !== '0',
+  external,
+  // `import.meta.url` in a CommonJS file: the bundle's own URL.
+  define: { 'import.meta.url': '__cosignTsBundleUrl' },
+  banner: { js: "const __cosignTsBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [plugin(await zodSlimSource())],
+  legalComments: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+});
+await writeFile(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+
+// The entry: compile cache first (it only applies to code loaded after it is enabled), then the CLI.
+const entry = path.join(outdir, 'cosign-ts.cjs');
+await writeFile(
+  entry,
+  `#!/usr/bin/env node
+// cosign-ts: see docs/cli.md. Built by scripts/build-cli.mjs.
+'use strict';
+try {
+  // Reuse V8's compiled code across runs (Node >= 22.1; NODE_DISABLE_COMPILE_CACHE=1 turns it off).
+  require('node:module').enableCompileCache?.();
+} catch {
+  // An unusable cache folder only costs speed.
+}
+require('./cli.cjs');
+`,
+);
+await chmod(entry, 0o755);
