@@ -28,6 +28,7 @@
  * `COSIGN_TS_BUNDLE_MINIFY=0` builds an unminified bundle (for profiling).
  */
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { builtinModules } from 'node:module';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -93,20 +94,25 @@ const result = await build({
 });
 await writeFile(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
 
-// The entry: compile cache first (it only applies to code loaded after it is enabled), then the CLI.
-const entry = path.join(outdir, 'cosign-ts.cjs');
-await writeFile(
-  entry,
-  `#!/usr/bin/env node
-// cosign-ts: see docs/cli.md. Built by scripts/build-cli.mjs.
-'use strict';
-try {
-  // Reuse V8's compiled code across runs (Node >= 22.1; NODE_DISABLE_COMPILE_CACHE=1 turns it off).
-  require('node:module').enableCompileCache?.();
-} catch {
-  // An unusable cache folder only costs speed.
+// The entry compiles cli.cjs with vm.Script (for its code cache, see scripts/cli-entry.cjs), where
+// import() needs an experimental flag: dynamic imports (external SDKs, node: built-ins, the demo's
+// computed specifier) call a function the entry passes in. Each one found must be one of those forms.
+const bundlePath = path.join(outdir, 'cli.cjs');
+let code = (await readFile(bundlePath, 'utf8')).replace(/^#!.*\n/, '');
+const dynamicImport = /(?<![\w$.])import\(/g;
+for (const m of code.matchAll(dynamicImport)) {
+  const arg = code.slice(m.index + m[0].length, m.index + m[0].length + 80);
+  if (!/^("(@aws-sdk|@google-cloud|@azure|@kubernetes)\/[\w./-]+"|"node:[\w/]+"|[A-Za-z_$][\w$]*)\)/.test(arg)) {
+    throw new Error(`build-cli: unexpected dynamic import in the bundle: import(${arg}`);
+  }
 }
-require('./cli.cjs');
-`,
-);
+code = code.replace(dynamicImport, '__cosignTsImport(');
+// "use strict" first: esbuild's own directive comes after the banner, where it has no effect.
+code = `"use strict";\nvar __cosignTsImport = typeof __cosignTsImportFn === "function" ? __cosignTsImportFn : (s) => import(s);\n${code}`;
+await writeFile(bundlePath, code);
+
+// The entry (from scripts/cli-entry.cjs), with the bundle's content hash (names its code cache).
+const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
+const entry = path.join(outdir, 'cosign-ts.cjs');
+await writeFile(entry, (await readFile(path.join(root, 'scripts/cli-entry.cjs'), 'utf8')).replace('__COSIGN_TS_BUNDLE_HASH__', hash));
 await chmod(entry, 0o755);
