@@ -91,6 +91,26 @@ const IndexSchema = lazy(() =>
 );
 const TagsSchema = lazy(() => z.object({ tags: z.array(z.string()).nullable().optional() }));
 
+/** The value of `p` if it fulfils before `signal` aborts; undefined if it rejects or the signal aborts. */
+function settleUnlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (signal === undefined) return p.catch(() => undefined);
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(undefined);
+      },
+    );
+  });
+}
+
 /**
  * A registry client. Create one per process and share it: connections, tokens and per-registry
  * discoveries (scheme, auth challenge, referrers support) are reused across calls.
@@ -106,6 +126,7 @@ export class RegistryClient {
   readonly #challenges = new Map<string, Challenge>();
   readonly #tokens = new Map<string, TokenEntry | Promise<TokenEntry>>();
   readonly #referrersApi = new Map<string, boolean>();
+  readonly #prefetched = new Map<string, Promise<ManifestResponse>>();
   /** Token fetches made (for tests and benchmarks). */
   tokenFetches = 0;
 
@@ -128,6 +149,30 @@ export class RegistryClient {
     this.#transport.close();
   }
 
+  /**
+   * Start finding out how to reach `registry` (`host[:port]`) in the background: where plain HTTP is
+   * allowed, the HTTPS-or-HTTP probe. A CLI calls this first so the probe's round trip overlaps its
+   * own start-up work. Never throws nor rejects: a failure is reported by the next real call (which
+   * probes again).
+   */
+  preconnect(registry: string): void {
+    this.#scheme(registry).catch(() => undefined);
+  }
+
+  /**
+   * Start GETting a manifest in the background (default `Accept` and size limit), to be taken by the
+   * next {@link getManifest} of the same reference: a CLI that knows what it will fetch first starts
+   * it before loading the code that uses it. Taken once; if the prefetch failed, that `getManifest`
+   * fetches again (so errors, statuses and messages are those of a normal call).
+   */
+  prefetchManifest(ref: ImageReference): void {
+    const key = formatReference(ref);
+    if (this.#prefetched.has(key)) return;
+    const p = this.getManifest(ref);
+    p.catch(() => undefined);
+    this.#prefetched.set(key, p);
+  }
+
   // --- manifests -------------------------------------------------------------------------------
 
   /**
@@ -136,6 +181,15 @@ export class RegistryClient {
    * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, `REGISTRY_*`.
    */
   async getManifest(ref: ImageReference, options: CallOptions = {}): Promise<ManifestResponse> {
+    if (this.#prefetched.size > 0 && options.accept === undefined && options.maxBytes === undefined) {
+      const key = formatReference(ref);
+      const prefetched = this.#prefetched.get(key);
+      if (prefetched !== undefined) {
+        this.#prefetched.delete(key);
+        const got = await settleUnlessAborted(prefetched, options.signal);
+        if (got !== undefined) return got;
+      }
+    }
     const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
     const res = await this.#call(ref, 'pull', 'GET', `/manifests/${tagOrDigest}`, {
       headers: { accept: options.accept ?? MANIFEST_ACCEPT },

@@ -281,6 +281,33 @@ async function readPayloadArg(ctx: CliContext, value: string): Promise<Buffer> {
 }
 
 async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
+  // Start on the registry first, so its first round trip (the HTTPS-or-HTTP probe) overlaps loading
+  // the key and the verification code. Errors keep their order: the settings are awaited (and their
+  // errors reported) only where they were before, after the key and references are checked.
+  let early: Promise<RegistrySettings> | undefined;
+  if (flags.str('signature') === '') {
+    early = registrySettings(ctx, flags);
+    early.then(
+      async (s) => {
+        const { parseReference, withTag } = await import('../../reference.js');
+        const { signatureTag } = await import('../../artifact/tags.js');
+        if (s.signatureRepository !== undefined) s.client.preconnect(s.signatureRepository.registry);
+        for (const a of flags.args) {
+          let ref: ImageReference;
+          try {
+            ref = parseReference(a);
+          } catch {
+            continue; // a bad reference is reported below, in order
+          }
+          s.client.preconnect(ref.registry);
+          // The first GET verifyImages makes (see sigTagSource): the signature manifest (by digest), or
+          // the image's (by tag).
+          s.client.prefetchManifest(ref.digest === undefined ? ref : withTag(s.signatureRepository ?? ref, signatureTag(ref.digest)));
+        }
+      },
+      () => undefined,
+    );
+  }
   const p = await prepare(ctx, flags);
   const { keyAuthority } = await import('../../verify/authority.js');
   const { verificationChecks } = await import('../../verify/image.js');
@@ -291,7 +318,7 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
   for (const a of flags.args) refs.push(await parseRef(a));
 
   let reg: RegistrySettings | undefined;
-  const registry = async (): Promise<RegistrySettings> => (reg ??= await registrySettings(ctx, flags));
+  const registry = async (): Promise<RegistrySettings> => (reg ??= await (early ?? registrySettings(ctx, flags)));
 
   if (flags.str('signature') !== '') {
     return verifyOffline(ctx, flags, p, authorities, checks, refs, registry);
