@@ -62,6 +62,15 @@ export interface Descriptor {
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
+/** Options for {@link RegistryClient.prefetchManifest}. */
+export interface PrefetchOptions {
+  /**
+   * Once the manifest arrives, also prefetch its first `max` (default 8) layer blobs of at most
+   * `maxBytes` each, for `getBlob` calls with that same `maxBytes` (signature layers, for example).
+   */
+  readonly layers?: { readonly maxBytes: number; readonly max?: number };
+}
+
 /** Per-call options. */
 export interface CallOptions {
   readonly signal?: AbortSignal;
@@ -127,6 +136,7 @@ export class RegistryClient {
   readonly #tokens = new Map<string, TokenEntry | Promise<TokenEntry>>();
   readonly #referrersApi = new Map<string, boolean>();
   readonly #prefetched = new Map<string, Promise<ManifestResponse>>();
+  readonly #prefetchedBlobs = new Map<string, Promise<Uint8Array>>();
   /** Token fetches made (for tests and benchmarks). */
   tokenFetches = 0;
 
@@ -161,16 +171,41 @@ export class RegistryClient {
 
   /**
    * Start GETting a manifest in the background (default `Accept` and size limit), to be taken by the
-   * next {@link getManifest} of the same reference: a CLI that knows what it will fetch first starts
+   * next {@link RegistryClient.getManifest} of the same reference: a CLI that knows what it will fetch first starts
    * it before loading the code that uses it. Taken once; if the prefetch failed, that `getManifest`
    * fetches again (so errors, statuses and messages are those of a normal call).
    */
-  prefetchManifest(ref: ImageReference): void {
+  prefetchManifest(ref: ImageReference, options: PrefetchOptions = {}): void {
     const key = formatReference(ref);
     if (this.#prefetched.has(key)) return;
     const p = this.getManifest(ref);
-    p.catch(() => undefined);
     this.#prefetched.set(key, p);
+    p.then(
+      (m) => {
+        if (options.layers !== undefined) this.#prefetchLayers(ref, m.bytes, options.layers);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Prefetch the first layers of a manifest (a hint: anything unexpected in it is skipped). */
+  #prefetchLayers(ref: ImageReference, bytes: Uint8Array, opts: NonNullable<PrefetchOptions['layers']>): void {
+    let layers: unknown;
+    try {
+      layers = (parseJson(bytes, 'manifest') as { layers?: unknown }).layers;
+    } catch {
+      return;
+    }
+    if (!Array.isArray(layers)) return;
+    for (const l of layers.slice(0, opts.max ?? 8) as unknown[]) {
+      const { digest, size } = (l ?? {}) as { digest?: unknown; size?: unknown };
+      if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest) || typeof size !== 'number' || size > opts.maxBytes) continue;
+      const key = `${ref.registry}/${ref.repository}@${digest}#${opts.maxBytes}`;
+      if (this.#prefetchedBlobs.has(key)) continue;
+      const b = this.getBlob(ref, digest as Digest, { maxBytes: opts.maxBytes });
+      b.catch(() => undefined);
+      this.#prefetchedBlobs.set(key, b);
+    }
   }
 
   // --- manifests -------------------------------------------------------------------------------
@@ -264,6 +299,15 @@ export class RegistryClient {
    * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, `REGISTRY_*`.
    */
   async getBlob(repo: ImageReference, digest: Digest, options: CallOptions = {}): Promise<Uint8Array> {
+    if (this.#prefetchedBlobs.size > 0 && options.maxBytes !== undefined) {
+      const key = `${repo.registry}/${repo.repository}@${digest}#${options.maxBytes}`;
+      const prefetched = this.#prefetchedBlobs.get(key);
+      if (prefetched !== undefined) {
+        this.#prefetchedBlobs.delete(key);
+        const got = await settleUnlessAborted(prefetched, options.signal);
+        if (got !== undefined) return got;
+      }
+    }
     const { algorithm } = parseDigest(digest);
     const res = await this.#call(repo, 'pull', 'GET', `/blobs/${digest}`, {
       maxBytes: options.maxBytes ?? this.#maxBlob,

@@ -378,6 +378,19 @@ describe('RegistryClient: start-up helpers', () => {
       // Taken once: the next call is a new request.
       await c.getManifest(ref);
       expect(reg.requests.slice(before).filter((r) => r.path.includes('/manifests/'))).toHaveLength(2);
+
+      // With layers: the manifest's layer blobs are fetched once, and getBlob (same limit) takes them.
+      const manifest = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { layers: Array<{ digest: Digest }> };
+      const layer = manifest.layers[0]?.digest as Digest;
+      c.prefetchManifest(ref, { layers: { maxBytes: 1024 * 1024 } });
+      await c.getManifest(ref);
+      await new Promise((r) => setTimeout(r, 200));
+      const blobRequests = (): number => reg.requests.slice(before).filter((r) => r.path.endsWith(`/blobs/${layer}`)).length;
+      expect(blobRequests()).toBe(1);
+      expect(digestOf(Buffer.from(await c.getBlob(ref, layer, { maxBytes: 1024 * 1024 })))).toBe(layer);
+      expect(blobRequests()).toBe(1);
+      await c.getBlob(ref, layer, { maxBytes: 1024 * 1024 });
+      expect(blobRequests()).toBe(2);
       const missing = withTag(parseReference(`${reg.host}/pre/app`), 'nope');
       c.prefetchManifest(missing);
       expect(await code(c.getManifest(missing))).toBe('NOT_FOUND');

@@ -302,7 +302,9 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
           s.client.preconnect(ref.registry);
           // The first GET verifyImages makes (see sigTagSource): the signature manifest (by digest), or
           // the image's (by tag).
-          s.client.prefetchManifest(ref.digest === undefined ? ref : withTag(s.signatureRepository ?? ref, signatureTag(ref.digest)));
+          // By digest, also the signature layers' payload blobs (sigTagSource's 1 MiB limit).
+          if (ref.digest === undefined) s.client.prefetchManifest(ref);
+          else s.client.prefetchManifest(withTag(s.signatureRepository ?? ref, signatureTag(ref.digest)), { layers: { maxBytes: 1024 * 1024 } });
         }
       },
       () => undefined,
