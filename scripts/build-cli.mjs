@@ -111,8 +111,14 @@ code = code.replace(dynamicImport, '__cosignTsImport(');
 code = `"use strict";\nvar __cosignTsImport = typeof __cosignTsImportFn === "function" ? __cosignTsImportFn : (s) => import(s);\n${code}`;
 await writeFile(bundlePath, code);
 
-// The entry (from scripts/cli-entry.cjs), with the bundle's content hash (names its code cache).
+// The entry (from scripts/cli-entry.cjs), with the bundle's content hash and the verb names (they
+// name its code cache files).
 const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
 const entry = path.join(outdir, 'cosign-ts.cjs');
-await writeFile(entry, (await readFile(path.join(root, 'scripts/cli-entry.cjs'), 'utf8')).replace('__COSIGN_TS_BUNDLE_HASH__', hash));
+const verbs = [...(await readFile(path.join(root, 'src/cli/commands/index.ts'), 'utf8')).matchAll(/\bname: '([a-z-]+)'/g)].map((m) => m[1]);
+if (!verbs.includes('verify')) throw new Error('build-cli: no verb names found in src/cli/commands/index.ts');
+await writeFile(
+  entry,
+  (await readFile(path.join(root, 'scripts/cli-entry.cjs'), 'utf8')).replace('__COSIGN_TS_BUNDLE_HASH__', hash).replace('__COSIGN_TS_VERBS__', JSON.stringify(verbs)),
+);
 await chmod(entry, 0o755);

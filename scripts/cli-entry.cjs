@@ -18,8 +18,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 
-// The bundle's content hash, written here by the build: a new bundle never reuses an old cache.
+// Written here by the build: the bundle's content hash (a new bundle never reuses an old cache) and
+// the verb names (one cache per verb).
 const BUNDLE_HASH = '__COSIGN_TS_BUNDLE_HASH__';
+const VERBS = new Set(__COSIGN_TS_VERBS__);
 const file = path.join(__dirname, 'cli.cjs');
 
 try {
@@ -40,7 +42,7 @@ function cacheFile() {
     const st = fs.lstatSync(dir);
     if (!st.isDirectory() || (uid !== undefined && (st.uid !== uid || (st.mode & 0o022) !== 0))) return undefined;
     // One cache per verb: each holds the functions its verb runs.
-    const verb = process.argv.slice(2).find((a) => /^[a-z][a-z-]{0,30}$/.test(a)) ?? 'none';
+    const verb = process.argv.slice(2).find((a) => VERBS.has(a)) ?? 'none';
     return path.join(dir, `cli-${BUNDLE_HASH}-${verb}.bin`);
   } catch {
     return undefined;
@@ -68,6 +70,10 @@ if (cache !== undefined && (cachedData === undefined || script.cachedDataRejecte
       const tmp = `${cache}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
       fs.renameSync(tmp, cache);
+      // Caches of older bundles (an upgrade, a rebuild) are not used again.
+      for (const name of fs.readdirSync(path.dirname(cache))) {
+        if (name.startsWith('cli-') && !name.startsWith(`cli-${BUNDLE_HASH}-`)) fs.rmSync(path.join(path.dirname(cache), name), { force: true });
+      }
     } catch {
       // only speed
     }
