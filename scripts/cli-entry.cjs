@@ -21,15 +21,11 @@ const vm = require('node:vm');
 // Written here by the build: the bundle's content hash (a new bundle never reuses an old cache) and
 // the verb names (one cache per verb).
 const BUNDLE_HASH = '__COSIGN_TS_BUNDLE_HASH__';
+// 'latin1' when the bundle is pure ASCII (a faster read into a one-byte string), else 'utf8'.
+const BUNDLE_ENCODING = '__COSIGN_TS_BUNDLE_ENCODING__';
 const VERBS = new Set(__COSIGN_TS_VERBS__);
 const file = path.join(__dirname, 'cli.cjs');
 
-try {
-  // Node's own cache, for what is loaded later with import() (KMS SDKs, the demo).
-  require('node:module').enableCompileCache?.();
-} catch {
-  // only speed
-}
 
 /** The cache file for this run, or undefined when caching is off or the folder is not safe. */
 function cacheFile() {
@@ -58,7 +54,7 @@ if (cache !== undefined) {
     cachedData = undefined;
   }
 }
-const source = fs.readFileSync(file, 'utf8');
+const source = fs.readFileSync(file, BUNDLE_ENCODING);
 const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __cosignTsImportFn) {${source}\n})`, {
   filename: file,
   ...(cachedData === undefined ? {} : { cachedData }),
@@ -81,5 +77,18 @@ if (cache !== undefined && (cachedData === undefined || script.cachedDataRejecte
 }
 const bundleModule = { exports: {} };
 // import() from a vm.Script needs an experimental flag: the bundle's dynamic imports (KMS SDKs, the demo)
-// go through this function, resolved from this folder (the bundle's).
-script.runInThisContext()(bundleModule.exports, require, bundleModule, file, __dirname, (specifier) => import(specifier));
+// go through this function, resolved from this folder (the bundle's). What they load uses Node's own
+// compile cache, turned on at the first one (most runs import nothing).
+let nodeCompileCache = false;
+function importModule(specifier) {
+  if (!nodeCompileCache) {
+    nodeCompileCache = true;
+    try {
+      require('node:module').enableCompileCache?.();
+    } catch {
+      // only speed
+    }
+  }
+  return import(specifier);
+}
+script.runInThisContext()(bundleModule.exports, require, bundleModule, file, __dirname, importModule);
