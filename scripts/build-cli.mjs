@@ -9,10 +9,9 @@
  * - One CommonJS file, `cli.cjs`, for the whole CLI: no ESM loader work per module, and every verb and
  *   library module in it is still initialised only when first imported (esbuild's lazy `init_*`
  *   wrappers for dynamic `import()`), so `verify` does not run sign/KMS/policy code.
- * - A tiny entry, `cosign-ts.cjs`, turns on Node's compile cache (`module.enableCompileCache()`, Node
- *   ≥ 22.1) *before* requiring `cli.cjs`, so V8 reuses the compiled bundle across runs. The cache goes
- *   where Node puts it (`NODE_COMPILE_CACHE`, else `<tmpdir>/node-compile-cache`);
- *   `NODE_DISABLE_COMPILE_CACHE=1` turns it off; an unwritable folder only costs speed.
+ * - A small entry, `cosign-ts.cjs` (from scripts/cli-entry.cjs), compiles `cli.cjs` with a V8 code
+ *   cache of its own that holds every function a run compiled, per verb (Node's compile cache only
+ *   holds eagerly compiled code: almost none of a lazily initialised bundle). Details there.
  * - Node built-ins are `require()`d (CommonJS output, built-ins external): an ESM import of a built-in
  *   evaluates all its lazy exports (`node:http` → undici, `node:fs` → `fs/promises`, …).
  * - `zod` is replaced by a module exporting `z` with only the `z.*` functions `src/` uses (found by
@@ -25,7 +24,8 @@
  * The bundle is at the same depth as `dist/cli/commands/`, so `../../../package.json` (version) and
  * `../../demo.js` (the demo verb) resolve the same from both.
  *
- * `COSIGN_TS_BUNDLE_MINIFY=0` builds an unminified bundle (for profiling).
+ * `COSIGN_TS_BUNDLE_MINIFY=0` builds an unminified bundle (for profiling); `COSIGN_TS_BUNDLE_META=1`
+ * writes esbuild's metafile next to it.
  */
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
@@ -92,7 +92,8 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
-await writeFile(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+// What went into the bundle, for size analysis (esbuild --analyze style): COSIGN_TS_BUNDLE_META=1.
+if (process.env.COSIGN_TS_BUNDLE_META === '1') await writeFile(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
 
 // The entry compiles cli.cjs with vm.Script (for its code cache, see scripts/cli-entry.cjs), where
 // import() needs an experimental flag: dynamic imports (external SDKs, node: built-ins, the demo's
