@@ -280,6 +280,11 @@ async function readPayloadArg(ctx: CliContext, value: string): Promise<Buffer> {
   }
 }
 
+/** Resolves on a later turn of the event loop (after pending I/O callbacks have run). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
   // Start on the registry first, so its first round trip (the HTTPS-or-HTTP probe) overlaps loading
   // the key and the verification code. Errors keep their order: the settings are awaited (and their
@@ -311,9 +316,14 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
     );
   }
   const p = await prepare(ctx, flags);
+  // Loading code is synchronous work; between the big pieces, let the registry's answers that have
+  // arrived be handled, so the next request of the chain (probe → signature manifest → its blobs)
+  // goes out now rather than after all the loading.
+  await nextTurn();
   const { keyAuthority } = await import('../../verify/authority.js');
   const { verificationChecks } = await import('../../verify/image.js');
   const { formatReference } = await import('../../reference.js');
+  await nextTurn();
   const authorities = [keyAuthority(p.publicKey, p.keyRef, p.hash === 'sha256' ? undefined : p.hash)];
   const checks = verificationChecks({ ...(p.annotations === undefined ? {} : { annotations: p.annotations }), tlogVerified: p.tlog !== undefined, key: true });
   const refs: ImageReference[] = [];
