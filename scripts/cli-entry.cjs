@@ -66,9 +66,14 @@ if (cache !== undefined && (cachedData === undefined || script.cachedDataRejecte
       const tmp = `${cache}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
       fs.renameSync(tmp, cache);
-      // Caches of older bundles (an upgrade, a rebuild) are not used again.
-      for (const name of fs.readdirSync(path.dirname(cache))) {
-        if (name.startsWith('cli-') && !name.startsWith(`cli-${BUNDLE_HASH}-`)) fs.rmSync(path.join(path.dirname(cache), name), { force: true });
+      // Caches of other bundles (an upgrade, a rebuild) untouched for 30 days are dropped; recent ones
+      // may belong to another installed copy of cosign-ts that is still in use.
+      const dir = path.dirname(cache);
+      const old = Date.now() - 30 * 24 * 3600 * 1000;
+      for (const name of fs.readdirSync(dir)) {
+        if (!name.startsWith('cli-') || name.startsWith(`cli-${BUNDLE_HASH}-`)) continue;
+        const f = path.join(dir, name);
+        if (fs.statSync(f).mtimeMs < old) fs.rmSync(f, { force: true });
       }
     } catch {
       // only speed
