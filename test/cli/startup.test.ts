@@ -6,7 +6,9 @@
 import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliPath, ensureBuilt, tempDir } from './helpers.js';
+import { repoRoot } from '../helpers/fixtures.js';
+import { runCommand } from '../helpers/real/proc.js';
+import { cleanEnv, cli, cliPath, ensureBuilt, tempDir } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -18,8 +20,13 @@ async function cacheFiles(base: string): Promise<{ dir: string; files: string[] 
 }
 
 describe('CLI start-up: code cache', () => {
-  it('the bin is the bundle entry', () => {
+  it('the bin is the bundle entry; the unbundled dist/cli/main.js prints the same', async () => {
     expect(cliPath.endsWith(path.join('dist', 'cli', 'bundle', 'cosign-ts.cjs'))).toBe(true);
+    for (const args of [['version', '--json'], ['verify', '--help'], ['verify']]) {
+      const bundled = await cli(args);
+      const plain = await runCommand(process.execPath, [path.join(repoRoot, 'dist', 'cli', 'main.js'), ...args], { timeoutMs: 60_000, env: cleanEnv() });
+      expect([plain.code, plain.stdout, plain.stderr]).toEqual([bundled.code, bundled.stdout, bundled.stderr]);
+    }
   });
 
   it('is written per verb after a successful run, private, reused with the same output', async () => {
