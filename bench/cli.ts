@@ -1,10 +1,11 @@
 /**
  * `cosign-ts verify --key` of one image on the real local registry against real cosign doing the same,
  * in the same run: wall time and peak RSS (GNU time), median of several runs, runs interleaved.
+ * cosign-ts is run as installed: `node <bin>` (package.json's `bin`); COSIGN_TS_CLI overrides the file.
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,7 +42,9 @@ export async function benchCli(runs = 9): Promise<Array<Record<string, string | 
     const env = { PATH: process.env.PATH, HOME: dir, DOCKER_CONFIG: dir, TUF_ROOT: path.join(dir, 'tuf') };
     const args = ['verify', '--key', pub, '--insecure-ignore-tlog=true', '--allow-http-registry=true', image as string];
     const node = process.execPath;
-    const cli = process.env.COSIGN_TS_CLI ?? path.join(repoRoot, 'dist/cli/main.js');
+    // What `npm install -g cosign-ts` runs: package.json's `bin` (the esbuild bundle).
+    const pkg = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    const cli = process.env.COSIGN_TS_CLI ?? path.join(repoRoot, pkg.bin['cosign-ts'] as string);
     const ours: Array<{ ms: number; rssKiB: number }> = [];
     const theirs: Array<{ ms: number; rssKiB: number }> = [];
     let same = true;

@@ -3,6 +3,9 @@
  * exports (`WebSocket`, `MessageEvent`, …), which loads Node's bundled undici: ~20 ms added to every
  * process start, a large share of a CLI call. `require()` leaves them lazy.
  *
+ * `node:https` (and with it `node:tls` and the TLS context code) is loaded only when first asked for,
+ * through {@link nodeHttps}: a plain-HTTP registry call (a local registry, CI) never pays for it.
+ *
  * @module
  */
 import { createRequire } from 'node:module';
@@ -11,5 +14,27 @@ const require = createRequire(import.meta.url);
 
 /** `node:http`. */
 export const http = require('node:http') as typeof import('node:http');
-/** `node:https`. */
-export const https = require('node:https') as typeof import('node:https');
+
+/** `node:net` (already loaded by `node:http`). */
+export const net = require('node:net') as typeof import('node:net');
+
+let httpsModule: typeof import('node:https') | undefined;
+
+/** `node:https`, loaded on first use. */
+export function nodeHttps(): typeof import('node:https') {
+  return (httpsModule ??= require('node:https') as typeof import('node:https'));
+}
+
+let tlsModule: typeof import('node:tls') | undefined;
+
+/** `node:tls`, loaded on first use. */
+export function nodeTls(): typeof import('node:tls') {
+  return (tlsModule ??= require('node:tls') as typeof import('node:tls'));
+}
+
+let childProcessModule: typeof import('node:child_process') | undefined;
+
+/** `node:child_process`, loaded on first use (credential helpers). */
+export function nodeChildProcess(): typeof import('node:child_process') {
+  return (childProcessModule ??= require('node:child_process') as typeof import('node:child_process'));
+}

@@ -9,7 +9,7 @@
  * @module
  */
 import type { KeyObject } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from '../node-fs.js';
 import type { Signer } from '../keys/signer.js';
 import type { CliContext } from './context.js';
 import { debug } from './context.js';
@@ -99,6 +99,7 @@ export async function loadPublicKey(ctx: CliContext, keyRef: string): Promise<Ke
     return kms.resolvePublicKey(keyRef, { env: ctx.env });
   }
   const data = await readKeyRef(ctx, keyRef);
-  const keys = await import('../keys/index.js');
-  return keys.parsePublicKey(data, keyRef);
+  // Only the public-key parser: `keys/index.js` also loads the encrypted-key code (zod, scrypt, secretbox).
+  const { parsePublicKey } = await import('../keys/public.js');
+  return parsePublicKey(data, keyRef);
 }

@@ -3,6 +3,11 @@
  * `cosign-ts`: a command-line tool that behaves like Sigstore cosign (same verbs, flags, environment
  * variables, outputs and exit statuses), built on this library. See `docs/cli.md`.
  *
+ * The installed binary (package.json `bin`) is not this file but its esbuild bundle,
+ * `dist/cli/bundle/cosign-ts.cjs` (built by `scripts/build-cli.mjs`, with its own V8 code cache; see
+ * the "Start-up" section of docs/cli.md). This module stays the bundle's entry and works unbundled too
+ * (`node dist/cli/main.js`).
+ *
  * Startup is kept small: Node's on-disk compile cache is enabled first (when available), then the
  * runner (flag parser and help) is loaded; each verb is loaded with a dynamic `import()`, and each
  * verb loads the library parts it needs (and a KMS SDK only when its `scheme://` is used).

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../node-fs.js';
 import type { ImageReference } from '../reference.js';
 import type { CliContext } from './context.js';
 import { debug } from './context.js';

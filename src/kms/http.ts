@@ -5,7 +5,7 @@
  * @module
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { http, https } from '../node-http.js';
+import { http, nodeHttps } from '../node-http.js';
 
 /** TLS settings for {@link httpJson}. */
 export interface TlsSettings {
@@ -48,7 +48,7 @@ export function httpJson(req: HttpJsonRequest): Promise<HttpJsonResponse> {
     headers['content-length'] = String(body.length);
   }
   const isHttps = req.url.protocol === 'https:';
-  const fn = isHttps ? https.request : http.request;
+  const fn = isHttps ? nodeHttps().request : http.request;
   return new Promise((resolve, reject) => {
     const r = fn(
       req.url,

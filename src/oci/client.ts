@@ -62,6 +62,15 @@ export interface Descriptor {
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
+/** Options for {@link RegistryClient.prefetchManifest}. */
+export interface PrefetchOptions {
+  /**
+   * Once the manifest arrives, also prefetch its first `max` (default 8) layer blobs of at most
+   * `maxBytes` each, for `getBlob` calls with that same `maxBytes` (signature layers, for example).
+   */
+  readonly layers?: { readonly maxBytes: number; readonly max?: number };
+}
+
 /** Per-call options. */
 export interface CallOptions {
   readonly signal?: AbortSignal;
@@ -76,11 +85,40 @@ interface TokenEntry {
   readonly expires: number;
 }
 
-const TokenSchema = z.object({ token: z.string().optional(), access_token: z.string().optional(), expires_in: z.number().optional() });
-const ErrorsSchema = z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() });
-const IndexSchema = z.object({
-  manifests: z.array(z.object({ mediaType: z.string(), digest: z.string(), size: z.number(), artifactType: z.string().optional(), annotations: z.record(z.string(), z.string()).optional() })).default([]),
-});
+/** A value built on first use: zod schemas cost start-up time to construct, and most runs use few. */
+function lazy<T>(make: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= make());
+}
+
+const TokenSchema = lazy(() => z.object({ token: z.string().optional(), access_token: z.string().optional(), expires_in: z.number().optional() }));
+const ErrorsSchema = lazy(() => z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() }));
+const IndexSchema = lazy(() =>
+  z.object({
+    manifests: z.array(z.object({ mediaType: z.string(), digest: z.string(), size: z.number(), artifactType: z.string().optional(), annotations: z.record(z.string(), z.string()).optional() })).default([]),
+  }),
+);
+const TagsSchema = lazy(() => z.object({ tags: z.array(z.string()).nullable().optional() }));
+
+/** The value of `p` if it fulfils before `signal` aborts; undefined if it rejects or the signal aborts. */
+function settleUnlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (signal === undefined) return p.catch(() => undefined);
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(undefined);
+      },
+    );
+  });
+}
 
 /**
  * A registry client. Create one per process and share it: connections, tokens and per-registry
@@ -97,6 +135,8 @@ export class RegistryClient {
   readonly #challenges = new Map<string, Challenge>();
   readonly #tokens = new Map<string, TokenEntry | Promise<TokenEntry>>();
   readonly #referrersApi = new Map<string, boolean>();
+  readonly #prefetched = new Map<string, Promise<ManifestResponse>>();
+  readonly #prefetchedBlobs = new Map<string, Promise<Uint8Array>>();
   /** Token fetches made (for tests and benchmarks). */
   tokenFetches = 0;
 
@@ -119,6 +159,55 @@ export class RegistryClient {
     this.#transport.close();
   }
 
+  /**
+   * Start finding out how to reach `registry` (`host[:port]`) in the background: where plain HTTP is
+   * allowed, the HTTPS-or-HTTP probe. A CLI calls this first so the probe's round trip overlaps its
+   * own start-up work. Never throws nor rejects: a failure is reported by the next real call (which
+   * probes again).
+   */
+  preconnect(registry: string): void {
+    this.#scheme(registry).catch(() => undefined);
+  }
+
+  /**
+   * Start GETting a manifest in the background (default `Accept` and size limit), to be taken by the
+   * next {@link RegistryClient.getManifest} of the same reference: a CLI that knows what it will fetch first starts
+   * it before loading the code that uses it. Taken once; if the prefetch failed, that `getManifest`
+   * fetches again (so errors, statuses and messages are those of a normal call).
+   */
+  prefetchManifest(ref: ImageReference, options: PrefetchOptions = {}): void {
+    const key = formatReference(ref);
+    if (this.#prefetched.has(key)) return;
+    const p = this.getManifest(ref);
+    this.#prefetched.set(key, p);
+    p.then(
+      (m) => {
+        if (options.layers !== undefined) this.#prefetchLayers(ref, m.bytes, options.layers);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Prefetch the first layers of a manifest (a hint: anything unexpected in it is skipped). */
+  #prefetchLayers(ref: ImageReference, bytes: Uint8Array, opts: NonNullable<PrefetchOptions['layers']>): void {
+    let layers: unknown;
+    try {
+      layers = (parseJson(bytes, 'manifest') as { layers?: unknown }).layers;
+    } catch {
+      return;
+    }
+    if (!Array.isArray(layers)) return;
+    for (const l of layers.slice(0, opts.max ?? 8) as unknown[]) {
+      const { digest, size } = (l ?? {}) as { digest?: unknown; size?: unknown };
+      if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest) || typeof size !== 'number' || size > opts.maxBytes) continue;
+      const key = `${ref.registry}/${ref.repository}@${digest}#${opts.maxBytes}`;
+      if (this.#prefetchedBlobs.has(key)) continue;
+      const b = this.getBlob(ref, digest as Digest, { maxBytes: opts.maxBytes });
+      b.catch(() => undefined);
+      this.#prefetchedBlobs.set(key, b);
+    }
+  }
+
   // --- manifests -------------------------------------------------------------------------------
 
   /**
@@ -127,6 +216,15 @@ export class RegistryClient {
    * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, `REGISTRY_*`.
    */
   async getManifest(ref: ImageReference, options: CallOptions = {}): Promise<ManifestResponse> {
+    if (this.#prefetched.size > 0 && options.accept === undefined && options.maxBytes === undefined) {
+      const key = formatReference(ref);
+      const prefetched = this.#prefetched.get(key);
+      if (prefetched !== undefined) {
+        this.#prefetched.delete(key);
+        const got = await settleUnlessAborted(prefetched, options.signal);
+        if (got !== undefined) return got;
+      }
+    }
     const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
     const res = await this.#call(ref, 'pull', 'GET', `/manifests/${tagOrDigest}`, {
       headers: { accept: options.accept ?? MANIFEST_ACCEPT },
@@ -201,6 +299,15 @@ export class RegistryClient {
    * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, `REGISTRY_*`.
    */
   async getBlob(repo: ImageReference, digest: Digest, options: CallOptions = {}): Promise<Uint8Array> {
+    if (this.#prefetchedBlobs.size > 0 && options.maxBytes !== undefined) {
+      const key = `${repo.registry}/${repo.repository}@${digest}#${options.maxBytes}`;
+      const prefetched = this.#prefetchedBlobs.get(key);
+      if (prefetched !== undefined) {
+        this.#prefetchedBlobs.delete(key);
+        const got = await settleUnlessAborted(prefetched, options.signal);
+        if (got !== undefined) return got;
+      }
+    }
     const { algorithm } = parseDigest(digest);
     const res = await this.#call(repo, 'pull', 'GET', `/blobs/${digest}`, {
       maxBytes: options.maxBytes ?? this.#maxBlob,
@@ -266,7 +373,7 @@ export class RegistryClient {
       const res = await this.#call(repo, 'pull', 'GET', path, options.signal === undefined ? {} : { signal: options.signal });
       if (res.status === 404) return tags;
       this.#expect(res, [200], repo, 'tags list');
-      const doc = z.object({ tags: z.array(z.string()).nullable().optional() }).safeParse(parseJson(res.body, `tags list of ${repo.name}`, 'REGISTRY_ERROR'));
+      const doc = TagsSchema().safeParse(parseJson(res.body, `tags list of ${repo.name}`, 'REGISTRY_ERROR'));
       if (!doc.success) throw fail('REGISTRY_ERROR', `tags list of ${repo.name}: unexpected shape`);
       tags.push(...(doc.data.tags ?? []));
       const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(headerString(res.headers.link) ?? '');
@@ -336,7 +443,7 @@ export class RegistryClient {
   }
 
   #parseIndex(body: Buffer, what: string): Descriptor[] {
-    const parsed = IndexSchema.safeParse(parseJson(body, what, 'BAD_MANIFEST'));
+    const parsed = IndexSchema().safeParse(parseJson(body, what, 'BAD_MANIFEST'));
     if (!parsed.success) throw fail('BAD_MANIFEST', `${what}: not an image index`);
     return parsed.data.manifests.map((m) => {
       parseDigest(m.digest);
@@ -373,24 +480,13 @@ export class RegistryClient {
     return s;
   }
 
-  /** For registries where plain HTTP is allowed: HTTPS if it answers TLS, else HTTP. */
+  /**
+   * For registries where plain HTTP is allowed: HTTPS if it answers TLS, else HTTP (as cosign). The probe
+   * is a TLS ClientHello over TCP ({@link Transport.probeTls}); a registry that answers TLS is then used
+   * over HTTPS with full certificate checks (an untrusted certificate is an error, never a fallback).
+   */
   async #probe(registry: string): Promise<'https' | 'http'> {
-    try {
-      await this.#transport.request({ method: 'GET', url: new URL(`https://${registry}/v2/`), maxBytes: 64 * 1024, attempts: 1 });
-      return 'https';
-    } catch (e) {
-      if (isCosignError(e, 'REGISTRY_UNAVAILABLE')) {
-        const errno = (e.details?.errno as string | undefined) ?? '';
-        // The server answered, but not with TLS: it speaks plain HTTP. Any other failure (refused,
-        // unknown host, an untrusted certificate) is not a reason to drop TLS: the error surfaces.
-        if (errno === 'EPROTO' || errno === 'ECONNRESET' || /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST/.test(errno) || /wrong version number|packet length/i.test(e.message)) {
-          return 'http';
-        }
-        if (errno === 'ECONNREFUSED' || errno === 'ENOTFOUND') throw e;
-        return 'https';
-      }
-      throw e;
-    }
+    return (await this.#transport.probeTls(registry)) === 'plain' ? 'http' : 'https';
   }
 
   async #call(ref: ImageReference, action: 'pull' | 'push' | 'delete', method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal }): Promise<HttpResponse> {
@@ -478,7 +574,7 @@ export class RegistryClient {
     }
     if (res.status === 401 || res.status === 403) throw fail('REGISTRY_UNAUTHORIZED', `${ref.registry}: token request to ${redact(url)} was refused (HTTP ${res.status})`, { details: { status: res.status } });
     if (res.status !== 200) throw fail('REGISTRY_ERROR', `${ref.registry}: token request to ${redact(url)} failed (HTTP ${res.status})`, { details: { status: res.status } });
-    const parsed = TokenSchema.safeParse(parseJson(res.body, 'token response', 'REGISTRY_ERROR'));
+    const parsed = TokenSchema().safeParse(parseJson(res.body, 'token response', 'REGISTRY_ERROR'));
     const value = parsed.success ? (parsed.data.token ?? parsed.data.access_token) : undefined;
     if (value === undefined || value === '') throw fail('REGISTRY_ERROR', `${ref.registry}: token response without a token`);
     const ttl = Math.max(10, parsed.success ? (parsed.data.expires_in ?? 60) : 60);
@@ -490,7 +586,7 @@ export class RegistryClient {
 function registryErrorCodes(body: Buffer): string[] {
   if (body.byteLength === 0 || body.byteLength > 64 * 1024) return [];
   try {
-    const parsed = ErrorsSchema.safeParse(parseJson(body, 'error body'));
+    const parsed = ErrorsSchema().safeParse(parseJson(body, 'error body'));
     return parsed.success ? (parsed.data.errors ?? []).map((e) => e.code ?? 'UNKNOWN').slice(0, 5) : [];
   } catch (e) {
     if (e instanceof CosignError) return [];

@@ -5,13 +5,13 @@
  *
  * @module
  */
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../node-fs.js';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { decodeBase64Strict, parseJson } from '../encoding.js';
 import { fail } from '../errors.js';
+import { nodeChildProcess } from '../node-http.js';
 
 /** Credentials for one registry. Never logged. */
 export type Credentials =
@@ -46,12 +46,15 @@ export function chainKeychains(...chain: Keychain[]): Keychain {
   };
 }
 
-const ConfigSchema = z.object({
-  auths: z.record(z.string(), z.object({ auth: z.string().optional(), username: z.string().optional(), password: z.string().optional(), identitytoken: z.string().optional(), registrytoken: z.string().optional() })).optional(),
-  credsStore: z.string().optional(),
-  credHelpers: z.record(z.string(), z.string()).optional(),
-});
-type DockerConfig = z.infer<typeof ConfigSchema>;
+// Built on first use: zod schema construction costs start-up time, and most runs have no config.json.
+const configSchema = () =>
+  z.object({
+    auths: z.record(z.string(), z.object({ auth: z.string().optional(), username: z.string().optional(), password: z.string().optional(), identitytoken: z.string().optional(), registrytoken: z.string().optional() })).optional(),
+    credsStore: z.string().optional(),
+    credHelpers: z.record(z.string(), z.string()).optional(),
+  });
+let ConfigSchema: ReturnType<typeof configSchema> | undefined;
+type DockerConfig = z.infer<ReturnType<typeof configSchema>>;
 
 /** Normalise an `auths` key (`https://host/v1/`, `host/path`, …) to `host[:port]` and an optional path. */
 function authsKey(key: string): { host: string; path: string } {
@@ -66,7 +69,7 @@ function authsKey(key: string): { host: string; path: string } {
 /** Run `docker-credential-<helper> get` with the server URL on stdin. */
 function runHelper(helper: string, server: string): Promise<Credentials | undefined> {
   return new Promise((resolve, reject) => {
-    const child = execFile(`docker-credential-${helper}`, ['get'], { timeout: 30_000, maxBuffer: 1024 * 1024 }, (err, stdout) => {
+    const child = nodeChildProcess().execFile(`docker-credential-${helper}`, ['get'], { timeout: 30_000, maxBuffer: 1024 * 1024 }, (err, stdout) => {
       if (err !== null) {
         // "credentials not found" is not an error: anonymous access.
         if (/not found/i.test(String(stdout)) || /not found/i.test(err.message)) return resolve(undefined);
@@ -96,7 +99,7 @@ export function dockerConfigKeychain(options: { configDir?: string; env?: NodeJS
   const load = (): Promise<DockerConfig | undefined> =>
     (loaded ??= readFile(path.join(dir, 'config.json')).then(
       (bytes) => {
-        const parsed = ConfigSchema.safeParse(parseJson(bytes, 'docker config.json'));
+        const parsed = (ConfigSchema ??= configSchema()).safeParse(parseJson(bytes, 'docker config.json'));
         if (!parsed.success) throw fail('BAD_INPUT', `docker config.json: ${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
         return parsed.data;
       },

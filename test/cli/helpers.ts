@@ -1,10 +1,11 @@
 /**
- * Helpers for the CLI tests: build `dist/` when it is older than `src/`, run the built
- * `dist/cli/main.js` as a subprocess (optionally under a pseudo-terminal), push tiny images.
+ * Helpers for the CLI tests: build `dist/` when it is older than `src/`, run the built CLI (what the
+ * package `bin` points at: the esbuild bundle `dist/cli/bundle/cosign-ts.cjs`) as a subprocess
+ * (optionally under a pseudo-terminal), push tiny images.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,8 @@ import { repoRoot } from '../helpers/fixtures.js';
 import { pushBlob, pushManifest, sha256Digest } from '../helpers/real/image.js';
 import { realTools, runCommand, type RunOptions, type RunResult } from '../helpers/real/proc.js';
 
-export const cliPath = path.join(repoRoot, 'dist', 'cli', 'main.js');
+/** The `cosign-ts` binary, as installed: package.json's `bin`. */
+export const cliPath = path.join(repoRoot, (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['cosign-ts'] as string);
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -25,9 +27,10 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * Build `dist/` with `tsc -p tsconfig.build.json` when `dist/cli/main.js` is missing or older than a
- * file under `src/` (set COSIGN_TS_SKIP_BUILD=1 to never build). Emits even when other folders have
- * type errors; fails only when the CLI was not emitted.
+ * Build `dist/` (`tsc -p tsconfig.build.json`, then the CLI bundle with `scripts/build-cli.mjs`, as
+ * `npm run build`) when the CLI binary is missing or older than a file under `src/` (set
+ * COSIGN_TS_SKIP_BUILD=1 to never build). tsc emits even when other folders have type errors; fails
+ * only when the CLI was not built.
  */
 export function ensureBuilt(): void {
   if (process.env.COSIGN_TS_SKIP_BUILD === '1') return;
@@ -35,7 +38,8 @@ export function ensureBuilt(): void {
   if (fresh) return;
   const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, encoding: 'utf8' });
-  if (!existsSync(cliPath)) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
+  const b = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-cli.mjs')], { cwd: repoRoot, encoding: 'utf8' });
+  if (!existsSync(cliPath)) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}\n${b.stdout}\n${b.stderr}`);
 }
 
 /** Environment without the caller's cosign/docker settings. */
@@ -50,7 +54,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
   };
 }
 
-/** Run `node dist/cli/main.js ARGS`. */
+/** Run `node <bin> ARGS`. */
 export function cli(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return runCommand(process.execPath, [cliPath, ...args], { timeoutMs: 60_000, ...opts, env: cleanEnv(opts.env) });
 }

@@ -1,8 +1,9 @@
 /**
  * The registry client against the in-process registry over real HTTP: every auth mode and fault.
  */
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,8 +12,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf, type Digest } from '../../src/digest.js';
 import { isCosignError } from '../../src/errors.js';
 import { dockerConfigKeychain, parseRetryAfter, parseWwwAuthenticate, RegistryClient, staticKeychain, type Keychain } from '../../src/oci/index.js';
+import { Transport } from '../../src/oci/transport.js';
 import { parseReference, withDigest, withTag } from '../../src/reference.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
+import { makeTestCertificates } from '../helpers/real/registry.js';
 
 const anonymous: Keychain = { resolve: async () => undefined };
 
@@ -332,6 +335,70 @@ describe('RegistryClient: faults', () => {
     expect(e).toBe('REGISTRY_UNAVAILABLE');
     const allowed = new RegistryClient({ keychain: anonymous, insecureRegistries: ['registry.invalid'], attempts: 1, timeoutMs: 500 });
     expect(await code(allowed.getManifest(parseReference('registry.invalid/app:v1')))).toBe('REGISTRY_UNAVAILABLE');
+  });
+});
+
+describe('RegistryClient: start-up helpers', () => {
+  it('probeTls tells a TLS server from a plain HTTP one without an HTTPS request; refused is an error', async () => {
+    const certs = await makeTestCertificates(await mkdtemp(path.join(os.tmpdir(), 'cosign-ts-probe-')));
+    const tlsServer = https.createServer({ cert: await readFile(certs.certFile), key: await readFile(certs.keyFile) }, (_req, res) => res.end('tls'));
+    const plain = http.createServer((_req, res) => res.end('plain'));
+    await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    try {
+      const t = new Transport({ timeoutMs: 5000 });
+      expect(await t.probeTls(`127.0.0.1:${(tlsServer.address() as AddressInfo).port}`)).toBe('tls');
+      expect(await t.probeTls(`localhost:${(tlsServer.address() as AddressInfo).port}`)).toBe('tls');
+      expect(await t.probeTls(`127.0.0.1:${(plain.address() as AddressInfo).port}`)).toBe('plain');
+      const closed = http.createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const port = (closed.address() as AddressInfo).port;
+      closed.close();
+      await expect(t.probeTls(`127.0.0.1:${port}`)).rejects.toThrow(`GET https://127.0.0.1:${port}/v2/: ECONNREFUSED`);
+      t.close();
+    } finally {
+      tlsServer.close();
+      plain.close();
+    }
+  });
+
+  it('prefetchManifest: the next getManifest takes it (one request); a failed prefetch is fetched again', async () => {
+    const reg = await startTestRegistry();
+    try {
+      const c = new RegistryClient({ keychain: anonymous });
+      const repo = parseReference(`${reg.host}/pre/app:v1`);
+      const digest = await pushSampleImage(c, repo);
+      const ref = withDigest(parseReference(`${reg.host}/pre/app`), digest);
+      c.preconnect(reg.host);
+      const before = reg.requests.length;
+      c.prefetchManifest(ref);
+      const m = await c.getManifest(ref);
+      expect(m.digest).toBe(digest);
+      expect(reg.requests.slice(before).filter((r) => r.path.includes('/manifests/'))).toHaveLength(1);
+      // Taken once: the next call is a new request.
+      await c.getManifest(ref);
+      expect(reg.requests.slice(before).filter((r) => r.path.includes('/manifests/'))).toHaveLength(2);
+
+      // With layers: the manifest's layer blobs are fetched once, and getBlob (same limit) takes them.
+      const manifest = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { layers: Array<{ digest: Digest }> };
+      const layer = manifest.layers[0]?.digest as Digest;
+      c.prefetchManifest(ref, { layers: { maxBytes: 1024 * 1024 } });
+      await c.getManifest(ref);
+      await new Promise((r) => setTimeout(r, 200));
+      const blobRequests = (): number => reg.requests.slice(before).filter((r) => r.path.endsWith(`/blobs/${layer}`)).length;
+      expect(blobRequests()).toBe(1);
+      expect(digestOf(Buffer.from(await c.getBlob(ref, layer, { maxBytes: 1024 * 1024 })))).toBe(layer);
+      expect(blobRequests()).toBe(1);
+      await c.getBlob(ref, layer, { maxBytes: 1024 * 1024 });
+      expect(blobRequests()).toBe(2);
+      const missing = withTag(parseReference(`${reg.host}/pre/app`), 'nope');
+      c.prefetchManifest(missing);
+      expect(await code(c.getManifest(missing))).toBe('NOT_FOUND');
+      expect(reg.requests.slice(before).filter((r) => r.path.endsWith('/manifests/nope'))).toHaveLength(2);
+      c.close();
+    } finally {
+      await reg.close();
+    }
   });
 });
 

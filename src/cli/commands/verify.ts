@@ -6,7 +6,7 @@
  * @module
  */
 import type { KeyObject } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from '../../node-fs.js';
 import type { Command } from '../command.js';
 import { REGISTRY_FLAGS } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -280,18 +280,57 @@ async function readPayloadArg(ctx: CliContext, value: string): Promise<Buffer> {
   }
 }
 
+/** Resolves on a later turn of the event loop (after pending I/O callbacks have run). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
+  // Start on the registry first, so its first round trip (the HTTPS-or-HTTP probe) overlaps loading
+  // the key and the verification code. Errors keep their order: the settings are awaited (and their
+  // errors reported) only where they were before, after the key and references are checked.
+  let early: Promise<RegistrySettings> | undefined;
+  if (flags.str('signature') === '') {
+    early = registrySettings(ctx, flags);
+    early.then(
+      async (s) => {
+        const { parseReference, withTag } = await import('../../reference.js');
+        const { signatureTag } = await import('../../artifact/tags.js');
+        if (s.signatureRepository !== undefined) s.client.preconnect(s.signatureRepository.registry);
+        for (const a of flags.args) {
+          let ref: ImageReference;
+          try {
+            ref = parseReference(a);
+          } catch {
+            continue; // a bad reference is reported below, in order
+          }
+          s.client.preconnect(ref.registry);
+          // The first GET verifyImages makes (see sigTagSource): the signature manifest (by digest), or
+          // the image's (by tag).
+          // By digest, also the signature layers' payload blobs (sigTagSource's 1 MiB limit).
+          if (ref.digest === undefined) s.client.prefetchManifest(ref);
+          else s.client.prefetchManifest(withTag(s.signatureRepository ?? ref, signatureTag(ref.digest)), { layers: { maxBytes: 1024 * 1024 } });
+        }
+      },
+      () => undefined,
+    );
+  }
   const p = await prepare(ctx, flags);
+  // Loading code is synchronous work; between the big pieces, let the registry's answers that have
+  // arrived be handled, so the next request of the chain (probe → signature manifest → its blobs)
+  // goes out now rather than after all the loading.
+  await nextTurn();
   const { keyAuthority } = await import('../../verify/authority.js');
   const { verificationChecks } = await import('../../verify/image.js');
   const { formatReference } = await import('../../reference.js');
+  await nextTurn();
   const authorities = [keyAuthority(p.publicKey, p.keyRef, p.hash === 'sha256' ? undefined : p.hash)];
   const checks = verificationChecks({ ...(p.annotations === undefined ? {} : { annotations: p.annotations }), tlogVerified: p.tlog !== undefined, key: true });
   const refs: ImageReference[] = [];
   for (const a of flags.args) refs.push(await parseRef(a));
 
   let reg: RegistrySettings | undefined;
-  const registry = async (): Promise<RegistrySettings> => (reg ??= await registrySettings(ctx, flags));
+  const registry = async (): Promise<RegistrySettings> => (reg ??= await (early ?? registrySettings(ctx, flags)));
 
   if (flags.str('signature') !== '') {
     return verifyOffline(ctx, flags, p, authorities, checks, refs, registry);
