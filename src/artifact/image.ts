@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from 'zod';
+import { lazy } from '../lazy.js';
 import type { Digest } from '../digest.js';
 import { fail } from '../errors.js';
 import { goMarshal, goStruct, type GoValue } from '../payload/gojson.js';
@@ -149,12 +150,14 @@ export interface ParseSignatureManifestOptions {
   readonly contentType?: string;
 }
 
-const ManifestSchema = z.looseObject({
+const ManifestSchema = lazy(() =>
+  z.looseObject({
   schemaVersion: z.literal(2, { error: 'must be 2' }),
   mediaType: z.string().optional(),
-  config: DescriptorSchema,
-  layers: z.array(DescriptorSchema),
-});
+  config: DescriptorSchema(),
+  layers: z.array(DescriptorSchema()),
+  }),
+);
 
 /** What the manifest JSON contributes to a {@link SignatureManifest}, from the fast path or from zod. */
 export interface ManifestFields {
@@ -257,7 +260,7 @@ export function readManifestChecked(text: string, maxLayers: number): ManifestFi
       throw fail('TOO_LARGE', `signature manifest has ${layers.length} layers, more than the limit of ${maxLayers}`, { details: { layers: layers.length, limit: maxLayers } });
     }
   }
-  const parsed = ManifestSchema.safeParse(value);
+  const parsed = ManifestSchema().safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');

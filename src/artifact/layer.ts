@@ -9,6 +9,7 @@
  */
 import { hash } from 'node:crypto';
 import { z } from 'zod';
+import { lazy } from '../lazy.js';
 import { assertDigest, isDigest, isSha256DigestAt, type Digest } from '../digest.js';
 import { decodeBase64StrictBytes, encodeBase64 } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
@@ -139,12 +140,14 @@ export function buildSignatureLayer(input: BuildSignatureLayerInput): SignatureL
 }
 
 /** zod schema of a manifest layer descriptor (unknown fields such as `urls`, `data` pass through). */
-export const DescriptorSchema = z.looseObject({
+export const DescriptorSchema = lazy(() =>
+  z.looseObject({
   mediaType: z.string(),
   size: z.number().refine((n) => Number.isSafeInteger(n) && n >= 0, { message: 'must be a non-negative integer' }),
   digest: z.string().refine((s) => isDigest(s), { message: 'not a valid digest' }),
   annotations: z.record(z.string(), z.string()).optional(),
-});
+  }),
+);
 
 /** A descriptor's fields as the manifest parser needs them (annotations: own keys only, `{}` when absent). */
 export interface DescriptorFields {
@@ -268,7 +271,7 @@ export function parseSignatureLayer(descriptor: unknown, blob: Uint8Array, optio
   if (trusted) {
     desc = descriptor as LayerDescriptor;
   } else {
-    const d = DescriptorSchema.safeParse(descriptor);
+    const d = DescriptorSchema().safeParse(descriptor);
     if (!d.success) {
       const issue = d.error.issues[0];
       const path = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');

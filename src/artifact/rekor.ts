@@ -10,6 +10,7 @@
  */
 import { createHash, createPublicKey, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { lazy } from '../lazy.js';
 import { decodeBase64Strict } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
 import { canonicalJson } from '../payload/jcs.js';
@@ -36,9 +37,9 @@ export interface RekorBundle {
   };
 }
 
-const Int64 = z.number().refine((n) => Number.isSafeInteger(n), { message: 'must be an integer' });
-
-const BundleSchema = z.strictObject({
+const BundleSchema = lazy(() => {
+  const Int64 = z.number().refine((n) => Number.isSafeInteger(n), { message: 'must be an integer' });
+  return z.strictObject({
   SignedEntryTimestamp: z.string(),
   Payload: z.strictObject({
     body: z.string(),
@@ -46,6 +47,7 @@ const BundleSchema = z.strictObject({
     logIndex: Int64,
     logID: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lower-case hex characters' }),
   }),
+  });
 });
 
 function zodFail(what: string, error: z.ZodError, code: 'BAD_INPUT'): never {
@@ -67,7 +69,7 @@ export function parseRekorBundle(json: string | Uint8Array): RekorBundle {
   if (size < 0) throw fail('BAD_INPUT', 'Rekor bundle: expected JSON text');
   if (size > MAX_REKOR_BUNDLE_BYTES) throw fail('TOO_LARGE', `Rekor bundle: over ${MAX_REKOR_BUNDLE_BYTES} bytes`);
   const text = typeof json === 'string' ? json : decodeUtf8Strict(json, 'Rekor bundle', 'BAD_INPUT');
-  const parsed = BundleSchema.safeParse(parseStrictJson(text, 'Rekor bundle', 'BAD_INPUT'));
+  const parsed = BundleSchema().safeParse(parseStrictJson(text, 'Rekor bundle', 'BAD_INPUT'));
   if (!parsed.success) zodFail('Rekor bundle', parsed.error, 'BAD_INPUT');
   const { SignedEntryTimestamp, Payload } = parsed.data;
   decodeBase64Strict(Payload.body, 'Rekor bundle: Payload.body');
@@ -196,7 +198,8 @@ export interface RekorEntry {
   readonly publicKeyPem: string;
 }
 
-const EntrySchema = z.object({
+const EntrySchema = lazy(() =>
+  z.object({
   apiVersion: z.literal('0.0.1'),
   kind: z.enum(['hashedrekord', 'rekord']),
   spec: z.object({
@@ -207,7 +210,8 @@ const EntrySchema = z.object({
       publicKey: z.object({ content: z.string() }),
     }),
   }),
-});
+  }),
+);
 
 /**
  * Decode and parse a bundle's entry body (hashedrekord v0.0.1 or rekord v0.0.1).
@@ -216,7 +220,7 @@ const EntrySchema = z.object({
 export function parseRekorEntry(bundle: RekorBundle): RekorEntry {
   const raw = decodeBase64Strict(bundle.payload.body, 'Rekor entry body');
   if (raw.byteLength > MAX_REKOR_BUNDLE_BYTES) throw fail('TOO_LARGE', 'Rekor entry body: too large');
-  const parsed = EntrySchema.safeParse(parseStrictJson(decodeUtf8Strict(raw, 'Rekor entry body', 'BAD_INPUT'), 'Rekor entry body', 'BAD_INPUT'));
+  const parsed = EntrySchema().safeParse(parseStrictJson(decodeUtf8Strict(raw, 'Rekor entry body', 'BAD_INPUT'), 'Rekor entry body', 'BAD_INPUT'));
   if (!parsed.success) zodFail('Rekor entry body (hashedrekord or rekord v0.0.1 expected)', parsed.error, 'BAD_INPUT');
   const e = parsed.data;
   const pem = decodeBase64Strict(e.spec.signature.publicKey.content, 'Rekor entry body: spec.signature.publicKey.content');

@@ -8,6 +8,7 @@
  * @module
  */
 import { z } from 'zod';
+import { lazy } from '../lazy.js';
 import { digestOf } from '../digest.js';
 import { decodeBase64Strict } from '../encoding.js';
 import { fail } from '../errors.js';
@@ -30,11 +31,13 @@ export interface SigstoreJsonSignature {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
-const Schema = z.strictObject({
+const Schema = lazy(() =>
+  z.strictObject({
   mimeType: z.string(),
   payload: z.string(),
   annotations: z.record(z.string(), z.string()),
-});
+  }),
+);
 
 /**
  * Parse a containers/image sigstore signature file.
@@ -50,7 +53,7 @@ export function parseSigstoreJsonSignature(bytes: Uint8Array): SigstoreJsonSigna
   if (format !== FORMAT_ID) throw fail('BAD_SIGNATURE_LAYER', `sigstore signature file: unknown format ${JSON.stringify(format.slice(0, 100))}`);
   const text = decodeUtf8Strict(bytes.subarray(nl + 1), 'sigstore signature file', 'BAD_SIGNATURE_LAYER');
   const value = parseStrictJson(text, 'sigstore signature file', 'BAD_SIGNATURE_LAYER');
-  const parsed = Schema.safeParse(value);
+  const parsed = Schema().safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');

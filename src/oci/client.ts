@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { lazy } from '../lazy.js';
 import { referrersFallbackTag } from '../artifact/tags.js';
 import { parseDigest, type Digest } from '../digest.js';
 import { parseJson } from '../encoding.js';
@@ -85,11 +86,6 @@ interface TokenEntry {
   readonly expires: number;
 }
 
-/** A value built on first use: zod schemas cost start-up time to construct, and most runs use few. */
-function lazy<T>(make: () => T): () => T {
-  let v: T | undefined;
-  return () => (v ??= make());
-}
 
 const TokenSchema = lazy(() => z.object({ token: z.string().optional(), access_token: z.string().optional(), expires_in: z.number().optional() }));
 const ErrorsSchema = lazy(() => z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() }));

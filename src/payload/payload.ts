@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from 'zod';
+import { lazy } from '../lazy.js';
 import { isDigest, isSha256DigestAt, parseDigest, type Digest } from '../digest.js';
 import { decodeUtf8Strict, hasControlCharacter, OFF_FAST_PATH, parseStrictJson, readPlainJson, type PlainJsonReader } from '../json.js';
 import { fail, isCosignError } from '../errors.js';
@@ -102,7 +103,8 @@ export interface ParsePayloadOptions {
   readonly maxBytes?: number;
 }
 
-const PayloadSchema = z.strictObject({
+const PayloadSchema = lazy(() =>
+  z.strictObject({
   critical: z.strictObject({
     identity: z.strictObject({ 'docker-reference': z.string() }),
     image: z.strictObject({
@@ -112,7 +114,8 @@ const PayloadSchema = z.strictObject({
   }),
   // `optional` is checked by hand (see checkOptional): zod would rebuild the object and lose a `__proto__` key.
   optional: z.unknown().optional(),
-});
+  }),
+);
 
 /** Check `optional` on the object JSON.parse made (own keys only, `__proto__` is an ordinary key). */
 function checkOptional(opt: unknown): Record<string, unknown> | null {
@@ -261,7 +264,7 @@ function readOptional(r: PlainJsonReader): Record<string, unknown> | null {
  */
 export function readPayloadChecked(text: string): PayloadFields {
   const value = parseStrictJson(text, 'payload', 'BAD_PAYLOAD');
-  const parsed = PayloadSchema.safeParse(value);
+  const parsed = PayloadSchema().safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue === undefined ? '(root)' : issuePath(issue.path);
