@@ -11,7 +11,7 @@ import { readManifestChecked, readManifestFast } from '../../src/artifact/image.
 import { isSha256Digest } from '../../src/digest.js';
 import { decodeBase64Strict, decodeBase64StrictBytes } from '../../src/encoding.js';
 import { buildPayload } from '../../src/payload/index.js';
-import { agree, respaced, textOf, trickyString, type FastPathStats } from '../helpers/fast-path.js';
+import { agree, respaced, textOf, trickyString, type FastPathStats, checkRandomJsonAndText } from '../helpers/fast-path.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';
 import { mutated } from '../payload/property-helpers.js';
 
@@ -133,9 +133,7 @@ describe('manifest fast path ≡ parseStrictJson + zod', () => {
   });
 
   it('random JSON and random text', () => {
-    const stats = { accepted: 0, declined: 0 };
-    fc.assert(fc.property(fc.json(), (s) => check(s, stats)), { numRuns: 500 });
-    fc.assert(fc.property(fc.string(), (s) => check(s, stats)), { numRuns: 500 });
+    checkRandomJsonAndText(check);
   });
 
   it('declines (rather than accepts) the hard cases', () => {

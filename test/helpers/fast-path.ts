@@ -65,3 +65,11 @@ export const trickyString: fc.Arbitrary<string> = fc.oneof(
 export function respaced(text: string, ws: string): string {
   return text.replace(/([,:{}[\]])/g, `$1${ws}`);
 }
+
+/** Run `check` on random JSON documents and on random text (the fast path may answer or decline; it must never disagree). */
+export function checkRandomJsonAndText(check: (text: string, stats: FastPathStats) => void): FastPathStats {
+  const stats = { accepted: 0, declined: 0 };
+  fc.assert(fc.property(fc.json(), (s) => check(s, stats)), { numRuns: 500 });
+  fc.assert(fc.property(fc.string(), (s) => check(s, stats)), { numRuns: 500 });
+  return stats;
+}

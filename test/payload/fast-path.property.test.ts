@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildPayload, parsePayload } from '../../src/payload/index.js';
 import { readPayloadChecked, readPayloadFast } from '../../src/payload/payload.js';
-import { agree, respaced, textOf, trickyString, type FastPathStats } from '../helpers/fast-path.js';
+import { agree, respaced, textOf, trickyString, type FastPathStats, checkRandomJsonAndText } from '../helpers/fast-path.js';
 import { fixture } from '../helpers/fixtures.js';
 import { mutated } from './property-helpers.js';
 
@@ -100,9 +100,7 @@ describe('payload fast path ≡ parseStrictJson + zod', () => {
   });
 
   it('random JSON and random text', () => {
-    const stats = { accepted: 0, declined: 0 };
-    fc.assert(fc.property(fc.json(), (s) => check(s, stats)), { numRuns: 500 });
-    fc.assert(fc.property(fc.string(), (s) => check(s, stats)), { numRuns: 500 });
+    checkRandomJsonAndText(check);
   });
 
   it('declines (rather than accepts) the hard cases, which then fail or pass exactly as before', () => {
