@@ -19,6 +19,8 @@
  *   JSON Schema converters and the rest. It also sets zod's `jitless` mode: zod otherwise compiles a
  *   parser with `new Function` for each object schema on first use, which only pays off when a schema
  *   parses many documents (the library keeps the default).
+ * - `src/zod.ts` is swapped for a version that loads zod on first use: the verify path reads plain JSON
+ *   through fast paths and builds its zod schemas on first use, so it never evaluates zod at all.
  * - Cloud SDKs and the Kubernetes client stay external and are `import()`ed only for their scheme.
  *
  * The bundle is at the same depth as `dist/cli/commands/`, so `../../../package.json` (version) and
@@ -59,6 +61,14 @@ async function zodSlimSource() {
   return [`import { config, ${imports} } from 'zod/v4';`, 'config({ jitless: true });', `export const z = Object.freeze({ ${members} });`, ''].join('\n');
 }
 
+/** The bundle's src/zod.ts: same exports, zod required on first use. */
+const ZOD_ON_DEMAND = [
+  'let loaded;',
+  "export function zod() { return (loaded ??= require('zod').z); }",
+  'export function schema(build) { let made = false; let value; return () => { if (!made) { value = build(zod()); made = true; } return value; }; }',
+  '',
+].join('\n');
+
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 const plugin = (zodSource) => ({
@@ -67,6 +77,9 @@ const plugin = (zodSource) => ({
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => (builtins.has(args.path) ? { path: args.path, external: true } : undefined));
     b.onResolve({ filter: /^zod$/ }, () => ({ path: 'zod-slim', namespace: 'zod-slim' }));
     b.onLoad({ filter: /.*/, namespace: 'zod-slim' }, () => ({ contents: zodSource, loader: 'js', resolveDir: root }));
+    // src/zod.ts, swapped for a version that loads zod on the first call (esbuild turns this require()
+    // of the slim module into its lazy initialiser): a verify that meets only plain JSON never runs zod.
+    b.onLoad({ filter: /[\\/]src[\\/]zod\.ts$/ }, () => ({ contents: ZOD_ON_DEMAND, loader: 'js', resolveDir: path.join(root, 'src') }));
   },
 });
 

@@ -9,8 +9,7 @@
  *
  * @module
  */
-import { z } from 'zod';
-import { lazy } from '../lazy.js';
+import { schema } from '../zod.js';
 import type { Digest } from '../digest.js';
 import { fail } from '../errors.js';
 import { goMarshal, goStruct, type GoValue } from '../payload/gojson.js';
@@ -150,12 +149,12 @@ export interface ParseSignatureManifestOptions {
   readonly contentType?: string;
 }
 
-const ManifestSchema = lazy(() =>
+const ManifestSchema = schema((z) =>
   z.looseObject({
-  schemaVersion: z.literal(2, { error: 'must be 2' }),
-  mediaType: z.string().optional(),
-  config: DescriptorSchema(),
-  layers: z.array(DescriptorSchema()),
+    schemaVersion: z.literal(2, { error: 'must be 2' }),
+    mediaType: z.string().optional(),
+    config: DescriptorSchema(),
+    layers: z.array(DescriptorSchema()),
   }),
 );
 

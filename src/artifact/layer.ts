@@ -8,8 +8,7 @@
  * @module
  */
 import { hash } from 'node:crypto';
-import { z } from 'zod';
-import { lazy } from '../lazy.js';
+import { schema } from '../zod.js';
 import { assertDigest, isDigest, isSha256DigestAt, type Digest } from '../digest.js';
 import { decodeBase64StrictBytes, encodeBase64 } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
@@ -140,12 +139,12 @@ export function buildSignatureLayer(input: BuildSignatureLayerInput): SignatureL
 }
 
 /** zod schema of a manifest layer descriptor (unknown fields such as `urls`, `data` pass through). */
-export const DescriptorSchema = lazy(() =>
+export const DescriptorSchema = schema((z) =>
   z.looseObject({
-  mediaType: z.string(),
-  size: z.number().refine((n) => Number.isSafeInteger(n) && n >= 0, { message: 'must be a non-negative integer' }),
-  digest: z.string().refine((s) => isDigest(s), { message: 'not a valid digest' }),
-  annotations: z.record(z.string(), z.string()).optional(),
+    mediaType: z.string(),
+    size: z.number().refine((n) => Number.isSafeInteger(n) && n >= 0, { message: 'must be a non-negative integer' }),
+    digest: z.string().refine((s) => isDigest(s), { message: 'not a valid digest' }),
+    annotations: z.record(z.string(), z.string()).optional(),
   }),
 );
 

@@ -9,8 +9,8 @@
  * @module
  */
 import { createHash, createPublicKey, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
-import { lazy } from '../lazy.js';
+import type { z } from 'zod';
+import { schema } from '../zod.js';
 import { decodeBase64Strict } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
 import { canonicalJson } from '../payload/jcs.js';
@@ -37,16 +37,16 @@ export interface RekorBundle {
   };
 }
 
-const BundleSchema = lazy(() => {
+const BundleSchema = schema((z) => {
   const Int64 = z.number().refine((n) => Number.isSafeInteger(n), { message: 'must be an integer' });
   return z.strictObject({
-  SignedEntryTimestamp: z.string(),
-  Payload: z.strictObject({
-    body: z.string(),
-    integratedTime: Int64,
-    logIndex: Int64,
-    logID: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lower-case hex characters' }),
-  }),
+    SignedEntryTimestamp: z.string(),
+    Payload: z.strictObject({
+      body: z.string(),
+      integratedTime: Int64,
+      logIndex: Int64,
+      logID: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lower-case hex characters' }),
+    }),
   });
 });
 
@@ -97,6 +97,8 @@ export function encodeRekorBundle(bundle: RekorBundle): string {
   );
 }
 
+const TimestampSchema = schema((z) => z.strictObject({ SignedRFC3161Timestamp: z.string() }));
+
 /** A parsed `dev.sigstore.cosign/rfc3161timestamp` annotation. */
 export interface Rfc3161Timestamp {
   /** DER `TimeStampResp` bytes. */
@@ -110,7 +112,7 @@ export interface Rfc3161Timestamp {
 export function parseRfc3161Timestamp(json: string): Rfc3161Timestamp {
   if (typeof json !== 'string') throw fail('BAD_INPUT', 'RFC 3161 timestamp: expected JSON text');
   if (json.length > MAX_REKOR_BUNDLE_BYTES) throw fail('TOO_LARGE', `RFC 3161 timestamp: over ${MAX_REKOR_BUNDLE_BYTES} bytes`);
-  const parsed = z.strictObject({ SignedRFC3161Timestamp: z.string() }).safeParse(parseStrictJson(json, 'RFC 3161 timestamp', 'BAD_INPUT'));
+  const parsed = TimestampSchema().safeParse(parseStrictJson(json, 'RFC 3161 timestamp', 'BAD_INPUT'));
   if (!parsed.success) zodFail('RFC 3161 timestamp', parsed.error, 'BAD_INPUT');
   return Object.freeze({
     signedRfc3161Timestamp: new Uint8Array(decodeBase64Strict(parsed.data.SignedRFC3161Timestamp, 'RFC 3161 timestamp: SignedRFC3161Timestamp')),
@@ -198,18 +200,18 @@ export interface RekorEntry {
   readonly publicKeyPem: string;
 }
 
-const EntrySchema = lazy(() =>
+const EntrySchema = schema((z) =>
   z.object({
-  apiVersion: z.literal('0.0.1'),
-  kind: z.enum(['hashedrekord', 'rekord']),
-  spec: z.object({
-    data: z.object({ hash: z.object({ algorithm: z.string(), value: z.string() }) }),
-    signature: z.object({
-      content: z.string(),
-      format: z.string().optional(),
-      publicKey: z.object({ content: z.string() }),
+    apiVersion: z.literal('0.0.1'),
+    kind: z.enum(['hashedrekord', 'rekord']),
+    spec: z.object({
+      data: z.object({ hash: z.object({ algorithm: z.string(), value: z.string() }) }),
+      signature: z.object({
+        content: z.string(),
+        format: z.string().optional(),
+        publicKey: z.object({ content: z.string() }),
+      }),
     }),
-  }),
   }),
 );
 

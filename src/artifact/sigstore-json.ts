@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { z } from 'zod';
-import { lazy } from '../lazy.js';
+import { schema } from '../zod.js';
 import { digestOf } from '../digest.js';
 import { decodeBase64Strict } from '../encoding.js';
 import { fail } from '../errors.js';
@@ -31,11 +30,11 @@ export interface SigstoreJsonSignature {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
-const Schema = lazy(() =>
+const Schema = schema((z) =>
   z.strictObject({
-  mimeType: z.string(),
-  payload: z.string(),
-  annotations: z.record(z.string(), z.string()),
+    mimeType: z.string(),
+    payload: z.string(),
+    annotations: z.record(z.string(), z.string()),
   }),
 );
 

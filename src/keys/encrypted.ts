@@ -6,7 +6,7 @@
  */
 import { randomBytes, scrypt, scryptSync } from 'node:crypto';
 import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
-import { z } from 'zod';
+import { schema } from '../zod.js';
 import { fail } from '../errors.js';
 import { decodeBase64Strict, parseJson } from '../encoding.js';
 
@@ -30,15 +30,17 @@ const MAX_SALT_LEN = 1024;
 /** Enough for N=131072, r=8 (128·N·r = 128 MiB) plus slack. */
 const SCRYPT_MAXMEM = 256 * 1024 * 1024;
 
-const schema = z.object({
-  kdf: z.object({
-    name: z.literal('scrypt'),
-    params: z.object({ N: z.number().int(), r: z.number().int(), p: z.number().int() }),
-    salt: z.string(),
+const EncryptedKeySchema = schema((z) =>
+  z.object({
+    kdf: z.object({
+      name: z.literal('scrypt'),
+      params: z.object({ N: z.number().int(), r: z.number().int(), p: z.number().int() }),
+      salt: z.string(),
+    }),
+    cipher: z.object({ name: z.literal('nacl/secretbox'), nonce: z.string() }),
+    ciphertext: z.string(),
   }),
-  cipher: z.object({ name: z.literal('nacl/secretbox'), nonce: z.string() }),
-  ciphertext: z.string(),
-});
+);
 
 /** The decoded, validated contents of an encrypted key's JSON body. */
 export interface EncryptedKeyData {
@@ -59,7 +61,7 @@ export interface EncryptedKeyData {
  */
 export function parseEncryptedKeyJson(body: Uint8Array | string, what = 'encrypted private key'): EncryptedKeyData {
   const json = parseJson(body, what, 'BAD_KEY');
-  const parsed = schema.safeParse(json);
+  const parsed = EncryptedKeySchema().safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const at = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.join('.');

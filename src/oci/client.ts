@@ -7,8 +7,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { lazy } from '../lazy.js';
+import { schema } from '../zod.js';
 import { referrersFallbackTag } from '../artifact/tags.js';
 import { parseDigest, type Digest } from '../digest.js';
 import { parseJson } from '../encoding.js';
@@ -87,14 +86,14 @@ interface TokenEntry {
 }
 
 
-const TokenSchema = lazy(() => z.object({ token: z.string().optional(), access_token: z.string().optional(), expires_in: z.number().optional() }));
-const ErrorsSchema = lazy(() => z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() }));
-const IndexSchema = lazy(() =>
+const TokenSchema = schema((z) => z.object({ token: z.string().optional(), access_token: z.string().optional(), expires_in: z.number().optional() }));
+const ErrorsSchema = schema((z) => z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() }));
+const IndexSchema = schema((z) =>
   z.object({
     manifests: z.array(z.object({ mediaType: z.string(), digest: z.string(), size: z.number(), artifactType: z.string().optional(), annotations: z.record(z.string(), z.string()).optional() })).default([]),
   }),
 );
-const TagsSchema = lazy(() => z.object({ tags: z.array(z.string()).nullable().optional() }));
+const TagsSchema = schema((z) => z.object({ tags: z.array(z.string()).nullable().optional() }));
 
 /** The value of `p` if it fulfils before `signal` aborts; undefined if it rejects or the signal aborts. */
 function settleUnlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {

@@ -8,7 +8,8 @@
 import { readFile } from '../node-fs.js';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { schema } from '../zod.js';
 import { decodeBase64Strict, parseJson } from '../encoding.js';
 import { fail } from '../errors.js';
 import { nodeChildProcess } from '../node-http.js';
@@ -47,14 +48,16 @@ export function chainKeychains(...chain: Keychain[]): Keychain {
 }
 
 // Built on first use: zod schema construction costs start-up time, and most runs have no config.json.
-const configSchema = () =>
+const ConfigSchema = schema((z) =>
   z.object({
     auths: z.record(z.string(), z.object({ auth: z.string().optional(), username: z.string().optional(), password: z.string().optional(), identitytoken: z.string().optional(), registrytoken: z.string().optional() })).optional(),
     credsStore: z.string().optional(),
     credHelpers: z.record(z.string(), z.string()).optional(),
-  });
-let ConfigSchema: ReturnType<typeof configSchema> | undefined;
-type DockerConfig = z.infer<ReturnType<typeof configSchema>>;
+  }),
+);
+const HelperOutputSchema = schema((z) => z.object({ Username: z.string(), Secret: z.string() }));
+
+type DockerConfig = z.infer<ReturnType<typeof ConfigSchema>>;
 
 /** Normalise an `auths` key (`https://host/v1/`, `host/path`, …) to `host[:port]` and an optional path. */
 function authsKey(key: string): { host: string; path: string } {
@@ -76,7 +79,7 @@ function runHelper(helper: string, server: string): Promise<Credentials | undefi
         return reject(fail('REGISTRY_UNAUTHORIZED', `credential helper docker-credential-${helper} failed for ${server}`, { details: { helper } }));
       }
       try {
-        const r = z.object({ Username: z.string(), Secret: z.string() }).parse(parseJson(stdout, `docker-credential-${helper} output`));
+        const r = HelperOutputSchema().parse(parseJson(stdout, `docker-credential-${helper} output`));
         resolve(r.Username === '<token>' ? { identityToken: r.Secret } : { username: r.Username, password: r.Secret });
       } catch {
         reject(fail('REGISTRY_UNAUTHORIZED', `credential helper docker-credential-${helper} gave unreadable output for ${server}`));
@@ -99,7 +102,7 @@ export function dockerConfigKeychain(options: { configDir?: string; env?: NodeJS
   const load = (): Promise<DockerConfig | undefined> =>
     (loaded ??= readFile(path.join(dir, 'config.json')).then(
       (bytes) => {
-        const parsed = (ConfigSchema ??= configSchema()).safeParse(parseJson(bytes, 'docker config.json'));
+        const parsed = ConfigSchema().safeParse(parseJson(bytes, 'docker config.json'));
         if (!parsed.success) throw fail('BAD_INPUT', `docker config.json: ${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
         return parsed.data;
       },

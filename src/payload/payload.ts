@@ -9,8 +9,7 @@
  *
  * @module
  */
-import { z } from 'zod';
-import { lazy } from '../lazy.js';
+import { schema } from '../zod.js';
 import { isDigest, isSha256DigestAt, parseDigest, type Digest } from '../digest.js';
 import { decodeUtf8Strict, hasControlCharacter, OFF_FAST_PATH, parseStrictJson, readPlainJson, type PlainJsonReader } from '../json.js';
 import { fail, isCosignError } from '../errors.js';
@@ -103,17 +102,17 @@ export interface ParsePayloadOptions {
   readonly maxBytes?: number;
 }
 
-const PayloadSchema = lazy(() =>
+const PayloadSchema = schema((z) =>
   z.strictObject({
-  critical: z.strictObject({
-    identity: z.strictObject({ 'docker-reference': z.string() }),
-    image: z.strictObject({
-      'docker-manifest-digest': z.string().refine((s) => isDigest(s), { message: 'not a valid digest' }),
+    critical: z.strictObject({
+      identity: z.strictObject({ 'docker-reference': z.string() }),
+      image: z.strictObject({
+        'docker-manifest-digest': z.string().refine((s) => isDigest(s), { message: 'not a valid digest' }),
+      }),
+      type: z.string(),
     }),
-    type: z.string(),
-  }),
-  // `optional` is checked by hand (see checkOptional): zod would rebuild the object and lose a `__proto__` key.
-  optional: z.unknown().optional(),
+    // `optional` is checked by hand (see checkOptional): zod would rebuild the object and lose a `__proto__` key.
+    optional: z.unknown().optional(),
   }),
 );
 
