@@ -288,7 +288,12 @@ export class Transport {
   }
 }
 
-/** A TLS 1.2/1.3 ClientHello record (offering common suites, groups and signature schemes). */
+/**
+ * A TLS 1.2/1.3 ClientHello record (offering common suites, groups and signature schemes).
+ * It always contains a 0x0a byte (the supported_groups extension type, 0x000a), as the ClientHello of
+ * Node's and Go's TLS clients does: a plain HTTP server that reads a request line (Go's net/http waits
+ * for a newline) sees a malformed line and answers 400 at once, so the probe never waits for a timeout.
+ */
 function clientHello(serverName: string | undefined): Buffer {
   const u16 = (n: number): number[] => [(n >> 8) & 0xff, n & 0xff];
   const ext = (type: number, body: number[]): number[] => [...u16(type), ...u16(body.length), ...body];
