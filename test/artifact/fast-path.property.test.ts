@@ -11,7 +11,7 @@ import { readManifestChecked, readManifestFast } from '../../src/artifact/image.
 import { isSha256Digest } from '../../src/digest.js';
 import { decodeBase64Strict, decodeBase64StrictBytes } from '../../src/encoding.js';
 import { buildPayload } from '../../src/payload/index.js';
-import { agree, respaced, textOf, trickyString, type FastPathStats, checkRandomJsonAndText } from '../helpers/fast-path.js';
+import { agree, textOf, trickyString, type FastPathStats, checkRandomJsonAndText, checkDocuments, checkMutations } from '../helpers/fast-path.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';
 import { mutated } from '../payload/property-helpers.js';
 
@@ -68,7 +68,6 @@ describe('manifest fast path ≡ parseStrictJson + zod', () => {
   });
 
   it('random members, key orders and values at every level', () => {
-    const stats = { accepted: 0, declined: 0 };
     // Mostly well-formed members, sometimes odd keys or values, sometimes a missing, repeated or extra
     // member, in any order.
     const pick = <T>(good: fc.Arbitrary<T>, odd: fc.Arbitrary<T>): fc.Arbitrary<T> => fc.oneof({ arbitrary: good, weight: 15 }, { arbitrary: odd, weight: 1 });
@@ -116,19 +115,12 @@ describe('manifest fast path ≡ parseStrictJson + zod', () => {
         )
         .map((members) => members.filter((m): m is [string, string] => m !== null)),
     );
-    fc.assert(
-      fc.property(doc, fc.constantFrom('', ' ', '\n', '\t'), (text, ws) => {
-        check(text, stats);
-        check(respaced(text, ws), stats);
-      }),
-      { numRuns: 5000 },
-    );
+    const stats = checkDocuments(doc, ['', ' ', '\n', '\t'], check, 5000);
     expect(stats.accepted).toBeGreaterThan(50);
   });
 
   it('mutated valid manifests', () => {
-    const stats = { accepted: 0, declined: 0 };
-    for (const m of MANIFESTS) fc.assert(fc.property(mutated(m), (b) => check(textOf(b), stats)), { numRuns: 800 });
+    const stats = checkMutations(MANIFESTS, mutated, check, 800);
     expect(stats.accepted).toBeGreaterThan(100);
   });
 

@@ -73,3 +73,23 @@ export function checkRandomJsonAndText(check: (text: string, stats: FastPathStat
   fc.assert(fc.property(fc.string(), (s) => check(s, stats)), { numRuns: 500 });
   return stats;
 }
+
+/** Run `check` on generated documents, as written and re-spaced with each white space in `spaces`. */
+export function checkDocuments(doc: fc.Arbitrary<string>, spaces: readonly string[], check: (text: string, stats: FastPathStats) => void, numRuns: number): FastPathStats {
+  const stats = { accepted: 0, declined: 0 };
+  fc.assert(
+    fc.property(doc, fc.constantFrom(...spaces), (text, ws) => {
+      check(text, stats);
+      check(respaced(text, ws), stats);
+    }),
+    { numRuns },
+  );
+  return stats;
+}
+
+/** Run `check` on byte-level mutations of each valid document (`mutate` makes them). */
+export function checkMutations(valid: readonly Uint8Array[], mutate: (v: Uint8Array) => fc.Arbitrary<Uint8Array>, check: (text: string | undefined, stats: FastPathStats) => void, numRuns: number): FastPathStats {
+  const stats = { accepted: 0, declined: 0 };
+  for (const v of valid) fc.assert(fc.property(mutate(v), (b) => check(textOf(b), stats)), { numRuns });
+  return stats;
+}

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildPayload, parsePayload } from '../../src/payload/index.js';
 import { readPayloadChecked, readPayloadFast } from '../../src/payload/payload.js';
-import { agree, respaced, textOf, trickyString, type FastPathStats, checkRandomJsonAndText } from '../helpers/fast-path.js';
+import { agree, respaced, textOf, trickyString, type FastPathStats, checkRandomJsonAndText, checkDocuments, checkMutations } from '../helpers/fast-path.js';
 import { fixture } from '../helpers/fixtures.js';
 import { mutated } from './property-helpers.js';
 
@@ -59,7 +59,6 @@ describe('payload fast path ≡ parseStrictJson + zod', () => {
   });
 
   it('random members, key orders and values at every level', () => {
-    const stats = { accepted: 0, declined: 0 };
     // Mostly well-formed members (so the fast path often answers), sometimes odd keys or values,
     // sometimes a missing, repeated or extra member, in any order.
     const pick = <T>(good: fc.Arbitrary<T>, odd: fc.Arbitrary<T>): fc.Arbitrary<T> => fc.oneof({ arbitrary: good, weight: 8 }, { arbitrary: odd, weight: 1 });
@@ -83,19 +82,12 @@ describe('payload fast path ≡ parseStrictJson + zod', () => {
     const optionalValue = pick(json(fc.oneof(trickyString, fc.integer(), fc.boolean(), fc.constant(null))), json(value));
     const optional = pick(fc.oneof(fc.constant('null'), object(fc.array(fc.tuple(trickyString, optionalValue), { maxLength: 4 }))), json(value));
     const doc = object(fc.tuple(fc.tuple(keyOr('critical'), critical), fc.tuple(keyOr('optional'), optional)));
-    fc.assert(
-      fc.property(doc, fc.constantFrom('', ' ', '\n'), (text, ws) => {
-        check(text, stats);
-        check(respaced(text, ws), stats);
-      }),
-      { numRuns: 5000 },
-    );
+    const stats = checkDocuments(doc, ['', ' ', '\n'], check, 5000);
     expect(stats.accepted).toBeGreaterThan(150);
   });
 
   it('mutated valid payloads', () => {
-    const stats = { accepted: 0, declined: 0 };
-    for (const v of VALID) fc.assert(fc.property(mutated(v), (b) => check(textOf(b), stats)), { numRuns: 1000 });
+    const stats = checkMutations(VALID, mutated, check, 1000);
     expect(stats.accepted).toBeGreaterThan(100);
   });
 
