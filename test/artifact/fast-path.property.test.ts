@@ -11,7 +11,7 @@ import { readManifestChecked, readManifestFast } from '../../src/artifact/image.
 import { isSha256Digest } from '../../src/digest.js';
 import { decodeBase64Strict, decodeBase64StrictBytes } from '../../src/encoding.js';
 import { buildPayload } from '../../src/payload/index.js';
-import { agree, textOf, trickyString, type FastPathStats, checkRandomJsonAndText, checkDocuments, checkMutations } from '../helpers/fast-path.js';
+import { agree, textOf, trickyString, type FastPathStats, checkRandomJsonAndText, checkDocuments, checkMutations, documentBuilders } from '../helpers/fast-path.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';
 import { mutated } from '../payload/property-helpers.js';
 
@@ -70,19 +70,7 @@ describe('manifest fast path ≡ parseStrictJson + zod', () => {
   it('random members, key orders and values at every level', () => {
     // Mostly well-formed members, sometimes odd keys or values, sometimes a missing, repeated or extra
     // member, in any order.
-    const pick = <T>(good: fc.Arbitrary<T>, odd: fc.Arbitrary<T>): fc.Arbitrary<T> => fc.oneof({ arbitrary: good, weight: 15 }, { arbitrary: odd, weight: 1 });
-    const object = (members: fc.Arbitrary<Array<[string, string]>>): fc.Arbitrary<string> =>
-      members
-        .chain((ms) => fc.tuple(fc.shuffledSubarray(ms, { minLength: ms.length }), fc.nat(30), trickyString, value))
-        .map(([ms, dice, k, v]) => {
-          let list = ms;
-          if (dice === 0) list = list.slice(1); // a member missing
-          if (dice === 1) list = [...list, [k, JSON.stringify(v) ?? 'null']]; // an extra member
-          if (dice === 2 && list[0] !== undefined) list = [...list, list[0]]; // a repeated member
-          return `{${list.map(([key, val]) => `${JSON.stringify(key)}:${val}`).join(',')}}`;
-        });
-    const json = (a: fc.Arbitrary<unknown>): fc.Arbitrary<string> => a.map((v) => JSON.stringify(v) ?? 'null');
-    const keyOr = (name: string): fc.Arbitrary<string> => pick(fc.constant(name), trickyString);
+    const { json, pick, object, keyOr } = documentBuilders(value, 15, 30);
     const digest = pick(fc.constant(DIGEST), fc.constantFrom(`sha512:${'ab'.repeat(64)}`, `sha256:${'AB'.repeat(32)}`, `sha256:${'a'.repeat(63)}`, 'sha256:', `${DIGEST}\n`, 'x'));
     const mediaType = pick(
       fc.constantFrom('application/vnd.dev.cosign.simplesigning.v1+json', 'application/vnd.oci.image.config.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'text/plain'),

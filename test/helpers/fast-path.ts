@@ -93,3 +93,26 @@ export function checkMutations(valid: readonly Uint8Array[], mutate: (v: Uint8Ar
   for (const v of valid) fc.assert(fc.property(mutate(v), (b) => check(textOf(b), stats)), { numRuns });
   return stats;
 }
+
+/**
+ * Builders for JSON documents that are mostly well formed: `pick(good, odd)` takes `good` `goodWeight`
+ * times out of `goodWeight + 1`; `object(members)` writes the members in any order and, one time in
+ * `dice + 1` each, drops one, adds an extra (random key, a `value`) or repeats one; `keyOr(name)` is
+ * mostly `name`.
+ */
+export function documentBuilders(value: fc.Arbitrary<unknown>, goodWeight: number, dice: number) {
+  const json = (a: fc.Arbitrary<unknown>): fc.Arbitrary<string> => a.map((v) => JSON.stringify(v) ?? 'null');
+  const pick = <T>(good: fc.Arbitrary<T>, odd: fc.Arbitrary<T>): fc.Arbitrary<T> => fc.oneof({ arbitrary: good, weight: goodWeight }, { arbitrary: odd, weight: 1 });
+  const object = (members: fc.Arbitrary<Array<[string, string]>>): fc.Arbitrary<string> =>
+    members
+      .chain((ms) => fc.tuple(fc.shuffledSubarray(ms, { minLength: ms.length }), fc.nat(dice), trickyString, value))
+      .map(([ms, roll, k, v]) => {
+        let list = ms;
+        if (roll === 0) list = list.slice(1); // a member missing
+        if (roll === 1) list = [...list, [k, JSON.stringify(v) ?? 'null']]; // an extra member
+        if (roll === 2 && list[0] !== undefined) list = [...list, list[0]]; // a repeated member
+        return `{${list.map(([key, val]) => `${JSON.stringify(key)}:${val}`).join(',')}}`;
+      });
+  const keyOr = (name: string): fc.Arbitrary<string> => pick(fc.constant(name), trickyString);
+  return { json, pick, object, keyOr };
+}

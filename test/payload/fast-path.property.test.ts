@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildPayload, parsePayload } from '../../src/payload/index.js';
 import { readPayloadChecked, readPayloadFast } from '../../src/payload/payload.js';
-import { agree, respaced, textOf, trickyString, type FastPathStats, checkRandomJsonAndText, checkDocuments, checkMutations } from '../helpers/fast-path.js';
+import { agree, respaced, textOf, trickyString, type FastPathStats, checkRandomJsonAndText, checkDocuments, checkMutations, documentBuilders } from '../helpers/fast-path.js';
 import { fixture } from '../helpers/fixtures.js';
 import { mutated } from './property-helpers.js';
 
@@ -61,19 +61,7 @@ describe('payload fast path ≡ parseStrictJson + zod', () => {
   it('random members, key orders and values at every level', () => {
     // Mostly well-formed members (so the fast path often answers), sometimes odd keys or values,
     // sometimes a missing, repeated or extra member, in any order.
-    const pick = <T>(good: fc.Arbitrary<T>, odd: fc.Arbitrary<T>): fc.Arbitrary<T> => fc.oneof({ arbitrary: good, weight: 8 }, { arbitrary: odd, weight: 1 });
-    const object = (members: fc.Arbitrary<Array<[string, string]>>): fc.Arbitrary<string> =>
-      members
-        .chain((ms) => fc.tuple(fc.shuffledSubarray(ms, { minLength: ms.length }), fc.nat(15), trickyString, value))
-        .map(([ms, dice, k, v]) => {
-          let list = ms;
-          if (dice === 0) list = list.slice(1); // a member missing
-          if (dice === 1) list = [...list, [k, JSON.stringify(v) ?? 'null']]; // an extra member
-          if (dice === 2 && list[0] !== undefined) list = [...list, list[0]]; // a repeated member
-          return `{${list.map(([key, val]) => `${JSON.stringify(key)}:${val}`).join(',')}}`;
-        });
-    const json = (a: fc.Arbitrary<unknown>): fc.Arbitrary<string> => a.map((v) => JSON.stringify(v) ?? 'null');
-    const keyOr = (name: string): fc.Arbitrary<string> => pick(fc.constant(name), trickyString);
+    const { json, pick, object, keyOr } = documentBuilders(value, 8, 15);
     const digest = pick(fc.constant(DIGEST), fc.constantFrom(`sha512:${'ab'.repeat(64)}`, `sha256:${'AB'.repeat(32)}`, `sha256:${'a'.repeat(63)}`, 'sha256:', `${DIGEST}\n`));
     const identity = object(fc.tuple(keyOr('docker-reference'), pick(json(trickyString), json(value))).map((m) => [m]));
     const image = object(fc.tuple(keyOr('docker-manifest-digest'), pick(json(digest), json(value))).map((m) => [m]));
