@@ -9,6 +9,7 @@
  * @module
  */
 import { createRequire } from 'node:module';
+import { lazy } from './lazy.js';
 
 const require = createRequire(import.meta.url);
 
@@ -18,23 +19,11 @@ export const http = require('node:http') as typeof import('node:http');
 /** `node:net` (already loaded by `node:http`). */
 export const net = require('node:net') as typeof import('node:net');
 
-let httpsModule: typeof import('node:https') | undefined;
-
 /** `node:https`, loaded on first use. */
-export function nodeHttps(): typeof import('node:https') {
-  return (httpsModule ??= require('node:https') as typeof import('node:https'));
-}
-
-let tlsModule: typeof import('node:tls') | undefined;
+export const nodeHttps: () => typeof import('node:https') = lazy(() => require('node:https') as typeof import('node:https'));
 
 /** `node:tls`, loaded on first use. */
-export function nodeTls(): typeof import('node:tls') {
-  return (tlsModule ??= require('node:tls') as typeof import('node:tls'));
-}
-
-let childProcessModule: typeof import('node:child_process') | undefined;
+export const nodeTls: () => typeof import('node:tls') = lazy(() => require('node:tls') as typeof import('node:tls'));
 
 /** `node:child_process`, loaded on first use (credential helpers). */
-export function nodeChildProcess(): typeof import('node:child_process') {
-  return (childProcessModule ??= require('node:child_process') as typeof import('node:child_process'));
-}
+export const nodeChildProcess: () => typeof import('node:child_process') = lazy(() => require('node:child_process') as typeof import('node:child_process'));

@@ -232,7 +232,6 @@ export function readStringMapFast(r: PlainJsonReader): Record<string, string> {
   return map;
 }
 
-
 /** `sha256:<hex>` of `data`, with the one-shot hash (faster than a Hash object for small inputs). */
 export function sha256Digest(data: Uint8Array): Digest {
   return `sha256:${hash('sha256', data, 'hex')}`;

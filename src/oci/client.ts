@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { schema } from '../zod.js';
 import { referrersFallbackTag } from '../artifact/tags.js';
-import { parseDigest, type Digest } from '../digest.js';
+import { isSha256Digest, parseDigest, type Digest } from '../digest.js';
 import { parseJson } from '../encoding.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import { formatReference, isLoopbackRegistry, withTag, type ImageReference } from '../reference.js';
@@ -115,6 +115,19 @@ function settleUnlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined):
   });
 }
 
+/** Take (once) the prefetched result under `key`: its value, or undefined when there is none, it failed or `signal` aborted. */
+function takePrefetched<T>(map: Map<string, Promise<T>>, key: string, signal: AbortSignal | undefined): Promise<T | undefined> {
+  const prefetched = map.get(key);
+  if (prefetched === undefined) return Promise.resolve(undefined);
+  map.delete(key);
+  return settleUnlessAborted(prefetched, signal);
+}
+
+/** Prefetched blobs are keyed by repository, digest and the size limit they were fetched with. */
+function prefetchedBlobKey(repo: ImageReference, digest: Digest, maxBytes: number): string {
+  return `${repo.registry}/${repo.repository}@${digest}#${maxBytes}`;
+}
+
 /**
  * A registry client. Create one per process and share it: connections, tokens and per-registry
  * discoveries (scheme, auth challenge, referrers support) are reused across calls.
@@ -194,8 +207,8 @@ export class RegistryClient {
     if (!Array.isArray(layers)) return;
     for (const l of layers.slice(0, opts.max ?? 8) as unknown[]) {
       const { digest, size } = (l ?? {}) as { digest?: unknown; size?: unknown };
-      if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest) || typeof size !== 'number' || size > opts.maxBytes) continue;
-      const key = `${ref.registry}/${ref.repository}@${digest}#${opts.maxBytes}`;
+      if (typeof digest !== 'string' || !isSha256Digest(digest) || typeof size !== 'number' || size > opts.maxBytes) continue;
+      const key = prefetchedBlobKey(ref, digest as Digest, opts.maxBytes);
       if (this.#prefetchedBlobs.has(key)) continue;
       const b = this.getBlob(ref, digest as Digest, { maxBytes: opts.maxBytes });
       b.catch(() => undefined);
@@ -212,13 +225,8 @@ export class RegistryClient {
    */
   async getManifest(ref: ImageReference, options: CallOptions = {}): Promise<ManifestResponse> {
     if (this.#prefetched.size > 0 && options.accept === undefined && options.maxBytes === undefined) {
-      const key = formatReference(ref);
-      const prefetched = this.#prefetched.get(key);
-      if (prefetched !== undefined) {
-        this.#prefetched.delete(key);
-        const got = await settleUnlessAborted(prefetched, options.signal);
-        if (got !== undefined) return got;
-      }
+      const got = await takePrefetched(this.#prefetched, formatReference(ref), options.signal);
+      if (got !== undefined) return got;
     }
     const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
     const res = await this.#call(ref, 'pull', 'GET', `/manifests/${tagOrDigest}`, {
@@ -295,13 +303,8 @@ export class RegistryClient {
    */
   async getBlob(repo: ImageReference, digest: Digest, options: CallOptions = {}): Promise<Uint8Array> {
     if (this.#prefetchedBlobs.size > 0 && options.maxBytes !== undefined) {
-      const key = `${repo.registry}/${repo.repository}@${digest}#${options.maxBytes}`;
-      const prefetched = this.#prefetchedBlobs.get(key);
-      if (prefetched !== undefined) {
-        this.#prefetchedBlobs.delete(key);
-        const got = await settleUnlessAborted(prefetched, options.signal);
-        if (got !== undefined) return got;
-      }
+      const got = await takePrefetched(this.#prefetchedBlobs, prefetchedBlobKey(repo, digest, options.maxBytes), options.signal);
+      if (got !== undefined) return got;
     }
     const { algorithm } = parseDigest(digest);
     const res = await this.#call(repo, 'pull', 'GET', `/blobs/${digest}`, {
