@@ -5,15 +5,15 @@ import { fileURLToPath } from 'node:url';
 /** Repository root (the folder holding package.json). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** `../shared/fixtures` beside the clone, as CI lays it out. Override with COSIGN_TS_FIXTURES. */
-export const sharedFixtures = process.env.COSIGN_TS_FIXTURES ?? path.resolve(repoRoot, '../shared/fixtures');
+/** The project's own test vectors, `fixtures/` at the repository root (provenance in its README). */
+export const sharedFixtures = path.join(repoRoot, 'fixtures');
 
-/** Read a shared fixture file as bytes. */
+/** Read a fixture file as bytes. */
 export function fixture(rel: string): Buffer {
   return readFileSync(path.join(sharedFixtures, rel));
 }
 
-/** Read a shared fixture file as UTF-8 text. */
+/** Read a fixture file as UTF-8 text. */
 export function fixtureText(rel: string): string {
   return fixture(rel).toString('utf8');
 }

@@ -1,5 +1,5 @@
 /**
- * Runs every key-based legacy `.sig` vector of ../shared/fixtures/vectors.json (containers/image
+ * Runs every key-based legacy `.sig` vector of fixtures/vectors.json (containers/image
  * `dir:` signatures, payload+signature pairs, Rekor SETs, Rekor key configuration, the Harbor OCI 1.1
  * manifest) through the library and reproduces the expected outcome.
  */
@@ -33,6 +33,8 @@ import { COVERED_LEGACY_VECTOR_IDS } from './covered-legacy.js';
 
 /** Keyless / bundle / DSSE vectors: out of scope for the legacy key-based formats, handled later. */
 export const DEFERRED_TO_KEYLESS_ISSUE: readonly string[] = [
+  'c3-key-image-signature-bundle', // bundle-v0.3/dsse/key/image-signature (cosign v3 referrer, #13)
+  'c3-key-image-attestation-bundle', // bundle-v0.3/dsse/key/attestation (cosign v3 referrer, #13)
   'ci-fulcio-rekor-valid', // legacy-sig/containers-image-dir+fulcio+rekor-set
   'ci-fulcio-rekor-wrong-email', // legacy-sig/containers-image-dir+fulcio+rekor-set
   'ci-pki-valid', // legacy-sig/containers-image-dir+byo-pki (RSA-4096)
