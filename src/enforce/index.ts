@@ -9,6 +9,7 @@ export {
   runCycle,
   candidateDigests,
   outcomeOf,
+  OUTAGE_CODES,
   killedIn,
   type CycleReport,
   type IndexResolver,

@@ -92,12 +92,23 @@ export interface KillerDeps {
   readonly killed?: Set<string>;
 }
 
-const DEFINITIVE: ReadonlySet<CosignErrorCode> = new Set(['NO_SIGNATURES', 'NO_MATCHING_SIGNATURES', 'DIGEST_MISMATCH', 'SIGNATURE_INVALID']);
+/**
+ * The error codes that mean "the verification could not be carried out" (an outage): the registry
+ * (or KMS) could not be reached, timed out, answered 5xx or 429 after retries, or refused our own
+ * credentials. Every other failure is **definitive**: content the registry served that does not parse,
+ * breaks a limit or does not match its digest is evidence against the image, not an outage, so
+ * whoever can push a junk `.sig` cannot keep an unsigned container alive.
+ */
+export const OUTAGE_CODES: ReadonlySet<CosignErrorCode> = new Set<CosignErrorCode>(['REGISTRY_UNAVAILABLE', 'REGISTRY_THROTTLED', 'REGISTRY_UNAUTHORIZED', 'KMS_NETWORK', 'KMS_THROTTLED']);
 
-/** Classify a verification error: definitive (the image is not signed as required) or transient. */
+/**
+ * Classify a verification error: an outage (a code in {@link OUTAGE_CODES}: retried next cycle, or
+ * killed with `failClosed`) or definitive (everything else, including errors that are not
+ * {@link CosignError}s: an unexplained failure never lets an image pass).
+ */
 export function outcomeOf(e: unknown): VerifyOutcome {
-  if (isCosignError(e)) return { ok: false, definitive: DEFINITIVE.has(e.code), code: e.code, reason: e.message };
-  return { ok: false, definitive: false, code: 'REGISTRY_ERROR', reason: (e as Error).message };
+  if (isCosignError(e)) return { ok: false, definitive: !OUTAGE_CODES.has(e.code), code: e.code, reason: e.message };
+  return { ok: false, definitive: true, code: 'BAD_INPUT', reason: e instanceof Error ? e.message : String(e) };
 }
 
 function safeRef(s: string): ImageReference | undefined {

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf, type Digest } from '../../src/digest.js';
-import { createPolicyVerifier, DockerClient, KillerMetrics, parseDockerHost, runCycle, type KillerDeps } from '../../src/enforce/index.js';
+import { createPolicyVerifier, DockerClient, KillerMetrics, OUTAGE_CODES, outcomeOf, parseDockerHost, runCycle, type KillerDeps } from '../../src/enforce/index.js';
+import { CosignError, ERROR_CODES } from '../../src/errors.js';
 import { signerFromPrivateKey } from '../../src/keys/index.js';
 import { RegistryClient } from '../../src/oci/index.js';
 import { parsePolicy, type Policy } from '../../src/policy/index.js';
@@ -17,8 +18,24 @@ import { parseReference } from '../../src/reference.js';
 import { signImage } from '../../src/sign/index.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
 import { DockerApiServer } from './docker-api-server.js';
+import { signatureTag } from '../../src/artifact/tags.js';
+import { isCosignError } from '../../src/errors.js';
+import { http } from '../../src/node-http.js';
+import type { AddressInfo } from 'node:net';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const EMPTY_CONFIG = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf('{}'), size: 2 };
+const layer = (i: number) => ({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: digestOf(String(i)), size: String(i).length, annotations: { 'dev.cosignproject.cosign/signature': 'AAAA' } });
+
+/** Junk a tag pusher can put at `sha256-<hex>.sig`: each must be a definitive failure (killed), never an outage. */
+const JUNK_SIGS: ReadonlyArray<[string, () => Buffer, string]> = [
+  ['invalid JSON', () => Buffer.from('{"schemaVersion":2,'), 'BAD_MANIFEST'],
+  ['an index instead of a manifest', () => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] })), 'BAD_MANIFEST'],
+  ['1001 layers', () => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY_CONFIG, layers: Array.from({ length: 1001 }, (_, i) => layer(i)) })), 'TOO_LARGE'],
+  ['a 5 MiB manifest', () => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY_CONFIG, layers: [layer(1)], annotations: { pad: 'x'.repeat(5 * 1024 * 1024) } })), 'TOO_LARGE'],
+  ['a manifest with a layer of digest foo:bar', () => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY_CONFIG, layers: [{ ...layer(1), digest: 'foo:bar' }] })), '*'],
+];
 
 describe('image killer cycle', () => {
   let reg: TestRegistry;
@@ -185,5 +202,105 @@ describe('image killer cycle', () => {
     expect(text).toContain('cosign_killer_containers_checked_total 601');
     expect(text).toContain('cosign_killer_containers_killed_total 1');
     expect(text).toMatch(/cosign_killer_cache_hit_ratio 0\.\d+/);
+  });
+
+  it.each(JUNK_SIGS)('a junk .sig (%s) is a definitive failure: killed in enforce mode with the reason', async (what, bytes, code) => {
+    docker.containers.clear();
+    const repo = `${reg.host}/ci/junk-${JUNK_SIGS.findIndex((j) => j[0] === what)}`;
+    const d = await pushSampleImage(client, `${repo}:v1`, { junk: what });
+    await client.putManifest(parseReference(`${repo}:${signatureTag(d)}`), bytes(), OCI_MANIFEST);
+    const c = docker.run(`${repo}:v1`, image(`${repo}:v1`, d));
+    const r = await runCycle(deps());
+    const e = r.events.find((x) => x.containerId === c.id);
+    expect(e, JSON.stringify(e)).toMatchObject({ action: 'killed', rule: 'ci', digest: d });
+    if (code !== '*') expect(e?.code).toBe(code);
+    expect(e?.reason).toBeTruthy();
+    expect(c.running).toBe(false);
+  });
+
+  it('served content that breaks its digest or JSON is definitive too (fault-injected answers)', async () => {
+    docker.containers.clear();
+    const repo = `${reg.host}/ci/served-junk`;
+    const d = await pushSampleImage(client, `${repo}:v1`, { served: 'junk' });
+    await signImage(`${repo}@${d}`, signer, { client });
+    const sigPath = new RegExp(`/manifests/${signatureTag(d)}$`);
+    const c = docker.run(`${repo}:v1`, image(`${repo}:v1`, d));
+    for (const [fault, code] of [[{ badJson: true }, 'BAD_MANIFEST'], [{ oversizeBytes: 5 * 1024 * 1024 }, 'TOO_LARGE']] as const) {
+      c.running = true;
+      reg.faults.next({ path: sigPath, ...fault });
+      const r = await runCycle(deps());
+      reg.faults.clear();
+      expect(r.events.find((x) => x.containerId === c.id)).toMatchObject({ action: 'killed', code });
+    }
+  });
+
+  it('a malformed Docker-Content-Digest header is a typed content failure (BAD_DIGEST), and the killer kills', async () => {
+    const server = http.createServer((req, res) => {
+      if (req.url === '/v2/' || req.url === '/v2') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY_CONFIG, layers: [] });
+      res.writeHead(200, { 'content-type': OCI_MANIFEST, 'docker-content-digest': 'foo:bar', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const c2 = new RegistryClient({ keychain: { resolve: async () => undefined }, attempts: 1 });
+    try {
+      const err = await c2.getManifest(parseReference(`${host}/ci/app:${signatureTag(digestOf('x'))}`)).catch((e: unknown) => e);
+      expect(isCosignError(err, 'BAD_DIGEST'), String(err)).toBe(true);
+      expect((err as Error).message).toMatch(/Docker-Content-Digest/);
+      docker.containers.clear();
+      const d = digestOf('image');
+      const p = parsePolicy(`rules:\n  - name: other\n    images: ["${host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`);
+      const v = createPolicyVerifier({ client: c2 });
+      const c = docker.run(`${host}/ci/app:v1`, image(`${host}/ci/app:v1`, d));
+      const r = await runCycle({ docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy: p, verify: v.verify, resolveIndex: v.resolveIndex });
+      expect(r.events.find((x) => x.containerId === c.id)).toMatchObject({ action: 'killed', code: 'BAD_DIGEST' });
+    } finally {
+      c2.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('outages stay fail-open: a registry that is down, answers 5xx or 429 → skipped-unavailable, nothing killed', async () => {
+    docker.containers.clear();
+    const fresh = new RegistryClient({ keychain: { resolve: async () => undefined }, attempts: 1 });
+    const v = createPolicyVerifier({ client: fresh });
+    const base = { docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy, verify: v.verify, resolveIndex: v.resolveIndex };
+    const bad = docker.run(unsigned.ref, image(unsigned.ref, unsigned.digest));
+    for (const [status, code] of [[500, 'REGISTRY_UNAVAILABLE'], [502, 'REGISTRY_UNAVAILABLE'], [429, 'REGISTRY_THROTTLED']] as const) {
+      reg.faults.next({ path: /manifests/, status, times: 1000 });
+      const r = await runCycle(base);
+      reg.faults.clear();
+      expect(r.events.find((e) => e.containerId === bad.id)).toMatchObject({ action: 'skipped-unavailable', code });
+      expect(bad.running).toBe(true);
+    }
+    // A registry nobody listens on (connection refused).
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const host = `127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const p = parsePolicy(`rules:\n  - name: down\n    images: ["${host}/**"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`);
+    const down = docker.run(`${host}/ci/app:v1`, image(`${host}/ci/app:v1`, digestOf('down')));
+    const r = await runCycle({ ...base, policy: p });
+    expect(r.events.find((e) => e.containerId === down.id)).toMatchObject({ action: 'skipped-unavailable', code: 'REGISTRY_UNAVAILABLE' });
+    expect(down.running).toBe(true);
+    fresh.close();
+  });
+
+  it('outcomeOf: only transport failures are outages; content errors, unknown errors and everything else are definitive', () => {
+    expect([...OUTAGE_CODES].sort()).toEqual(['KMS_NETWORK', 'KMS_THROTTLED', 'REGISTRY_THROTTLED', 'REGISTRY_UNAUTHORIZED', 'REGISTRY_UNAVAILABLE']);
+    for (const code of ERROR_CODES) expect(outcomeOf(new CosignError(code, 'x'))).toMatchObject({ ok: false, code, definitive: !OUTAGE_CODES.has(code) });
+    for (const code of ['BAD_MANIFEST', 'TOO_LARGE', 'DIGEST_MISMATCH', 'BAD_DIGEST', 'NOT_FOUND', 'REGISTRY_ERROR'] as const) expect(outcomeOf(new CosignError(code, 'x')).ok === false && outcomeOf(new CosignError(code, 'x'))).toMatchObject({ definitive: true });
+    expect(outcomeOf(new TypeError('boom'))).toMatchObject({ ok: false, definitive: true, reason: 'boom' });
+  });
+
+  it('an authority that cannot be loaded (missing key file) is the killer\'s problem, not the image\'s: skipped, not killed', async () => {
+    docker.containers.clear();
+    const p = parsePolicy(`rules:\n  - name: nokey\n    images: ["${reg.host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'missing.pub'))} } }]\n`);
+    const c = docker.run(unsigned.ref, image(unsigned.ref, unsigned.digest));
+    const r = await runCycle(deps({ policy: p }));
+    expect(r.events.find((e) => e.containerId === c.id)).toMatchObject({ action: 'skipped-unavailable', reason: expect.stringMatching(/nokey: cannot load its authorities/) });
+    expect(c.running).toBe(true);
   });
 });
