@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { DockerClient, parseDockerHost, type ContainerSummary, type DockerEndpoint, type ImageInfo } from './docker.js';
+export { DockerClient, isImageId, parseDockerHost, type ContainerDetails, type ContainerSummary, type DockerEndpoint, type ImageInfo } from './docker.js';
 export {
   runCycle,
   candidateDigests,
@@ -25,6 +25,8 @@ export { KillerMetrics } from './metrics.js';
 export {
   formatSyslog,
   escapeParamValue,
+  escapeMessage,
+  safeJsonLine,
   syslogTransportFor,
   tcpTransport,
   udpTransport,

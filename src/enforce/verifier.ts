@@ -51,7 +51,7 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): { verify: 
     }
     return p;
   };
-  const verify: RuleVerifier = async (ref: ImageReference, rule: PolicyRule, opts?: { throughIndex?: Digest }) => {
+  const verify: RuleVerifier = async (ref: ImageReference, rule: PolicyRule, opts?: { throughIndex?: Digest; signal?: AbortSignal }) => {
     let authorities: Authority[];
     try {
       authorities = await load(rule);
@@ -67,14 +67,15 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): { verify: 
         ...(Object.keys(rule.annotations).length === 0 ? {} : { annotations: rule.annotations }),
         ...(rule.signatureRepository === undefined ? {} : { signatureRepository: rule.signatureRepository }),
         ...(opts?.throughIndex === undefined ? {} : { throughIndex: opts.throughIndex }),
+        ...(opts?.signal === undefined ? {} : { signal: opts.signal }),
       });
       return { ok: true };
     } catch (e) {
       return outcomeOf(e);
     }
   };
-  const resolveIndex: IndexResolver = async (ref) => {
-    const m = await options.client.getManifest(ref);
+  const resolveIndex: IndexResolver = async (ref, opts) => {
+    const m = await options.client.getManifest(ref, opts?.signal === undefined ? {} : { signal: opts.signal });
     if (!/image\.index|manifest\.list/.test(m.mediaType)) return undefined;
     let doc: { manifests?: Array<{ digest?: unknown }> };
     try {

@@ -115,7 +115,7 @@ describe.skipIf(skipReal(['registry', 'podman', 'runc', 'busybox']))('image kill
     const policy = parsePolicy(await readFile(policyFile, 'utf8'));
     const { verify, resolveIndex } = createPolicyVerifier({ client });
     const docker = new DockerClient(parseDockerHost(podman.dockerHost));
-    const killed = new Set<string>();
+    const killed = new Map<string, string>();
     await runCycle({ docker, policy, verify, resolveIndex, killed });
     const before = client.stats.requests;
     const again = await runCycle({ docker, policy, verify, resolveIndex, killed });
