@@ -17,7 +17,15 @@
  *    and the index must list that digest (`throughIndex`).
  *
  * The image passes when any candidate verifies; the report says which one and by which rule. An image
- * with no registry digest at all (built locally) is a definitive failure: nothing can vouch for it.
+ * with no registry digest at all (built locally) cannot be verified: the policy's `unverifiable` setting
+ * decides (default `deny`: a definitive failure, nothing can vouch for it).
+ *
+ * ## Image ids are not names
+ *
+ * Docker shows a container's image as an id (`sha256:…` or a short id) once its tag has moved, or when
+ * it was started by id. Such a string is never parsed as a name: the container's `Config.Image` is used
+ * if it is a name, else the image's `RepoDigests` (each verified under the rule its name matches) and
+ * `RepoTags` (for the allow-list, and to find the rule of an image that has no registry digest).
  *
  * @module
  */
