@@ -188,9 +188,9 @@ interface Candidate {
 }
 
 /** `p`, unless `signal` aborts first: then a `REGISTRY_UNAVAILABLE` rejection (a verifier or resolver that ignores the signal cannot hold the cycle). */
-function bounded<T>(p: Promise<T>, signal: AbortSignal | undefined, why: () => string): Promise<T> {
+function bounded<T>(p: Promise<T>, signal: AbortSignal | undefined, why: () => string, what = 'this verification'): Promise<T> {
   if (signal === undefined) return p;
-  const late = (): CosignError => fail('REGISTRY_UNAVAILABLE', `${why()} before this verification finished`);
+  const late = (): CosignError => fail('REGISTRY_UNAVAILABLE', `${why()} before ${what} finished`);
   if (signal.aborted) {
     p.catch(() => undefined);
     return Promise.reject(late());
@@ -231,7 +231,7 @@ export async function runCycle(deps: KillerDeps): Promise<CycleReport> {
   };
   const why = (): string => (timeout?.aborted === true ? `the cycle deadline (${opts.deadlineMs} ms) passed` : 'the cycle was aborted');
   const ctx: CycleContext = { deps, opts, killed, signal, emit, why, late: false };
-  const containers = await bounded(deps.docker.listContainers(signal === undefined ? {} : { signal }), signal, why);
+  const containers = await bounded(deps.docker.listContainers(signal === undefined ? {} : { signal }), signal, why, 'listing the containers');
   // Forget kills of containers that no longer run: one started again is checked afresh.
   const running = new Set(containers.map((c) => c.id));
   for (const id of [...killed.keys()]) if (!running.has(id)) killed.delete(id);
@@ -369,7 +369,7 @@ async function verifyAndAct(
   // Signed index of the tag the container was started with?
   if (!sawOutage && tagRef !== undefined && deps.resolveIndex !== undefined) {
     try {
-      const index = await bounded(deps.resolveIndex(tagRef, so), signal, ctx.why);
+      const index = await bounded(deps.resolveIndex(tagRef, so), signal, ctx.why, "the tag's index lookup");
       const child = index === undefined ? undefined : candidates.find((cand) => index.children.includes(cand.ref.digest as string));
       if (index !== undefined && child !== undefined) {
         const out = await verifyOne(child, index.digest);
