@@ -117,6 +117,7 @@ describe('runKiller', () => {
     expect(metrics.cycles).toBe(3);
     for (const ms of durations) expect(ms).toBeLessThan(1000);
     expect(last?.deadlineReached).toBe(true);
+    expect(metrics.render()).toContain('cosign_killer_cycle_deadlines_reached_total 3');
     const events = lines.map((l) => JSON.parse(l) as { action: string; reason?: string; code?: string });
     expect(events).toHaveLength(12);
     for (const e of events) expect(e).toMatchObject({ action: 'skipped-unavailable', code: 'REGISTRY_UNAVAILABLE', reason: expect.stringMatching(/cycle deadline \(800 ms\) passed/) });
