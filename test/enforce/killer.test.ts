@@ -288,6 +288,23 @@ describe('image killer cycle', () => {
     fresh.close();
   });
 
+  it('a registry refusing our credentials (401) is an outage: skipped-unavailable, not killed', async () => {
+    const locked = await startTestRegistry({ basicAuth: { username: 'u', password: 'p' } });
+    const anon = new RegistryClient({ keychain: { resolve: async () => undefined }, attempts: 1 });
+    try {
+      docker.containers.clear();
+      const p = parsePolicy(`rules:\n  - name: locked\n    images: ["${locked.host}/**"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`);
+      const c = docker.run(`${locked.host}/ci/app:v1`, image(`${locked.host}/ci/app:v1`, digestOf('locked')));
+      const v = createPolicyVerifier({ client: anon });
+      const r = await runCycle({ docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy: p, verify: v.verify, resolveIndex: v.resolveIndex });
+      expect(r.events.find((e) => e.containerId === c.id)).toMatchObject({ action: 'skipped-unavailable', code: 'REGISTRY_UNAUTHORIZED' });
+      expect(c.running).toBe(true);
+    } finally {
+      anon.close();
+      await locked.close();
+    }
+  });
+
   it('outcomeOf: only transport failures are outages; content errors, unknown errors and everything else are definitive', () => {
     expect([...OUTAGE_CODES].sort()).toEqual(['KMS_NETWORK', 'KMS_THROTTLED', 'REGISTRY_THROTTLED', 'REGISTRY_UNAUTHORIZED', 'REGISTRY_UNAVAILABLE']);
     for (const code of ERROR_CODES) expect(outcomeOf(new CosignError(code, 'x'))).toMatchObject({ ok: false, code, definitive: !OUTAGE_CODES.has(code) });
