@@ -36,7 +36,7 @@ export async function benchKiller(containers = 200): Promise<Array<Record<string
       docker.run(ref, docker.addImage([`${parseReference(ref).name}@${d}`], [ref]));
     }
     const v = createPolicyVerifier({ client });
-    const deps = { docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy, verify: v.verify, resolveIndex: v.resolveIndex, killed: new Set<string>() };
+    const deps = { docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy, verify: v.verify, resolveIndex: v.resolveIndex, killed: new Map<string, string>() };
     const cold = await runCycle(deps);
     const warm: number[] = [];
     let requests = 0;

@@ -126,6 +126,33 @@ export function parseRepository(input: string, options: ParseReferenceOptions = 
   return ref;
 }
 
+/** Host names that all mean Docker Hub. */
+const DOCKER_HUB_HOSTS: ReadonlySet<string> = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+
+/**
+ * A registry host as the Docker reference grammar compares it: lower case (host names are not case
+ * sensitive), without the HTTPS default port `:443`, and every Docker Hub spelling (`docker.io`,
+ * `index.docker.io`, `registry-1.docker.io`) as `index.docker.io`. Used for matching (policies),
+ * never for what is signed: cosign signs the name as written.
+ */
+export function normaliseRegistryHost(host: string): string {
+  const h = host.toLowerCase().replace(/:443$/, '');
+  return DOCKER_HUB_HOSTS.has(h) ? DOCKER_HUB : h;
+}
+
+/**
+ * The canonical `registry/repository` of a reference, for comparing names: the host normalised with
+ * {@link normaliseRegistryHost}, and `library/` before single-component Docker Hub repositories. So
+ * `REGISTRY.EXAMPLE.COM:443/ci/app`, `registry.example.com/ci/app` have one canonical name, and so do
+ * `registry-1.docker.io/busybox`, `docker.io/library/busybox` and `busybox`. (Repository paths are
+ * lower case already: {@link parseReference} rejects upper case in them.)
+ */
+export function canonicalName(ref: ImageReference): string {
+  const registry = normaliseRegistryHost(ref.registry);
+  const repository = registry === DOCKER_HUB && !ref.repository.includes('/') ? `library/${ref.repository}` : ref.repository;
+  return `${registry}/${repository}`;
+}
+
 /** True for registries on the loopback interface (plain HTTP is allowed there by default). */
 export function isLoopbackRegistry(registry: string): boolean {
   const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.replace(/:\d+$/, '');

@@ -11,7 +11,8 @@ import { parsePolicy } from '../policy/index.js';
 import { DockerClient, parseDockerHost } from './docker.js';
 import { runCycle, type CycleReport, type KillerEvent, type KillerOptions } from './killer.js';
 import { KillerMetrics } from './metrics.js';
-import { formatSyslog, syslogTransportFor, type Severity, type SyslogFormat } from './syslog.js';
+import { formatSyslog, safeJsonLine, syslogTransportFor, type Severity, type SyslogFormat } from './syslog.js';
+import { isCosignError } from '../errors.js';
 import { createPolicyVerifier } from './verifier.js';
 
 /** Options of {@link runKiller}. */
@@ -22,6 +23,12 @@ export interface RunKillerOptions extends KillerOptions {
   readonly once?: boolean;
   /** Seconds between cycles in daemon mode. Default 60. */
   readonly intervalSeconds?: number;
+  /**
+   * Deadline of each cycle, in seconds: what is not verified by then counts as unavailable (see
+   * {@link KillerOptions.deadlineMs}). Default 80 % of the interval, so a stalled or trickling
+   * registry cannot make a cycle overrun it (with `--once`, of the default 60 s interval: cron).
+   */
+  readonly cycleTimeoutSeconds?: number;
   /** `DOCKER_HOST`-style endpoint. Default: `DOCKER_HOST`, else `/var/run/docker.sock`. */
   readonly dockerHost?: string;
   /** `unix:///dev/log` (default), `udp://host:514`, `tcp://host:514`, or `none`. */
@@ -67,10 +74,10 @@ export async function runKiller(options: RunKillerOptions): Promise<CycleReport 
     options.metrics === undefined ? undefined : await metrics.serve(Number(options.metrics.split(':').pop()), options.metrics.includes(':') ? options.metrics.slice(0, options.metrics.lastIndexOf(':')) : '127.0.0.1');
   const syslog = syslogTransportFor(options.syslog ?? 'unix:///dev/log', options.syslogFormat);
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const killed = new Set<string>();
+  const killed = new Map<string, string>();
   const pending: Array<Promise<void>> = [];
   const onEvent = (e: KillerEvent): void => {
-    out(JSON.stringify({ time: new Date().toISOString(), ...e }));
+    out(safeJsonLine({ time: new Date().toISOString(), ...e }));
     if (syslog !== undefined && e.action !== 'verified' && e.action !== 'allowed' && e.action !== 'already-killed') {
       const m = {
         severity: severityOf(e),
@@ -95,14 +102,22 @@ export async function runKiller(options: RunKillerOptions): Promise<CycleReport 
   process.once('SIGINT', stop);
   options.abort?.addEventListener('abort', stop, { once: true });
   let last: CycleReport | undefined;
+  const intervalMs = (options.intervalSeconds ?? 60) * 1000;
+  const deadlineMs = Math.max(1, Math.round(options.cycleTimeoutSeconds === undefined ? intervalMs * 0.8 : options.cycleTimeoutSeconds * 1000));
   try {
     for (;;) {
-      last = await runCycle({ docker, policy, verify, resolveIndex, onEvent, onVerification: (s, o) => metrics.observeVerification(s, o), options, killed });
-      metrics.observeCycle(last);
+      try {
+        last = await runCycle({ docker, policy, verify, resolveIndex, onEvent, onVerification: (s, o) => metrics.observeVerification(s, o), options: { ...options, deadlineMs }, killed });
+        metrics.observeCycle(last);
+      } catch (e) {
+        // The engine itself failed (socket gone, listing timed out): report, and try again next cycle.
+        if (options.once === true) throw e;
+        out(safeJsonLine({ time: new Date().toISOString(), action: 'cycle-error', ...(isCosignError(e) ? { code: e.code } : {}), reason: (e as Error).message }));
+      }
       await Promise.all(pending.splice(0));
       if (options.once === true || stopping) break;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, (options.intervalSeconds ?? 60) * 1000);
+        const t = setTimeout(resolve, intervalMs);
         wake = () => {
           clearTimeout(t);
           resolve();

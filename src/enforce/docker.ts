@@ -31,6 +31,31 @@ export interface ImageInfo {
   readonly repoTags: ReadonlyArray<string>;
 }
 
+/** What a container inspect tells the killer. */
+export interface ContainerDetails {
+  readonly id: string;
+  /** The local image id (`sha256:…`). */
+  readonly image: string;
+  /** `Config.Image`: the image as the container was started (a name, `name@digest`, or an id). */
+  readonly configImage: string | undefined;
+  readonly running: boolean;
+  /** `State.StartedAt`: tells a restarted container (same id) from the run that was killed. */
+  readonly startedAt: string | undefined;
+}
+
+/**
+ * True when `image` (a container's `Image` / `Config.Image`) is an image **id**, not a name: `sha256:<64 hex>`,
+ * 64 hex digits, or a shorter hex prefix (12+) of the container's image id (`imageId`; when it is
+ * unknown, any such prefix counts as an id). Docker shows the id once the tag has moved to another
+ * image, or when the container was started by id.
+ */
+export function isImageId(image: string, imageId = ''): boolean {
+  if (/^sha256:[0-9a-f]{64}$/.test(image) || /^[0-9a-f]{64}$/.test(image)) return true;
+  if (!/^(?:sha256:)?[0-9a-f]{12,63}$/.test(image)) return false;
+  const hex = image.replace(/^sha256:/, '');
+  return imageId === '' || imageId.replace(/^sha256:/, '').startsWith(hex);
+}
+
 /** Where the engine listens. */
 export interface DockerEndpoint {
   readonly socketPath?: string;
@@ -56,7 +81,13 @@ const ContainerListSchema = z.array(
   z.looseObject({ Id: z.string(), Names: z.array(z.string()).nullable().optional(), Image: z.string(), ImageID: z.string().optional(), Labels: z.record(z.string(), z.string()).nullable().optional() }),
 );
 const ImageSchema = z.looseObject({ Id: z.string(), RepoDigests: z.array(z.string()).nullable().optional(), RepoTags: z.array(z.string()).nullable().optional() });
-const ContainerSchema = z.looseObject({ Id: z.string(), Image: z.string(), Name: z.string().optional(), Config: z.looseObject({ Image: z.string().optional() }).nullable().optional(), State: z.looseObject({ Running: z.boolean().optional() }).optional() });
+const ContainerSchema = z.looseObject({
+  Id: z.string(),
+  Image: z.string(),
+  Name: z.string().optional(),
+  Config: z.looseObject({ Image: z.string().optional() }).nullable().optional(),
+  State: z.looseObject({ Running: z.boolean().optional(), StartedAt: z.string().optional() }).optional(),
+});
 
 /** The Docker Engine API client. */
 export class DockerClient {
@@ -77,9 +108,10 @@ export class DockerClient {
     this.#agent.destroy();
   }
 
-  #request(method: string, path: string): Promise<{ status: number; body: Buffer }> {
+  #request(method: string, path: string, signal?: AbortSignal): Promise<{ status: number; body: Buffer }> {
     this.requests++;
     return new Promise((resolve, reject) => {
+      if (signal?.aborted === true) return reject(fail('IO_ERROR', `docker ${method} ${path}: aborted`));
       const req = http.request(
         { ...this.#endpoint, path: `${API}${path}`, method, agent: this.#agent, headers: { host: 'docker' } },
         (res) => {
@@ -97,13 +129,16 @@ export class DockerClient {
         },
       );
       req.setTimeout(this.#timeout, () => req.destroy(new Error(`no answer within ${this.#timeout} ms`)));
+      const onAbort = (): void => void req.destroy(new Error('aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('close', () => signal?.removeEventListener('abort', onAbort));
       req.on('error', (e: NodeJS.ErrnoException) => reject(fail('IO_ERROR', `docker ${method} ${path}: ${e.code ?? e.message}`, { cause: e })));
       req.end();
     });
   }
 
-  async #json<T>(method: string, path: string, schema: z.ZodType<T>): Promise<T | undefined> {
-    const r = await this.#request(method, path);
+  async #json<T>(method: string, path: string, schema: z.ZodType<T>, signal?: AbortSignal): Promise<T | undefined> {
+    const r = await this.#request(method, path, signal);
     if (r.status === 404) return undefined;
     if (r.status !== 200) throw fail('IO_ERROR', `docker ${method} ${path}: HTTP ${r.status} ${r.body.toString('utf8').slice(0, 200)}`);
     const parsed = schema.safeParse(parseJson(r.body, `docker ${path}`));
@@ -118,8 +153,8 @@ export class DockerClient {
   }
 
   /** Running containers. */
-  async listContainers(): Promise<ContainerSummary[]> {
-    const list = (await this.#json('GET', '/containers/json', ContainerListSchema)) ?? [];
+  async listContainers(options: { signal?: AbortSignal } = {}): Promise<ContainerSummary[]> {
+    const list = (await this.#json('GET', '/containers/json', ContainerListSchema, options.signal)) ?? [];
     return list.map((c) => ({
       id: c.Id,
       name: (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''),
@@ -129,16 +164,16 @@ export class DockerClient {
     }));
   }
 
-  /** A container's configured image and running state; undefined when it no longer exists. */
-  async inspectContainer(id: string): Promise<{ id: string; image: string; configImage: string | undefined; running: boolean } | undefined> {
-    const c = await this.#json('GET', `/containers/${encodeURIComponent(id)}/json`, ContainerSchema);
+  /** A container's image (`image`: its id; `configImage`: as it was started), running state and start time; undefined when it no longer exists. */
+  async inspectContainer(id: string, options: { signal?: AbortSignal } = {}): Promise<ContainerDetails | undefined> {
+    const c = await this.#json('GET', `/containers/${encodeURIComponent(id)}/json`, ContainerSchema, options.signal);
     if (c === undefined) return undefined;
-    return { id: c.Id, image: c.Image, configImage: c.Config?.Image, running: c.State?.Running !== false };
+    return { id: c.Id, image: c.Image, configImage: c.Config?.Image, running: c.State?.Running !== false, startedAt: c.State?.StartedAt };
   }
 
   /** An image's repo digests and tags; undefined when it no longer exists. */
-  async inspectImage(id: string): Promise<ImageInfo | undefined> {
-    const i = await this.#json('GET', `/images/${encodeURIComponent(id)}/json`, ImageSchema);
+  async inspectImage(id: string, options: { signal?: AbortSignal } = {}): Promise<ImageInfo | undefined> {
+    const i = await this.#json('GET', `/images/${encodeURIComponent(id)}/json`, ImageSchema, options.signal);
     if (i === undefined) return undefined;
     return { id: i.Id, repoDigests: i.RepoDigests ?? [], repoTags: i.RepoTags ?? [] };
   }

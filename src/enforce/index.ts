@@ -4,11 +4,12 @@
  *
  * @module
  */
-export { DockerClient, parseDockerHost, type ContainerSummary, type DockerEndpoint, type ImageInfo } from './docker.js';
+export { DockerClient, isImageId, parseDockerHost, type ContainerDetails, type ContainerSummary, type DockerEndpoint, type ImageInfo } from './docker.js';
 export {
   runCycle,
   candidateDigests,
   outcomeOf,
+  OUTAGE_CODES,
   killedIn,
   type CycleReport,
   type IndexResolver,
@@ -24,6 +25,8 @@ export { KillerMetrics } from './metrics.js';
 export {
   formatSyslog,
   escapeParamValue,
+  escapeMessage,
+  safeJsonLine,
   syslogTransportFor,
   tcpTransport,
   udpTransport,

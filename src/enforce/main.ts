@@ -18,6 +18,8 @@ Options:
   --policy FILE            policy (YAML or JSON)                                  (required)
   --once                   run one cycle and exit (for cron: * * * * * root cosign-ts-killer --once …)
   --interval SECONDS       seconds between cycles in daemon mode                   (default 60)
+  --cycle-timeout SECONDS  deadline of one cycle; what is not verified by then counts as
+                           registry unavailable                         (default 80% of the interval)
   --docker-host URL        unix:///var/run/docker.sock or tcp://host:port          (default $DOCKER_HOST)
   --syslog TARGET          unix:///dev/log, udp://host:514, tcp://host:514, none    (default unix:///dev/log)
   --metrics [HOST:]PORT    serve Prometheus metrics on /metrics                    (default off)
@@ -38,6 +40,7 @@ async function main(): Promise<number> {
         policy: { type: 'string' },
         once: { type: 'boolean' },
         interval: { type: 'string' },
+        'cycle-timeout': { type: 'string' },
         'docker-host': { type: 'string' },
         syslog: { type: 'string' },
         metrics: { type: 'string' },
@@ -61,10 +64,18 @@ async function main(): Promise<number> {
     process.stderr.write(`Error: --policy is required\n\n${HELP}`);
     return 1;
   }
+  for (const flag of ['interval', 'cycle-timeout'] as const) {
+    const v = values[flag];
+    if (v !== undefined && !(Number(v) > 0 && Number(v) <= 86_400)) {
+      process.stderr.write(`Error: --${flag} must be a number of seconds between 0 and 86400, not ${JSON.stringify(v.slice(0, 50))}\n`);
+      return 1;
+    }
+  }
   const report = await runKiller({
     policyFile: values.policy,
     once: values.once === true,
     ...(values.interval === undefined ? {} : { intervalSeconds: Number(values.interval) }),
+    ...(values['cycle-timeout'] === undefined ? {} : { cycleTimeoutSeconds: Number(values['cycle-timeout']) }),
     ...(values['docker-host'] === undefined ? {} : { dockerHost: values['docker-host'] }),
     ...(values.syslog === undefined ? {} : { syslog: values.syslog }),
     ...(values.metrics === undefined ? {} : { metrics: values.metrics }),

@@ -16,6 +16,8 @@ export class KillerMetrics {
   killed = 0;
   auditViolations = 0;
   verificationErrors = 0;
+  /** Cycles cut short by their deadline. */
+  deadlinesReached = 0;
   readonly #buckets = new Array<number>(BUCKETS.length).fill(0);
   #sum = 0;
   #count = 0;
@@ -34,6 +36,7 @@ export class KillerMetrics {
   observeCycle(report: CycleReport): void {
     this.cycles++;
     this.checked += report.checked;
+    if (report.deadlineReached === true) this.deadlinesReached++;
     for (const e of report.events) {
       if (e.action === 'killed' || e.action === 'killed-and-removed') this.killed++;
       if (e.action === 'audit') this.auditViolations++;
@@ -59,6 +62,9 @@ export class KillerMetrics {
       `# HELP ${p}_verification_errors_total Verifications that could not complete (registry unavailable, throttled, ...).`,
       `# TYPE ${p}_verification_errors_total counter`,
       `${p}_verification_errors_total ${this.verificationErrors}`,
+      `# HELP ${p}_cycle_deadlines_reached_total Cycles whose deadline passed before every container was verified (those count as unavailable).`,
+      `# TYPE ${p}_cycle_deadlines_reached_total counter`,
+      `${p}_cycle_deadlines_reached_total ${this.deadlinesReached}`,
       `# HELP ${p}_verification_seconds Time to verify one image digest (cache hits included).`,
       `# TYPE ${p}_verification_seconds histogram`,
       ...BUCKETS.map((b, i) => `${p}_verification_seconds_bucket{le="${b}"} ${this.#buckets[i]}`),

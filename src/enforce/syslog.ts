@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
+import { fail } from '../errors.js';
 
 /** Syslog severities (RFC 5424 §6.2.1). */
 export const SEVERITY = { emerg: 0, alert: 1, crit: 2, err: 3, warning: 4, notice: 5, info: 6, debug: 7 } as const;
@@ -43,9 +44,50 @@ function header(v: string | undefined, max: number): string {
   return s === '' ? '-' : s;
 }
 
-/** Escape an SD-PARAM value: `"`, `\` and `]` get a backslash (RFC 5424 §6.3.3). */
+/**
+ * Characters that never reach a log line raw, whoever wrote them (image names, reasons and digests
+ * come from registries and container engines): C0 controls (newline, CR, NUL, ESC of ANSI
+ * sequences …), DEL, C1 controls, the Unicode line and paragraph separators U+2028/U+2029, the byte
+ * order mark, and bidirectional controls (they reorder what a reader sees).
+ */
+const UNSAFE = '\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069\\ufeff';
+const UNSAFE_RE = new RegExp(`[${UNSAFE}]`, 'g');
+const MSG_RE = new RegExp(`[\\\\${UNSAFE}]`, 'g');
+const PARAM_RE = new RegExp(`["\\\\\\]${UNSAFE}]`, 'g');
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\\': '\\\\', '"': '\\"', ']': '\\]' };
+
+/** `\n`, `\r`, `\t` by name, other unsafe characters as `\xHH` / `\uHHHH`; backslash, `"` and `]` with a backslash. */
+function visible(c: string): string {
+  const named = NAMED[c];
+  if (named !== undefined) return named;
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Escape an SD-PARAM value: `"`, `\` and `]` get a backslash (RFC 5424 §6.3.3), and control
+ * characters, line separators and bidirectional controls are written visibly (`\n`, `\x00`,
+ * `\u2028`), so no value can end the structured data or start a forged line.
+ */
 export function escapeParamValue(v: string): string {
-  return v.replace(/["\\\]]/g, (c) => `\\${c}`);
+  return v.replace(PARAM_RE, visible);
+}
+
+/**
+ * Escape the free-text MSG part: backslash doubled, and control characters, line separators and
+ * bidirectional controls written visibly (`\n`, `\x1b`, `\u2028`), so one message is one line.
+ */
+export function escapeMessage(v: string): string {
+  return v.replace(MSG_RE, visible);
+}
+
+/**
+ * `JSON.stringify(value)` as one safe log line: JSON escapes C0 controls itself; this also escapes
+ * DEL, C1 controls, U+2028/U+2029, the byte order mark and bidirectional controls (`\u2028`), which
+ * JSON leaves raw and which break lines or reorder text in terminals and log viewers.
+ */
+export function safeJsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(UNSAFE_RE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Format an RFC 5424 line (no trailing newline). */
@@ -57,7 +99,7 @@ export function formatSyslog(m: SyslogMessage, f: SyslogFormat = {}): string {
     .map(([k, v]) => ` ${header(k, 32).replace(/[= "\]]/g, '')}="${escapeParamValue(String(v))}"`)
     .join('');
   const sd = params === '' ? '-' : `[${f.sdId ?? 'cosign-ts@32473'}${params}]`;
-  return `<${pri}>1 ${ts} ${header(f.hostname ?? os.hostname(), 255)} ${header(f.appName ?? 'cosign-ts-killer', 48)} ${header(f.procId ?? String(process.pid), 128)} ${header(m.msgId, 32)} ${sd} ${m.message}`;
+  return `<${pri}>1 ${ts} ${header(f.hostname ?? os.hostname(), 255)} ${header(f.appName ?? 'cosign-ts-killer', 48)} ${header(f.procId ?? String(process.pid), 128)} ${header(m.msgId, 32)} ${sd} ${escapeMessage(m.message)}`;
 }
 
 /** Where syslog lines go. */
@@ -115,7 +157,7 @@ export function unixTransport(socketPath = '/dev/log', format: SyslogFormat = {}
           args.push('--sd-id', sd);
           for (const [k, v] of data) args.push('--sd-param', `${k}="${escapeParamValue(String(v))}"`);
         }
-        args.push('--', m.message);
+        args.push('--', escapeMessage(m.message));
         execFile('logger', args, { timeout: 10_000 }, (e) => (e ? reject(e) : resolve()));
       }),
     close: async () => undefined,
@@ -130,5 +172,5 @@ export function syslogTransportFor(target: string, format: SyslogFormat = {}): S
   const host = u.hostname.replace(/^\[|\]$/g, '');
   if (u.protocol === 'udp:') return udpTransport(host, Number(u.port || 514));
   if (u.protocol === 'tcp:') return tcpTransport(host, Number(u.port || 514));
-  throw new Error(`unsupported syslog target ${target} (unix:///dev/log, udp://host:port, tcp://host:port)`);
+  throw fail('USAGE', `unsupported syslog target ${JSON.stringify(target.slice(0, 200))} (unix:///dev/log, udp://host:port, tcp://host:port)`);
 }

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Digest } from '../digest.js';
-import { fail } from '../errors.js';
+import { fail, isCosignError } from '../errors.js';
 import { parsePublicKey } from '../keys/index.js';
 import type { KmsOptions } from '../kms/index.js';
 import type { RegistryClient } from '../oci/client.js';
@@ -51,23 +51,31 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): { verify: 
     }
     return p;
   };
-  const verify: RuleVerifier = async (ref: ImageReference, rule: PolicyRule, opts?: { throughIndex?: Digest }) => {
+  const verify: RuleVerifier = async (ref: ImageReference, rule: PolicyRule, opts?: { throughIndex?: Digest; signal?: AbortSignal }) => {
+    let authorities: Authority[];
+    try {
+      authorities = await load(rule);
+    } catch (e) {
+      // The killer's own configuration (a key file, a KMS key), not the image: never evidence against it.
+      return { ok: false, definitive: false, code: isCosignError(e) ? e.code : 'IO_ERROR', reason: `rule ${rule.name}: cannot load its authorities: ${(e as Error).message}` };
+    }
     try {
       await verifyImage(ref, {
         client: options.client,
-        authorities: await load(rule),
+        authorities,
         cache,
         ...(Object.keys(rule.annotations).length === 0 ? {} : { annotations: rule.annotations }),
         ...(rule.signatureRepository === undefined ? {} : { signatureRepository: rule.signatureRepository }),
         ...(opts?.throughIndex === undefined ? {} : { throughIndex: opts.throughIndex }),
+        ...(opts?.signal === undefined ? {} : { signal: opts.signal }),
       });
       return { ok: true };
     } catch (e) {
       return outcomeOf(e);
     }
   };
-  const resolveIndex: IndexResolver = async (ref) => {
-    const m = await options.client.getManifest(ref);
+  const resolveIndex: IndexResolver = async (ref, opts) => {
+    const m = await options.client.getManifest(ref, opts?.signal === undefined ? {} : { signal: opts.signal });
     if (!/image\.index|manifest\.list/.test(m.mediaType)) return undefined;
     let doc: { manifests?: Array<{ digest?: unknown }> };
     try {

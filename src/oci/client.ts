@@ -240,6 +240,7 @@ export class RegistryClient {
     const expected = ref.digest ?? (headerString(res.headers['docker-content-digest']) as Digest | undefined);
     if (expected !== undefined && (expected as string) !== '') {
       const { algorithm } = parseDigest(expected);
+      if (algorithm !== 'sha256' && algorithm !== 'sha384' && algorithm !== 'sha512') throw fail('BAD_DIGEST', `manifest ${formatReference(ref)}: unsupported digest algorithm in ${ref.digest === undefined ? 'Docker-Content-Digest' : 'the reference'}: ${JSON.stringify(expected.slice(0, 100))}`);
       const computed = algorithm === 'sha256' ? actual : (`${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}` as Digest);
       if (computed !== expected) {
         throw fail('DIGEST_MISMATCH', `manifest ${formatReference(ref)}: registry sent content with digest ${computed}, expected ${expected}`, { details: { expected, actual: computed } });

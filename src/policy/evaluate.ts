@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ImageReference } from '../reference.js';
+import { canonicalName, type ImageReference } from '../reference.js';
 import type { Policy, PolicyMode, PolicyRule } from './policy.js';
 
 /** The outcome of {@link evaluatePolicy}. */
@@ -13,9 +13,13 @@ export type PolicyDecision =
   | { readonly kind: 'unmatched'; readonly action: 'allow' | 'deny'; readonly mode: PolicyMode }
   | { readonly kind: 'rule'; readonly rule: PolicyRule };
 
-/** Decide what applies to `ref` (its `registry/repository`, and tag when it has one). */
+/**
+ * Decide what applies to `ref`: its canonical `registry/repository` (`canonicalName` in
+ * `reference.ts`: host lower case, no `:443`, one Docker Hub host), and with the tag when it has one.
+ */
 export function evaluatePolicy(policy: Policy, ref: ImageReference): PolicyDecision {
-  const names = ref.tag === undefined ? [ref.name] : [ref.name, `${ref.name}:${ref.tag}`];
+  const name = canonicalName(ref);
+  const names = ref.tag === undefined ? [name] : [name, `${name}:${ref.tag}`];
   const hit = (ms: ReadonlyArray<(n: string) => boolean>): number => ms.findIndex((m) => names.some((n) => m(n)));
   const a = hit(policy.allowMatchers);
   if (a >= 0) return { kind: 'allowed', pattern: policy.allow[a] as string };

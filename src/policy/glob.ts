@@ -1,25 +1,35 @@
 /**
  * Image glob patterns, as admission controllers use them: `*` matches within one path segment (no `/`),
  * `**` matches across segments, `?` one character (not `/`). Patterns and image names are normalised
- * the same way (`busybox` → `index.docker.io/library/busybox`), and a pattern matches the image's
- * `registry/repository`, or `registry/repository:tag` when the pattern names a tag.
+ * the same way ({@link normalisePattern}, `canonicalName` in `reference.ts`: `busybox` →
+ * `index.docker.io/library/busybox`, `REGISTRY.EXAMPLE.COM:443/ci/app` → `registry.example.com/ci/app`),
+ * and a pattern matches the image's `registry/repository`, or `registry/repository:tag` when the
+ * pattern names a tag.
  *
  * @module
  */
 import { fail } from '../errors.js';
-import { DOCKER_HUB } from '../reference.js';
+import { DOCKER_HUB, normaliseRegistryHost } from '../reference.js';
 
-/** Normalise the registry part of a pattern like references are normalised. */
+/**
+ * Normalise a pattern the way image names are normalised for matching ({@link canonicalName}): the
+ * registry part lower case, without `:443`, Docker Hub's host names as `index.docker.io`, and
+ * `library/` before single-component Docker Hub repositories.
+ * @throws CosignError `POLICY_INVALID` when the repository path has upper-case letters (such a
+ *   reference is invalid: it could never match an image, so the rule would silently do nothing).
+ */
 export function normalisePattern(pattern: string): string {
   const slash = pattern.indexOf('/');
   const first = slash < 0 ? '' : pattern.slice(0, slash);
-  const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[') || first.includes('*'));
-  if (!hasRegistry) return pattern.includes('/') ? `${DOCKER_HUB}/${pattern}` : `${DOCKER_HUB}/library/${pattern}`;
-  if (first === 'docker.io') {
-    const rest = pattern.slice(slash + 1);
-    return rest.includes('/') ? `${DOCKER_HUB}/${rest}` : `${DOCKER_HUB}/library/${rest}`;
-  }
-  return pattern;
+  const lower = first.toLowerCase();
+  const hasRegistry = slash >= 0 && (lower.includes('.') || lower.includes(':') || lower === 'localhost' || lower.startsWith('[') || lower.includes('*'));
+  const registry = hasRegistry ? normaliseRegistryHost(first) : DOCKER_HUB;
+  const rest = hasRegistry ? pattern.slice(slash + 1) : pattern;
+  const lastSlash = rest.lastIndexOf('/');
+  const colon = rest.indexOf(':', lastSlash + 1);
+  const path = colon < 0 ? rest : rest.slice(0, colon);
+  if (/[A-Z]/.test(path)) throw fail('POLICY_INVALID', `glob ${JSON.stringify(pattern)}: repository paths are lower case (${JSON.stringify(path)} is not a valid repository)`);
+  return registry === DOCKER_HUB && !rest.includes('/') ? `${DOCKER_HUB}/library/${rest}` : `${registry}/${rest}`;
 }
 
 /** Compile a glob into a matcher of `registry/repository[:tag]` strings. */

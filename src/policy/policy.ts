@@ -8,6 +8,7 @@
  * apiVersion: cosign-ts/v1
  * defaults:
  *   unmatched: deny          # deny (default) | allow
+ *   unverifiable: deny       # deny (default) | allow: images with no registry digest (built locally)
  *   mode: enforce            # default mode of rules
  * allow:                     # never checked: the killer itself, infrastructure containers
  *   - registry.example.com/infra/**
@@ -58,6 +59,13 @@ export interface Policy {
   readonly unmatched: 'deny' | 'allow';
   /** Mode used for unmatched images when `unmatched` is `deny`. */
   readonly unmatchedMode: PolicyMode;
+  /**
+   * What to do with an image that has no registry digest, so no signature can vouch for it (built
+   * locally, or pulled and then untagged): `deny` (default) applies the matching rule's mode (or
+   * `defaults.mode` when the image has no name at all), so it is killed in `enforce` mode; `allow`
+   * lets it run (development hosts).
+   */
+  readonly unverifiable: 'deny' | 'allow';
   readonly allow: ReadonlyArray<string>;
   readonly rules: ReadonlyArray<PolicyRule>;
   readonly allowMatchers: ReadonlyArray<(name: string) => boolean>;
@@ -84,7 +92,7 @@ const RuleSchema = z.strictObject({
 });
 const PolicySchema = z.strictObject({
   apiVersion: z.literal('cosign-ts/v1').optional(),
-  defaults: z.strictObject({ unmatched: z.enum(['deny', 'allow']).optional(), mode: ModeSchema.optional() }).optional(),
+  defaults: z.strictObject({ unmatched: z.enum(['deny', 'allow']).optional(), unverifiable: z.enum(['deny', 'allow']).optional(), mode: ModeSchema.optional() }).optional(),
   allow: z.array(GlobSchema).optional(),
   rules: z.array(RuleSchema).default([]),
 });
@@ -165,6 +173,7 @@ export function parsePolicy(text: string, options: { format?: 'yaml' | 'json'; s
   return {
     unmatched: p.defaults?.unmatched ?? 'deny',
     unmatchedMode: defaultMode,
+    unverifiable: p.defaults?.unverifiable ?? 'deny',
     allow,
     rules,
     allowMatchers: allow.map((g, j) => compile(g, `allow.${j}`)),

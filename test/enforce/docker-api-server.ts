@@ -15,6 +15,10 @@ export interface FakeContainer {
   image: string;
   imageId: string;
   running: boolean;
+  /** `Config.Image` when it differs from `image` (the list shows the id once the tag moved). */
+  configImage?: string;
+  /** `State.StartedAt` of the current run. */
+  startedAt: string;
   /** Vanish right after the list call (race with the killer). */
   vanishAfterList?: boolean;
 }
@@ -57,9 +61,16 @@ export class DockerApiServer {
   }
 
   run(image: string, img: FakeImage, name = `c-${randomBytes(3).toString('hex')}`): FakeContainer {
-    const c = { id: randomBytes(32).toString('hex'), name, image, imageId: img.id, running: true };
+    const c: FakeContainer = { id: randomBytes(32).toString('hex'), name, image, imageId: img.id, running: true, startedAt: new Date().toISOString() };
     this.containers.set(c.id, c);
     return c;
+  }
+
+  /** `docker start` again (same id, a new `State.StartedAt`), as a restart policy does. */
+  restart(c: FakeContainer): void {
+    c.running = true;
+    const previous = Date.parse(c.startedAt);
+    c.startedAt = new Date(Math.max(Date.now(), previous + 1000)).toISOString();
   }
 
   async close(): Promise<void> {
@@ -96,7 +107,7 @@ export class DockerApiServer {
     if (m !== null) {
       const c = this.containers.get(decodeURIComponent(m[1] as string));
       if (c === undefined) return this.#json(res, 404, { message: `No such container: ${m[1]}` });
-      return this.#json(res, 200, { Id: c.id, Name: `/${c.name}`, Image: c.imageId, Config: { Image: c.image }, State: { Running: c.running, Status: c.running ? 'running' : 'exited' } });
+      return this.#json(res, 200, { Id: c.id, Name: `/${c.name}`, Image: c.imageId, Config: { Image: c.configImage ?? c.image }, State: { Running: c.running, Status: c.running ? 'running' : 'exited', StartedAt: c.startedAt } });
     }
     m = /^\/images\/(.+)\/json$/.exec(p);
     if (m !== null) {

@@ -115,13 +115,43 @@ describe.skipIf(skipReal(['registry', 'podman', 'runc', 'busybox']))('image kill
     const policy = parsePolicy(await readFile(policyFile, 'utf8'));
     const { verify, resolveIndex } = createPolicyVerifier({ client });
     const docker = new DockerClient(parseDockerHost(podman.dockerHost));
-    const killed = new Set<string>();
+    const killed = new Map<string, string>();
     await runCycle({ docker, policy, verify, resolveIndex, killed });
     const before = client.stats.requests;
     const again = await runCycle({ docker, policy, verify, resolveIndex, killed });
     expect(client.stats.requests - before).toBe(0);
     expect(again.events.every((e) => e.action !== 'killed')).toBe(true);
     docker.close();
+  });
+
+  it('started by image id: judged by the RepoDigests name (signed kept, unsigned killed); restarted after the kill → killed again', async () => {
+    const idOf = async (ref: string): Promise<string> => (await podman.podman(['image', 'inspect', '--format', '{{.Id}}', ref])).stdout.trim();
+    const sid = await idOf(signedRef);
+    const uid = await idOf(unsignedRef);
+    const byIdSigned = await podman.run(sid, { name: `by-id-signed-${Date.now()}` });
+    const byIdUnsigned = await podman.run(uid.slice(0, 12), { name: `by-id-unsigned-${Date.now()}` });
+    const client = new RegistryClient();
+    const { createPolicyVerifier, runCycle } = await import('../../src/enforce/index.js');
+    const { parsePolicy } = await import('../../src/policy/index.js');
+    const { readFile } = await import('node:fs/promises');
+    const policy = parsePolicy(await readFile(policyFile, 'utf8'));
+    const { verify, resolveIndex } = createPolicyVerifier({ client });
+    const docker = new DockerClient(parseDockerHost(podman.dockerHost));
+    const killed = new Map<string, string>();
+    try {
+      const r = await runCycle({ docker, policy, verify, resolveIndex, killed });
+      expect(r.events.find((e) => e.containerId === byIdSigned)).toMatchObject({ action: 'verified', via: 'repo-digest' });
+      expect(r.events.find((e) => e.containerId === byIdUnsigned)).toMatchObject({ action: 'killed', code: 'NO_SIGNATURES', rule: 'ci-images' });
+      expect((await running()).has(byIdUnsigned)).toBe(false);
+      await podman.podman(['start', byIdUnsigned]);
+      expect((await running()).has(byIdUnsigned)).toBe(true);
+      const r2 = await runCycle({ docker, policy, verify, resolveIndex, killed });
+      expect(r2.events.find((e) => e.containerId === byIdUnsigned)).toMatchObject({ action: 'killed', reason: expect.stringMatching(/started again/) });
+      expect((await running()).has(byIdUnsigned)).toBe(false);
+    } finally {
+      docker.close();
+      client.close();
+    }
   });
 
   it('registry down: nothing is killed by default (fail-open); --fail-closed kills', async () => {

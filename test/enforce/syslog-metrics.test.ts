@@ -1,7 +1,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { escapeParamValue, formatSyslog, KillerMetrics, tcpTransport, udpTransport } from '../../src/enforce/index.js';
+import { HOSTILE } from './hostile-strings.js';
+import { escapeMessage, escapeParamValue, formatSyslog, KillerMetrics, safeJsonLine, tcpTransport, udpTransport } from '../../src/enforce/index.js';
 
 const MSG = {
   severity: 'alert' as const,
@@ -42,6 +43,54 @@ describe('syslog (RFC 5424)', () => {
     expect(data).toBe(`${Buffer.byteLength(LINE)} ${LINE}6 second`);
     await t.close();
     server.close();
+  });
+});
+
+const RAW_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+
+/** Parse RFC 5424 structured data `[id k="v" …]` at the start of `s` (§6.3): the params and what follows. */
+function parseSd(s: string): { params: Record<string, string>; rest: string } {
+  expect(s[0]).toBe('[');
+  let i = s.indexOf(' ');
+  const params: Record<string, string> = {};
+  while (s[i] === ' ') {
+    const eq = s.indexOf('=', i);
+    const key = s.slice(i + 1, eq);
+    expect(s[eq + 1]).toBe('"');
+    let v = '';
+    let j = eq + 2;
+    for (; s[j] !== '"'; j++) {
+      if (j >= s.length) throw new Error('unterminated PARAM-VALUE');
+      if (s[j] === '\\' && (s[j + 1] === '"' || s[j + 1] === '\\' || s[j + 1] === ']')) j++;
+      v += s[j];
+    }
+    params[key] = v;
+    i = j + 1;
+  }
+  expect(s[i]).toBe(']');
+  return { params, rest: s.slice(i + 1) };
+}
+
+describe('hostile strings in logs (no forged lines, no broken structured data)', () => {
+  it.each(HOSTILE)('syslog line with %j in every field stays one line with intact SD', (h) => {
+    const line = formatSyslog({ severity: 'alert', msgId: `K${h}`, message: `killed ${h} image ${h}`, data: { image: h, container_name: h, reason: h, digest: h }, timestamp: MSG.timestamp }, { ...FORMAT, hostname: `host${h}` });
+    expect(line).not.toMatch(RAW_UNSAFE);
+    const header = line.split(' ').slice(0, 6);
+    expect(header).toHaveLength(6);
+    const sd = parseSd(line.slice(header.join(' ').length + 1));
+    expect(Object.keys(sd.params)).toEqual(['image', 'container_name', 'reason', 'digest']);
+    expect(sd.params.image).toBe(sd.params.reason);
+    expect(sd.rest).toBe(` killed ${escapeMessage(h)} image ${escapeMessage(h)}`);
+  });
+
+  it('escapes visibly and unambiguously', () => {
+    expect(escapeMessage('a\nb\\nc\u0000\u2028\u001b[0m')).toBe('a\\nb\\\\nc\\x00\\u2028\\x1b[0m');
+    expect(escapeParamValue('x]\n"\\')).toBe('x\\]\\n\\"\\\\');
+    for (const h of HOSTILE) {
+      const j = safeJsonLine({ h });
+      expect(j).not.toMatch(RAW_UNSAFE);
+      expect(JSON.parse(j)).toEqual({ h });
+    }
   });
 });
 

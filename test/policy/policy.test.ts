@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCosignError } from '../../src/errors.js';
-import { compileGlob, evaluatePolicy, parsePolicy } from '../../src/policy/index.js';
+import { canonicalName, compileGlob, evaluatePolicy, parsePolicy } from '../../src/policy/index.js';
 import { parseReference } from '../../src/reference.js';
 
 function policyError(text: string, format?: 'json'): string {
@@ -105,5 +105,62 @@ describe('globs and evaluation', () => {
     const d = evaluatePolicy(p, parseReference('registry.example.com/ci/app@sha256:' + 'a'.repeat(64)));
     expect(d.kind === 'rule' && d.rule.name).toBe('ci');
     expect(evaluatePolicy(p, parseReference('busybox'))).toEqual({ kind: 'unmatched', action: 'deny', mode: 'audit' });
+  });
+});
+
+describe('name normalisation (Docker reference grammar) for globs and exact names', () => {
+  /** Spellings of one image that must all meet the same rule. */
+  const EQUIVALENT: ReadonlyArray<[string, ReadonlyArray<string>]> = [
+    ['registry.example.com/ci/app', ['registry.example.com/ci/app', 'REGISTRY.EXAMPLE.COM/ci/app', 'Registry.Example.Com/ci/app:v1', 'registry.example.com:443/ci/app', 'REGISTRY.example.COM:443/ci/app@sha256:' + 'a'.repeat(64)]],
+    ['busybox', ['busybox', 'busybox:1.36', 'library/busybox', 'docker.io/busybox', 'docker.io/library/busybox', 'index.docker.io/busybox', 'index.docker.io/library/busybox', 'registry-1.docker.io/busybox', 'registry-1.docker.io/library/busybox', 'DOCKER.IO/busybox', 'index.docker.io:443/busybox']],
+    ['org/app', ['org/app', 'docker.io/org/app', 'index.docker.io/org/app', 'registry-1.docker.io/org/app:v2', 'Docker.IO:443/org/app']],
+  ];
+  const GLOBS: ReadonlyArray<[string, string]> = [
+    ['registry.example.com/ci/*', 'registry.example.com/ci/app'],
+    ['REGISTRY.EXAMPLE.COM/ci/*', 'registry.example.com/ci/app'],
+    ['registry.example.com:443/ci/**', 'registry.example.com/ci/app'],
+    ['registry.example.com/ci/app', 'registry.example.com/ci/app'],
+    ['Registry.Example.Com:443/ci/app', 'registry.example.com/ci/app'],
+    ['busybox', 'busybox'],
+    ['index.docker.io/busybox', 'busybox'],
+    ['registry-1.docker.io/busybox', 'busybox'],
+    ['docker.io/library/busybox', 'busybox'],
+    ['INDEX.DOCKER.IO/library/*', 'busybox'],
+    ['docker.io/*', 'busybox'],
+    ['index.docker.io/org/*', 'org/app'],
+    ['registry-1.docker.io:443/org/app', 'org/app'],
+  ];
+
+  it.each(GLOBS)('glob %s matches every spelling of %s (and a rule on it applies to all of them)', (glob, canonical) => {
+    const spellings = EQUIVALENT.find(([c]) => c === canonical)?.[1] ?? [];
+    const p = parsePolicy(JSON.stringify({ rules: [{ name: 'r', images: [glob], authorities: [{ key: { path: '/k' } }] }] }), { format: 'json' });
+    for (const s of spellings) {
+      const d = evaluatePolicy(p, parseReference(s));
+      expect(d.kind, `${glob} vs ${s}`).toBe('rule');
+    }
+    const other = evaluatePolicy(p, parseReference('registry.example.org/ci/app'));
+    expect(other.kind).toBe('unmatched');
+  });
+
+  it('all spellings of a name have one canonical name; different names stay different', () => {
+    for (const [, spellings] of EQUIVALENT) expect(new Set(spellings.map((s) => canonicalName(parseReference(s)))).size).toBe(1);
+    expect(new Set(EQUIVALENT.map(([c]) => canonicalName(parseReference(c)))).size).toBe(EQUIVALENT.length);
+    expect(canonicalName(parseReference('registry.example.com:5443/ci/app'))).toBe('registry.example.com:5443/ci/app');
+    expect(canonicalName(parseReference('localhost:443/a'))).toBe('localhost/a');
+  });
+
+  it('the allow-list is normalised the same way (no escape through host case or :443)', () => {
+    const p = parsePolicy('allow: ["registry.example.com/infra/**"]');
+    for (const s of ['REGISTRY.EXAMPLE.COM/infra/x', 'registry.example.com:443/infra/a/b']) expect(evaluatePolicy(p, parseReference(s)).kind).toBe('allowed');
+  });
+
+  it.each(['registry.example.com/CI/*', 'Library/busybox', 'BusyBox', 'docker.io/Org/app:v1'])('an upper-case repository path in glob %j is POLICY_INVALID', (glob) => {
+    expect(policyError(JSON.stringify({ rules: [{ name: 'r', images: [glob], authorities: [{ key: { path: '/k' } }] }] }), 'json')).toMatch(/repository paths are lower case/);
+  });
+
+  it('upper case in a tag is kept (tags are case sensitive); upper-case image repository paths are BAD_REFERENCE', () => {
+    expect(compileGlob('registry.example.com/ci/app:V1')('registry.example.com/ci/app:V1')).toBe(true);
+    expect(compileGlob('registry.example.com/ci/app:V1')('registry.example.com/ci/app:v1')).toBe(false);
+    expect(() => parseReference('registry.example.com/CI/app')).toThrow(expect.objectContaining({ code: 'BAD_REFERENCE' }));
   });
 });
