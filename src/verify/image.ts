@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { OCI_INDEX_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE } from '../artifact/media-types.js';
+import { parseImageIndex } from '../artifact/image-index.js';
 import { parseDigest, type Digest } from '../digest.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
@@ -200,18 +200,8 @@ function present<T>(items: ReadonlyArray<T | undefined>): T[] {
 }
 
 function assertIndexLists(bytes: Uint8Array, mediaType: string, child: Digest, index: Digest): void {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (cause) {
-    throw fail('BAD_MANIFEST', `index ${index}: not valid JSON`, { cause });
-  }
-  const mt = (doc as { mediaType?: unknown }).mediaType ?? mediaType;
-  const manifests = (doc as { manifests?: unknown }).manifests;
-  if ((mt !== OCI_INDEX_MEDIA_TYPE && mt !== DOCKER_MANIFEST_LIST_MEDIA_TYPE) || !Array.isArray(manifests)) {
-    throw fail('BAD_MANIFEST', `${index} is not an image index`);
-  }
-  if (!manifests.some((m) => typeof m === 'object' && m !== null && (m as { digest?: unknown }).digest === child)) {
+  const doc = parseImageIndex(bytes, mediaType, `index ${index}`);
+  if (!doc.manifests.some((m) => m.digest === child)) {
     throw fail('DIGEST_MISMATCH', `index ${index} does not list ${child}`, { details: { index, child } });
   }
 }

@@ -4,7 +4,7 @@
  * distinct blob.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNATURE_ANNOTATION } from '../../src/artifact/media-types.js';
+import { OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, SIGNATURE_ANNOTATION } from '../../src/artifact/media-types.js';
 import type { Digest } from '../../src/digest.js';
 import { isCosignError, type CosignError } from '../../src/errors.js';
 import { RegistryClient } from '../../src/oci/index.js';
@@ -110,5 +110,62 @@ describe('verifyImage layer by layer', () => {
     const result = await verifyImage(ref, { client, authorities: [key.authority] });
     expect(result.reference).toBe(ref);
     expect(result.rejected).toEqual([]);
+  });
+});
+
+describe('verifyImage throughIndex: the index is untrusted JSON', () => {
+  let reg: TestRegistry;
+  let client: RegistryClient;
+  const key = testKey('ours');
+  const CHILD = `sha256:${'c1'.repeat(32)}` as Digest;
+  const OTHER = `sha256:${'c2'.repeat(32)}` as Digest;
+  const entry = (d: string): string => `{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","size":100,"digest":"${d}"}`;
+  let n = 0;
+
+  beforeAll(async () => {
+    reg = await startTestRegistry();
+    client = new RegistryClient({ keychain: { resolve: async () => undefined } });
+  });
+  afterAll(async () => {
+    client.close();
+    await reg.close();
+  });
+
+  /** Store `indexJson` (served as an OCI index) with a valid signature on its digest; verify CHILD through it. */
+  async function verifyThrough(indexJson: string): Promise<string> {
+    const repo = `verify/index${++n}`;
+    const name = `${reg.host}/${repo}`;
+    const bytes = Buffer.from(indexJson);
+    const indexDigest = sha256(bytes);
+    reg.storage.manifests.set(`${repo}@${indexDigest}`, { bytes, mediaType: OCI_INDEX_MEDIA_TYPE });
+    storeSignatures(reg, repo, indexDigest, [signedLayer(key, name, indexDigest)]);
+    try {
+      const r = await verifyImage(`${name}@${CHILD}`, { client, authorities: [key.authority], throughIndex: indexDigest });
+      return r.digest === indexDigest ? 'ok' : 'wrong digest';
+    } catch (e) {
+      if (!isCosignError(e)) throw e;
+      return e.code;
+    }
+  }
+
+  it('an index listing the child verifies; one that does not is DIGEST_MISMATCH', async () => {
+    expect(await verifyThrough(`{"schemaVersion":2,"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(OTHER)},${entry(CHILD)}]}`)).toBe('ok');
+    expect(await verifyThrough(`{"schemaVersion":2,"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(OTHER)}]}`)).toBe('DIGEST_MISMATCH');
+  });
+
+  it('escaped keys are read as Go reads them', async () => {
+    expect(await verifyThrough(`{"schemaVersion":2,"\\u006dediaType":"${OCI_INDEX_MEDIA_TYPE}","manifest\\u0073":[{"mediaType":"m","size":1,"d\\u0069gest":"${CHILD}"}]}`)).toBe('ok');
+  });
+
+  it.each([
+    ['duplicate manifests (the last lists the child)', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(OTHER)}],"manifests":[${entry(CHILD)}]}`],
+    ['duplicate manifests spelled with escapes', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(OTHER)}],"manifest\\u0073":[${entry(CHILD)}]}`],
+    ['a duplicate digest in an entry', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"mediaType":"m","size":1,"digest":"${OTHER}","digest":"${CHILD}"}]}`],
+    ['a duplicate mediaType', `{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(CHILD)}]}`],
+    ['an entry without size and mediaType', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"digest":"${CHILD}"}]}`],
+    ['a non-object', `[${entry(CHILD)}]`],
+    ['null', 'null'],
+  ])('%s: BAD_MANIFEST', async (_name, json) => {
+    expect(await verifyThrough(json)).toBe('BAD_MANIFEST');
   });
 });
