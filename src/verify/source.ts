@@ -103,6 +103,13 @@ export async function fetchSignatures(source: SignatureSource, image: ImageRefer
   return { reference: listing.reference, layers, unreadable };
 }
 
+/** `value` if it is a positive safe integer, `fallback` if undefined; anything else is a usage error. */
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw fail('USAGE', `${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
 /** Blob errors that disqualify the layers using that blob, not the whole image. */
 function isLayerBlobError(e: unknown): boolean {
   return isCosignError(e) && (e.code === 'DIGEST_MISMATCH' || e.code === 'TOO_LARGE' || e.code === 'NOT_FOUND');
@@ -120,6 +127,8 @@ export function sigTagSource(client: RegistryClient, options: { signatureReposit
     id: `sig-tag:${fixedRepo?.name ?? ''}`,
     async read(image, digest, visit, opts = {}) {
       const signal = opts.signal;
+      const maxBytes = positiveInteger(opts.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 'maxPayloadBytes');
+      const concurrency = positiveInteger(opts.concurrency, DEFAULT_CONCURRENCY, 'concurrency');
       const repo = fixedRepo ?? image;
       const sigRef = withTag(repo, signatureTag(digest));
       let manifest;
@@ -150,9 +159,8 @@ export function sigTagSource(client: RegistryClient, options: { signatureReposit
       const stop = new AbortController();
       const onAbort = (): void => stop.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
-      const maxBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
       try {
-        await mapLimit([...byDigest], Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY), async ([blobDigest, positions]) => {
+        await mapLimit([...byDigest], concurrency, async ([blobDigest, positions]) => {
           if (stop.signal.aborted) return;
           try {
             let blob: Uint8Array | undefined;

@@ -129,6 +129,22 @@ describe('sigTagSource.read', () => {
     expect(got.unreadable.map((f) => [f.digest, f.code])).toEqual([[sha256(missing.blob), 'NOT_FOUND']]);
   });
 
+  it.each([
+    ['concurrency', { concurrency: Number.NaN }],
+    ['concurrency', { concurrency: 0 }],
+    ['concurrency', { concurrency: 2.5 }],
+    ['maxPayloadBytes', { maxPayloadBytes: Number.NaN }],
+    ['maxPayloadBytes', { maxPayloadBytes: -1 }],
+  ])('an invalid %s (%o) is a USAGE error, not a silently empty read', async (_name, opts) => {
+    const image = stored([signedLayer(key, 'z', DIGEST)]);
+    let calls = 0;
+    const err = await sigTagSource(newClient())
+      .read(image, DIGEST, () => void calls++, opts)
+      .catch((e: unknown) => e);
+    expect(isCosignError(err, 'USAGE')).toBe(true);
+    expect(calls).toBe(0);
+  });
+
   it('no .sig: NO_SIGNATURES, and the visitor is never called', async () => {
     let calls = 0;
     const err = await sigTagSource(newClient())
