@@ -37,6 +37,8 @@ export interface MemoryChildOutput {
   readonly ms: number;
   readonly verified: number;
   readonly rejected: number;
+  /** Rejected layers by error code. */
+  readonly codes: Readonly<Record<string, number>>;
   /** Error code when verification failed. */
   readonly error?: string;
 }
@@ -65,16 +67,18 @@ const t0 = performance.now();
 let verified = 0;
 let rejected = 0;
 let error: string | undefined;
+const codes: Record<string, number> = {};
 try {
   const r = await verifyImage(input.reference, options);
   verified = r.signatures.length;
   rejected = r.rejected.length;
+  for (const f of r.rejected) codes[f.code] = (codes[f.code] ?? 0) + 1;
 } catch (e) {
   error = isCosignError(e) ? e.code : String(e);
 }
 const ms = performance.now() - t0;
 const peakKiB = status('VmHWM');
-const out: MemoryChildOutput = { baselineKiB, peakKiB, deltaMiB: (peakKiB - baselineKiB) / 1024, peakReset, ms, verified, rejected, ...(error === undefined ? {} : { error }) };
+const out: MemoryChildOutput = { baselineKiB, peakKiB, deltaMiB: (peakKiB - baselineKiB) / 1024, peakReset, ms, verified, rejected, codes, ...(error === undefined ? {} : { error }) };
 process.stdout.write(`${JSON.stringify(out)}\n`);
 client.close();
 process.exit(0);

@@ -23,6 +23,8 @@ describe('verifyImage memory', () => {
     expect(r.error).toBeUndefined();
     expect(r.verified).toBe(1);
     expect(r.rejected).toBe(999);
+    // Every 1 MiB blob was read in full (1 MiB is within the default limit) and its signature checked.
+    expect(r.codes).toEqual({ SIGNATURE_INVALID: 999 });
     expect(r.peakReset).toBe(true);
     expect(r.deltaMiB).toBeLessThan(200);
   }, 180_000);
