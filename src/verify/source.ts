@@ -159,6 +159,7 @@ export function sigTagSource(client: RegistryClient, options: { signatureReposit
       const stop = new AbortController();
       const onAbort = (): void => stop.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted === true) onAbort();
       try {
         await mapLimit([...byDigest], concurrency, async ([blobDigest, positions]) => {
           if (stop.signal.aborted) return;
