@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each against a baseline measured in the same run.
- * Sections can be picked: `npm run bench -- offline registry` (offline, decrypt, registry, kms, cli, killer).
+ * Sections can be picked: `npm run bench -- offline registry` (offline, decrypt, registry, memory, kms, cli, killer).
  */
 import { table } from './lib.js';
 
@@ -19,6 +19,10 @@ if (want('decrypt')) {
 if (want('registry')) {
   const { benchRegistry } = await import('./registry.js');
   table('Batch verification on the real local registry (docker-registry), concurrency 16', await benchRegistry(500, 16, 20));
+}
+if (want('memory')) {
+  const { benchMemory } = await import('./memory.js');
+  table('Memory: verify a .sig of 1000 layers (999 distinct 1 MiB payloads that do not verify + 1 valid), peak RSS above baseline in a child process', await benchMemory(5));
 }
 if (want('kms')) {
   const { benchKms } = await import('./kms.js');

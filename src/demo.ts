@@ -14,6 +14,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { digestOf } from './digest.js';
+import { parseJson } from './encoding.js';
 import { isCosignError } from './errors.js';
 import { generateKeyPair, parsePrivateKey, parsePublicKey, signerFromPrivateKey, writeKeyPair } from './keys/index.js';
 import { RegistryClient } from './oci/index.js';
@@ -67,7 +68,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
     // Tamper: a payload claiming another digest, under the same signature.
     const m = await client.getManifest(s.signatureReference);
-    const doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { layers: Array<{ digest: string; size: number }> };
+    const doc = parseJson(m.bytes, 'signature manifest', 'BAD_MANIFEST') as { layers: Array<{ digest: string; size: number }> };
     const forged = Buffer.from(Buffer.from(s.payload).toString('utf8').replace(digest, digestOf('some other image')));
     await client.uploadBlob(s.signatureReference, digestOf(forged), forged);
     const first = doc.layers[0];

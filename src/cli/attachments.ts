@@ -6,6 +6,7 @@
  * @module
  */
 import type { Digest } from '../digest.js';
+import { parseJson } from '../encoding.js';
 import type { ImageReference } from '../reference.js';
 import { CliError } from './errors.js';
 import type { RegistrySettings } from './registry.js';
@@ -48,7 +49,7 @@ export interface ManifestDoc {
 /** Parse manifest bytes. */
 export function parseManifestDoc(bytes: Uint8Array, what: string): ManifestDoc {
   try {
-    const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
+    const doc = parseJson(bytes, 'manifest', 'BAD_MANIFEST');
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not an object');
     return doc as ManifestDoc;
   } catch (e) {

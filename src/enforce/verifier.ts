@@ -6,12 +6,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Digest } from '../digest.js';
-import { fail, isCosignError } from '../errors.js';
+import { isCosignError } from '../errors.js';
 import { parsePublicKey } from '../keys/index.js';
 import type { KmsOptions } from '../kms/index.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { PolicyRule } from '../policy/index.js';
-import { type ImageReference } from '../reference.js';
+import { formatReference, type ImageReference } from '../reference.js';
+import { parseImageIndexIfAny } from '../artifact/image-index.js';
 import { keyAuthority, type Authority } from '../verify/authority.js';
 import { VerificationCache } from '../verify/cache.js';
 import { verifyImage, type VerifyImageResult } from '../verify/image.js';
@@ -76,14 +77,9 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): { verify: 
   };
   const resolveIndex: IndexResolver = async (ref, opts) => {
     const m = await options.client.getManifest(ref, opts?.signal === undefined ? {} : { signal: opts.signal });
-    if (!/image\.index|manifest\.list/.test(m.mediaType)) return undefined;
-    let doc: { manifests?: Array<{ digest?: unknown }> };
-    try {
-      doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as typeof doc;
-    } catch (cause) {
-      throw fail('BAD_MANIFEST', `index ${ref.name}: not valid JSON`, { cause });
-    }
-    return { digest: m.digest, children: (doc.manifests ?? []).map((c) => String(c.digest)) };
+    const index = parseImageIndexIfAny(m.bytes, m.mediaType, `manifest ${formatReference(ref)}`);
+    if (index === undefined) return undefined;
+    return { digest: m.digest, children: index.manifests.map((c) => c.digest) };
   };
   return { verify, resolveIndex, cache };
 }

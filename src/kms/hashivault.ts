@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
-import { decodeBase64Strict, encodeBase64 } from '../encoding.js';
+import { decodeBase64Strict, encodeBase64, parseJson } from '../encoding.js';
 import type { HashAlgorithm, Signer } from '../keys/signer.js';
 import { digest, keyInfo, parsePublicKey } from './crypto.js';
 import { describe, kmsError, networkErrorCode, passThrough, redact } from './errors.js';
@@ -328,7 +328,7 @@ class VaultClient {
     let json: Record<string, unknown> | undefined;
     if (res.body.length > 0) {
       try {
-        const parsed = JSON.parse(res.body.toString('utf8')) as unknown;
+        const parsed = parseJson(res.body, 'Vault response', 'KMS_ERROR');
         if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
       } catch {
         json = undefined;

@@ -247,12 +247,12 @@ export class RegistryClient {
       }
     }
     let mediaType = headerString(res.headers['content-type'])?.split(';')[0]?.trim() ?? '';
-    try {
-      const mt = (JSON.parse(res.body.toString('utf8')) as { mediaType?: unknown }).mediaType;
-      if (typeof mt === 'string') mediaType = mt;
-    } catch {
-      throw fail('BAD_MANIFEST', `manifest ${formatReference(ref)}: not valid JSON`);
-    }
+    // Untrusted: strict JSON (no duplicate keys; escaped keys decoded right, unlike V8's JSON.parse).
+    const doc = parseJson(res.body, `manifest ${formatReference(ref)}`, 'BAD_MANIFEST');
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw fail('BAD_MANIFEST', `manifest ${formatReference(ref)}: not a JSON object`);
+    const mt = (doc as { mediaType?: unknown }).mediaType;
+    if (typeof mt === 'string') mediaType = mt;
+    else if (mt !== undefined) throw fail('BAD_MANIFEST', `manifest ${formatReference(ref)}: mediaType is not a string`);
     return { bytes, digest: ref.digest ?? actual, mediaType, size: bytes.byteLength };
   }
 

@@ -5,7 +5,7 @@
  */
 import { appendSignature, buildSignatureImage, parseSignatureManifest, type ImageLayer } from '../artifact/image.js';
 import { buildSignatureLayer, parseSignatureLayer } from '../artifact/layer.js';
-import { DOCKER_MANIFEST_LIST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE } from '../artifact/media-types.js';
+import { isIndexMediaType, parseImageIndexIfAny } from '../artifact/image-index.js';
 import { signatureTag } from '../artifact/tags.js';
 import type { Digest } from '../digest.js';
 import { fail, isCosignError } from '../errors.js';
@@ -62,13 +62,6 @@ export interface SignImageResult {
   readonly signed: ReadonlyArray<SignedDigest>;
 }
 
-const INDEX_TYPES = new Set([OCI_INDEX_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE]);
-
-interface IndexDoc {
-  readonly mediaType?: string;
-  readonly manifests?: ReadonlyArray<{ readonly mediaType?: string; readonly digest?: string }>;
-}
-
 async function collectDigests(client: RegistryClient, ref: ImageReference, root: Digest, recursive: boolean, signal?: AbortSignal): Promise<Digest[]> {
   const out: Digest[] = [root];
   if (!recursive) return out;
@@ -77,22 +70,15 @@ async function collectDigests(client: RegistryClient, ref: ImageReference, root:
   while (queue.length > 0) {
     const d = queue.shift() as Digest;
     const m = await client.getManifest(withDigest(ref, d), signal === undefined ? {} : { signal });
-    let doc: IndexDoc;
-    try {
-      doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as IndexDoc;
-    } catch (cause) {
-      throw fail('BAD_MANIFEST', `manifest ${d}: not valid JSON`, { cause });
-    }
-    const mt = doc.mediaType ?? m.mediaType;
-    if (!INDEX_TYPES.has(mt)) continue;
-    for (const child of doc.manifests ?? []) {
-      if (typeof child.digest !== 'string') throw fail('BAD_MANIFEST', `index ${d}: a child has no digest`);
+    const index = parseImageIndexIfAny(m.bytes, m.mediaType, `manifest ${d}`);
+    if (index === undefined) continue;
+    for (const child of index.manifests) {
       if (seen.has(child.digest)) continue;
       seen.add(child.digest);
-      out.push(child.digest as Digest);
-      if (child.mediaType !== undefined && INDEX_TYPES.has(child.mediaType)) queue.push(child.digest as Digest);
-      else if (child.mediaType !== undefined && !/manifest/.test(child.mediaType)) {
-        throw fail('BAD_MANIFEST', `index ${d}: child ${child.digest} has unsupported media type ${child.mediaType}`);
+      out.push(child.digest);
+      if (isIndexMediaType(child.mediaType)) queue.push(child.digest);
+      else if (!/manifest/.test(child.mediaType)) {
+        throw fail('BAD_MANIFEST', `index ${d}: child ${child.digest} has unsupported media type ${JSON.stringify(child.mediaType.slice(0, 200))}`);
       }
     }
   }

@@ -67,8 +67,12 @@ export interface TestRegistry {
   readonly tokensIssued: () => number;
   /** Inject faults (applied in order, first match wins). */
   readonly faults: { next(f: Fault): void; clear(): void };
-  /** Raw storage access for tests (e.g. to tamper with a blob). */
-  readonly storage: { blobs: Map<string, Buffer>; manifests: Map<string, { bytes: Buffer; mediaType: string }>; tags: Map<string, string> };
+  /**
+   * Raw storage access for tests (e.g. to tamper with a blob). Keys: `blobs` by digest, `manifests` by
+   * `repo@digest`, `tags` by `repo:tag`; `repoBlobs` says which blob digests each repository holds (a
+   * blob stored directly must also be added there to be served).
+   */
+  readonly storage: { blobs: Map<string, Buffer>; manifests: Map<string, { bytes: Buffer; mediaType: string }>; tags: Map<string, string>; repoBlobs: Map<string, Set<string>> };
   close(): Promise<void>;
 }
 
@@ -333,7 +337,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     requests,
     tokensIssued: () => tokensIssued,
     faults: { next: (f) => faults.push({ ...f }), clear: () => void faults.splice(0) },
-    storage: { blobs, manifests, tags },
+    storage: { blobs, manifests, tags, repoBlobs },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

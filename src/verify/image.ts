@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { OCI_INDEX_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE } from '../artifact/media-types.js';
+import { parseImageIndex } from '../artifact/image-index.js';
 import { parseDigest, type Digest } from '../digest.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
@@ -144,25 +144,39 @@ async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest:
     const index = await client.getManifest(withDigest(ref, options.throughIndex), signal === undefined ? {} : { signal });
     assertIndexLists(index.bytes, index.mediaType, digest, options.throughIndex);
   }
-  // Like cosign, a digest reference is not looked up: a missing image shows as "no signatures".
-  const fetched = await source.fetch(ref, signedDigest, {
-    ...(signal === undefined ? {} : { signal }),
-    ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
-    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-  });
   const expectations = {
     digest: signedDigest,
     ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
     ...(options.referenceMatch === undefined || options.referenceMatch === 'ignore' ? {} : { reference: { ref, match: options.referenceMatch } }),
     ...(options.tlog === undefined ? {} : { tlog: options.tlog }),
   };
-  const verified: VerifiedSignature[] = [];
-  const rejected: LayerFailure[] = [...fetched.unreadable];
-  for (const layer of fetched.layers) {
-    const r = verifyLayer(layer, options.authorities, expectations);
-    if (r.ok) verified.push(r.signature);
-    else rejected.push({ digest: r.digest, code: r.code, reason: r.reason });
-  }
+  // Each layer is verified as its blob arrives and then dropped: only the (few, small) verified
+  // signatures and the failure reasons are kept, by position, so the answer keeps listing order.
+  const verifiedAt: Array<VerifiedSignature | undefined> = [];
+  const unreadableAt: Array<LayerFailure | undefined> = [];
+  const failedAt: Array<LayerFailure | undefined> = [];
+  // Like cosign, a digest reference is not looked up: a missing image shows as "no signatures".
+  const listing = await source.read(
+    ref,
+    signedDigest,
+    (entry, i) => {
+      if (!entry.ok) {
+        unreadableAt[i] = { digest: entry.digest, code: entry.code, reason: entry.reason };
+        return;
+      }
+      const r = verifyLayer(entry.layer, options.authorities, expectations);
+      if (r.ok) verifiedAt[i] = r.signature;
+      else failedAt[i] = { digest: r.digest, code: r.code, reason: r.reason };
+    },
+    {
+      ...(signal === undefined ? {} : { signal }),
+      ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    },
+  );
+  const verified = present(verifiedAt);
+  // Layers that could not be read first, then those that did not verify (each in listing order).
+  const rejected = [...present(unreadableAt), ...present(failedAt)];
   if (verified.length === 0) {
     const reasons = rejected.map((r) => `${r.digest}: ${r.reason}`).join('; ');
     throw fail('NO_MATCHING_SIGNATURES', `no matching signatures for ${formatReference(withDigest(ref, signedDigest))}: ${reasons}`, {
@@ -175,22 +189,19 @@ async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest:
       ...(s.layer.bundle === undefined ? {} : { extraOptional: { Bundle: rekorBundleOutputValue(s.layer.bundle) } }),
     })),
   );
-  return { reference: ref, digest: signedDigest, signatureReference: fetched.reference, signatures: verified, rejected, output };
+  return { reference: ref, digest: signedDigest, signatureReference: listing.reference, signatures: verified, rejected, output };
+}
+
+/** The entries of a sparse array, in index order. */
+function present<T>(items: ReadonlyArray<T | undefined>): T[] {
+  const out: T[] = [];
+  for (const x of items) if (x !== undefined) out.push(x);
+  return out;
 }
 
 function assertIndexLists(bytes: Uint8Array, mediaType: string, child: Digest, index: Digest): void {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (cause) {
-    throw fail('BAD_MANIFEST', `index ${index}: not valid JSON`, { cause });
-  }
-  const mt = (doc as { mediaType?: unknown }).mediaType ?? mediaType;
-  const manifests = (doc as { manifests?: unknown }).manifests;
-  if ((mt !== OCI_INDEX_MEDIA_TYPE && mt !== DOCKER_MANIFEST_LIST_MEDIA_TYPE) || !Array.isArray(manifests)) {
-    throw fail('BAD_MANIFEST', `${index} is not an image index`);
-  }
-  if (!manifests.some((m) => typeof m === 'object' && m !== null && (m as { digest?: unknown }).digest === child)) {
+  const doc = parseImageIndex(bytes, mediaType, `index ${index}`);
+  if (!doc.manifests.some((m) => m.digest === child)) {
     throw fail('DIGEST_MISMATCH', `index ${index} does not list ${child}`, { details: { index, child } });
   }
 }

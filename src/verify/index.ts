@@ -16,4 +16,4 @@ export {
 } from './image.js';
 export { keyAuthority, authorityFingerprint, type Authority, type IdentityAuthority, type KeyAuthority } from './authority.js';
 export { VerificationCache, type CacheStats, type VerificationCacheOptions } from './cache.js';
-export { sigTagSource, type FetchedSignatures, type FetchOptions, type SignatureSource } from './source.js';
+export { sigTagSource, fetchSignatures, type FetchedSignatures, type FetchOptions, type LayerVisitor, type SignatureListing, type SignatureSource, type SourceLayer } from './source.js';

@@ -3,35 +3,56 @@
  * Sigstore bundles attached as OCI 1.1 referrers (cosign v3's default) — another implementation of
  * the same interface, so `verifyImage`, the killer and the webhook do not change.
  *
+ * A source hands out its signatures one layer at a time ({@link SignatureSource.read}), as their blobs
+ * arrive, with a bounded number of blobs in memory: a `.sig` of 1000 distinct 1 MiB payloads must not
+ * cost 1 GiB to verify.
+ *
  * @module
  */
 import { parseSignatureManifest } from '../artifact/image.js';
 import { parseSignatureLayer, type SignatureLayer } from '../artifact/layer.js';
 import { signatureTag } from '../artifact/tags.js';
 import type { Digest } from '../digest.js';
-import { CosignError, fail, isCosignError } from '../errors.js';
+import { fail, isCosignError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import { formatReference, parseRepository, withDigest, withTag, type ImageReference } from '../reference.js';
 import type { LayerFailure } from './layer.js';
 import { mapLimit } from '../concurrency.js';
 
-/** Signatures fetched for one digest: parsed layers, and layers that could not even be read. */
-export interface FetchedSignatures {
-  /** Where they were read from (e.g. `registry/repo:sha256-….sig`). */
-  readonly reference: ImageReference;
-  /** Layers ready for `verifyLayer`. */
-  readonly layers: ReadonlyArray<SignatureLayer>;
-  /** Layers rejected before verification (unreadable blob, digest mismatch, bad annotations). */
-  readonly unreadable: ReadonlyArray<LayerFailure>;
-}
+/** Default max bytes per signature blob (1 MiB). */
+const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Default number of signature blobs fetched (and held) at once. */
+const DEFAULT_CONCURRENCY = 8;
 
-/** Options passed to {@link SignatureSource.fetch}. */
+/** Options passed to {@link SignatureSource.read}. */
 export interface FetchOptions {
   readonly signal?: AbortSignal;
-  /** Max bytes per signature blob. */
+  /** Max bytes per signature blob. Default 1 MiB. */
   readonly maxPayloadBytes?: number;
-  /** Blobs fetched in parallel. */
+  /** Blobs fetched in parallel, which is also the most blobs held in memory at once. Default 8. */
   readonly concurrency?: number;
+}
+
+/**
+ * One layer as a {@link SignatureSource} reads it: parsed and ready for `verifyLayer`, or the reason it
+ * could not even be read (unreadable blob, digest mismatch, too large, bad annotations).
+ */
+export type SourceLayer = { readonly ok: true; readonly layer: SignatureLayer } | ({ readonly ok: false } & LayerFailure);
+
+/**
+ * Called by {@link SignatureSource.read} once per layer, with the layer's position in the signature
+ * listing. Calls come in no particular order. The layer (and its blob) is not kept by the source once
+ * the call returns (or, if it returns a promise, once that settles): keep only what you need.
+ * Throwing (or rejecting) stops the read and rejects it with that error.
+ */
+export type LayerVisitor = (entry: SourceLayer, index: number) => void | Promise<void>;
+
+/** What {@link SignatureSource.read} resolves to once every layer has been visited. */
+export interface SignatureListing {
+  /** Where the signatures were read from (e.g. `registry/repo:sha256-….sig`). */
+  readonly reference: ImageReference;
+  /** How many layers the listing has (each was visited once, with an index below this). */
+  readonly count: number;
 }
 
 /** A place signatures for an image digest are read from. */
@@ -39,24 +60,75 @@ export interface SignatureSource {
   /** Identifies the source (and its settings) in cache keys. */
   readonly id: string;
   /**
-   * The signatures attached to `digest` (of `image`'s repository).
-   * @throws CosignError `NO_SIGNATURES` when there are none, `REGISTRY_*` on transport failures.
+   * Read the signatures attached to `digest` (of `image`'s repository), calling `visit` for each layer
+   * as its blob arrives, with at most `options.concurrency` blobs fetched and held at once.
+   * @throws CosignError `NO_SIGNATURES` when there are none, `REGISTRY_*` on transport failures, or
+   *   whatever `visit` threw.
    */
-  fetch(image: ImageReference, digest: Digest, options?: FetchOptions): Promise<FetchedSignatures>;
+  read(image: ImageReference, digest: Digest, visit: LayerVisitor, options?: FetchOptions): Promise<SignatureListing>;
 }
 
+/** Signatures fetched for one digest, all at once ({@link fetchSignatures}). */
+export interface FetchedSignatures {
+  /** Where they were read from (e.g. `registry/repo:sha256-….sig`). */
+  readonly reference: ImageReference;
+  /** Layers ready for `verifyLayer`, in listing order. */
+  readonly layers: ReadonlyArray<SignatureLayer>;
+  /** Layers rejected before verification (unreadable blob, digest mismatch, bad annotations), in listing order. */
+  readonly unreadable: ReadonlyArray<LayerFailure>;
+}
+
+/**
+ * Read every layer of `source` into memory at once, in listing order. Convenient for a few small
+ * signatures (inspection, tests); verification itself reads layer by layer ({@link SignatureSource.read})
+ * so that it never holds more than a few blobs.
+ */
+export async function fetchSignatures(source: SignatureSource, image: ImageReference, digest: Digest, options: FetchOptions = {}): Promise<FetchedSignatures> {
+  const entries: SourceLayer[] = [];
+  const listing = await source.read(
+    image,
+    digest,
+    (entry, i) => {
+      entries[i] = entry;
+    },
+    options,
+  );
+  const layers: SignatureLayer[] = [];
+  const unreadable: LayerFailure[] = [];
+  for (const e of entries) {
+    if (e === undefined) continue;
+    if (e.ok) layers.push(e.layer);
+    else unreadable.push({ digest: e.digest, code: e.code, reason: e.reason });
+  }
+  return { reference: listing.reference, layers, unreadable };
+}
+
+/** `value` if it is a positive safe integer, `fallback` if undefined; anything else is a usage error. */
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw fail('USAGE', `${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+/** Blob errors that disqualify the layers using that blob, not the whole image. */
+function isLayerBlobError(e: unknown): boolean {
+  return isCosignError(e) && (e.code === 'DIGEST_MISMATCH' || e.code === 'TOO_LARGE' || e.code === 'NOT_FOUND');
+}
 
 /**
  * The legacy cosign layout: an image manifest at tag `sha256-<hex>.sig` in the image's repository (or
  * `signatureRepository`, like `COSIGN_REPOSITORY`), one simple-signing layer per signature. Each
- * distinct blob is fetched once (cosign fetches once per layer).
+ * distinct blob is fetched once (cosign fetches once per layer), every layer using it is visited, and
+ * the blob is dropped.
  */
 export function sigTagSource(client: RegistryClient, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
   const fixedRepo = options.signatureRepository === undefined ? undefined : typeof options.signatureRepository === 'string' ? parseRepository(options.signatureRepository) : options.signatureRepository;
   return {
     id: `sig-tag:${fixedRepo?.name ?? ''}`,
-    async fetch(image, digest, opts = {}) {
+    async read(image, digest, visit, opts = {}) {
       const signal = opts.signal;
+      const maxBytes = positiveInteger(opts.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 'maxPayloadBytes');
+      const concurrency = positiveInteger(opts.concurrency, DEFAULT_CONCURRENCY, 'concurrency');
       const repo = fixedRepo ?? image;
       const sigRef = withTag(repo, signatureTag(digest));
       let manifest;
@@ -72,32 +144,58 @@ export function sigTagSource(client: RegistryClient, options: { signatureReposit
         }
         throw e;
       }
-      if (manifest.layers.length === 0) {
+      const descriptors = manifest.layers;
+      if (descriptors.length === 0) {
         throw fail('NO_SIGNATURES', `no signatures found for ${formatReference(withDigest(image, digest))}: the signature artifact has no layers`);
       }
-      const blobs = new Map<string, Uint8Array | CosignError>();
-      await mapLimit([...new Set(manifest.layers.map((l) => l.digest))], opts.concurrency ?? 8, async (d) => {
-        try {
-          blobs.set(d, await client.getBlob(repo, d, { maxBytes: opts.maxPayloadBytes ?? 1024 * 1024, ...(signal === undefined ? {} : { signal }) }));
-        } catch (e) {
-          // A bad blob disqualifies its layer, not the whole image; transport failures propagate.
-          if (isCosignError(e) && (e.code === 'DIGEST_MISMATCH' || e.code === 'TOO_LARGE' || e.code === 'NOT_FOUND')) blobs.set(d, e);
-          else throw e;
-        }
+      // Layer positions by blob digest, in order of first use: one fetch per distinct blob.
+      const byDigest = new Map<string, number[]>();
+      descriptors.forEach((desc, i) => {
+        const at = byDigest.get(desc.digest);
+        if (at === undefined) byDigest.set(desc.digest, [i]);
+        else at.push(i);
       });
-      const layers: SignatureLayer[] = [];
-      const unreadable: LayerFailure[] = [];
-      for (const desc of manifest.layers) {
-        const blob = blobs.get(desc.digest);
-        try {
-          if (blob instanceof CosignError) throw blob;
-          layers.push(parseSignatureLayer(desc, blob as Uint8Array));
-        } catch (e) {
-          if (!isCosignError(e)) throw e;
-          unreadable.push({ digest: desc.digest, code: e.code, reason: e.message });
-        }
+      // The first failure (transport error, or `visit` throwing) stops the remaining fetches.
+      const stop = new AbortController();
+      const onAbort = (): void => stop.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted === true) onAbort();
+      try {
+        await mapLimit([...byDigest], concurrency, async ([blobDigest, positions]) => {
+          if (stop.signal.aborted) return;
+          try {
+            let blob: Uint8Array | undefined;
+            let blobError: unknown;
+            try {
+              blob = await client.getBlob(repo, blobDigest as Digest, { maxBytes, signal: stop.signal });
+            } catch (e) {
+              if (!isLayerBlobError(e) || stop.signal.aborted) throw e;
+              blobError = e;
+            }
+            for (const i of positions) {
+              if (stop.signal.aborted) return;
+              const desc = descriptors[i]!;
+              let entry: SourceLayer;
+              try {
+                if (blob === undefined) throw blobError;
+                entry = { ok: true, layer: parseSignatureLayer(desc, blob) };
+              } catch (e) {
+                if (!isCosignError(e)) throw e;
+                entry = { ok: false, digest: desc.digest, code: e.code, reason: e.message };
+              }
+              await visit(entry, i);
+            }
+          } catch (e) {
+            stop.abort(e);
+            throw e;
+          }
+        });
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
       }
-      return { reference: sigRef, layers, unreadable };
+      // An abort that arrived between fetches leaves layers unvisited: that is a failure, not a result.
+      if (signal?.aborted === true) throw fail('REGISTRY_UNAVAILABLE', `reading ${formatReference(sigRef)}: aborted`);
+      return { reference: sigRef, count: descriptors.length };
     },
   };
 }

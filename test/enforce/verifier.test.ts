@@ -1,0 +1,74 @@
+/**
+ * The killer's index resolution (`createPolicyVerifier().resolveIndex`) reads untrusted index JSON
+ * from the registry: exact index media types only, strict JSON, a typed `BAD_MANIFEST` otherwise.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOCKER_MANIFEST_LIST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from '../../src/artifact/media-types.js';
+import { createPolicyVerifier } from '../../src/enforce/index.js';
+import { isCosignError } from '../../src/errors.js';
+import { RegistryClient } from '../../src/oci/index.js';
+import { parseReference } from '../../src/reference.js';
+import { startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
+import { sha256 } from '../helpers/signatures.js';
+
+const A = `sha256:${'a1'.repeat(32)}`;
+const B = `sha256:${'b2'.repeat(32)}`;
+const entry = (d: string): string => `{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","size":100,"digest":"${d}"}`;
+
+describe('createPolicyVerifier().resolveIndex', () => {
+  let reg: TestRegistry;
+  let client: RegistryClient;
+  let n = 0;
+
+  beforeAll(async () => {
+    reg = await startTestRegistry();
+    client = new RegistryClient({ keychain: { resolve: async () => undefined } });
+  });
+  afterAll(async () => {
+    client.close();
+    await reg.close();
+  });
+
+  /** Serve `json` at `repo:v1` with Content-Type `contentType`; resolve it. */
+  async function resolve(json: string, contentType: string = OCI_INDEX_MEDIA_TYPE): Promise<unknown> {
+    const repo = `enforce/idx${++n}`;
+    const bytes = Buffer.from(json);
+    const digest = sha256(bytes);
+    reg.storage.manifests.set(`${repo}@${digest}`, { bytes, mediaType: contentType });
+    reg.storage.tags.set(`${repo}:v1`, digest);
+    try {
+      const r = await createPolicyVerifier({ client }).resolveIndex(parseReference(`${reg.host}/${repo}:v1`));
+      return r === undefined ? undefined : { ...r, digest: r.digest === digest ? 'the index digest' : r.digest };
+    } catch (e) {
+      if (!isCosignError(e)) throw e;
+      return e.code;
+    }
+  }
+
+  it('OCI index and Docker list: the children; other manifests: undefined', async () => {
+    expect(await resolve(`{"schemaVersion":2,"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(A)},${entry(B)}]}`)).toEqual({ digest: 'the index digest', children: [A, B] });
+    expect(await resolve(`{"schemaVersion":2,"manifests":[${entry(A)}]}`, DOCKER_MANIFEST_LIST_MEDIA_TYPE)).toEqual({ digest: 'the index digest', children: [A] });
+    expect(await resolve(`{"schemaVersion":2,"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","config":{},"layers":[]}`)).toBeUndefined();
+  });
+
+  it('look-alike media types are not indexes', async () => {
+    expect(await resolve(`{"mediaType":"application/vnd.evil.image.index","manifests":[${entry(A)}]}`)).toBeUndefined();
+    expect(await resolve(`{"manifests":[${entry(A)}]}`, 'text/x-manifest.list')).toBeUndefined();
+  });
+
+  it('escaped keys are read as Go reads them', async () => {
+    expect(await resolve(`{"\\u006dediaType":"${OCI_INDEX_MEDIA_TYPE}","manifest\\u0073":[{"mediaType":"m","size":1,"digest":"${A}"}]}`)).toEqual({ digest: 'the index digest', children: [A] });
+  });
+
+  it.each([
+    ['duplicate manifests', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(A)}],"manifests":[${entry(B)}]}`],
+    ['duplicate manifests spelled with escapes', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(A)}],"manifest\\u0073":[${entry(B)}]}`],
+    ['an entry without a digest', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"mediaType":"m","size":1}]}`],
+    ['an entry with a non-string digest', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"mediaType":"m","size":1,"digest":{"x":1}}]}`],
+    ['manifests not an array', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":"${A}"}`],
+    ['a non-object', `[${entry(A)}]`],
+    ['null', 'null'],
+  ])('%s: BAD_MANIFEST', async (_name, json) => {
+    expect(await resolve(json)).toBe('BAD_MANIFEST');
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * `verifyImage` over hand-built `.sig` artifacts in the in-process registry: which layers verify, the
+ * reasons for those that do not (codes, wording, order), the exact output bytes, and one GET per
+ * distinct blob.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, SIGNATURE_ANNOTATION } from '../../src/artifact/media-types.js';
+import type { Digest } from '../../src/digest.js';
+import { isCosignError, type CosignError } from '../../src/errors.js';
+import { RegistryClient } from '../../src/oci/index.js';
+import { parseReference } from '../../src/reference.js';
+import { startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
+import { verifyImage } from '../../src/verify/index.js';
+import { sha256, signedLayer, storeSignatures, testKey, type RawSigLayer } from '../helpers/signatures.js';
+
+const DIGEST = `sha256:${'ab'.repeat(32)}` as Digest;
+
+describe('verifyImage layer by layer', () => {
+  let reg: TestRegistry;
+  let client: RegistryClient;
+  const key = testKey('ours');
+  const other = testKey('theirs');
+  let n = 0;
+  const repo = (): string => `verify/app${++n}`;
+
+  beforeAll(async () => {
+    reg = await startTestRegistry();
+    client = new RegistryClient({ keychain: { resolve: async () => undefined } });
+  });
+  afterAll(async () => {
+    client.close();
+    await reg.close();
+  });
+
+  /** The layers of a mixed `.sig`, for an image at `name@DIGEST`. */
+  function mixedLayers(name: string): { layers: RawSigLayer[]; valid: RawSigLayer[] } {
+    const a = signedLayer(key, name, DIGEST);
+    const d = signedLayer(key, name, DIGEST, { env: 'prod' });
+    const foreign = signedLayer(other, name, DIGEST, { who: 'them' });
+    const missing: RawSigLayer = { ...signedLayer(key, name, DIGEST, { gone: 'yes' }), missing: true };
+    const badAnnotation: RawSigLayer = { blob: signedLayer(key, name, DIGEST, { b: '1' }).blob, annotations: { [SIGNATURE_ANNOTATION]: 'not*base64' } };
+    const sameBlobOtherSig: RawSigLayer = { blob: a.blob, annotations: { [SIGNATURE_ANNOTATION]: other.sign(a.blob) } };
+    const wrongPayload = signedLayer(key, name, `sha256:${'cd'.repeat(32)}` as Digest);
+    const tooBig: RawSigLayer = { blob: new Uint8Array(4096).fill(0x20), annotations: { [SIGNATURE_ANNOTATION]: key.sign(new Uint8Array(4096).fill(0x20)) } };
+    return { layers: [foreign, a, missing, badAnnotation, sameBlobOtherSig, tooBig, wrongPayload, d, a], valid: [a, d, a] };
+  }
+
+  it('verifies the good layers, gives each bad one its reason, in listing order, fetching each blob once', async () => {
+    const r = repo();
+    const name = `${reg.host}/${r}`;
+    const { layers } = mixedLayers(name);
+    storeSignatures(reg, r, DIGEST, layers);
+    const before = reg.requests.length;
+    const result = await verifyImage(`${name}@${DIGEST}`, { client, authorities: [key.authority], maxPayloadBytes: 2048, concurrency: 3 });
+    const blobGets = reg.requests.slice(before).filter((q) => q.path.includes('/blobs/'));
+    expect(blobGets.length).toBe(new Set(layers.map((l) => sha256(l.blob))).size);
+    expect(new Set(blobGets.map((q) => q.path)).size).toBe(blobGets.length);
+
+    expect(result.signatures.map((s) => s.layer.descriptor.digest)).toEqual([sha256(layers[1]!.blob), sha256(layers[7]!.blob), sha256(layers[8]!.blob)]);
+    expect(result.signatures.map((s) => s.authority)).toEqual(['ours', 'ours', 'ours']);
+    expect(Buffer.from(result.output).toString()).toBe(
+      `\n[{"critical":{"identity":{"docker-reference":"${name}"},"image":{"docker-manifest-digest":"${DIGEST}"},"type":"cosign container image signature"},"optional":null},` +
+        `{"critical":{"identity":{"docker-reference":"${name}"},"image":{"docker-manifest-digest":"${DIGEST}"},"type":"cosign container image signature"},"optional":{"env":"prod"}},` +
+        `{"critical":{"identity":{"docker-reference":"${name}"},"image":{"docker-manifest-digest":"${DIGEST}"},"type":"cosign container image signature"},"optional":null}]\n`,
+    );
+    // Unreadable layers first, then those that did not verify; each group in listing order.
+    expect(result.rejected.map((f) => [layers.findIndex((l) => sha256(l.blob) === f.digest && f.digest !== sha256(layers[1]!.blob)), f.code])).toEqual([
+      [2, 'NOT_FOUND'],
+      [3, 'BAD_SIGNATURE_LAYER'],
+      [5, 'TOO_LARGE'],
+      [0, 'SIGNATURE_INVALID'],
+      [-1, 'SIGNATURE_INVALID'], // the shared blob of layer 1, signed by the other key (layer 4)
+      [6, 'DIGEST_MISMATCH'],
+    ]);
+    expect(result.rejected[3]!.reason).toBe('signature does not verify with the key');
+  });
+
+  it('no matching signature: NO_MATCHING_SIGNATURES lists every reason in the same order', async () => {
+    const r = repo();
+    const name = `${reg.host}/${r}`;
+    const { layers } = mixedLayers(name);
+    const bad = layers.filter((_, i) => i !== 1 && i !== 7 && i !== 8);
+    storeSignatures(reg, r, DIGEST, bad);
+    const err = await verifyImage(`${name}@${DIGEST}`, { client, authorities: [key.authority], maxPayloadBytes: 2048 }).catch((e: unknown) => e as CosignError);
+    expect(isCosignError(err, 'NO_MATCHING_SIGNATURES')).toBe(true);
+    const details = (err as CosignError).details as { layers: Array<{ digest: string; code: string; reason: string }> };
+    expect(details.layers.map((l) => l.code)).toEqual(['NOT_FOUND', 'BAD_SIGNATURE_LAYER', 'TOO_LARGE', 'SIGNATURE_INVALID', 'SIGNATURE_INVALID', 'DIGEST_MISMATCH']);
+    expect((err as CosignError).message).toBe(
+      `no matching signatures for ${name}@${DIGEST}: ${details.layers.map((l) => `${l.digest}: ${l.reason}`).join('; ')}`,
+    );
+    expect(details.layers[0]!.reason).toMatch(/not found|unknown/i);
+  });
+
+  it('a transport failure on one blob fails the verification with that error', async () => {
+    const r = repo();
+    const name = `${reg.host}/${r}`;
+    storeSignatures(reg, r, DIGEST, mixedLayers(name).layers);
+    reg.faults.next({ path: /\/blobs\//, status: 400, body: '{"errors":[{"code":"DENIED","message":"no"}]}', times: 1 });
+    const err = await verifyImage(`${name}@${DIGEST}`, { client, authorities: [key.authority], maxPayloadBytes: 2048, concurrency: 1 }).catch((e: unknown) => e as CosignError);
+    expect(isCosignError(err)).toBe(true);
+    expect((err as CosignError).code).not.toBe('NO_MATCHING_SIGNATURES');
+    reg.faults.clear();
+  });
+
+  it('works on a digest reference parsed once (the result reference is the one given)', async () => {
+    const r = repo();
+    const name = `${reg.host}/${r}`;
+    storeSignatures(reg, r, DIGEST, [signedLayer(key, name, DIGEST)]);
+    const ref = parseReference(`${name}@${DIGEST}`);
+    const result = await verifyImage(ref, { client, authorities: [key.authority] });
+    expect(result.reference).toBe(ref);
+    expect(result.rejected).toEqual([]);
+  });
+});
+
+describe('verifyImage throughIndex: the index is untrusted JSON', () => {
+  let reg: TestRegistry;
+  let client: RegistryClient;
+  const key = testKey('ours');
+  const CHILD = `sha256:${'c1'.repeat(32)}` as Digest;
+  const OTHER = `sha256:${'c2'.repeat(32)}` as Digest;
+  const entry = (d: string): string => `{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","size":100,"digest":"${d}"}`;
+  let n = 0;
+
+  beforeAll(async () => {
+    reg = await startTestRegistry();
+    client = new RegistryClient({ keychain: { resolve: async () => undefined } });
+  });
+  afterAll(async () => {
+    client.close();
+    await reg.close();
+  });
+
+  /** Store `indexJson` (served as an OCI index) with a valid signature on its digest; verify CHILD through it. */
+  async function verifyThrough(indexJson: string): Promise<string> {
+    const repo = `verify/index${++n}`;
+    const name = `${reg.host}/${repo}`;
+    const bytes = Buffer.from(indexJson);
+    const indexDigest = sha256(bytes);
+    reg.storage.manifests.set(`${repo}@${indexDigest}`, { bytes, mediaType: OCI_INDEX_MEDIA_TYPE });
+    storeSignatures(reg, repo, indexDigest, [signedLayer(key, name, indexDigest)]);
+    try {
+      const r = await verifyImage(`${name}@${CHILD}`, { client, authorities: [key.authority], throughIndex: indexDigest });
+      return r.digest === indexDigest ? 'ok' : 'wrong digest';
+    } catch (e) {
+      if (!isCosignError(e)) throw e;
+      return e.code;
+    }
+  }
+
+  it('an index listing the child verifies; one that does not is DIGEST_MISMATCH', async () => {
+    expect(await verifyThrough(`{"schemaVersion":2,"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(OTHER)},${entry(CHILD)}]}`)).toBe('ok');
+    expect(await verifyThrough(`{"schemaVersion":2,"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(OTHER)}]}`)).toBe('DIGEST_MISMATCH');
+  });
+
+  it('escaped keys are read as Go reads them', async () => {
+    expect(await verifyThrough(`{"schemaVersion":2,"\\u006dediaType":"${OCI_INDEX_MEDIA_TYPE}","manifest\\u0073":[{"mediaType":"m","size":1,"d\\u0069gest":"${CHILD}"}]}`)).toBe('ok');
+  });
+
+  it.each([
+    ['duplicate manifests (the last lists the child)', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(OTHER)}],"manifests":[${entry(CHILD)}]}`],
+    ['duplicate manifests spelled with escapes', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(OTHER)}],"manifest\\u0073":[${entry(CHILD)}]}`],
+    ['a duplicate digest in an entry', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"mediaType":"m","size":1,"digest":"${OTHER}","digest":"${CHILD}"}]}`],
+    ['a duplicate mediaType', `{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(CHILD)}]}`],
+    ['an entry without size and mediaType', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"digest":"${CHILD}"}]}`],
+    ['a non-object', `[${entry(CHILD)}]`],
+    ['null', 'null'],
+  ])('%s: BAD_MANIFEST', async (_name, json) => {
+    expect(await verifyThrough(json)).toBe('BAD_MANIFEST');
+  });
+});
