@@ -6,6 +6,7 @@
 import { chmod, open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, isCosignError } from '../errors.js';
+import { loadEd25519ph } from './ed25519ph.js';
 import { FileSigner, type FileSignerOptions } from './file-signer.js';
 import { MAX_PEM_SIZE } from './pem.js';
 import { generateKeyPair, parsePrivateKeyAsync, type EncryptOptions, type KeyPairPem } from './private.js';
@@ -126,5 +127,7 @@ export async function loadSignerFromFile(file: string, password?: string, option
     return ioError(e, file);
   }
   const key = await parsePrivateKeyAsync(data, password, file);
-  return new FileSigner(key, file, options);
+  const signer = new FileSigner(key, file, options);
+  if (signer.ed25519ph) await loadEd25519ph(); // so that signSync works too
+  return signer;
 }
