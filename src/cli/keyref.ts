@@ -9,11 +9,12 @@
  * @module
  */
 import type { KeyObject } from 'node:crypto';
-import { readFile, stat } from '../node-fs.js';
+import { isCosignError } from '../errors.js';
+import { readFileLimited } from '../node-fs.js';
 import type { Signer } from '../keys/signer.js';
 import type { CliContext } from './context.js';
 import { debug } from './context.js';
-import { CliError, unsupported } from './errors.js';
+import { CliError, EXIT, unsupported } from './errors.js';
 import { getPassword } from './password.js';
 import { isKmsReference, keyRefScheme } from '../kms/scheme.js';
 
@@ -55,11 +56,9 @@ export async function readKeyRef(ctx: CliContext, keyRef: string): Promise<Buffe
   }
   const file = s === 'file' ? new URL(keyRef) : keyRef;
   try {
-    const st = await stat(file);
-    if (st.size > MAX_KEY_BYTES) throw new CliError(`key file ${keyRef} is larger than ${MAX_KEY_BYTES} bytes`);
-    return await readFile(file);
+    return await readFileLimited(file, MAX_KEY_BYTES, 'key file');
   } catch (e) {
-    if (e instanceof CliError) throw e;
+    if (isCosignError(e, 'TOO_LARGE')) throw new CliError(`reading key: key file ${keyRef} is larger than ${MAX_KEY_BYTES} bytes`, EXIT.ERROR, 'TOO_LARGE', { cause: e });
     const code = (e as NodeJS.ErrnoException).code;
     throw new CliError(code === 'ENOENT' ? `reading key: open ${keyRef}: no such file or directory` : `reading key ${keyRef}: ${code ?? 'error'}`);
   }
