@@ -5,8 +5,10 @@
  * unbounded read fails this test instead of the machine).
  */
 import { writeFile, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ensureBuilt, tempDir } from './helpers.js';
 
 const MAX_RSS = 200 * 1024 * 1024;
@@ -69,5 +71,35 @@ describe('CLI: /dev/zero as a key, Rekor key or payload file', () => {
       await run('payload', ['verify', '--key', 'cosign.pub', '--insecure-ignore-tlog=true', '--signature', 'sig', '--payload', '/dev/zero', REF]),
       /payload file \/dev\/zero is larger than 1048576 bytes/,
     );
+  }, 60_000);
+});
+
+describe('CLI: a key URL with an endless body', () => {
+  let server: Server;
+  let url: string;
+  beforeAll(async () => {
+    // chunked, never ends: only a reader bounded by bytes read gives up
+    server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 0x41);
+      const pump = (): void => {
+        while (res.write(chunk)) {
+          /* until the socket buffer is full */
+        }
+        res.once('drain', pump);
+      };
+      res.on('error', () => undefined);
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cosign.pub`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('--key http://127.0.0.1/... stops at 1 MiB', async () => {
+    expectBounded(await run('http-key', ['verify', '--key', url, '--insecure-ignore-tlog=true', REF]), /key at http:\/\/127\.0\.0\.1:\d+\/cosign\.pub is larger than 1048576 bytes/);
   }, 60_000);
 });
