@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { MAX_KEY_FILE_BYTES, readFileLimited } from './node-fs.js';
 import os from 'node:os';
 import path from 'node:path';
 import { digestOf } from './digest.js';
@@ -48,7 +49,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     const keys = await writeKeyPair(dir, { password });
     log(`3. generated ECDSA P-256 key pair: ${keys.privateKeyPath} (encrypted, mode 0600), ${keys.publicKeyPath}`);
 
-    const signer = signerFromPrivateKey(parsePrivateKey(await readFile(keys.privateKeyPath, 'utf8'), password), keys.privateKeyPath);
+    const signer = signerFromPrivateKey(parsePrivateKey(await readFileLimited(keys.privateKeyPath, MAX_KEY_FILE_BYTES, 'key file', 'utf8'), password), keys.privateKeyPath);
     const signed = await signImage(image, signer, { client, annotations: { demo: 'true' } });
     const s = signed.signed[0];
     if (s === undefined) throw new Error('nothing signed');
@@ -56,7 +57,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     log(`   signature artifact: ${formatReference(s.signatureReference)} (manifest ${s.signatureManifestDigest})`);
     log(`   payload: ${Buffer.from(s.payload).toString('utf8')}`);
 
-    const authority = keyAuthority(parsePublicKey(await readFile(keys.publicKeyPath)), keys.publicKeyPath);
+    const authority = keyAuthority(parsePublicKey(await readFileLimited(keys.publicKeyPath, MAX_KEY_FILE_BYTES, 'public key file')), keys.publicKeyPath);
     const result = await verifyImage(image, { client, authorities: [authority], annotations: { demo: 'true' } });
     log(`5. verified: ${result.signatures.length} valid signature(s). cosign would print on stderr:`);
     log('');

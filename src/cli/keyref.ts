@@ -9,11 +9,12 @@
  * @module
  */
 import type { KeyObject } from 'node:crypto';
-import { readFile, stat } from '../node-fs.js';
+import { isCosignError } from '../errors.js';
+import { readFileLimited } from '../node-fs.js';
 import type { Signer } from '../keys/signer.js';
 import type { CliContext } from './context.js';
 import { debug } from './context.js';
-import { CliError, unsupported } from './errors.js';
+import { CliError, EXIT, unsupported } from './errors.js';
 import { getPassword } from './password.js';
 import { isKmsReference, keyRefScheme } from '../kms/scheme.js';
 
@@ -32,7 +33,37 @@ function checkSupportedRef(keyRef: string): void {
   if (s === 'gitlab' || s === 'github') throw unsupported(`${s}:// key references`);
 }
 
-/** Read the bytes behind a file-like key reference. */
+/** The body of a key URL, never more than {@link MAX_KEY_BYTES}: stops reading at the first byte over. */
+async function readBodyLimited(res: Response, keyRef: string): Promise<Buffer> {
+  const tooLarge = (): CliError => new CliError(`key at ${keyRef} is larger than ${MAX_KEY_BYTES} bytes`, EXIT.ERROR, 'TOO_LARGE');
+  if (Number(res.headers.get('content-length') ?? 0) > MAX_KEY_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (res.body !== null) {
+    const reader = res.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        total += value.length;
+        if (total > MAX_KEY_BYTES) {
+          await reader.cancel().catch(() => undefined);
+          throw tooLarge();
+        }
+        chunks.push(value);
+      }
+    } catch (e) {
+      if (e instanceof CliError) throw e;
+      throw new CliError(`fetching key ${keyRef}: ${(e as Error).message}`);
+    }
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** Read the bytes behind a file-like key reference (at most {@link MAX_KEY_BYTES}). */
 export async function readKeyRef(ctx: CliContext, keyRef: string): Promise<Buffer> {
   const s = keyScheme(keyRef);
   if (s === 'env') {
@@ -49,17 +80,13 @@ export async function readKeyRef(ctx: CliContext, keyRef: string): Promise<Buffe
       throw new CliError(`fetching key ${keyRef}: ${(e as Error).message}`);
     }
     if (!res.ok) throw new CliError(`fetching key ${keyRef}: HTTP ${res.status}`);
-    const body = Buffer.from(await res.arrayBuffer());
-    if (body.length > MAX_KEY_BYTES) throw new CliError(`key at ${keyRef} is larger than ${MAX_KEY_BYTES} bytes`);
-    return body;
+    return readBodyLimited(res, keyRef);
   }
   const file = s === 'file' ? new URL(keyRef) : keyRef;
   try {
-    const st = await stat(file);
-    if (st.size > MAX_KEY_BYTES) throw new CliError(`key file ${keyRef} is larger than ${MAX_KEY_BYTES} bytes`);
-    return await readFile(file);
+    return await readFileLimited(file, MAX_KEY_BYTES, 'key file');
   } catch (e) {
-    if (e instanceof CliError) throw e;
+    if (isCosignError(e, 'TOO_LARGE')) throw new CliError(`reading key: key file ${keyRef} is larger than ${MAX_KEY_BYTES} bytes`, EXIT.ERROR, 'TOO_LARGE', { cause: e });
     const code = (e as NodeJS.ErrnoException).code;
     throw new CliError(code === 'ENOENT' ? `reading key: open ${keyRef}: no such file or directory` : `reading key ${keyRef}: ${code ?? 'error'}`);
   }

@@ -7,11 +7,12 @@
  *
  * @module
  */
-import { readFile } from '../node-fs.js';
+import { isCosignError } from '../errors.js';
+import { MAX_CA_BUNDLE_BYTES, readFileLimited } from '../node-fs.js';
 import type { ImageReference } from '../reference.js';
 import type { CliContext } from './context.js';
 import { debug } from './context.js';
-import { CliError, unsupported } from './errors.js';
+import { CliError, EXIT, unsupported } from './errors.js';
 import type { Flags } from './flags.js';
 import { parseGoBool } from './flags.js';
 
@@ -57,8 +58,9 @@ export async function registrySettings(ctx: CliContext, flags: Flags): Promise<R
   let ca: string | undefined;
   if (caFile !== '') {
     try {
-      ca = await readFile(caFile, 'utf8');
+      ca = await readFileLimited(caFile, MAX_CA_BUNDLE_BYTES, 'CA bundle', 'utf8');
     } catch (e) {
+      if (isCosignError(e, 'TOO_LARGE')) throw new CliError(`reading --registry-cacert: ${e.message}`, EXIT.ERROR, 'TOO_LARGE', { cause: e });
       throw new CliError(`reading --registry-cacert ${caFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }

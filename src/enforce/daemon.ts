@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
+import { readFileLimited } from '../node-fs.js';
 import { RegistryClient, type RegistryClientOptions } from '../oci/client.js';
-import { parsePolicy } from '../policy/index.js';
+import { MAX_POLICY_BYTES, parsePolicy } from '../policy/index.js';
 import { DockerClient, parseDockerHost } from './docker.js';
 import { runCycle, type CycleReport, type KillerEvent, type KillerOptions } from './killer.js';
 import { KillerMetrics } from './metrics.js';
@@ -63,7 +63,7 @@ function severityOf(e: KillerEvent): Severity {
 
 /** Run the killer until stopped (or once). Resolves with the last cycle's report. */
 export async function runKiller(options: RunKillerOptions): Promise<CycleReport | undefined> {
-  const text = await readFile(options.policyFile, 'utf8');
+  const text = await readFileLimited(options.policyFile, MAX_POLICY_BYTES, 'policy file', 'utf8');
   const policy = parsePolicy(text, { source: options.policyFile, format: options.policyFile.endsWith('.json') ? 'json' : 'yaml' });
   const docker = new DockerClient(parseDockerHost(options.dockerHost ?? process.env.DOCKER_HOST));
   const client = new RegistryClient(options.registry ?? {});

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
+import { MAX_KEY_FILE_BYTES, readFileLimited } from '../node-fs.js';
 import type { Digest } from '../digest.js';
 import { isCosignError } from '../errors.js';
 import { parsePublicKey } from '../keys/index.js';
@@ -41,7 +41,7 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): { verify: 
             const { kind: _keyless, ...identity } = a;
             return { kind: 'identity', ...identity };
           }
-          if ('path' in a) return keyAuthority(parsePublicKey(await readFile(a.path), a.path), a.path);
+          if ('path' in a) return keyAuthority(parsePublicKey(await readFileLimited(a.path, MAX_KEY_FILE_BYTES, 'public key file'), a.path), a.path);
           if ('pem' in a) return keyAuthority(parsePublicKey(a.pem, `rule ${rule.name} PEM key`), `rule ${rule.name} PEM key`);
           const { resolvePublicKey } = await import('../kms/index.js');
           return keyAuthority(await resolvePublicKey(a.kms, options.kms ?? {}), a.kms);

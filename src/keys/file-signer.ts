@@ -5,7 +5,7 @@
  */
 import { constants, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { fail } from '../errors.js';
-import { ed25519phSign } from './ed25519ph.js';
+import { ed25519phSign, ed25519phSignSync } from './ed25519ph.js';
 import { defaultHashFor, keyInfo, type KeyInfo } from './public.js';
 import type { HashAlgorithm, Signer } from './signer.js';
 
@@ -56,6 +56,11 @@ export class FileSigner implements Signer {
         : undefined;
   }
 
+  /** True when this signer signs Ed25519ph (which needs `loadEd25519ph()` before {@link FileSigner.signSync}). */
+  get ed25519ph(): boolean {
+    return this.#seed !== undefined;
+  }
+
   /** The public half (cached). */
   publicKey(): Promise<KeyObject> {
     return Promise.resolve(this.#public);
@@ -63,6 +68,7 @@ export class FileSigner implements Signer {
 
   /** Sign `message` (not a digest); see the class description for the algorithms. */
   sign(message: Uint8Array): Promise<Uint8Array> {
+    if (this.#seed !== undefined) return ed25519phSign(this.#seed, message);
     try {
       return Promise.resolve(this.signSync(message));
     } catch (e) {
@@ -70,7 +76,11 @@ export class FileSigner implements Signer {
     }
   }
 
-  /** Synchronous {@link FileSigner.sign}. */
+  /**
+   * Synchronous {@link FileSigner.sign}. For Ed25519ph, `loadEd25519ph()` must have completed first
+   * (`sign()` and `loadSignerFromFile` load it themselves).
+   * @throws CosignError `UNSUPPORTED` for Ed25519ph before `loadEd25519ph()`.
+   */
   signSync(message: Uint8Array): Uint8Array {
     switch (this.info.kind) {
       case 'ecdsa':
@@ -78,7 +88,7 @@ export class FileSigner implements Signer {
       case 'rsa':
         return cryptoSign('sha256', message, { key: this.#key, padding: constants.RSA_PKCS1_PADDING });
       case 'ed25519':
-        return this.#seed !== undefined ? ed25519phSign(this.#seed, message) : cryptoSign(null, message, this.#key);
+        return this.#seed !== undefined ? ed25519phSignSync(this.#seed, message, this.keyRef) : cryptoSign(null, message, this.#key);
     }
   }
 }

@@ -3,9 +3,11 @@
  *
  * @module
  */
-import { chmod, open, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, isCosignError } from '../errors.js';
+import { readFileLimited } from '../node-fs.js';
+import { loadEd25519ph } from './ed25519ph.js';
 import { FileSigner, type FileSignerOptions } from './file-signer.js';
 import { MAX_PEM_SIZE } from './pem.js';
 import { generateKeyPair, parsePrivateKeyAsync, type EncryptOptions, type KeyPairPem } from './private.js';
@@ -113,18 +115,19 @@ export async function writeKeyPair(dir: string, opts: WriteKeyPairOptions): Prom
 
 /**
  * Read a private key file (cosign encrypted format, or unencrypted PEM, see `parsePrivateKey`) and
- * return a {@link FileSigner} whose `keyRef` is the path. scrypt runs off the main thread.
+ * return a {@link FileSigner} whose `keyRef` is the path. At most 1 MiB is read (`TOO_LARGE` beyond, also for
+ * `/dev/zero` or a FIFO). scrypt runs off the main thread.
  * @throws CosignError `IO_ERROR`, `TOO_LARGE`, `WRONG_PASSWORD`, `BAD_KEY`, `UNSUPPORTED_KEY`, `BAD_INPUT`.
  */
 export async function loadSignerFromFile(file: string, password?: string, options: FileSignerOptions = {}): Promise<FileSigner> {
   let data: Buffer;
   try {
-    const st = await stat(file);
-    if (st.size > MAX_PEM_SIZE) throw fail('TOO_LARGE', `${file}: key file larger than ${MAX_PEM_SIZE} bytes`);
-    data = await readFile(file);
+    data = await readFileLimited(file, MAX_PEM_SIZE, 'key file');
   } catch (e) {
     return ioError(e, file);
   }
   const key = await parsePrivateKeyAsync(data, password, file);
-  return new FileSigner(key, file, options);
+  const signer = new FileSigner(key, file, options);
+  if (signer.ed25519ph) await loadEd25519ph(); // so that signSync works too
+  return signer;
 }

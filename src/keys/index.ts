@@ -21,6 +21,8 @@
  *   `{ ed25519ph: true }` / `{ hash }` in {@link verifySignature} (spec §12.2).
  * - Verifying: ECDSA accepts ASN.1 DER and raw r‖s (IEEE P1363) of exactly twice the field size.
  *   Verification never throws for a bad signature.
+ * - Ed25519ph runs on `@noble/curves` (constant-time), imported on first use: asynchronous signing
+ *   loads it; the synchronous Ed25519ph calls need {@link loadEd25519ph} to have completed once.
  *
  * @module
  */
@@ -57,6 +59,7 @@ export {
   type EncryptedKeyData,
 } from './encrypted.js';
 export { FileSigner, signerFromPrivateKey, type FileSignerOptions } from './file-signer.js';
+export { loadEd25519ph } from './ed25519ph.js';
 export {
   writeKeyPair,
   writeKeyPairFiles,

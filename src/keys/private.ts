@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { fail, isCosignError } from '../errors.js';
 import { ed25519Pkcs8V1, OID_ED25519, parsePkcs8 } from './der.js';
-import { ed25519PublicFromSeed } from './ed25519ph.js';
 import {
   COSIGN_PRIVATE_KEY_PEM_TYPE,
   DEFAULT_SCRYPT_N,
@@ -64,22 +63,27 @@ function checkSupported(key: KeyObject, what: string): KeyObject {
 function keyFromPkcs8(der: Buffer, what: string): KeyObject {
   const parts = parsePkcs8(der, what);
   let input = der;
+  let embeddedPublic: Buffer | undefined;
   if (parts.algorithmOid.equals(OID_ED25519)) {
     const inner = parts.privateKey;
     if (inner.length !== 34 || inner[0] !== 0x04 || inner[1] !== 0x20) throw fail('BAD_KEY', `${what}: malformed Ed25519 private key`);
-    const seed = inner.subarray(2);
-    if (parts.publicKey !== undefined && !ed25519PublicFromSeed(seed).equals(parts.publicKey)) {
-      throw fail('BAD_KEY', `${what}: embedded Ed25519 public key does not match the private key`);
-    }
-    input = ed25519Pkcs8V1(seed);
+    embeddedPublic = parts.publicKey;
+    input = ed25519Pkcs8V1(inner.subarray(2));
   }
+  let key: KeyObject;
   try {
-    return createPrivateKey({ key: input, format: 'der', type: 'pkcs8' });
+    key = createPrivateKey({ key: input, format: 'der', type: 'pkcs8' });
   } catch (cause) {
     throw fail('BAD_KEY', `${what}: cannot parse PKCS#8 private key`, { cause });
   } finally {
     if (input !== der) input.fill(0);
   }
+  if (embeddedPublic !== undefined) {
+    // the public key node:crypto derives from the seed (the last 32 bytes of its SPKI encoding)
+    const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+    if (!spki.subarray(spki.length - 32).equals(embeddedPublic)) throw fail('BAD_KEY', `${what}: embedded Ed25519 public key does not match the private key`);
+  }
+  return key;
 }
 
 function keyFromPlainBlock(block: PemBlock, what: string): KeyObject {

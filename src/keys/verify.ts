@@ -20,7 +20,8 @@ export interface VerifyOptions {
   readonly rsaPss?: boolean;
   /**
    * Ed25519 only: check Ed25519ph (SHA-512 prehash, what cosign's signer produces) instead of
-   * pure Ed25519 (what `cosign verify --key` checks).
+   * pure Ed25519 (what `cosign verify --key` checks). Needs `await loadEd25519ph()` once before the
+   * first check (else `UNSUPPORTED` is thrown): its implementation is loaded on demand.
    */
   readonly ed25519ph?: boolean;
 }
@@ -55,7 +56,8 @@ function rawEd25519(key: KeyObject): Buffer {
  * - RSA: PKCS#1 v1.5, or PSS with {@link VerifyOptions.rsaPss};
  * - Ed25519: pure Ed25519, or Ed25519ph with {@link VerifyOptions.ed25519ph}.
  *
- * `verify` never throws: a malformed signature (or message) is simply `false`.
+ * `verify` never throws for a bad signature: a malformed signature (or message) is simply `false`
+ * (Ed25519ph only: `UNSUPPORTED` if `loadEd25519ph()` has not completed yet).
  */
 export class PublicKeyVerifier implements SignatureVerifier {
   /** A secret-free description of where the key came from (file path, `env://…`, …). */
@@ -93,9 +95,9 @@ export class PublicKeyVerifier implements SignatureVerifier {
     this.#ed25519phKey = this.info.kind === 'ed25519' && options.ed25519ph === true ? rawEd25519(pub) : undefined;
   }
 
-  /** True when `signature` is valid over `message`. Never throws. */
+  /** True when `signature` is valid over `message`. Never throws for a bad signature (see the class description). */
   verify(message: Uint8Array, signature: Uint8Array): boolean {
-    if (this.#ed25519phKey !== undefined) return safe(() => ed25519phVerify(this.#ed25519phKey as Buffer, message, signature));
+    if (this.#ed25519phKey !== undefined) return ed25519phVerify(this.#ed25519phKey, message, signature, this.keyRef);
     try {
       if (cryptoVerify(this.#hash, message, this.#keyArg, signature)) return true;
     } catch {
@@ -123,14 +125,15 @@ function safe(f: () => boolean): boolean {
 /**
  * Check `signature` over `message` with `publicKey`, as `cosign verify --key` does (see
  * {@link PublicKeyVerifier} for the accepted encodings). Returns `false` for any invalid or malformed
- * signature; throws only for an unsupported key (`UNSUPPORTED_KEY`) or an unknown hash name (`BAD_INPUT`). For many checks with one key, build one
+ * signature; throws only for an unsupported key (`UNSUPPORTED_KEY`), an unknown hash name (`BAD_INPUT`), or
+ * Ed25519ph before `loadEd25519ph()` (`UNSUPPORTED`). For many checks with one key, build one
  * {@link PublicKeyVerifier} instead.
  */
 export function verifySignature(publicKey: KeyObject, message: Uint8Array, signature: Uint8Array, opts: VerifyOptions = {}): boolean {
   const info = infoOf(publicKey);
   if (info.kind === 'ed25519') {
     if (opts.ed25519ph === true) {
-      return safe(() => ed25519phVerify(rawEd25519(publicKey.type === 'private' ? createPublicKey(publicKey) : publicKey), message, signature));
+      return ed25519phVerify(rawEd25519(publicKey.type === 'private' ? createPublicKey(publicKey) : publicKey), message, signature);
     }
     return safe(() => cryptoVerify(null, message, publicKey, signature));
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { MAX_CA_BUNDLE_BYTES, readFileLimited } from '../node-fs.js';
 import type { HashAlgorithm, Signer } from '../keys/signer.js';
 import { digest, keyInfo, parsePublicKey } from './crypto.js';
 import { describe, kmsError, networkErrorCode, passThrough, type KmsErrorCode } from './errors.js';
@@ -147,9 +147,9 @@ class AwsSigner implements Signer {
       if (caSource !== undefined && caSource !== '') {
         let ca: string;
         try {
-          ca = caSource.includes('-----BEGIN') ? caSource : await readFile(caSource, 'utf8');
+          ca = caSource.includes('-----BEGIN') ? caSource : await readFileLimited(caSource, MAX_CA_BUNDLE_BYTES, 'AWS CA bundle', 'utf8');
         } catch (e) {
-          throw kmsError('KMS_ERROR', this.keyRef, `cannot read the AWS CA bundle (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+          throw kmsError('KMS_ERROR', this.keyRef, `cannot read the AWS CA bundle (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
         }
         const { Agent } = await import('node:https');
         requestHandler = { httpsAgent: new Agent({ ca, keepAlive: true }) };

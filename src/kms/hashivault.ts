@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
+import { MAX_CA_BUNDLE_BYTES, MAX_TOKEN_FILE_BYTES, readFileLimited } from '../node-fs.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
@@ -241,9 +241,9 @@ class VaultSession {
 
   async #readJwtFile(path: string): Promise<string> {
     try {
-      return (await readFile(path, 'utf8')).trim();
+      return (await readFileLimited(path, MAX_TOKEN_FILE_BYTES, 'login JWT file', 'utf8')).trim();
     } catch (e) {
-      throw kmsError('KMS_ACCESS_DENIED', this.client.keyRef, `cannot read the login JWT file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw kmsError('KMS_ACCESS_DENIED', this.client.keyRef, `cannot read the login JWT file ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   }
 }
@@ -456,14 +456,14 @@ class VaultSigner implements Signer {
 async function readCa(caCert: string | undefined): Promise<string | undefined> {
   if (caCert === undefined || caCert === '') return undefined;
   if (caCert.includes('-----BEGIN')) return caCert;
-  return readFile(caCert, 'utf8');
+  return readFileLimited(caCert, MAX_CA_BUNDLE_BYTES, 'Vault CA certificate file', 'utf8');
 }
 
 async function defaultToken(env: KmsEnv): Promise<string | undefined> {
   const t = env['VAULT_TOKEN'] ?? env['BAO_TOKEN'];
   if (t !== undefined && t !== '') return t;
   try {
-    return (await readFile(join(homedir(), '.vault-token'), 'utf8')).trim();
+    return (await readFileLimited(join(homedir(), '.vault-token'), MAX_TOKEN_FILE_BYTES, 'Vault token file', 'utf8')).trim();
   } catch {
     return undefined;
   }
@@ -493,7 +493,7 @@ export async function vaultSigner(keyRef: string, opts: VaultKmsOptions = {}, en
   try {
     ca = await readCa(opts.caCert ?? env['VAULT_CACERT']);
   } catch (e) {
-    throw kmsError('KMS_ERROR', keyRef, `cannot read the Vault CA certificate (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw kmsError('KMS_ERROR', keyRef, `cannot read the Vault CA certificate (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const tls = { ...(ca !== undefined ? { ca } : {}), insecureSkipVerify: opts.insecureSkipVerify ?? envBool(env['VAULT_SKIP_VERIFY']) };
   const client = new VaultClient(

@@ -5,9 +5,9 @@
  */
 import { FILE_SCHEMES, isKmsReference, keyRefScheme } from './scheme.js';
 import type { KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { fail, isCosignError } from '../errors.js';
 import { loadSignerFromFile } from '../keys/files.js';
+import { MAX_KEY_FILE_BYTES, readFileLimited } from '../node-fs.js';
 import { parsePrivateKeyAsync } from '../keys/private.js';
 import type { HashAlgorithm, SignatureVerifier, Signer } from '../keys/signer.js';
 import { PublicKeyVerifier } from '../keys/verify.js';
@@ -114,8 +114,9 @@ async function readKeyRef(ref: string, opts: KmsOptions, what: string): Promise<
   if (/^https?:\/\//i.test(ref)) throw fail('UNSUPPORTED', `${what}: http(s) key references need a file key loader (registerFileKeyLoader)`);
   const path = /^file:\/\//i.test(ref) ? new URL(ref) : ref;
   try {
-    return await readFile(path);
+    return await readFileLimited(path, MAX_KEY_FILE_BYTES, what);
   } catch (e) {
+    if (isCosignError(e)) throw e;
     throw fail('IO_ERROR', `${what}: cannot read ${ref} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }

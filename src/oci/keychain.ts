@@ -5,13 +5,13 @@
  *
  * @module
  */
-import { readFile } from '../node-fs.js';
+import { MAX_CONFIG_FILE_BYTES, readFileLimited } from '../node-fs.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
 import { schema } from '../zod.js';
 import { decodeBase64Strict, parseJson } from '../encoding.js';
-import { fail } from '../errors.js';
+import { fail, isCosignError } from '../errors.js';
 import { nodeChildProcess } from '../node-http.js';
 
 /** Credentials for one registry. Never logged. */
@@ -100,7 +100,7 @@ export function dockerConfigKeychain(options: { configDir?: string; env?: NodeJS
   const dir = options.configDir ?? env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker');
   let loaded: Promise<DockerConfig | undefined> | undefined;
   const load = (): Promise<DockerConfig | undefined> =>
-    (loaded ??= readFile(path.join(dir, 'config.json')).then(
+    (loaded ??= readFileLimited(path.join(dir, 'config.json'), MAX_CONFIG_FILE_BYTES, 'docker config').then(
       (bytes) => {
         const parsed = ConfigSchema().safeParse(parseJson(bytes, 'docker config.json'));
         if (!parsed.success) throw fail('BAD_INPUT', `docker config.json: ${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
@@ -108,6 +108,7 @@ export function dockerConfigKeychain(options: { configDir?: string; env?: NodeJS
       },
       (e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT') return undefined;
+        if (isCosignError(e)) throw e;
         throw fail('IO_ERROR', `cannot read ${path.join(dir, 'config.json')}: ${e.code ?? e.message}`);
       },
     ));

@@ -232,6 +232,25 @@ describe('keys', () => {
     expect(encrypted.code).toBe(1);
   });
 
+  it('the bundled CLI signs with an Ed25519 key: Ed25519ph, the same bytes as the library signer (deterministic)', async () => {
+    const dir = await tempDir();
+    const priv = generateKeyPairSync('ed25519').privateKey;
+    await writeFile(path.join(dir, 'ed.pem'), priv.export({ type: 'pkcs8', format: 'pem' }));
+    expect((await cli(['import-key-pair', '--key', 'ed.pem', '-o', 'ed'], { cwd: dir, env: { COSIGN_PASSWORD: 'pw' } })).code).toBe(0);
+    const ref = `127.0.0.1:1/ed/app@sha256:${'ab'.repeat(32)}`; // --upload=false with a digest: no registry contact
+    const r = await cli(['sign', '--key', 'ed.key', '--tlog-upload=false', '--upload=false', '--output-signature', 'sig', '--output-payload', 'payload', ref], {
+      cwd: dir,
+      env: { COSIGN_PASSWORD: 'pw' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const payload = await readFile(path.join(dir, 'payload'));
+    const sig = Buffer.from(await readFile(path.join(dir, 'sig'), 'utf8'), 'base64');
+    const keys = await import('../../src/keys/index.js');
+    const expected = await keys.signerFromPrivateKey(priv, 'ed.pem').sign(payload);
+    expect(sig.toString('base64')).toBe(Buffer.from(expected).toString('base64'));
+    expect(keys.verifySignature(keys.parsePublicKey(await readFile(path.join(dir, 'ed.pub'))), payload, sig, { ed25519ph: true })).toBe(true);
+  });
+
   it('env:// key references', async () => {
     const dir = await tempDir();
     await cli(['generate-key-pair'], { cwd: dir, env: { COSIGN_PASSWORD: 'pw' } });

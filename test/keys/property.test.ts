@@ -12,6 +12,7 @@ import {
   PublicKeyVerifier,
   verifySignature,
 } from '../../src/keys/index.js';
+import { loadEd25519ph } from '../../src/keys/ed25519ph.js';
 import { openSecretbox } from '../../src/keys/encrypted.js';
 import { fixtureText } from '../helpers/fixtures.js';
 
@@ -91,7 +92,8 @@ describe('property: parsers only ever throw CosignError', () => {
     );
   });
 
-  it('signature verification never throws on random signatures', () => {
+  it('signature verification never throws on random signatures', async () => {
+    await loadEd25519ph(); // Ed25519ph is imported on first use
     const keys = [
       generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey,
       generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey,

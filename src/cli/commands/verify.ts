@@ -6,7 +6,8 @@
  * @module
  */
 import type { KeyObject } from 'node:crypto';
-import { readFile, stat } from '../../node-fs.js';
+import { isCosignError } from '../../errors.js';
+import { MAX_KEY_FILE_BYTES, MAX_PAYLOAD_FILE_BYTES, readFileLimited, stat } from '../../node-fs.js';
 import type { Command } from '../command.js';
 import { REGISTRY_FLAGS } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -188,8 +189,9 @@ async function prepare(ctx: CliContext, flags: Flags): Promise<Prepared> {
     }
     let pem: string;
     try {
-      pem = await readFile(rekorFile, 'utf8');
+      pem = await readFileLimited(rekorFile, MAX_KEY_FILE_BYTES, 'Rekor public key file', 'utf8');
     } catch (e) {
+      if (isCosignError(e, 'TOO_LARGE')) throw new CliError(`reading SIGSTORE_REKOR_PUBLIC_KEY: ${(e as Error).message}`, EXIT.ERROR, 'TOO_LARGE', { cause: e });
       throw new CliError(`reading SIGSTORE_REKOR_PUBLIC_KEY ${rekorFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
     const { rekorKey } = await import('../../artifact/rekor.js');
@@ -251,9 +253,12 @@ async function readSignatureArg(ctx: CliContext, value: string): Promise<Buffer>
       isFile = false;
     }
     if (isFile) {
-      const st = await stat(value);
-      if (st.size > 1024 * 1024) throw new CliError(`signature file ${value} is larger than 1 MiB`);
-      text = await readFile(value, 'utf8');
+      try {
+        text = await readFileLimited(value, MAX_PAYLOAD_FILE_BYTES, 'signature file', 'utf8');
+      } catch (e) {
+        if (isCosignError(e, 'TOO_LARGE')) throw new CliError(`reading signature: ${e.message}`, EXIT.ERROR, 'TOO_LARGE', { cause: e });
+        throw new CliError(`reading signature: open ${value}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, EXIT.ERROR, 'ERROR', { cause: e });
+      }
     } else if (/^[A-Za-z0-9+/=\s]+$/.test(value) && value.length >= 16) {
       text = value;
     } else {
@@ -271,11 +276,9 @@ async function readPayloadArg(ctx: CliContext, value: string): Promise<Buffer> {
   const { readKeyRef } = await import('../keyref.js');
   if (/^https?:\/\//i.test(value)) return readKeyRef(ctx, value);
   try {
-    const st = await stat(value);
-    if (st.size > 1024 * 1024) throw new CliError(`payload file ${value} is larger than 1 MiB`);
-    return await readFile(value);
+    return await readFileLimited(value, MAX_PAYLOAD_FILE_BYTES, 'payload file');
   } catch (e) {
-    if (e instanceof CliError) throw e;
+    if (isCosignError(e, 'TOO_LARGE')) throw new CliError(`reading payload: ${(e as Error).message}`, EXIT.ERROR, 'TOO_LARGE', { cause: e });
     throw new CliError(`reading payload: open ${value}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'error'}`);
   }
 }
