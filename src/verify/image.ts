@@ -166,7 +166,10 @@ async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest:
     else rejected.push({ digest: r.digest, code: r.code, reason: r.reason });
   }
   if (verified.length === 0) {
-    const reasons = rejected.map((r) => `${r.digest}: ${r.reason}`).join('; ');
+    // One entry per distinct reason, naming its layers: n layers signed with another key say it once.
+    const byReason = new Map<string, string[]>();
+    for (const r of rejected) byReason.set(r.reason, [...(byReason.get(r.reason) ?? []), r.digest]);
+    const reasons = [...byReason].map(([reason, layers]) => `${reason} (${layers.length === 1 ? 'layer' : `${layers.length} layers`} ${layers.join(', ')})`).join('; ');
     throw fail('NO_MATCHING_SIGNATURES', `no matching signatures for ${formatReference(withDigest(ref, signedDigest))}: ${reasons}`, {
       details: { digest: signedDigest, layers: rejected },
     });

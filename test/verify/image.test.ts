@@ -48,3 +48,21 @@ describe('verifyImage throughIndex', () => {
     }
   });
 });
+
+describe('verifyImage: no matching signature', () => {
+  it('says each distinct reason once and names the layers it applies to', async () => {
+    const client = new RegistryClient();
+    const image = `${registry.host}/wrong/key@${await pushSampleImage(client, `${registry.host}/wrong/key:v1`)}`;
+    const signer = signerFromPrivateKey(parsePrivateKey(generateKeyPair('').privateKeyPem, ''), 'k');
+    const a = await signImage(image, signer, { client });
+    const b = await signImage(image, signer, { client, annotations: { n: '2' } });
+    const other = [keyAuthority(parsePublicKey(generateKeyPair('').publicKeyPem), 'other.pub')];
+    const e = await verifyImage(image, { client, authorities: other }).catch((x: unknown) => x);
+    expect(isCosignError(e, 'NO_MATCHING_SIGNATURES')).toBe(true);
+    const message = (e as Error).message;
+    expect(message.match(/signature does not verify with the key/g)).toHaveLength(1);
+    expect(message).toContain('(2 layers ');
+    expect(a.signed[0]?.signature).toBeDefined();
+    expect(b.signed).toHaveLength(1);
+  });
+});
