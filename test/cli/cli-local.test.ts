@@ -153,6 +153,20 @@ describe('keys', () => {
     expect((await cli(['public-key', '--key', 'piped.key'], { cwd: dir, env: { COSIGN_PASSWORD: 'line\n' } })).code).toBe(0);
   });
 
+  it('a wrong password says where it came from (empty stdin, stdin without newline, COSIGN_PASSWORD), never what it was', async () => {
+    const dir = await tempDir();
+    expect((await cli(['generate-key-pair'], { cwd: dir, env: { COSIGN_PASSWORD: 'secret-pw' } })).code).toBe(0);
+    const empty = await cli(['public-key', '--key', 'cosign.key'], { cwd: dir, input: '' });
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/^Error: .*decryption failed.*; COSIGN_PASSWORD is not set and stdin is not a terminal, so the password was all of stdin: it was empty/);
+    const noNewline = await cli(['public-key', '--key', 'cosign.key'], { cwd: dir, input: 'secret-px' });
+    expect(noNewline.stderr).toContain('so the password was all of stdin: it has no trailing newline');
+    expect(noNewline.stderr).not.toContain('secret-p');
+    const env = await cli(['public-key', '--key', 'cosign.key'], { cwd: dir, env: { COSIGN_PASSWORD: 'secret-px' } });
+    expect(env.stderr).toContain('; the password came from COSIGN_PASSWORD\n');
+    expect(env.stderr).not.toContain('secret-p');
+  });
+
   it('generate-key-pair asks before overwriting; EOF or "n" declines, "y" overwrites', async () => {
     const dir = await tempDir();
     expect((await cli(['generate-key-pair'], { cwd: dir, env: { COSIGN_PASSWORD: 'a' } })).code).toBe(0);
