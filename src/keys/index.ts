@@ -22,7 +22,15 @@
  * - Verifying: ECDSA accepts ASN.1 DER and raw r‖s (IEEE P1363) of exactly twice the field size.
  *   Verification never throws for a bad signature.
  *
- * @module
+ * ```ts
+ * import { generateKeyPair, parsePrivateKey, parsePublicKey, signerFromPrivateKey } from 'cosign-ts/keys';
+ *
+ * const { privateKeyPem, publicKeyPem } = generateKeyPair('password'); // cosign's encrypted format
+ * const signer = signerFromPrivateKey(parsePrivateKey(privateKeyPem, 'password'), 'cosign.key');
+ * const publicKey = parsePublicKey(publicKeyPem);
+ * ```
+ *
+ * @module cosign-ts/keys
  */
 export type { HashAlgorithm, Signer, SignatureVerifier } from './signer.js';
 export { decodePem, decodeFirstPem, encodePem, looksLikePem, MAX_PEM_SIZE, type PemBlock } from './pem.js';
