@@ -203,6 +203,23 @@ EOF
 fi
 
 # ---------------------------------------------------------------------------------------------
+# 2b. Node.js 22, the second supported runtime (npm test runs on the `node` devDependency's Node 24).
+#     The npm registry's `node` package, pinned, in a prefix of its own under .tools/ — not a
+#     devDependency, whose `node` bin would shadow Node 24's in node_modules/.bin.
+# ---------------------------------------------------------------------------------------------
+NODE22_VERSION=22.23.3
+NODE22="$TOOLS/node22/node_modules/node/bin/node"
+if [ "$("$NODE22" --version 2>/dev/null || true)" != "v$NODE22_VERSION" ]; then
+  log "installing Node.js $NODE22_VERSION (npm package node@$NODE22_VERSION) into $TOOLS/node22"
+  rm -rf "$TOOLS/node22"
+  mkdir -p "$TOOLS/node22"
+  printf '{"name":"cosign-ts-node22","private":true,"allowScripts":{"node":true}}\n' >"$TOOLS/node22/package.json"
+  (cd "$TOOLS/node22" && npm install --no-audit --no-fund --no-save --no-package-lock "node@$NODE22_VERSION" </dev/null >&2) ||
+    die "npm could not install node@$NODE22_VERSION"
+  [ "$("$NODE22" --version 2>/dev/null || true)" = "v$NODE22_VERSION" ] || die "Node.js $NODE22_VERSION does not run from $NODE22"
+fi
+
+# ---------------------------------------------------------------------------------------------
 # 3. Summary.
 # ---------------------------------------------------------------------------------------------
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
@@ -221,4 +238,5 @@ case "$skopeo_v" in 1.18.*) ;; *) log "WARNING: expected skopeo 1.18.x, got $sko
   echo "  setpriv         $(pkgver util-linux)  /usr/bin/setpriv (--pdeathsig for test daemons)"
   echo "  cosign          $cosign_v (trixie)  $BIN/cosign"
   echo "  skopeo          $skopeo_v (trixie)  $BIN/skopeo ($("$BIN/skopeo" --version 2>&1))"
+  echo "  node 22         $("$NODE22" --version)  $NODE22"
 }

@@ -17,7 +17,7 @@
  * process.stdout.write(result.output); // the bytes `cosign verify` prints
  * ```
  *
- * @module
+ * @module cosign-ts
  */
 export { CosignError, ERROR_CODES, isCosignError, type CosignErrorCode } from './errors.js';
 export { digestOf, isDigest, parseDigest, type Digest, type ParsedDigest } from './digest.js';

@@ -10,7 +10,13 @@ import { fail } from './errors.js';
 /** The registry host name go-containerregistry (and so cosign) uses for Docker Hub. */
 export const DOCKER_HUB = 'index.docker.io';
 
-/** A parsed, normalised image reference. */
+/**
+ * A parsed, normalised image reference: a plain, frozen object (compare, spread and serialise it as
+ * such). References made by {@link parseReference}, {@link withDigest}, {@link withTag} and
+ * {@link parseRepository} also print as `registry/repository[:tag][@digest]` in a template string or
+ * `String(ref)`: they carry a non-enumerable `toString()` ({@link formatReference}), so
+ * `JSON.stringify`, `{ ...ref }` and deep equality see only the fields below.
+ */
 export interface ImageReference {
   /** Registry host with optional port, e.g. `index.docker.io`, `127.0.0.1:5000`, `[::1]:5000`. */
   readonly registry: string;
@@ -96,8 +102,15 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
   return makeReference(registry, repository, tag, digest);
 }
 
+function referenceToString(this: ImageReference): string {
+  return formatReference(this);
+}
+
 function makeReference(registry: string, repository: string, tag: string | undefined, digest: Digest | undefined): ImageReference {
-  return Object.freeze({ registry, repository, tag, digest, name: `${registry}/${repository}` });
+  const ref = { registry, repository, tag, digest, name: `${registry}/${repository}` };
+  // Non-enumerable: structural uses (JSON, spread, deep equality) see only the five fields.
+  Object.defineProperty(ref, 'toString', { value: referenceToString, enumerable: false, writable: false, configurable: false });
+  return Object.freeze(ref);
 }
 
 /** `registry/repository[:tag][@digest]`. */

@@ -71,4 +71,17 @@ describe('parseReference', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('prints as the formatted reference in a template string; structural uses see only the fields', () => {
+    const r = parseReference('127.0.0.1:5000/app:v1@sha256:' + 'a'.repeat(64));
+    expect(`${r}`).toBe(formatReference(r));
+    expect(String(withDigest(r, `sha256:${'b'.repeat(64)}`))).toBe(`127.0.0.1:5000/app@sha256:${'b'.repeat(64)}`);
+    expect(`${withTag(r, 'v2')}`).toBe('127.0.0.1:5000/app:v2');
+    expect(`${parseRepository('busybox')}`).toBe('index.docker.io/library/busybox');
+    expect(Object.keys(r)).toEqual(['registry', 'repository', 'tag', 'digest', 'name']);
+    expect(JSON.parse(JSON.stringify(r))).toEqual({ registry: '127.0.0.1:5000', repository: 'app', tag: 'v1', digest: `sha256:${'a'.repeat(64)}`, name: '127.0.0.1:5000/app' });
+    expect({ ...r }).toEqual(r);
+    expect(r).toEqual({ registry: '127.0.0.1:5000', repository: 'app', tag: 'v1', digest: `sha256:${'a'.repeat(64)}`, name: '127.0.0.1:5000/app' });
+    expect(Object.isFrozen(r)).toBe(true);
+  });
 });

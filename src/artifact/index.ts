@@ -2,7 +2,14 @@
  * Cosign signature artifacts: media types and annotation keys, tag names, signature layers, the
  * `.sig` image (manifest + config), Rekor bundle annotations and containers/image signature files.
  *
- * @module
+ * ```ts
+ * import { parseSignatureLayer, signatureTag } from 'cosign-ts/artifact';
+ *
+ * signatureTag('sha256:…'); // 'sha256-….sig', where cosign stores an image's signatures
+ * const layer = parseSignatureLayer(descriptor, blobBytes); // a layer of the .sig manifest, strictly checked
+ * ```
+ *
+ * @module cosign-ts/artifact
  */
 export * from './media-types.js';
 export { referrersFallbackTag, signatureTag } from './tags.js';

@@ -40,16 +40,18 @@ export function commandHelp(cmd: Command): string {
   return s;
 }
 
-/** Short usage printed after a usage error. */
-export function commandUsage(cmd: Command): string {
-  const flags = [...cmd.flags, HELP_FLAG].filter((f) => f.hidden !== true).sort((a, b) => a.name.localeCompare(b.name));
-  return `Usage:\n  ${PROG} ${cmd.name} ${cmd.usage}\n\nExamples:\n${cmd.examples.replace(/\n+$/, '')}\n\nFlags:\n${flags.map(renderFlag).join('\n')}\nRun '${PROG} ${cmd.name} --help' for more information.\n`;
+/**
+ * The one line printed after a usage error's `Error: …` line, like cobra's for an unknown command: where
+ * the usage is (`cosign-ts <verb> --help`), not the usage itself.
+ */
+export function usageHint(cmd?: Pick<Command, 'name'>): string {
+  return `Run '${PROG}${cmd === undefined ? '' : ` ${cmd.name}`} --help' for usage.\n`;
 }
 
 /** Exit statuses, for help texts and docs. */
 export const EXIT_STATUS_HELP = `Exit status (the same as cosign 2.5):
   0   success
-  1   any other error: usage error (bad flag or argument; the usage is printed), registry or
+  1   any other error: usage error (bad flag or argument; --help shows the usage), registry or
       network error, bad key or password, unsupported feature
   10  verify: no signatures found for the image
   11  verify: the image tag or repository was not found

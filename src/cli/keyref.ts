@@ -15,7 +15,7 @@ import type { Signer } from '../keys/signer.js';
 import type { CliContext } from './context.js';
 import { debug } from './context.js';
 import { CliError, EXIT, unsupported } from './errors.js';
-import { getPassword } from './password.js';
+import { getPassword, passwordSource } from './password.js';
 import { isKmsReference, keyRefScheme } from '../kms/scheme.js';
 
 /** Largest key file or key URL body read. */
@@ -111,7 +111,14 @@ export async function loadSigner(ctx: CliContext, keyRef: string): Promise<Signe
   const pem = await readKeyRef(ctx, keyRef);
   const password = isEncryptedPem(pem) ? await getPassword(ctx, false) : undefined;
   const keys = await import('../keys/index.js');
-  const key = await keys.parsePrivateKeyAsync(pem, password, keyRef);
+  let key;
+  try {
+    key = await keys.parsePrivateKeyAsync(pem, password, keyRef);
+  } catch (e) {
+    // Say where the password came from (an empty pipe, a newline from echo, a stale COSIGN_PASSWORD).
+    if (password !== undefined && (e as { code?: unknown }).code === 'WRONG_PASSWORD') throw new CliError(`${(e as Error).message}; ${passwordSource(ctx, password)}`, EXIT.ERROR, 'WRONG_PASSWORD', { cause: e });
+    throw e;
+  }
   return keys.signerFromPrivateKey(key, keyRef);
 }
 

@@ -94,6 +94,18 @@ export async function getPassword(ctx: CliContext, confirm: boolean): Promise<st
   return readAllStdin(ctx);
 }
 
+/**
+ * Where {@link getPassword} took `password` from, for the message of a failed decryption (the password
+ * itself is never shown): `COSIGN_PASSWORD`, the terminal prompt, or standard input, saying when what
+ * stdin gave was empty or ended in a newline (both are part of the password, as in cosign).
+ */
+export function passwordSource(ctx: CliContext, password: string): string {
+  if (ctx.env.COSIGN_PASSWORD !== undefined) return `the password came from COSIGN_PASSWORD${password === '' ? ' (set but empty)' : ''}`;
+  if (stdinIsTerminal(ctx)) return 'the password was typed at the prompt';
+  const what = password === '' ? 'it was empty (nothing was piped in)' : /\r?\n$/.test(password) ? 'its trailing newline is part of the password' : 'it has no trailing newline';
+  return `COSIGN_PASSWORD is not set and stdin is not a terminal, so the password was all of stdin: ${what}`;
+}
+
 /** Read one line from stdin (for `[y/N]` prompts); '' at end of input. */
 function readLine(ctx: CliContext): Promise<string> {
   const { stdin } = ctx;

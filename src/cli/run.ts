@@ -10,7 +10,7 @@ import { HELP_FLAG } from './command.js';
 import type { CliContext, OutStream } from './context.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import { Flags, parseFlags, parseGoBool } from './flags.js';
-import { commandHelp, commandUsage, GLOBAL_FLAGS, PROG, rootHelp } from './help.js';
+import { commandHelp, GLOBAL_FLAGS, PROG, rootHelp, usageHint } from './help.js';
 import { findVerb, VERBS } from './commands/index.js';
 
 /** Options for {@link runCli} (tests and embedding; the binary uses the process's streams). */
@@ -110,7 +110,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
   const env = options.env ?? process.env;
   const fail = (message: string, exitCode: number, usage?: Command): number => {
     stderr.write(`Error: ${message}\n`);
-    if (usage !== undefined) stderr.write(commandUsage(usage));
+    if (usage !== undefined) stderr.write(usageHint(usage));
     stderr.write(`error during command execution: ${message}\n`);
     return exitCode;
   };
@@ -124,13 +124,13 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
   }
   if (verbName.startsWith('-')) {
     const flag = verbName.startsWith('--') ? `unknown flag: ${verbName.split('=')[0]}` : `unknown shorthand flag: '${verbName[1]}' in ${verbName}`;
-    stderr.write(`Error: ${flag}\nRun '${PROG} --help' for usage.\nerror during command execution: ${flag}\n`);
+    stderr.write(`Error: ${flag}\n${usageHint()}error during command execution: ${flag}\n`);
     return EXIT.ERROR;
   }
   const entry = findVerb(verbName);
   if (entry === undefined) {
     const msg = `unknown command ${JSON.stringify(verbName)} for ${JSON.stringify(PROG)}`;
-    stderr.write(`Error: ${msg}\nRun '${PROG} --help' for usage.\nerror during command execution: ${msg}\n`);
+    stderr.write(`Error: ${msg}\n${usageHint()}error during command execution: ${msg}\n`);
     return EXIT.ERROR;
   }
   const cmd = await entry.load();

@@ -103,6 +103,14 @@ export class DockerClient {
     this.#timeout = options.timeoutMs ?? 15_000;
   }
 
+  /** Which engine was asked, and how to point at another one (for connection errors). */
+  #where(code: string | undefined): string {
+    const e = this.#endpoint;
+    const at = e.socketPath !== undefined ? `socket ${e.socketPath}` : `${e.host ?? '?'}:${e.port ?? '?'}`;
+    const hint = code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' ? (code === 'EACCES' ? ' (permission denied: run as root or a member of the docker group)' : ' (is the Docker or Podman service running?)') : '';
+    return `connecting to the Docker API at ${at}${hint}; set --docker-host or DOCKER_HOST (unix:///path or tcp://host:port; Podman: unix:///run/podman/podman.sock)`;
+  }
+
   /** Close idle connections. */
   close(): void {
     this.#agent.destroy();
@@ -132,7 +140,7 @@ export class DockerClient {
       const onAbort = (): void => void req.destroy(new Error('aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('close', () => signal?.removeEventListener('abort', onAbort));
-      req.on('error', (e: NodeJS.ErrnoException) => reject(fail('IO_ERROR', `docker ${method} ${path}: ${e.code ?? e.message}`, { cause: e })));
+      req.on('error', (e: NodeJS.ErrnoException) => reject(fail('IO_ERROR', `docker ${method} ${path}: ${e.code ?? e.message} ${this.#where(e.code)}`, { cause: e })));
       req.end();
     });
   }

@@ -2,7 +2,14 @@
  * Enforcement: the image killer (Docker/Podman API, policy, syslog, metrics). The admission webhook
  * will share the policy model and the verifier.
  *
- * @module
+ * ```ts
+ * import { runKiller } from 'cosign-ts/enforce';
+ *
+ * // What `cosign-ts-killer --once --dry-run --policy policy.yaml` does.
+ * await runKiller({ policyFile: '/etc/cosign-ts/policy.yaml', once: true, dryRun: true });
+ * ```
+ *
+ * @module cosign-ts/enforce
  */
 export { DockerClient, isImageId, parseDockerHost, type ContainerDetails, type ContainerSummary, type DockerEndpoint, type ImageInfo } from './docker.js';
 export {

@@ -24,7 +24,15 @@
  * - Ed25519ph runs on `@noble/curves` (constant-time), imported on first use: asynchronous signing
  *   loads it; the synchronous Ed25519ph calls need {@link loadEd25519ph} to have completed once.
  *
- * @module
+ * ```ts
+ * import { generateKeyPair, parsePrivateKey, parsePublicKey, signerFromPrivateKey } from 'cosign-ts/keys';
+ *
+ * const { privateKeyPem, publicKeyPem } = generateKeyPair('password'); // cosign's encrypted format
+ * const signer = signerFromPrivateKey(parsePrivateKey(privateKeyPem, 'password'), 'cosign.key');
+ * const publicKey = parsePublicKey(publicKeyPem);
+ * ```
+ *
+ * @module cosign-ts/keys
  */
 export type { HashAlgorithm, Signer, SignatureVerifier } from './signer.js';
 export { decodePem, decodeFirstPem, encodePem, looksLikePem, MAX_PEM_SIZE, type PemBlock } from './pem.js';

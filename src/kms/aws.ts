@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { MAX_CA_BUNDLE_BYTES, readFileLimited } from '../node-fs.js';
 import type { HashAlgorithm, Signer } from '../keys/signer.js';
 import { digest, keyInfo, parsePublicKey } from './crypto.js';
-import { describe, kmsError, networkErrorCode, passThrough, type KmsErrorCode } from './errors.js';
+import { describe, kmsError, networkErrorCode, networkErrorTarget, passThrough, type KmsErrorCode } from './errors.js';
 import { loadSdk } from './sdk.js';
 
 /** Options for `awskms://` keys. */
@@ -179,7 +179,7 @@ class AwsSigner implements Signer {
     const status = err?.$metadata?.httpStatusCode;
     const net = networkErrorCode(e);
     if (net !== undefined && status === undefined) {
-      return kmsError('KMS_NETWORK', this.keyRef, `AWS KMS ${action} failed: network error (${net})`, { reason: net });
+      return kmsError('KMS_NETWORK', this.keyRef, `AWS KMS ${action} failed: network error (${net})${networkErrorTarget(e)}`, { reason: net });
     }
     const text = describe(e, this.#secrets());
     let code: KmsErrorCode = ERROR_CODES[name] ?? 'KMS_ERROR';

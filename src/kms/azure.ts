@@ -7,7 +7,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { HashAlgorithm, Signer } from '../keys/signer.js';
 import { digest, keyInfo, p1363ToDer } from './crypto.js';
-import { describe, kmsError, networkErrorCode, passThrough, type KmsErrorCode } from './errors.js';
+import { describe, kmsError, networkErrorCode, networkErrorTarget, passThrough, type KmsErrorCode } from './errors.js';
 import { loadSdk } from './sdk.js';
 
 /** An `@azure/core-auth` TokenCredential (structural, so this module needs no Azure types at runtime). */
@@ -108,7 +108,7 @@ class AzureSigner implements Signer {
     const status = typeof err?.statusCode === 'number' ? err.statusCode : undefined;
     const text = describe(e);
     const net = networkErrorCode(e);
-    if (net !== undefined && status === undefined) return kmsError('KMS_NETWORK', this.keyRef, `Azure Key Vault ${action} failed: network error (${net})`, { reason: net });
+    if (net !== undefined && status === undefined) return kmsError('KMS_NETWORK', this.keyRef, `Azure Key Vault ${action} failed: network error (${net})${networkErrorTarget(e)}`, { reason: net });
     if (status === undefined && err?.code === 'REQUEST_SEND_ERROR') return kmsError('KMS_NETWORK', this.keyRef, `Azure Key Vault ${action} failed: network error (${text})`);
     let code: KmsErrorCode = 'KMS_ERROR';
     if (status === 401 || status === 403) code = 'KMS_ACCESS_DENIED';

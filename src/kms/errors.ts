@@ -81,6 +81,35 @@ export function networkErrorCode(e: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The host (`host:port` when known) a network error in the cause chain was about, from Node's
+ * `hostname` / `address` / `port` fields or a `connect ECONNREFUSED 1.2.3.4:443`-style message; `''`
+ * when none says. Formatted as ` reaching <host>` for the KMS_NETWORK messages.
+ */
+export function networkErrorTarget(e: unknown): string {
+  let cur: unknown = e;
+  const seen: unknown[] = [];
+  for (let depth = 0; depth < 8 && cur !== null && typeof cur === 'object' && !seen.includes(cur); depth++) {
+    seen.push(cur);
+    const o = cur as { hostname?: unknown; host?: unknown; address?: unknown; port?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+    const host = [o.hostname, o.address, o.host].find((h): h is string => typeof h === 'string' && /^[\w.:[\]-]{1,255}$/.test(h));
+    if (host !== undefined) {
+      const port = typeof o.port === 'number' || (typeof o.port === 'string' && /^\d{1,5}$/.test(o.port)) ? `:${o.port}` : '';
+      return ` reaching ${host.includes(':') && !host.startsWith('[') && port !== '' ? `[${host}]` : host}${port}`;
+    }
+    const m = typeof o.message === 'string' ? /\b(?:connect|getaddrinfo) [A-Z_]+ ([\w.:[\]-]{1,255})/.exec(o.message) : null;
+    if (m?.[1] !== undefined) return ` reaching ${m[1]}`;
+    if (Array.isArray(o.errors)) {
+      for (const inner of o.errors) {
+        const t = networkErrorTarget(inner);
+        if (t !== '') return t;
+      }
+    }
+    cur = o.cause;
+  }
+  return '';
+}
+
 /** Pass a CosignError through unchanged; otherwise return undefined so the caller maps it. */
 export function passThrough(e: unknown): CosignError | undefined {
   return isCosignError(e) ? e : undefined;

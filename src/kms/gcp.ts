@@ -8,7 +8,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { HashAlgorithm, Signer } from '../keys/signer.js';
 import { crc32c, digest, keyInfo, parsePublicKey } from './crypto.js';
-import { describe, kmsError, networkErrorCode, passThrough, type KmsErrorCode } from './errors.js';
+import { describe, kmsError, networkErrorCode, networkErrorTarget, passThrough, type KmsErrorCode } from './errors.js';
 import { loadSdk } from './sdk.js';
 
 /** Options for `gcpkms://` keys. */
@@ -150,7 +150,7 @@ class GcpSigner implements Signer {
     const grpcCode = typeof err?.code === 'number' ? err.code : undefined;
     const net = networkErrorCode(e);
     if (net !== undefined && (grpcCode === undefined || grpcCode === 14)) {
-      return kmsError('KMS_NETWORK', this.keyRef, `GCP KMS ${action} failed: network error (${net})`, { reason: net });
+      return kmsError('KMS_NETWORK', this.keyRef, `GCP KMS ${action} failed: network error (${net})${networkErrorTarget(e)}`, { reason: net });
     }
     let code: KmsErrorCode = grpcCode !== undefined ? (GRPC[grpcCode] ?? 'KMS_ERROR') : 'KMS_ERROR';
     if (grpcCode === 9 && /DISABLED|DESTROYED|DESTROY_SCHEDULED|not enabled/i.test(text)) code = 'KMS_KEY_DISABLED';

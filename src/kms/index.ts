@@ -6,7 +6,15 @@
  * Importing this module loads no cloud SDK: each provider imports its SDK (an optional peer
  * dependency) on first use, and a missing one is reported as `KMS_SDK_MISSING` naming the package.
  *
- * @module
+ * ```ts
+ * import { resolvePublicKey, resolveSigner } from 'cosign-ts/kms';
+ *
+ * // The SDK (@aws-sdk/client-kms here) is an optional peer dependency, loaded on first use.
+ * const signer = await resolveSigner('awskms:///alias/image_signing_cosign_signature_key');
+ * const publicKey = await resolvePublicKey('hashivault://cosign'); // VAULT_ADDR, VAULT_TOKEN
+ * ```
+ *
+ * @module cosign-ts/kms
  */
 import { awsSigner } from './aws.js';
 import { azureSigner } from './azure.js';

@@ -10,7 +10,7 @@ import { isCosignError } from '../errors.js';
 import { parsePrivateKeyAsync } from '../keys/private.js';
 import type { Signer } from '../keys/signer.js';
 import { localSigner, parsePublicKey, publicOf } from './crypto.js';
-import { describe, kmsError, networkErrorCode, passThrough } from './errors.js';
+import { describe, kmsError, networkErrorCode, networkErrorTarget, passThrough } from './errors.js';
 import type { KmsOptions } from './registry.js';
 import { loadSdk } from './sdk.js';
 
@@ -53,7 +53,7 @@ async function readSecret(keyRef: string, o: K8sSecretOptions): Promise<Record<s
   } catch (e) {
     const status = typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : undefined;
     const net = networkErrorCode(e);
-    if (net !== undefined && status === undefined) throw kmsError('KMS_NETWORK', keyRef, `cannot read Kubernetes secret ${namespace}/${name}: network error (${net})`, { reason: net });
+    if (net !== undefined && status === undefined) throw kmsError('KMS_NETWORK', keyRef, `cannot read Kubernetes secret ${namespace}/${name}: network error (${net})${networkErrorTarget(e)}`, { reason: net });
     if (status === 401 || status === 403) throw kmsError('KMS_ACCESS_DENIED', keyRef, `access to Kubernetes secret ${namespace}/${name} denied (HTTP ${status})`, { status });
     if (status === 429) throw kmsError('KMS_THROTTLED', keyRef, `Kubernetes API throttled reading secret ${namespace}/${name}`, { status });
     if (status === 404) throw kmsError('KMS_ERROR', keyRef, `Kubernetes secret ${namespace}/${name} not found`, { status, reason: 'not-found' });

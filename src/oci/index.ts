@@ -1,7 +1,16 @@
 /**
  * The registry transport: an OCI distribution client with auth, retries, limits and digest checks.
  *
- * @module
+ * ```ts
+ * import { parseReference } from 'cosign-ts';
+ * import { RegistryClient } from 'cosign-ts/oci';
+ *
+ * const client = new RegistryClient(); // credentials from ~/.docker/config.json and its helpers
+ * const manifest = await client.getManifest(parseReference('registry.example.com/app:v1'));
+ * console.log(manifest.digest, manifest.mediaType);
+ * ```
+ *
+ * @module cosign-ts/oci
  */
 export {
   RegistryClient,

@@ -2,7 +2,14 @@
  * Simple-signing payloads (build, strict parse, claim checks, `cosign verify` output) and the JSON
  * encoders that make cosign's bytes: a Go `encoding/json` clone and an RFC 8785 canonicaliser.
  *
- * @module
+ * ```ts
+ * import { buildPayload, parsePayload } from 'cosign-ts/payload';
+ *
+ * const bytes = buildPayload({ dockerReference: 'registry.example.com/app', digest: 'sha256:…' }); // cosign's exact bytes
+ * const payload = parsePayload(bytes); // strict: duplicate keys, wrong types and unknown critical keys are refused
+ * ```
+ *
+ * @module cosign-ts/payload
  */
 export { GoStruct, compareUtf8, goFormatFloat, goMarshal, goMarshalBytes, goQuote, goStruct } from './gojson.js';
 export type { GoMarshalOptions, GoValue } from './gojson.js';

@@ -2,7 +2,16 @@
  * Signing images: {@link signImage} resolves a reference, builds cosign's payload, signs it with any
  * {@link Signer} (key file or KMS), and appends the signature to the image's `.sig` artifact.
  *
- * @module
+ * ```ts
+ * import { RegistryClient } from 'cosign-ts/oci';
+ * import { loadSignerFromFile } from 'cosign-ts/keys';
+ * import { signImage } from 'cosign-ts/sign';
+ *
+ * const signer = await loadSignerFromFile('cosign.key', process.env.COSIGN_PASSWORD);
+ * const { signed } = await signImage('registry.example.com/app@sha256:…', signer, { client: new RegistryClient(), annotations: { approvedBy: 'admin' } });
+ * ```
+ *
+ * @module cosign-ts/sign
  */
 export { signImage, type SignImageOptions, type SignImageResult, type SignedDigest } from './image.js';
 export type { Signer } from '../keys/signer.js';

@@ -36,8 +36,9 @@ export interface VerifyImageOptions {
   /**
    * Verify a platform manifest through its signed index: the signature is looked up and checked on
    * this index digest, then the index (fetched and digest-checked) must list the image's digest.
+   * A plain string is accepted and checked at run time (`BAD_DIGEST` when it is not a digest).
    */
-  readonly throughIndex?: Digest;
+  readonly throughIndex?: Digest | string;
   /** Digest-keyed cache of outcomes (successes for a TTL, definitive failures for a short one). */
   readonly cache?: VerificationCache<VerifyImageResult | CosignError>;
   /** Max signature layers fetched in parallel. Default 8. */
@@ -117,7 +118,8 @@ export async function verifyImage(reference: string | ImageReference, options: V
   if (digest === undefined) {
     digest = await resolveDigest(client, ref, signal);
   }
-  const signedDigest = options.throughIndex ?? digest;
+  // A string throughIndex (from plain JS, or typed as string) is checked here: BAD_DIGEST.
+  const signedDigest = (options.throughIndex ?? digest) as Digest;
   parseDigest(signedDigest);
   const source = options.source ?? sigTagSource(client, options.signatureRepository === undefined ? {} : { signatureRepository: options.signatureRepository });
   const key = options.cache === undefined ? '' : cacheKey(digest, `${source.id}|${ref.name}`, options);
@@ -141,8 +143,8 @@ export async function verifyImage(reference: string | ImageReference, options: V
 async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest: Digest, source: SignatureSource, options: VerifyImageOptions): Promise<VerifyImageResult> {
   const { client, signal } = options;
   if (options.throughIndex !== undefined) {
-    const index = await client.getManifest(withDigest(ref, options.throughIndex), signal === undefined ? {} : { signal });
-    assertIndexLists(index.bytes, index.mediaType, digest, options.throughIndex);
+    const index = await client.getManifest(withDigest(ref, signedDigest), signal === undefined ? {} : { signal });
+    assertIndexLists(index.bytes, index.mediaType, digest, signedDigest);
   }
   const expectations = {
     digest: signedDigest,
@@ -178,7 +180,10 @@ async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest:
   // Layers that could not be read first, then those that did not verify (each in listing order).
   const rejected = [...present(unreadableAt), ...present(failedAt)];
   if (verified.length === 0) {
-    const reasons = rejected.map((r) => `${r.digest}: ${r.reason}`).join('; ');
+    // One entry per distinct reason, naming its layers: n layers signed with another key say it once.
+    const byReason = new Map<string, string[]>();
+    for (const r of rejected) byReason.set(r.reason, [...(byReason.get(r.reason) ?? []), r.digest]);
+    const reasons = [...byReason].map(([reason, layers]) => `${reason} (${layers.length === 1 ? 'layer' : `${layers.length} layers`} ${layers.join(', ')})`).join('; ');
     throw fail('NO_MATCHING_SIGNATURES', `no matching signatures for ${formatReference(withDigest(ref, signedDigest))}: ${reasons}`, {
       details: { digest: signedDigest, layers: rejected },
     });

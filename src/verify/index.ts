@@ -2,7 +2,23 @@
  * Verifying images: {@link verifyLayer} is pure and synchronous (verify from files, caches or
  * batches without extra fetches); {@link verifyImage} and {@link verifyImages} fetch from a registry.
  *
- * @module
+ * ```ts
+ * import { readFile } from 'node:fs/promises';
+ * import { parsePublicKey } from 'cosign-ts/keys';
+ * import { RegistryClient } from 'cosign-ts/oci';
+ * import { keyAuthority, VerificationCache, verifyImages } from 'cosign-ts/verify';
+ *
+ * const authorities = [keyAuthority(parsePublicKey(await readFile('cosign.pub')), 'cosign.pub')];
+ * const results = await verifyImages(['registry.example.com/a@sha256:…', 'registry.example.com/b:v1'], {
+ *   client: new RegistryClient(),
+ *   authorities,
+ *   cache: new VerificationCache(),
+ *   onProgress: (done, total) => console.error(`${done}/${total}`),
+ * });
+ * for (const r of results) if (!r.ok) console.error(r.error.code, r.error.message);
+ * ```
+ *
+ * @module cosign-ts/verify
  */
 export { verifyLayer, type LayerExpectations, type LayerFailure, type LayerResult, type TlogOptions, type VerifiedSignature } from './layer.js';
 export {

@@ -238,7 +238,8 @@ describe('AWS KMS failures', () => {
   it('network error → KMS_NETWORK', async () => {
     const port = await deadPort();
     const ref = 'awskms:///alias/x';
-    await expectKmsError((await resolveSigner(ref, opts(server, { endpoint: `http://127.0.0.1:${port}` }))).publicKey(), 'KMS_NETWORK', ref, secrets());
+    const e = await expectKmsError((await resolveSigner(ref, opts(server, { endpoint: `http://127.0.0.1:${port}` }))).publicKey(), 'KMS_NETWORK', ref, secrets());
+    expect(e.message).toContain(`reaching 127.0.0.1:${port}`);
   });
 
   it('server 500 → KMS_ERROR', async () => {

@@ -9,6 +9,7 @@ import { OUTPUT_FLAG, REGISTRY_FLAGS } from '../command.js';
 import { info, out, warn } from '../context.js';
 import { attachmentRef, digestOf, isNotFound, parseImage, type Kind } from '../attachments.js';
 import { confirmContinue } from '../password.js';
+import { progressBar } from '../progress.js';
 import { registrySettings } from '../registry.js';
 
 const PROMPTS: Readonly<Record<string, string>> = {
@@ -49,19 +50,29 @@ export const command: Command = {
     const { formatReference, withDigest } = await import('../../reference.js');
     const removed: string[] = [];
     const failed: Array<{ reference: string; error: string }> = [];
-    for (const kind of KINDS[type] ?? []) {
-      const tagRef = await attachmentRef(reg, ref, digest, kind);
-      const name = formatReference(tagRef);
-      try {
-        const m = await reg.client.getManifest(tagRef, { signal: ctx.signal });
-        await reg.client.deleteManifest(withDigest(tagRef, m.digest), { signal: ctx.signal });
-        info(ctx, `Removed ${name} from ${input}`);
-        removed.push(name);
-      } catch (e) {
-        if (isNotFound(e)) continue; // nothing of this kind
-        ctx.stderr.write(`could not delete ${name} from ${input}\n: ${(e as Error).message}\n`);
-        failed.push({ reference: name, error: (e as Error).message });
+    const kinds = KINDS[type] ?? [];
+    const bar = progressBar(ctx, 'Cleaning');
+    let done = 0;
+    try {
+      for (const kind of kinds) {
+        bar.update(done++, kinds.length);
+        const tagRef = await attachmentRef(reg, ref, digest, kind);
+        const name = formatReference(tagRef);
+        try {
+          const m = await reg.client.getManifest(tagRef, { signal: ctx.signal });
+          await reg.client.deleteManifest(withDigest(tagRef, m.digest), { signal: ctx.signal });
+          bar.clear();
+          info(ctx, `Removed ${name} from ${input}`);
+          removed.push(name);
+        } catch (e) {
+          if (isNotFound(e)) continue; // nothing of this kind
+          bar.clear();
+          ctx.stderr.write(`could not delete ${name} from ${input}\n: ${(e as Error).message}\n`);
+          failed.push({ reference: name, error: (e as Error).message });
+        }
       }
+    } finally {
+      bar.finish();
     }
     if (flags.str('output') === 'json') out(ctx, `${JSON.stringify({ image: input, digest, removed, failed })}\n`);
     return 0;
