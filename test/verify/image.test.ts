@@ -80,7 +80,7 @@ describe('verifyImage layer by layer', () => {
     expect(result.rejected[3]!.reason).toBe('signature does not verify with the key');
   });
 
-  it('no matching signature: NO_MATCHING_SIGNATURES lists every reason in the same order', async () => {
+  it('no matching signature: NO_MATCHING_SIGNATURES lists every reason (each distinct one once, with its layers) in the same order', async () => {
     const r = repo();
     const name = `${reg.host}/${r}`;
     const { layers } = mixedLayers(name);
@@ -90,9 +90,12 @@ describe('verifyImage layer by layer', () => {
     expect(isCosignError(err, 'NO_MATCHING_SIGNATURES')).toBe(true);
     const details = (err as CosignError).details as { layers: Array<{ digest: string; code: string; reason: string }> };
     expect(details.layers.map((l) => l.code)).toEqual(['NOT_FOUND', 'BAD_SIGNATURE_LAYER', 'TOO_LARGE', 'SIGNATURE_INVALID', 'SIGNATURE_INVALID', 'DIGEST_MISMATCH']);
+    const grouped = new Map<string, string[]>();
+    for (const l of details.layers) grouped.set(l.reason, [...(grouped.get(l.reason) ?? []), l.digest]);
     expect((err as CosignError).message).toBe(
-      `no matching signatures for ${name}@${DIGEST}: ${details.layers.map((l) => `${l.digest}: ${l.reason}`).join('; ')}`,
+      `no matching signatures for ${name}@${DIGEST}: ${[...grouped].map(([reason, ds]) => `${reason} (${ds.length === 1 ? 'layer' : `${ds.length} layers`} ${ds.join(', ')})`).join('; ')}`,
     );
+    expect(grouped.size).toBe(5); // the two SIGNATURE_INVALID layers share one reason
     expect(details.layers[0]!.reason).toMatch(/not found|unknown/i);
   });
 
