@@ -46,12 +46,12 @@ export interface TransportOptions {
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
   /**
    * Deadline of one attempt of a request, in ms, covering connect, sending, headers and the whole body
-   * (so a body trickled a byte at a time fails too). Default 20 000. Raise it for large blob transfers.
+   * (so a body trickled a byte at a time fails too). Default {@link DEFAULT_REQUEST_TIMEOUT_MS}. Raise it for large blob transfers.
    */
   readonly timeoutMs?: number;
   /**
    * Longest wait for the server, in ms: for the response once the request is sent, for each next piece
-   * of the body, and for the answer to the HTTPS-or-HTTP probe. Default 10 000 (capped by `timeoutMs`).
+   * of the body, and for the answer to the HTTPS-or-HTTP probe. Default {@link DEFAULT_IDLE_TIMEOUT_MS} (capped by `timeoutMs`).
    */
   readonly idleTimeoutMs?: number;
   /**
@@ -78,6 +78,13 @@ export interface TransportStats {
   bytesReceived: number;
 }
 
+/** Default deadline of one attempt of a request ({@link TransportOptions.timeoutMs}): 20 s. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
+/** Default wait for the server's next bytes ({@link TransportOptions.idleTimeoutMs}): 10 s. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
+/** Attempts of a request that timed out: the first and one retry. */
+export const MAX_TIMED_OUT_ATTEMPTS = 2;
+
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
@@ -99,6 +106,16 @@ export function abortError(signal: AbortSignal, what: string): CosignError {
   if (reason instanceof CosignError) return reason;
   const timedOut = (reason as { name?: unknown } | null | undefined)?.name === 'TimeoutError';
   return fail('REGISTRY_UNAVAILABLE', `${what}: ${timedOut ? 'timed out (the deadline of the whole call passed)' : 'aborted'}`, { details: { timeout: timedOut, aborted: true } });
+}
+
+/**
+ * `signal` combined with a deadline of `timeoutMs` from now (`AbortSignal.timeout`, whose reason is a
+ * `TimeoutError`, so requests it stops say "timed out"). `timeoutMs` of 0 or less: `signal` alone.
+ */
+export function withDeadline(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal | undefined {
+  if (!(timeoutMs > 0)) return signal;
+  const deadline = AbortSignal.timeout(Math.ceil(timeoutMs));
+  return signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
 }
 
 /** `p`, unless `signal` aborts first (then the {@link abortError} for `what`). */
@@ -175,8 +192,8 @@ export class Transport {
       ...(extra.length > 0 ? { ca: [...nodeTls().rootCertificates, ...extra.map(String)] } : {}),
       ...(options.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
     };
-    this.#timeout = Math.max(1, options.timeoutMs ?? 20_000);
-    this.#idle = Math.max(1, Math.min(this.#timeout, options.idleTimeoutMs ?? 10_000));
+    this.#timeout = Math.max(1, options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    this.#idle = Math.max(1, Math.min(this.#timeout, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS));
     this.#attempts = Math.max(1, options.attempts ?? 4);
     this.#backoff = options.backoffMs ?? 200;
     this.#maxRetryDelay = options.maxRetryDelayMs ?? 10_000;
@@ -220,7 +237,7 @@ export class Transport {
         last = e instanceof CosignError ? e : fail('REGISTRY_UNAVAILABLE', `${what}: ${(e as Error).message}`, { cause: e });
         if (isAborted(req.signal)) throw last;
         // A registry that stalled once is likely to stall again: one more try, not `attempts` more.
-        if (isTimeout(last) && ++timeouts >= 2) {
+        if (isTimeout(last) && ++timeouts >= MAX_TIMED_OUT_ATTEMPTS) {
           throw fail('REGISTRY_UNAVAILABLE', `${last.message} (${attempt + 1} attempts)`, { cause: last, details: last.details ?? {} });
         }
       }
