@@ -493,14 +493,14 @@ export class RegistryClient {
     return isLoopbackRegistry(host) || this.#insecure.has(host) || this.#allowHttp;
   }
 
-  /** Wait for the registry's scheme, but no longer than `signal` allows. */
-  async #schemeFor(registry: string, signal: AbortSignal | undefined): Promise<'https' | 'http'> {
+  /** Wait for the registry's scheme, but no longer than `signal` allows (`what`: the request, for messages). */
+  async #schemeFor(registry: string, signal: AbortSignal | undefined, what: string): Promise<'https' | 'http'> {
     const s = this.#scheme(registry);
-    return signal === undefined ? s : untilAborted(s, signal, `https://${registry}/v2/`);
+    return signal === undefined ? s : untilAborted(s, signal, what);
   }
 
   async #call(ref: ImageReference, action: 'pull' | 'push' | 'delete', method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal }): Promise<HttpResponse> {
-    const scheme = await this.#schemeFor(ref.registry, opts.signal);
+    const scheme = await this.#schemeFor(ref.registry, opts.signal, `${method} ${ref.registry}/v2/${ref.repository}${path.split('?')[0] ?? ''}`);
     const url = new URL(`${scheme}://${ref.registry}/v2/${ref.repository}${path}`);
     return this.#callUrl(ref, action, method, url, opts);
   }
@@ -514,7 +514,7 @@ export class RegistryClient {
    * transport drops `Authorization` on every redirect to another origin.
    */
   async #callUrl(ref: ImageReference, action: 'pull' | 'push' | 'delete', method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', url: URL, opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal }): Promise<HttpResponse> {
-    const registryOrigin = new URL(`${await this.#schemeFor(ref.registry, opts.signal)}://${ref.registry}`).origin;
+    const registryOrigin = new URL(`${await this.#schemeFor(ref.registry, opts.signal, `${method} ${redact(url)}`)}://${ref.registry}`).origin;
     const own = url.origin === registryOrigin;
     if (url.protocol === 'http:' && !(own ? this.#plainAllowed(ref.registry) : this.#plainAllowed(url.host))) {
       throw fail('INSECURE_REGISTRY', `refusing plain HTTP to ${url.host}${own ? '' : ` (a URL ${ref.registry} sent)`}: allow it explicitly (insecureRegistries / --allow-http-registry)`);

@@ -108,14 +108,34 @@ export function abortError(signal: AbortSignal, what: string): CosignError {
   return fail('REGISTRY_UNAVAILABLE', `${what}: ${timedOut ? 'timed out (the deadline of the whole call passed)' : 'aborted'}`, { details: { timeout: timedOut, aborted: true } });
 }
 
+/** A signal with a deadline, from {@link withDeadline}. */
+export interface Deadline {
+  /** Aborts when the caller's signal does, or at the deadline (reason: a `TimeoutError`). */
+  readonly signal: AbortSignal | undefined;
+  /** Stop the timer and detach from the caller's signal (call when the work is done). */
+  dispose(): void;
+}
+
 /**
- * `signal` combined with a deadline of `timeoutMs` from now (`AbortSignal.timeout`, whose reason is a
- * `TimeoutError`, so requests it stops say "timed out"). `timeoutMs` of 0 or less: `signal` alone.
+ * `signal` combined with a deadline of `timeoutMs` from now, whose reason is a `TimeoutError` (so the
+ * requests it stops say "timed out"). `timeoutMs` of 0 or less: `signal` alone. Built from a controller
+ * and a timer rather than `AbortSignal.any([signal, AbortSignal.timeout()])`: before Node 22 the
+ * timeout signal held only by `any` can be garbage-collected and then never fires.
  */
-export function withDeadline(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal | undefined {
-  if (!(timeoutMs > 0)) return signal;
-  const deadline = AbortSignal.timeout(Math.ceil(timeoutMs));
-  return signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
+export function withDeadline(signal: AbortSignal | undefined, timeoutMs: number): Deadline {
+  if (!(timeoutMs > 0)) return { signal, dispose: () => undefined };
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal?.reason);
+  const timer = setTimeout(() => controller.abort(new DOMException(`the deadline of ${timeoutMs} ms passed`, 'TimeoutError')), Math.ceil(timeoutMs));
+  if (signal?.aborted === true) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** `p`, unless `signal` aborts first (then the {@link abortError} for `what`). */

@@ -121,7 +121,14 @@ export async function resolveDigest(client: RegistryClient, ref: ImageReference,
  */
 export async function verifyImage(reference: string | ImageReference, callOptions: VerifyImageOptions): Promise<VerifyImageResult> {
   const deadline = withDeadline(callOptions.signal, callOptions.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS);
-  const options: VerifyImageOptions = deadline === undefined ? callOptions : { ...callOptions, signal: deadline };
+  try {
+    return await verifyWithin(reference, deadline.signal === undefined ? callOptions : { ...callOptions, signal: deadline.signal });
+  } finally {
+    deadline.dispose();
+  }
+}
+
+async function verifyWithin(reference: string | ImageReference, options: VerifyImageOptions): Promise<VerifyImageResult> {
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   if (options.authorities.length === 0) throw fail('USAGE', 'no key or identity given to verify with');
   const client = options.client;

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CosignError } from '../../src/errors.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, MAX_TIMED_OUT_ATTEMPTS, RegistryClient, type Keychain } from '../../src/oci/index.js';
-import { Transport } from '../../src/oci/transport.js';
+import { Transport, withDeadline } from '../../src/oci/transport.js';
 import { DEFAULT_VERIFY_TIMEOUT_MS, keyAuthority, verifyImage } from '../../src/verify/index.js';
 
 const anonymous: Keychain = { resolve: async () => undefined };
@@ -165,6 +165,25 @@ describe('Transport deadlines', () => {
     const t0 = performance.now();
     await expect(t.probeTls(srv.host)).rejects.toThrow(`GET https://${srv.host}/v2/: timed out: no answer within 0.3 s`);
     expect(performance.now() - t0).toBeLessThan(2000);
+  });
+});
+
+describe('withDeadline', () => {
+  it('aborts at the deadline with a TimeoutError, or with the caller\'s reason first; dispose stops the timer', async () => {
+    const d = withDeadline(undefined, 50);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(d.signal?.aborted).toBe(true);
+    expect((d.signal?.reason as Error).name).toBe('TimeoutError');
+    const c = new AbortController();
+    const d2 = withDeadline(c.signal, 10_000);
+    c.abort(new Error('caller'));
+    expect((d2.signal?.reason as Error).message).toBe('caller');
+    d2.dispose();
+    const d3 = withDeadline(undefined, 50);
+    d3.dispose();
+    await new Promise((r) => setTimeout(r, 120));
+    expect(d3.signal?.aborted).toBe(false);
+    expect(withDeadline(c.signal, 0).signal).toBe(c.signal);
   });
 });
 
