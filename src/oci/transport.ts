@@ -327,7 +327,7 @@ export class Transport {
         else resolve(v);
       };
       const timer = setTimeout(
-        () => finish(fail('REGISTRY_UNAVAILABLE', `GET ${redact(url)}: timed out: no answer within ${secs(this.#idle)}`, { details: { timeout: true, timeoutMs: this.#idle } })),
+        () => finish(fail('REGISTRY_UNAVAILABLE', `GET ${redact(url)}: timed out: no answer within ${secs(this.#idle)} (HTTPS-or-HTTP probe)`, { details: { timeout: true, timeoutMs: this.#idle } })),
         this.#idle,
       );
       const onAbort = (): void => finish(abortError(signal as AbortSignal, `GET ${redact(url)}`));
