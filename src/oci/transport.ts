@@ -55,6 +55,12 @@ export interface TransportOptions {
    */
   readonly idleTimeoutMs?: number;
   /**
+   * A response body still arriving at this average rate (bytes per second since its headers) when
+   * `timeoutMs` passes gets more time, as long as that holds (large blobs); a slower one (a trickle)
+   * times out. Default {@link DEFAULT_MIN_BYTES_PER_SECOND}; 0: `timeoutMs` is strict.
+   */
+  readonly minBytesPerSecond?: number;
+  /**
    * Attempts for retryable failures (network error, 408, 429, 5xx). Default 4. An attempt that timed out
    * is retried at most once, whatever this says.
    */
@@ -82,6 +88,8 @@ export interface TransportStats {
 export const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
 /** Default wait for the server's next bytes ({@link TransportOptions.idleTimeoutMs}): 10 s. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
+/** Default {@link TransportOptions.minBytesPerSecond}: 128 KiB/s. */
+export const DEFAULT_MIN_BYTES_PER_SECOND = 128 * 1024;
 /** Attempts of a request that timed out: the first and one retry. */
 export const MAX_TIMED_OUT_ATTEMPTS = 2;
 
@@ -196,6 +204,7 @@ export class Transport {
   readonly #httpsOptions: httpsT.AgentOptions;
   readonly #timeout: number;
   readonly #idle: number;
+  readonly #minRate: number;
   readonly #attempts: number;
   readonly #backoff: number;
   readonly #maxRetryDelay: number;
@@ -213,6 +222,7 @@ export class Transport {
       ...(options.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
     };
     this.#timeout = Math.max(1, options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    this.#minRate = Math.max(0, options.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND);
     this.#idle = Math.max(1, Math.min(this.#timeout, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS));
     this.#attempts = Math.max(1, options.attempts ?? 4);
     this.#backoff = options.backoffMs ?? 200;
@@ -362,6 +372,8 @@ export class Transport {
       let settled = false;
       let idle: ReturnType<typeof setTimeout> | undefined;
       let responded = false;
+      let bodyStart = 0;
+      let size = 0;
       const done = (err: Error | undefined, res?: HttpResponse): void => {
         if (settled) return;
         settled = true;
@@ -383,6 +395,7 @@ export class Transport {
       };
       const r = mod.request(req.url, { method: req.method, headers, agent }, (res) => {
         responded = true;
+        bodyStart = performance.now();
         waitForServer('the body stalled (no bytes)');
         const max = req.maxBytes ?? 4 * 1024 * 1024;
         const declared = Number(res.headers['content-length']);
@@ -392,7 +405,6 @@ export class Transport {
           return done(fail('TOO_LARGE', `${req.method} ${redact(req.url)}: response of ${declared} bytes is over the ${max}-byte limit`, { details: { limit: max } }));
         }
         const chunks: Buffer[] = [];
-        let size = 0;
         res.on('data', (c: Buffer) => {
           waitForServer('the body stalled (no bytes)');
           size += c.byteLength;
@@ -407,10 +419,17 @@ export class Transport {
         res.on('end', () => done(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url: req.url }));
         res.on('error', (e) => done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${e.message}`, { cause: e })));
       });
-      const timer = setTimeout(() => {
+      const onDeadline = (): void => {
+        // A large body still arriving at a useful rate (a blob being copied) gets more time, a second at
+        // a time, as long as that holds; a trickle does not. The size limit bounds how long that can be.
+        if (responded && this.#minRate > 0 && size >= (this.#minRate * (performance.now() - bodyStart)) / 1000) {
+          timer = setTimeout(onDeadline, 1000);
+          return;
+        }
         r.destroy();
         done(fail('REGISTRY_UNAVAILABLE', `${what}: timed out: no complete response within ${secs(this.#timeout)}`, { details: { timeout: true, timeoutMs: this.#timeout } }));
-      }, this.#timeout);
+      };
+      let timer = setTimeout(onDeadline, this.#timeout);
       // Once the request is sent, the server has the idle timeout to start answering.
       r.on('finish', () => {
         if (!settled && !responded) waitForServer('no response');

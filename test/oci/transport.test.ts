@@ -112,6 +112,32 @@ describe('Transport deadlines', () => {
     expect(ms).toBeLessThan(3500);
   });
 
+  it('a large body still arriving at a useful rate is not cut at the per-attempt deadline (a trickle is)', async () => {
+    const total = 2 * 1024 * 1024;
+    const chunk = 64 * 1024;
+    const srv = await tcpServer((socket, timers) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${total}\r\n\r\n`);
+      let sent = 0;
+      const t = setInterval(() => {
+        socket.write(Buffer.alloc(chunk, 0x61)); // 64 KiB every 40 ms: about 1.6 MB/s
+        sent += chunk;
+        if (sent >= total) clearInterval(t);
+      }, 40);
+      timers.add(t);
+      socket.on('close', () => clearInterval(t));
+    });
+    cleanup.push(() => srv.close());
+    const t = new Transport({ timeoutMs: 400, idleTimeoutMs: 300, attempts: 1 });
+    cleanup.push(() => t.close());
+    const t0 = performance.now();
+    const res = await t.request({ method: 'GET', url: new URL(`http://${srv.host}/v2/app/blobs/x`), maxBytes: total });
+    expect(res.body.byteLength).toBe(total);
+    expect(performance.now() - t0).toBeGreaterThan(400);
+    const strict = new Transport({ timeoutMs: 400, idleTimeoutMs: 300, attempts: 1, minBytesPerSecond: 0 });
+    cleanup.push(() => strict.close());
+    expect((await failure(strict.request({ method: 'GET', url: new URL(`http://${srv.host}/v2/app/blobs/x`), maxBytes: total }))).error.message).toContain('no complete response within 0.4 s');
+  });
+
   it('a body that stops mid-way: the idle deadline', async () => {
     const srv = await stallsMidBody();
     cleanup.push(() => srv.close());
