@@ -14,7 +14,7 @@ import { parseJson } from '../encoding.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import { formatReference, isLoopbackRegistry, withTag, type ImageReference } from '../reference.js';
 import { anonymousKeychain, dockerConfigKeychain, type Credentials, type Keychain } from './keychain.js';
-import { headerString, redact, Transport, type HttpResponse, type TransportOptions } from './transport.js';
+import { headerString, redact, Transport, untilAborted, type HttpResponse, type TransportOptions } from './transport.js';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
 
 /** Media types a manifest GET accepts by default. */
@@ -488,15 +488,36 @@ export class RegistryClient {
     return (await this.#transport.probeTls(registry)) === 'plain' ? 'http' : 'https';
   }
 
+  /** Whether plain HTTP may be used to `host` (`host[:port]`). */
+  #plainAllowed(host: string): boolean {
+    return isLoopbackRegistry(host) || this.#insecure.has(host) || this.#allowHttp;
+  }
+
+  /** Wait for the registry's scheme, but no longer than `signal` allows (`what`: the request, for messages). */
+  async #schemeFor(registry: string, signal: AbortSignal | undefined, what: string): Promise<'https' | 'http'> {
+    const s = this.#scheme(registry);
+    return signal === undefined ? s : untilAborted(s, signal, what);
+  }
+
   async #call(ref: ImageReference, action: 'pull' | 'push' | 'delete', method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal }): Promise<HttpResponse> {
-    const scheme = await this.#scheme(ref.registry);
+    const scheme = await this.#schemeFor(ref.registry, opts.signal, `${method} ${ref.registry}/v2/${ref.repository}${path.split('?')[0] ?? ''}`);
     const url = new URL(`${scheme}://${ref.registry}/v2/${ref.repository}${path}`);
     return this.#callUrl(ref, action, method, url, opts);
   }
 
+  /**
+   * Send a request for `ref`'s registry to `url`: the registry itself, or a URL it handed out (an upload
+   * `Location`). Credentials are scoped to the registry's origin (scheme, host and port), as
+   * go-containerregistry does: only requests to that origin carry `Authorization` (Basic, or a token from
+   * the realm the registry itself named), only a 401 *from* that origin is the registry's challenge (not
+   * one from a redirect target such as a blob CDN: that is returned as is, never answered), and the
+   * transport drops `Authorization` on every redirect to another origin.
+   */
   async #callUrl(ref: ImageReference, action: 'pull' | 'push' | 'delete', method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', url: URL, opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal }): Promise<HttpResponse> {
-    if (url.protocol === 'http:' && !(isLoopbackRegistry(ref.registry) || this.#insecure.has(ref.registry) || this.#allowHttp)) {
-      throw fail('INSECURE_REGISTRY', `refusing plain HTTP to ${ref.registry}: allow it explicitly (insecureRegistries / --allow-http-registry)`);
+    const registryOrigin = new URL(`${await this.#schemeFor(ref.registry, opts.signal, `${method} ${redact(url)}`)}://${ref.registry}`).origin;
+    const own = url.origin === registryOrigin;
+    if (url.protocol === 'http:' && !(own ? this.#plainAllowed(ref.registry) : this.#plainAllowed(url.host))) {
+      throw fail('INSECURE_REGISTRY', `refusing plain HTTP to ${url.host}${own ? '' : ` (a URL ${ref.registry} sent)`}: allow it explicitly (insecureRegistries / --allow-http-registry)`);
     }
     const scope = `repository:${ref.repository}:${action === 'pull' ? 'pull' : action === 'push' ? 'pull,push' : 'delete'}`;
     const send = async (auth: string | undefined): Promise<HttpResponse> =>
@@ -508,34 +529,40 @@ export class RegistryClient {
         ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }),
         ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       });
+    // Another host (an upload Location on storage, say): no credentials, and its 401 is not ours to answer.
+    if (!own) return send(undefined);
     // Known challenge: authenticate up front (no 401 round trip per request).
-    const known = this.#challenges.get(ref.registry);
-    let res = await send(known === undefined ? undefined : await this.#authorization(ref, known, scope, false));
+    const known = this.#challenges.get(registryOrigin);
+    let res = await send(known === undefined ? undefined : await this.#authorization(ref, registryOrigin, known, scope, false, opts.signal));
     if (res.status !== 401) return res;
+    // A 401 after a redirect to another origin (a blob CDN) is that host's: never recorded as the
+    // registry's challenge, never answered with the registry's credentials, its realm never contacted.
+    if (res.url.origin !== registryOrigin) return res;
     const header = headerString(res.headers['www-authenticate']);
     const challenge = header === undefined ? undefined : parseWwwAuthenticate(header);
     if (challenge === undefined) return res;
-    this.#challenges.set(ref.registry, challenge);
-    const auth = await this.#authorization(ref, challenge, scope, known !== undefined);
+    this.#challenges.set(registryOrigin, challenge);
+    const auth = await this.#authorization(ref, registryOrigin, challenge, scope, known !== undefined, opts.signal);
     if (auth === undefined) return res;
     res = await send(auth);
     return res;
   }
 
-  async #authorization(ref: ImageReference, challenge: Challenge, scope: string, forceRefresh: boolean): Promise<string | undefined> {
+  /** The `Authorization` value for a request to the registry (`origin`) under its own `challenge`. */
+  async #authorization(ref: ImageReference, origin: string, challenge: Challenge, scope: string, forceRefresh: boolean, signal: AbortSignal | undefined): Promise<string | undefined> {
     const creds = await this.#keychain.resolve(ref.registry, ref.repository);
     if (challenge.scheme === 'basic') {
       if (creds === undefined || !('username' in creds)) return undefined;
       return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     }
     if (creds !== undefined && 'registryToken' in creds) return `Bearer ${creds.registryToken}`;
-    const key = `${ref.registry}|${challenge.params.realm ?? ''}|${challenge.params.service ?? ''}|${scope}`;
+    const key = `${origin}|${challenge.params.realm ?? ''}|${challenge.params.service ?? ''}|${scope}`;
     const cached = this.#tokens.get(key);
     if (!forceRefresh && cached !== undefined) {
-      const t = await cached;
+      const t = await (signal === undefined || !(cached instanceof Promise) ? cached : untilAborted(cached, signal, `token for ${ref.registry}`));
       if (t.expires > Date.now()) return `Bearer ${t.value}`;
     }
-    const pending = this.#fetchToken(ref, challenge, scope, creds);
+    const pending = this.#fetchToken(ref, challenge, scope, creds, signal);
     this.#tokens.set(key, pending);
     try {
       const t = await pending;
@@ -547,7 +574,7 @@ export class RegistryClient {
     }
   }
 
-  async #fetchToken(ref: ImageReference, challenge: Challenge, scope: string, creds: Credentials | undefined): Promise<TokenEntry> {
+  async #fetchToken(ref: ImageReference, challenge: Challenge, scope: string, creds: Credentials | undefined, signal: AbortSignal | undefined): Promise<TokenEntry> {
     const realm = challenge.params.realm;
     if (realm === undefined) throw fail('REGISTRY_UNAUTHORIZED', `${ref.registry}: bearer challenge without realm`);
     let url: URL;
@@ -560,16 +587,18 @@ export class RegistryClient {
       throw fail('INSECURE_REGISTRY', `${ref.registry}: refusing to send credentials to a plain-HTTP token realm ${url.host}`);
     }
     this.tokenFetches++;
+    const sig = signal === undefined ? {} : { signal };
     let res: HttpResponse;
     if (creds !== undefined && 'identityToken' in creds) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'cosign-ts', scope, ...(challenge.params.service === undefined ? {} : { service: challenge.params.service }) });
-      res = await this.#transport.request({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()), maxBytes: 1024 * 1024 });
+      // The form carries the refresh token: it must not follow a redirect to another host (a 307 keeps the body).
+      res = await this.#transport.request({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()), maxBytes: 1024 * 1024, sameOriginRedirectsOnly: true, ...sig });
     } else {
       if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
       url.searchParams.set('scope', scope);
       const headers: Record<string, string> = {};
       if (creds !== undefined && 'username' in creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-      res = await this.#transport.request({ method: 'GET', url, headers, maxBytes: 1024 * 1024 });
+      res = await this.#transport.request({ method: 'GET', url, headers, maxBytes: 1024 * 1024, ...sig });
     }
     if (res.status === 401 || res.status === 403) throw fail('REGISTRY_UNAUTHORIZED', `${ref.registry}: token request to ${redact(url)} was refused (HTTP ${res.status})`, { details: { status: res.status } });
     if (res.status !== 200) throw fail('REGISTRY_ERROR', `${ref.registry}: token request to ${redact(url)} failed (HTTP ${res.status})`, { details: { status: res.status } });

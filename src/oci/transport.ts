@@ -1,7 +1,9 @@
 /**
- * HTTP transport for registries: keep-alive connection reuse, per-request deadlines (including
- * stalled bodies), retries with backoff on network errors, 408, 429 and 5xx honouring `Retry-After`,
- * streamed size limits, and manual redirects that never forward `Authorization` to another host.
+ * HTTP transport for registries: keep-alive connection reuse, per-request deadlines (a total one per
+ * attempt, covering connect, headers and body, and an idle one while waiting for the server, so a
+ * stalled or trickling registry fails in bounded time), retries with backoff on network errors, 408,
+ * 429 and 5xx honouring `Retry-After` (a timed-out request is retried at most once), streamed size
+ * limits, and manual redirects that never forward `Authorization` to another host.
  *
  * @module
  */
@@ -31,15 +33,37 @@ export interface HttpRequest {
   readonly signal?: AbortSignal;
   /** Attempts for this request (default: the transport's). */
   readonly attempts?: number;
+  /**
+   * Refuse (`REGISTRY_ERROR`) a redirect to another origin instead of following it: for requests whose
+   * body is a secret (a token request's `refresh_token` form, which a 307 would forward).
+   */
+  readonly sameOriginRedirectsOnly?: boolean;
 }
 
 /** Transport settings. */
 export interface TransportOptions {
   /** Extra trusted CA certificates (PEM), added to Node's defaults. */
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
-  /** Per-request deadline in ms, covering connect, headers and body. Default 30 000. */
+  /**
+   * Deadline of one attempt of a request, in ms, covering connect, sending, headers and the whole body
+   * (so a body trickled a byte at a time fails too). Default {@link DEFAULT_REQUEST_TIMEOUT_MS}. Raise it for large blob transfers.
+   */
   readonly timeoutMs?: number;
-  /** Attempts for retryable failures (network error, 408, 429, 5xx). Default 4. */
+  /**
+   * Longest wait for the server, in ms: for the response once the request is sent, for each next piece
+   * of the body, and for the answer to the HTTPS-or-HTTP probe. Default {@link DEFAULT_IDLE_TIMEOUT_MS} (capped by `timeoutMs`).
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * A response body still arriving at this average rate (bytes per second since its headers) when
+   * `timeoutMs` passes gets more time, as long as that holds (large blobs); a slower one (a trickle)
+   * times out. Default {@link DEFAULT_MIN_BYTES_PER_SECOND}; 0: `timeoutMs` is strict.
+   */
+  readonly minBytesPerSecond?: number;
+  /**
+   * Attempts for retryable failures (network error, 408, 429, 5xx). Default 4. An attempt that timed out
+   * is retried at most once, whatever this says.
+   */
   readonly attempts?: number;
   /** First backoff delay in ms (doubles each attempt, plus jitter). Default 200. */
   readonly backoffMs?: number;
@@ -60,6 +84,15 @@ export interface TransportStats {
   bytesReceived: number;
 }
 
+/** Default deadline of one attempt of a request ({@link TransportOptions.timeoutMs}): 20 s. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
+/** Default wait for the server's next bytes ({@link TransportOptions.idleTimeoutMs}): 10 s. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
+/** Default {@link TransportOptions.minBytesPerSecond}: 128 KiB/s. */
+export const DEFAULT_MIN_BYTES_PER_SECOND = 128 * 1024;
+/** Attempts of a request that timed out: the first and one retry. */
+export const MAX_TIMED_OUT_ATTEMPTS = 2;
+
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
@@ -72,19 +105,94 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * The error for a request to `what` (`GET https://host/path`) stopped by `signal`: "timed out" when the
+ * signal is a deadline (`AbortSignal.timeout`, the reason being a `TimeoutError`), else "aborted".
+ */
+export function abortError(signal: AbortSignal, what: string): CosignError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof CosignError) return reason;
+  const timedOut = (reason as { name?: unknown } | null | undefined)?.name === 'TimeoutError';
+  return fail('REGISTRY_UNAVAILABLE', `${what}: ${timedOut ? 'timed out (the deadline of the whole call passed)' : 'aborted'}`, { details: { timeout: timedOut, aborted: true } });
+}
+
+/** A signal with a deadline, from {@link withDeadline}. */
+export interface Deadline {
+  /** Aborts when the caller's signal does, or at the deadline (reason: a `TimeoutError`). */
+  readonly signal: AbortSignal | undefined;
+  /** Stop the timer and detach from the caller's signal (call when the work is done). */
+  dispose(): void;
+}
+
+/**
+ * `signal` combined with a deadline of `timeoutMs` from now, whose reason is a `TimeoutError` (so the
+ * requests it stops say "timed out"). `timeoutMs` of 0 or less: `signal` alone. Built from a controller
+ * and a timer rather than `AbortSignal.any([signal, AbortSignal.timeout()])`: before Node 22 the
+ * timeout signal held only by `any` can be garbage-collected and then never fires.
+ */
+export function withDeadline(signal: AbortSignal | undefined, timeoutMs: number): Deadline {
+  if (!(timeoutMs > 0)) return { signal, dispose: () => undefined };
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal?.reason);
+  const timer = setTimeout(() => controller.abort(new DOMException(`the deadline of ${timeoutMs} ms passed`, 'TimeoutError')), Math.ceil(timeoutMs));
+  if (signal?.aborted === true) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/** `p`, unless `signal` aborts first (then the {@link abortError} for `what`). */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal, what));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal, what));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) return reject(fail('REGISTRY_UNAVAILABLE', 'aborted'));
+    if (signal?.aborted === true) return reject(abortError(signal, what));
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = (): void => {
       clearTimeout(t);
-      reject(fail('REGISTRY_UNAVAILABLE', 'aborted'));
+      reject(abortError(signal as AbortSignal, what));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Whether `signal` has aborted (a function: a property check would be narrowed away by TypeScript). */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+/** Whether `e` is a request that ran out of time (its own deadline or the caller's). */
+function isTimeout(e: CosignError): boolean {
+  return (e.details as { timeout?: unknown } | undefined)?.timeout === true;
+}
+
+/** Seconds for messages: `10 s`, `0.3 s`. */
+function secs(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }
 
 /** The low-level HTTP client shared by a {@link RegistryClient}. */
@@ -95,6 +203,8 @@ export class Transport {
   #https: httpsT.Agent | undefined;
   readonly #httpsOptions: httpsT.AgentOptions;
   readonly #timeout: number;
+  readonly #idle: number;
+  readonly #minRate: number;
   readonly #attempts: number;
   readonly #backoff: number;
   readonly #maxRetryDelay: number;
@@ -111,7 +221,9 @@ export class Transport {
       ...(extra.length > 0 ? { ca: [...nodeTls().rootCertificates, ...extra.map(String)] } : {}),
       ...(options.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
     };
-    this.#timeout = options.timeoutMs ?? 30_000;
+    this.#timeout = Math.max(1, options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    this.#minRate = Math.max(0, options.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND);
+    this.#idle = Math.max(1, Math.min(this.#timeout, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS));
     this.#attempts = Math.max(1, options.attempts ?? 4);
     this.#backoff = options.backoffMs ?? 200;
     this.#maxRetryDelay = options.maxRetryDelayMs ?? 10_000;
@@ -126,29 +238,38 @@ export class Transport {
 
   /**
    * Send a request, following redirects (without `Authorization` across hosts) and retrying
-   * retryable failures. Returns the final response whatever its status (the caller maps 4xx).
-   * @throws CosignError `REGISTRY_UNAVAILABLE` (network, timeout, 5xx after retries),
-   *   `REGISTRY_THROTTLED` (429 after retries), `TOO_LARGE`.
+   * retryable failures (a timed-out attempt at most once). Returns the final response whatever its
+   * status (the caller maps 4xx).
+   * @throws CosignError `REGISTRY_UNAVAILABLE` (network, timeout, 5xx after retries; a timeout's message
+   *   names the URL and says it timed out, and its `details.timeout` is true), `REGISTRY_THROTTLED`
+   *   (429 after retries), `TOO_LARGE`.
    */
   async request(req: HttpRequest): Promise<HttpResponse> {
     let last: HttpResponse | CosignError | undefined;
     const attempts = Math.max(1, req.attempts ?? this.#attempts);
+    const what = `${req.method} ${redact(req.url)}`;
+    let timeouts = 0;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) {
         this.stats.retries++;
         const hinted = last instanceof CosignError ? undefined : parseRetryAfter(headerString(last?.headers['retry-after']));
         const base = this.#backoff * 2 ** (attempt - 1);
         const delay = Math.min(this.#maxRetryDelay, hinted ?? base + Math.random() * base * 0.5);
-        await sleep(delay, req.signal);
+        await sleep(delay, req.signal, what);
       }
+      if (req.signal?.aborted === true) throw abortError(req.signal, what);
       try {
         const res = await this.#follow(req);
         if (!RETRYABLE.has(res.status)) return res;
         last = res;
       } catch (e) {
         if (e instanceof CosignError && e.code !== 'REGISTRY_UNAVAILABLE') throw e;
-        last = e instanceof CosignError ? e : fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${(e as Error).message}`, { cause: e });
-        if (req.signal?.aborted === true) throw last;
+        last = e instanceof CosignError ? e : fail('REGISTRY_UNAVAILABLE', `${what}: ${(e as Error).message}`, { cause: e });
+        if (isAborted(req.signal)) throw last;
+        // A registry that stalled once is likely to stall again: one more try, not `attempts` more.
+        if (isTimeout(last) && ++timeouts >= MAX_TIMED_OUT_ATTEMPTS) {
+          throw fail('REGISTRY_UNAVAILABLE', `${last.message} (${attempt + 1} attempts)`, { cause: last, details: last.details ?? {} });
+        }
       }
     }
     if (last instanceof CosignError) throw last;
@@ -170,6 +291,9 @@ export class Transport {
       const loc = headerString(res.headers.location);
       if (loc === undefined) return res;
       const next = new URL(loc, url);
+      if (next.origin !== url.origin && req.sameOriginRedirectsOnly === true) {
+        throw fail('REGISTRY_ERROR', `${req.method} ${redact(req.url)}: refusing a redirect to another host (${next.host})`);
+      }
       if (next.host !== url.host || next.protocol !== url.protocol) {
         // Blob storage on another host: never forward the registry's credentials.
         const { authorization: _drop, Authorization: _drop2, ...rest } = headers as Record<string, string>;
@@ -190,9 +314,10 @@ export class Transport {
    * (a `400 Bad Request`), a reset or a close means no. Used to choose between `https://` and `http://`
    * where plain HTTP is allowed, as an HTTPS request would, but without loading `node:tls` and Node's
    * root certificates (about 10–20 ms of a CLI call) when the registry speaks plain HTTP.
-   * @returns `'tls'`, `'plain'`, or `'unknown'` (a timeout or another network error: not a reason to drop TLS).
+   * @returns `'tls'`, `'plain'`, or `'unknown'` (another network error: not a reason to drop TLS).
    * @throws CosignError `REGISTRY_UNAVAILABLE` when the connection is refused or the host unknown (the
-   *   same message as the HTTPS request, `GET https://host/v2/: ECONNREFUSED`).
+   *   same message as the HTTPS request, `GET https://host/v2/: ECONNREFUSED`), or when nothing answers
+   *   within the idle timeout (a stalled registry: an HTTPS request would stall the same way).
    */
   probeTls(registry: string, signal?: AbortSignal): Promise<'tls' | 'plain' | 'unknown'> {
     this.stats.requests++;
@@ -211,8 +336,11 @@ export class Transport {
         if (v instanceof CosignError) reject(v);
         else resolve(v);
       };
-      const timer = setTimeout(() => finish('unknown'), this.#timeout);
-      const onAbort = (): void => finish(fail('REGISTRY_UNAVAILABLE', `GET ${redact(url)}: aborted`));
+      const timer = setTimeout(
+        () => finish(fail('REGISTRY_UNAVAILABLE', `GET ${redact(url)}: timed out: no answer within ${secs(this.#idle)} (HTTPS-or-HTTP probe)`, { details: { timeout: true, timeoutMs: this.#idle } })),
+        this.#idle,
+      );
+      const onAbort = (): void => finish(abortError(signal as AbortSignal, `GET ${redact(url)}`));
       signal?.addEventListener('abort', onAbort, { once: true });
       let head = Buffer.alloc(0);
       socket.on('connect', () => socket.write(clientHello(net.isIP(host) === 0 ? host : undefined)));
@@ -238,19 +366,37 @@ export class Transport {
     const isHttps = req.url.protocol === 'https:';
     const mod = isHttps ? nodeHttps() : http;
     const agent = isHttps ? (this.#https ??= new (nodeHttps().Agent)(this.#httpsOptions)) : this.#http;
+    const what = `${req.method} ${redact(req.url)}`;
+    if (req.signal?.aborted === true) return Promise.reject(abortError(req.signal, what));
     return new Promise<HttpResponse>((resolve, reject) => {
       let settled = false;
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      let responded = false;
+      let bodyStart = 0;
+      let size = 0;
       const done = (err: Error | undefined, res?: HttpResponse): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        clearTimeout(idle);
         req.signal?.removeEventListener('abort', onAbort);
         if (err !== undefined) reject(err);
         else resolve(res as HttpResponse);
       };
       const headers: Record<string, string> = { 'user-agent': this.#ua, ...(req.headers ?? {}) };
       if (req.body !== undefined) headers['content-length'] = String(req.body.byteLength);
+      /** Wait at most the idle timeout for the server's next bytes. */
+      const waitForServer = (waiting: string): void => {
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          r.destroy();
+          done(fail('REGISTRY_UNAVAILABLE', `${what}: timed out: ${waiting} for ${secs(this.#idle)}`, { details: { timeout: true, timeoutMs: this.#idle } }));
+        }, this.#idle);
+      };
       const r = mod.request(req.url, { method: req.method, headers, agent }, (res) => {
+        responded = true;
+        bodyStart = performance.now();
+        waitForServer('the body stalled (no bytes)');
         const max = req.maxBytes ?? 4 * 1024 * 1024;
         const declared = Number(res.headers['content-length']);
         if (req.method !== 'HEAD' && Number.isFinite(declared) && declared > max && (res.statusCode ?? 0) < 300) {
@@ -259,8 +405,8 @@ export class Transport {
           return done(fail('TOO_LARGE', `${req.method} ${redact(req.url)}: response of ${declared} bytes is over the ${max}-byte limit`, { details: { limit: max } }));
         }
         const chunks: Buffer[] = [];
-        let size = 0;
         res.on('data', (c: Buffer) => {
+          waitForServer('the body stalled (no bytes)');
           size += c.byteLength;
           this.stats.bytesReceived += c.byteLength;
           if (size > max && (res.statusCode ?? 0) < 300) {
@@ -273,13 +419,24 @@ export class Transport {
         res.on('end', () => done(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url: req.url }));
         res.on('error', (e) => done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${e.message}`, { cause: e })));
       });
-      const timer = setTimeout(() => {
+      const onDeadline = (): void => {
+        // A large body still arriving at a useful rate (a blob being copied) gets more time, a second at
+        // a time, as long as that holds; a trickle does not. The size limit bounds how long that can be.
+        if (responded && this.#minRate > 0 && size >= (this.#minRate * (performance.now() - bodyStart)) / 1000) {
+          timer = setTimeout(onDeadline, 1000);
+          return;
+        }
         r.destroy();
-        done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: no complete response within ${this.#timeout} ms`, { details: { timeoutMs: this.#timeout } }));
-      }, this.#timeout);
+        done(fail('REGISTRY_UNAVAILABLE', `${what}: timed out: no complete response within ${secs(this.#timeout)}`, { details: { timeout: true, timeoutMs: this.#timeout } }));
+      };
+      let timer = setTimeout(onDeadline, this.#timeout);
+      // Once the request is sent, the server has the idle timeout to start answering.
+      r.on('finish', () => {
+        if (!settled && !responded) waitForServer('no response');
+      });
       const onAbort = (): void => {
         r.destroy();
-        done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: aborted`));
+        done(abortError(req.signal as AbortSignal, what));
       };
       req.signal?.addEventListener('abort', onAbort, { once: true });
       r.on('error', (e: NodeJS.ErrnoException) => done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${e.code ?? e.message}`, { cause: e, details: { errno: e.code } })));

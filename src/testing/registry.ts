@@ -21,6 +21,13 @@ export interface TestRegistryOptions {
   readonly tokenAuth?: { readonly username: string; readonly password: string; readonly expiresIn?: number };
   /** Host to listen on. Default 127.0.0.1. */
   readonly host?: string;
+  /**
+   * Serve blob uploads from a second listener on this address (e.g. `127.0.0.2`, another port too), as
+   * registries that hand uploads to storage do: the upload `Location` is an absolute URL there, and that
+   * listener needs no credentials (the upload URL is the capability). Its requests are logged with its
+   * `host`.
+   */
+  readonly uploadHost?: string;
 }
 
 /** A fault to inject into upcoming requests. */
@@ -52,6 +59,10 @@ export interface LoggedRequest {
   readonly method: string;
   readonly path: string;
   readonly authorization: boolean;
+  /** The `Authorization` header as received (test servers only: for "who got which credentials" checks). */
+  readonly authorizationHeader?: string;
+  /** The `host:port` of the listener that received it (the registry's, or {@link TestRegistryOptions.uploadHost}'s). */
+  readonly host: string;
 }
 
 /** A running test registry. */
@@ -61,6 +72,8 @@ export interface TestRegistry {
   /** `127.0.0.1:PORT`, for image references. */
   readonly host: string;
   readonly port: number;
+  /** `host:port` of the upload listener, when {@link TestRegistryOptions.uploadHost} is set. */
+  readonly uploadHost?: string;
   /** Every request received, in order. */
   readonly requests: LoggedRequest[];
   /** Token grants made by the token endpoint. */
@@ -98,6 +111,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   const tokens = new Map<string, number>();
   let tokensIssued = 0;
   let base = '';
+  let uploadBase = '';
 
   const takeFault = (method: string, path: string): Fault | undefined => {
     const i = faults.findIndex((f) => (f.path === undefined || f.path.test(path)) && (f.method === undefined || f.method === method));
@@ -155,10 +169,21 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     return { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: list };
   };
 
-  const handle = async (req: httpT.IncomingMessage, res: httpT.ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', base);
+  const handle = async (req: httpT.IncomingMessage, res: httpT.ServerResponse, viaUpload = false): Promise<void> => {
+    const url = new URL(req.url ?? '/', viaUpload ? uploadBase : base);
     const method = req.method ?? 'GET';
-    requests.push({ method, path: url.pathname, authorization: req.headers.authorization !== undefined });
+    requests.push({
+      method,
+      path: url.pathname,
+      authorization: req.headers.authorization !== undefined,
+      ...(req.headers.authorization === undefined ? {} : { authorizationHeader: req.headers.authorization }),
+      host: url.host,
+    });
+    if (viaUpload) {
+      // The upload listener serves uploads in progress (PATCH/PUT to a Location it handed out), nothing else.
+      const inProgress = /^\/v2\/.+\/blobs\/uploads\/[0-9a-f]+$/.test(url.pathname);
+      if (!inProgress || (method !== 'PATCH' && method !== 'PUT')) return err(res, 404, 'NAME_UNKNOWN', 'unknown route');
+    }
     const fault = takeFault(method, url.pathname);
     if (fault?.delayMs !== undefined) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault?.status !== undefined) {
@@ -192,7 +217,8 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     const m = ROUTE.exec(url.pathname);
     if (m === null) return err(res, 404, 'NAME_UNKNOWN', 'unknown route');
     const [, repo = '', kind, rest = ''] = m;
-    if (!authorized(req, res, repo)) return;
+    if (!viaUpload && !authorized(req, res, repo)) return;
+    const uploadLocation = (path: string): string => (uploadBase === '' ? path : `${uploadBase}${path}`);
 
     if (kind === 'manifests') {
       const ref = rest;
@@ -251,7 +277,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
           await readBody(req);
           const uid = randomBytes(8).toString('hex');
           uploads.set(uid, { repo, parts: [] });
-          res.writeHead(202, { location: `/v2/${repo}/blobs/uploads/${uid}`, range: '0-0', 'docker-upload-uuid': uid });
+          res.writeHead(202, { location: uploadLocation(`/v2/${repo}/blobs/uploads/${uid}`), range: '0-0', 'docker-upload-uuid': uid });
           res.end();
           return;
         }
@@ -261,7 +287,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
         up.parts.push(chunk);
         if (method === 'PATCH') {
           const size = up.parts.reduce((n, p) => n + p.byteLength, 0);
-          res.writeHead(202, { location: `/v2/${repo}/blobs/uploads/${id}`, range: `0-${Math.max(0, size - 1)}` });
+          res.writeHead(202, { location: uploadLocation(`/v2/${repo}/blobs/uploads/${id}`), range: `0-${Math.max(0, size - 1)}` });
           res.end();
           return;
         }
@@ -330,18 +356,36 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   const port = (server.address() as AddressInfo).port;
   const host = `${options.host ?? '127.0.0.1'}:${port}`;
   base = `http://${host}`;
+  let uploadServer: httpT.Server | undefined;
+  let uploadHost: string | undefined;
+  if (options.uploadHost !== undefined) {
+    const s = http.createServer((req, res) => {
+      handle(req, res, true).catch((e: unknown) => {
+        if (!res.headersSent) err(res, 500, 'UNKNOWN', (e as Error).message);
+        else res.destroy();
+      });
+    });
+    uploadServer = s;
+    await new Promise<void>((resolve) => s.listen(0, options.uploadHost, resolve));
+    uploadHost = `${options.uploadHost.includes(':') ? `[${options.uploadHost}]` : options.uploadHost}:${(s.address() as AddressInfo).port}`;
+    uploadBase = `http://${uploadHost}`;
+  }
+  const closeServer = (s: httpT.Server): Promise<void> =>
+    new Promise<void>((resolve) => {
+      s.closeAllConnections();
+      s.close(() => resolve());
+    });
   return {
     url: base,
     host,
     port,
+    ...(uploadHost === undefined ? {} : { uploadHost }),
     requests,
     tokensIssued: () => tokensIssued,
     faults: { next: (f) => faults.push({ ...f }), clear: () => void faults.splice(0) },
     storage: { blobs, manifests, tags, repoBlobs },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      await Promise.all([closeServer(server), ...(uploadServer === undefined ? [] : [closeServer(uploadServer)])]);
+    },
   };
 }

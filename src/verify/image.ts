@@ -8,6 +8,7 @@ import { parseImageIndex } from '../artifact/image-index.js';
 import { parseDigest, type Digest } from '../digest.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
+import { withDeadline } from '../oci/transport.js';
 import { verifyOutputJson, rekorBundleOutputValue } from '../payload/payload.js';
 import type { ReferenceMatch } from '../payload/payload.js';
 import { formatReference, parseReference, withDigest, type ImageReference } from '../reference.js';
@@ -47,7 +48,17 @@ export interface VerifyImageOptions {
   readonly maxPayloadBytes?: number;
   /** Abort the verification. */
   readonly signal?: AbortSignal;
+  /**
+   * Deadline of the whole verification in ms (every registry request, retry and token fetch), on top
+   * of `signal`: a stalled or trickling registry fails with `REGISTRY_UNAVAILABLE` ("timed out") by then.
+   * Default {@link DEFAULT_VERIFY_TIMEOUT_MS} (45 s); 0 for none (then only `signal` and the client's
+   * per-request deadlines bound it).
+   */
+  readonly timeoutMs?: number;
 }
+
+/** Default deadline of one {@link verifyImage} call: 45 s. */
+export const DEFAULT_VERIFY_TIMEOUT_MS = 45_000;
 
 /** A successful verification. */
 export interface VerifyImageResult {
@@ -109,7 +120,16 @@ export async function resolveDigest(client: RegistryClient, ref: ImageReference,
  *   `NOT_FOUND` when the image itself does not exist, `REGISTRY_*` for transport failures,
  *   `BAD_REFERENCE` for a malformed reference.
  */
-export async function verifyImage(reference: string | ImageReference, options: VerifyImageOptions): Promise<VerifyImageResult> {
+export async function verifyImage(reference: string | ImageReference, callOptions: VerifyImageOptions): Promise<VerifyImageResult> {
+  const deadline = withDeadline(callOptions.signal, callOptions.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS);
+  try {
+    return await verifyWithin(reference, deadline.signal === undefined ? callOptions : { ...callOptions, signal: deadline.signal });
+  } finally {
+    deadline.dispose();
+  }
+}
+
+async function verifyWithin(reference: string | ImageReference, options: VerifyImageOptions): Promise<VerifyImageResult> {
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   if (options.authorities.length === 0) throw fail('USAGE', 'no key or identity given to verify with');
   const client = options.client;

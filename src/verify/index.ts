@@ -26,6 +26,7 @@ export {
   verifyImages,
   resolveDigest,
   verificationChecks,
+  DEFAULT_VERIFY_TIMEOUT_MS,
   type BatchResult,
   type VerifyImageOptions,
   type VerifyImageResult,
