@@ -12,12 +12,14 @@ import type { HashAlgorithm, Signer } from './signer.js';
 /** Options for {@link FileSigner}. */
 export interface FileSignerOptions {
   /**
-   * Ed25519 only. `true` (default, what cosign's `sign`/`attest` do): sign Ed25519ph (SHA-512 prehash).
-   * `false`: pure Ed25519 (what cosign's `sign-blob` without a transparency log does).
+   * Ed25519 only. `false` (default): pure Ed25519 (RFC 8032 §5.1, no prehash), which is what cosign
+   * 2.5 signs with an Ed25519 key file for `sign`, `attest` and `sign-blob`, and the only Ed25519
+   * signature `cosign verify --key` / `verify-blob --key` accept (observed with cosign 2.5.0; see
+   * the README's Ed25519 section).
    *
-   * Consequence: `cosign verify --key` checks Ed25519 signatures as *pure* Ed25519, so Ed25519ph
-   * signatures from cosign (and from us, by default) do not verify there; verify them with
-   * `{ ed25519ph: true }` (see `verifySignature`).
+   * `true`: Ed25519ph (SHA-512 prehash), what cosign 2.6 and later sign by default for image
+   * signatures (read from their source, not run here). `cosign verify --key` rejects those; verify them
+   * with `{ ed25519ph: true }` (see `verifySignature`, `keyAuthority`).
    */
   readonly ed25519ph?: boolean;
 }
@@ -25,14 +27,14 @@ export interface FileSignerOptions {
 /**
  * Signs with a local private key the way cosign's key-file signer does: the message is hashed with
  * {@link defaultHashFor} the key and signed: ECDSA → ASN.1 DER; RSA → PKCS#1 v1.5 with SHA-256;
- * Ed25519 → Ed25519ph (or pure Ed25519, see {@link FileSignerOptions.ed25519ph}).
+ * Ed25519 → pure Ed25519, like cosign 2.5 (or Ed25519ph, see {@link FileSignerOptions.ed25519ph}).
  */
 export class FileSigner implements Signer {
   /** Where the key came from (a file path); never secret. */
   readonly keyRef: string;
   /** The key's type, curve or size. */
   readonly info: KeyInfo;
-  /** The hash applied to the message before signing (sha512 for Ed25519ph; for pure Ed25519 it is informative only). */
+  /** The hash applied to the message before signing (sha512 for Ed25519ph; for pure Ed25519, which hashes internally, it is informative only). */
   readonly hashAlgorithm: HashAlgorithm;
   readonly #key: KeyObject;
   readonly #public: KeyObject;
@@ -51,12 +53,15 @@ export class FileSigner implements Signer {
     this.#key = key;
     this.#public = createPublicKey(key);
     this.#seed =
-      this.info.kind === 'ed25519' && options.ed25519ph !== false
+      this.info.kind === 'ed25519' && options.ed25519ph === true
         ? Buffer.from(key.export({ format: 'jwk' }).d as string, 'base64url')
         : undefined;
   }
 
-  /** True when this signer signs Ed25519ph (which needs `loadEd25519ph()` before {@link FileSigner.signSync}). */
+  /**
+   * True when this signer signs Ed25519ph (only with `{ ed25519ph: true }` on an Ed25519 key; that needs
+   * `loadEd25519ph()` before {@link FileSigner.signSync}). False for pure Ed25519 and other key types.
+   */
   get ed25519ph(): boolean {
     return this.#seed !== undefined;
   }

@@ -16,9 +16,10 @@
  *   (cosign only imports them); a non-empty password with such a key is `BAD_INPUT` (as sigstore-rs).
  *   Ed25519 PKCS#8 v2 (embedded public key) is accepted after checking the embedded key.
  * - Signing ({@link FileSigner}): ECDSA → ASN.1 DER with the curve's hash; RSA → PKCS#1 v1.5 SHA-256;
- *   Ed25519 → Ed25519ph. `cosign verify --key` checks Ed25519 as *pure* Ed25519 and hashes with sha256
- *   by default, so Ed25519, P-384 and P-521 signatures made by cosign's default signer need
- *   `{ ed25519ph: true }` / `{ hash }` in {@link verifySignature} (spec §12.2).
+ *   Ed25519 → pure Ed25519, as cosign 2.5 signs (observed: `sign`, `sign-blob`; Ed25519ph, what
+ *   cosign 2.6+ signs for images, with `{ ed25519ph: true }`). `cosign verify --key` checks Ed25519 as
+ *   pure Ed25519 and hashes with sha256 by default, so P-384 and P-521 signatures made by cosign's
+ *   default signer need `{ hash }` in {@link verifySignature}, and Ed25519ph ones `{ ed25519ph: true }`.
  * - Verifying: ECDSA accepts ASN.1 DER and raw r‖s (IEEE P1363) of exactly twice the field size.
  *   Verification never throws for a bad signature.
  * - Ed25519ph runs on `@noble/curves` (constant-time), imported on first use: asynchronous signing

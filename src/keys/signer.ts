@@ -15,7 +15,7 @@ export type HashAlgorithm = 'sha256' | 'sha384' | 'sha512';
  * `sign()` receives the *message* (e.g. the simple-signing payload bytes); an implementation hashes it
  * with the key's default algorithm (see `defaultHashFor`) and signs, so a KMS receives only a digest.
  * The returned signature is in the form cosign stores it: ASN.1 DER for ECDSA, PKCS#1 v1.5 for RSA,
- * raw 64 bytes for Ed25519.
+ * raw 64 bytes for Ed25519 (pure Ed25519 unless {@link Signer.ed25519ph} is true).
  */
 export interface Signer {
   /** The public half, for verification, `publicKey` export and Rekor bodies. Implementations cache it. */
@@ -24,6 +24,11 @@ export interface Signer {
   sign(message: Uint8Array): Promise<Uint8Array>;
   /** A human/log-friendly, secret-free description: a file path or a KMS URI. */
   readonly keyRef: string;
+  /**
+   * True when the signatures are Ed25519ph rather than pure Ed25519 (see `FileSignerOptions.ed25519ph`).
+   * Absent or false for every other signer. `signImage` checks existing signatures in the same scheme.
+   */
+  readonly ed25519ph?: boolean;
 }
 
 /** Something that can check a signature over message bytes (local public key, or remote KMS verify). */

@@ -19,9 +19,10 @@ export interface VerifyOptions {
   /** RSA only: check RSASSA-PSS (salt length auto-detected) instead of PKCS#1 v1.5. */
   readonly rsaPss?: boolean;
   /**
-   * Ed25519 only: check Ed25519ph (SHA-512 prehash, what cosign's signer produces) instead of
-   * pure Ed25519 (what `cosign verify --key` checks). Needs `await loadEd25519ph()` once before the
-   * first check (else `UNSUPPORTED` is thrown): its implementation is loaded on demand.
+   * Ed25519 only: check Ed25519ph (SHA-512 prehash: cosign 2.6+ image signatures, earlier cosign-ts
+   * versions) instead of pure Ed25519 (the default: what cosign 2.5 signs, and the only Ed25519 signature
+   * `cosign verify --key` accepts). Needs `await loadEd25519ph()` once before the first check (else
+   * `UNSUPPORTED` is thrown): its implementation is loaded on demand.
    */
   readonly ed25519ph?: boolean;
 }

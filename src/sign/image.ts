@@ -10,6 +10,7 @@ import { signatureTag } from '../artifact/tags.js';
 import type { Digest } from '../digest.js';
 import { fail, isCosignError } from '../errors.js';
 import type { Signer } from '../keys/signer.js';
+import { loadEd25519ph } from '../keys/ed25519ph.js';
 import { PublicKeyVerifier } from '../keys/verify.js';
 import type { RegistryClient } from '../oci/client.js';
 import { buildPayload } from '../payload/payload.js';
@@ -111,7 +112,10 @@ export async function signImage(reference: string | ImageReference, signer: Sign
   const digests = await collectDigests(client, ref, root, options.recursive === true, signal);
   const sigRepo = options.signatureRepository === undefined ? ref : typeof options.signatureRepository === 'string' ? parseRepository(options.signatureRepository) : options.signatureRepository;
   const publicKey = await signer.publicKey();
-  const verifier = new PublicKeyVerifier(publicKey, signer.keyRef);
+  // the same Ed25519 scheme as the signer, so that re-signing recognises its own signature (as cosign)
+  const ed25519ph = signer.ed25519ph === true;
+  if (ed25519ph) await loadEd25519ph();
+  const verifier = new PublicKeyVerifier(publicKey, signer.keyRef, ed25519ph ? { ed25519ph } : {});
   let done = 0;
   const results = await mapLimit(digests, options.concurrency ?? 4, async (d) => {
     const r = await signOne(ref, d, sigRepo, signer, verifier, options);

@@ -20,6 +20,21 @@ export interface KeyAuthority {
    * `cosign verify --key` uses for every key type).
    */
   readonly hash?: HashAlgorithm;
+  /**
+   * Ed25519 keys only: check signatures as Ed25519ph (SHA-512 prehash) instead of pure Ed25519.
+   * Default false, which is what `cosign verify --key` does (it accepts only pure Ed25519, what cosign
+   * 2.5 and cosign-ts sign). Set it to accept Ed25519ph signatures (cosign 2.6+ image signatures,
+   * earlier cosign-ts versions); to accept either scheme, pass the key twice, once with each setting.
+   */
+  readonly ed25519ph?: boolean;
+}
+
+/** Options of {@link keyAuthority}. */
+export interface KeyAuthorityOptions {
+  /** See {@link KeyAuthority.hash}. */
+  readonly hash?: HashAlgorithm;
+  /** See {@link KeyAuthority.ed25519ph}. */
+  readonly ed25519ph?: boolean;
 }
 
 /** A keyless (Fulcio certificate) identity. Parsed and kept; verification arrives with the keyless issue. */
@@ -34,9 +49,19 @@ export interface IdentityAuthority {
 /** Anything a signature can be checked against. */
 export type Authority = KeyAuthority | IdentityAuthority;
 
-/** Build a {@link KeyAuthority}. */
-export function keyAuthority(publicKey: KeyObject, keyRef: string, hash?: HashAlgorithm): KeyAuthority {
-  return hash === undefined ? { kind: 'key', keyRef, publicKey } : { kind: 'key', keyRef, publicKey, hash };
+/**
+ * Build a {@link KeyAuthority}.
+ * @param hashOrOptions the hash (like `--signature-digest-algorithm`), or {@link KeyAuthorityOptions}.
+ */
+export function keyAuthority(publicKey: KeyObject, keyRef: string, hashOrOptions?: HashAlgorithm | KeyAuthorityOptions): KeyAuthority {
+  const o: KeyAuthorityOptions = typeof hashOrOptions === 'string' ? { hash: hashOrOptions } : (hashOrOptions ?? {});
+  return {
+    kind: 'key',
+    keyRef,
+    publicKey,
+    ...(o.hash === undefined ? {} : { hash: o.hash }),
+    ...(o.ed25519ph === true ? { ed25519ph: true } : {}),
+  };
 }
 
 const fingerprints = new WeakMap<KeyObject, string>();
@@ -49,7 +74,7 @@ export function authorityFingerprint(a: Authority): string {
       fp = createHash('sha256').update(a.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
       fingerprints.set(a.publicKey, fp);
     }
-    return `key:${fp}:${a.hash ?? 'sha256'}`;
+    return `key:${fp}:${a.hash ?? 'sha256'}${a.ed25519ph === true ? ':ed25519ph' : ''}`;
   }
   return `identity:${JSON.stringify([a.issuer, a.issuerRegExp, a.subject, a.subjectRegExp])}`;
 }

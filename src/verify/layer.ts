@@ -60,7 +60,7 @@ const verifiers = new WeakMap<KeyAuthority, PublicKeyVerifier>();
 function verifierFor(a: KeyAuthority): PublicKeyVerifier {
   let v = verifiers.get(a);
   if (v === undefined) {
-    v = new PublicKeyVerifier(a.publicKey, a.keyRef, a.hash === undefined ? {} : { hash: a.hash });
+    v = new PublicKeyVerifier(a.publicKey, a.keyRef, { ...(a.hash === undefined ? {} : { hash: a.hash }), ...(a.ed25519ph === true ? { ed25519ph: true } : {}) });
     verifiers.set(a, v);
   }
   return v;

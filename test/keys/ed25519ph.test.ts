@@ -51,7 +51,7 @@ describe('Ed25519ph on @noble/curves', () => {
     vi.resetModules();
     const keys = await import('../../src/keys/index.js');
     const key = keys.parsePrivateKey(rfcKeyPem(), undefined, 'rfc8032.pem');
-    const signer = keys.signerFromPrivateKey(key, 'rfc8032.pem');
+    const signer = keys.signerFromPrivateKey(key, 'rfc8032.pem', { ed25519ph: true });
     expect(signer.ed25519ph).toBe(true);
     expect(Buffer.from(await signer.sign(ABC))).toEqual(SIG);
     expect(Buffer.from(signer.signSync(ABC))).toEqual(SIG);
@@ -59,13 +59,13 @@ describe('Ed25519ph on @noble/curves', () => {
     expect(keys.verifySignature(pub, ABC, SIG, { ed25519ph: true })).toBe(true);
     expect(new keys.PublicKeyVerifier(pub, 'rfc8032.pub', { ed25519ph: true }).verify(ABC, SIG)).toBe(true);
     expect(keys.verifySignature(pub, Buffer.from('abd'), SIG, { ed25519ph: true })).toBe(false);
-    // pure Ed25519 (node:crypto) over the same key is a different signature, and not Ed25519ph
-    const pure = await keys.signerFromPrivateKey(key, 'k', { ed25519ph: false }).sign(ABC);
+    // pure Ed25519 (node:crypto, the default, as cosign 2.5) over the same key is a different signature, and not Ed25519ph
+    const pure = await keys.signerFromPrivateKey(key, 'k').sign(ABC);
     expect(Buffer.from(pure)).not.toEqual(SIG);
     expect(keys.verifySignature(pub, ABC, pure, { ed25519ph: true })).toBe(false);
   });
 
-  it('loadSignerFromFile preloads Ed25519ph so that signSync works on a fresh module graph', async () => {
+  it('loadSignerFromFile with { ed25519ph: true } preloads Ed25519ph so that signSync works on a fresh module graph', async () => {
     vi.resetModules();
     const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
     const os = await import('node:os');
@@ -75,7 +75,7 @@ describe('Ed25519ph on @noble/curves', () => {
       const file = path.join(dir, 'rfc.key');
       await writeFile(file, rfcKeyPem());
       const keys = await import('../../src/keys/index.js');
-      const signer = await keys.loadSignerFromFile(file);
+      const signer = await keys.loadSignerFromFile(file, undefined, { ed25519ph: true });
       expect(Buffer.from(signer.signSync(ABC))).toEqual(SIG);
     } finally {
       await rm(dir, { recursive: true, force: true });
