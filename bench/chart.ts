@@ -84,10 +84,11 @@ function clip(s: string, max: number): string {
   return cps.length <= max ? cps.join('') : `${cps.slice(0, max - 1).join('')}…`;
 }
 
-/** A figure with about three significant digits. */
+/** A figure with about three significant digits (thousands grouped with commas, whatever the locale). */
 export function formatValue(n: number): string {
   if (!Number.isFinite(n)) return 'n/a';
   const a = Math.abs(n);
+  if (a >= 1000) return Math.round(n).toLocaleString('en-US');
   if (a >= 100 || a === 0) return n.toFixed(0);
   if (a >= 10) return n.toFixed(1);
   if (a >= 1) return n.toFixed(2);
@@ -111,7 +112,7 @@ function ratios(r: ScenarioResult): string {
 const W = 960;
 const PAD = 20;
 const LABEL_W = 92;
-const VALUE_W = 190;
+const VALUE_W = 240;
 const BAR_X = PAD + LABEL_W;
 const BAR_W = W - BAR_X - VALUE_W - PAD;
 const BAR_H = 16;
@@ -183,8 +184,8 @@ export function renderChart(results: readonly ScenarioResult[], meta: ChartMeta)
           body.push(`<line x1="${x2.toFixed(1)}" y1="${mid - 5}" x2="${x2.toFixed(1)}" y2="${mid + 5}" class="whisker"/>`);
           end = Math.max(end, x2);
         }
-        const range = st.samples > 1 && Number.isFinite(st.min) && Number.isFinite(st.max) ? ` (${formatValue(st.min)}–${formatValue(st.max)}, n=${st.samples})` : '';
-        body.push(`<text x="${(end + 6).toFixed(1)}" y="${by + 12}" class="value">${escapeXml(`${formatValue(st.median)} ${unit}`)}<tspan class="range">${escapeXml(range)}</tspan></text>`);
+        const range = st.samples > 1 && Number.isFinite(st.min) && Number.isFinite(st.max) ? `(${formatValue(st.min)}–${formatValue(st.max)}, n=${st.samples})` : '';
+        body.push(`<text x="${(end + 6).toFixed(1)}" y="${by + 12}" class="value">${escapeXml(`${formatValue(st.median)} ${unit}`)}${range === '' ? '' : `<tspan class="range" dx="6">${escapeXml(range)}</tspan>`}</text>`);
       } else {
         body.push(`<text x="${BAR_X + 6}" y="${by + 12}" class="value">n/a</text>`);
       }

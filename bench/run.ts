@@ -12,7 +12,7 @@ import { renderChart, type ScenarioResult } from './chart.js';
 import { table, type BenchSection } from './lib.js';
 
 const SECTIONS = ['offline', 'decrypt', 'registry', 'memory', 'kms', 'cli', 'killer'] as const;
-const args = process.argv.slice(2);
+const args = process.argv.slice(2).filter((a) => a !== '--');
 const wanted = new Set(args.filter((a) => !a.startsWith('-')));
 const unknown = [...wanted].filter((w) => !(SECTIONS as readonly string[]).includes(w));
 const badFlags = args.filter((a) => a.startsWith('-') && a !== '--no-svg' && !a.startsWith('--svg='));

@@ -88,8 +88,8 @@ describe('renderChart', () => {
     expect(groups).toHaveLength(3);
     const bars = elements.filter((e) => e.name === 'rect' && e.attrs['class'] === 'bar');
     expect(bars.map((b) => b.attrs['data-series'])).toEqual(['cosign-ts', 'floor', 'cosign-ts', 'cosign', 'floor', 'cosign-ts', 'floor']);
-    for (const v of ['61.7 µs', '54.5 µs', '1795 ms', '60570 ms', '1686 ms', '250 signatures/s', '515 signatures/s']) expect(text).toContain(v);
-    expect(text).toContain('(60.2–70.1, n=3)');
+    for (const v of ['61.7 µs', '54.5 µs', '1,795 ms', '60,570 ms', '1,686 ms', '250 signatures/s', '515 signatures/s']) expect(text).toContain(v);
+    expect(svg).toContain('61.7 µs<tspan class="range" dx="6">(60.2–70.1, n=3)</tspan>');
     expect(text).toContain('higher is better');
     expect(text).toContain('cosign-ts = 1.06× floor, 0.030× cosign');
     // Title: date, cores, CPU, Node version; legend names every series; explicit background.
@@ -147,7 +147,7 @@ describe('chart helpers', () => {
     expect(statOf([]).samples).toBe(0);
   });
   it('formatValue: about three significant digits', () => {
-    expect([formatValue(60570.4), formatValue(61.74), formatValue(1.234), formatValue(0.0304), formatValue(0), formatValue(NaN)]).toEqual(['60570', '61.7', '1.23', '0.030', '0', 'n/a']);
+    expect([formatValue(60570.4), formatValue(61.74), formatValue(1.234), formatValue(0.0304), formatValue(0), formatValue(NaN)]).toEqual(['60,570', '61.7', '1.23', '0.030', '0', 'n/a']);
   });
   it('escapeXml: the five XML specials, forbidden characters dropped', () => {
     expect(escapeXml(`<a href="x">&'\u0001`)).toBe('&lt;a href=&quot;x&quot;&gt;&amp;&#39;');
