@@ -14,7 +14,8 @@ import { RegistryClient } from '../src/oci/index.js';
 import { signImage } from '../src/sign/index.js';
 import { realTools, startRegistry } from '../test/helpers/real/index.js';
 import { repoRoot } from '../test/helpers/fixtures.js';
-import { fmt, median } from './lib.js';
+import { statOf } from './chart.js';
+import { fmt, median, type BenchSection } from './lib.js';
 import { pushImages } from './registry.js';
 
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; rssKiB: number; code: number; stdout: string; stderr: string }> {
@@ -28,7 +29,7 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ m
   });
 }
 
-export async function benchCli(runs = 9): Promise<Array<Record<string, string | number>>> {
+export async function benchCli(runs = 9): Promise<BenchSection> {
   const reg = await startRegistry();
   try {
     const client = new RegistryClient();
@@ -60,11 +61,28 @@ export async function benchCli(runs = 9): Promise<Array<Record<string, string | 
     const wallTheirs = median(theirs.map((r) => r.ms));
     const rssOurs = median(ours.map((r) => r.rssKiB)) / 1024;
     const rssTheirs = median(theirs.map((r) => r.rssKiB)) / 1024;
-    return [
+    const rows = [
       { measure: `wall time, median of ${runs}`, 'cosign-ts': `${fmt(wallOurs, 0)} ms`, cosign: `${fmt(wallTheirs, 0)} ms`, ratio: `${fmt(wallOurs / wallTheirs)}× (target ≤ 1.5×)` },
       { measure: 'peak RSS', 'cosign-ts': `${fmt(rssOurs, 1)} MiB`, cosign: `${fmt(rssTheirs, 1)} MiB`, ratio: `${fmt(rssOurs / rssTheirs)}× (target ≤ 1.5×)` },
       { measure: 'stdout identical', 'cosign-ts': same ? 'yes' : 'NO', cosign: '', ratio: '' },
     ];
+    return {
+      rows,
+      results: [
+        {
+          section: 'cli',
+          name: `verify --key, one image: wall time (${runs} interleaved runs)`,
+          unit: 'ms',
+          series: { 'cosign-ts': statOf(ours.map((r) => r.ms)), cosign: statOf(theirs.map((r) => r.ms)) },
+        },
+        {
+          section: 'cli',
+          name: 'verify --key, one image: peak RSS',
+          unit: 'MiB',
+          series: { 'cosign-ts': statOf(ours.map((r) => r.rssKiB / 1024)), cosign: statOf(theirs.map((r) => r.rssKiB / 1024)) },
+        },
+      ],
+    };
   } finally {
     await reg.stop();
   }

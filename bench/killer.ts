@@ -17,9 +17,10 @@ import { parseReference } from '../src/reference.js';
 import { signImage } from '../src/sign/index.js';
 import { pushSampleImage, startTestRegistry } from '../src/testing/index.js';
 import { DockerApiServer } from '../test/enforce/docker-api-server.js';
-import { fmt, median } from './lib.js';
+import { statOf } from './chart.js';
+import { fmt, median, type BenchSection } from './lib.js';
 
-export async function benchKiller(containers = 200): Promise<Array<Record<string, string | number>>> {
+export async function benchKiller(containers = 200): Promise<BenchSection> {
   const reg = await startTestRegistry();
   const docker = await DockerApiServer.start();
   try {
@@ -64,7 +65,7 @@ export async function benchKiller(containers = 200): Promise<Array<Record<string
     }
     agent.destroy();
     client.close();
-    return [
+    const rows = [
       { measure: `cold cycle, ${containers} containers (fills the cache)`, 'time (ms)': fmt(cold.durationMs, 0), baseline: '-', ratio: `${cold.events.filter((e) => e.action === 'verified').length} verified` },
       {
         measure: `warm cycle, ${containers} containers (median of 5)`,
@@ -73,6 +74,17 @@ export async function benchKiller(containers = 200): Promise<Array<Record<string
         ratio: `${fmt(median(warm) / median(floor))}× the Docker API floor; ${requests} registry requests in 5 warm cycles (target < 1 s, 0 requests)`,
       },
     ];
+    return {
+      rows,
+      results: [
+        {
+          section: 'killer',
+          name: `warm cycle over ${containers} containers (floor: raw Docker API list + inspects)`,
+          unit: 'ms',
+          series: { 'cosign-ts': statOf(warm), floor: statOf(floor) },
+        },
+      ],
+    };
   } finally {
     await docker.close();
     await reg.close();

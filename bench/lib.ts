@@ -1,5 +1,15 @@
 /** Small benchmarking helpers: warm-up, repeated timed rounds, median, ratios. */
 import { performance } from 'node:perf_hooks';
+import type { ScenarioResult } from './chart.js';
+
+/** One printed table row. */
+export type Row = Record<string, string | number>;
+
+/** What a benchmark section returns: the rows it prints, and the structured results the chart draws. */
+export interface BenchSection {
+  rows: Row[];
+  results: ScenarioResult[];
+}
 
 /** Median of numbers. */
 export function median(xs: number[]): number {
@@ -10,6 +20,11 @@ export function median(xs: number[]): number {
 
 /** Time `fn` (sync) for `iterations` calls, `rounds` times after a warm-up; returns median ns per call. */
 export function timeSync(fn: () => void, iterations: number, rounds = 7): number {
+  return median(timeSyncRounds(fn, iterations, rounds));
+}
+
+/** Like {@link timeSync}, but returns every round's ns per call. */
+export function timeSyncRounds(fn: () => void, iterations: number, rounds = 7): number[] {
   for (let i = 0; i < Math.min(iterations, 2000); i++) fn();
   const per: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -17,7 +32,7 @@ export function timeSync(fn: () => void, iterations: number, rounds = 7): number
     for (let i = 0; i < iterations; i++) fn();
     per.push(((performance.now() - t0) * 1e6) / iterations);
   }
-  return median(per);
+  return per;
 }
 
 /**
