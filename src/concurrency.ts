@@ -20,3 +20,28 @@ export async function mapLimit<T, R>(items: ReadonlyArray<T>, limit: number, fn:
   await Promise.all(workers);
   return out;
 }
+
+/**
+ * `p`, unless `signal` aborts first: then a rejection with `onAbort()`'s error. `p` keeps running (its
+ * eventual rejection is handled), so this bounds how long a caller waits, not the work itself.
+ */
+export function raceAbort<T>(p: Promise<T>, signal: AbortSignal, onAbort: () => Error): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(onAbort());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(onAbort());
+    signal.addEventListener('abort', abort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', abort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(e as Error);
+      },
+    );
+  });
+}

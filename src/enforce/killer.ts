@@ -34,7 +34,7 @@ import type { Digest } from '../digest.js';
 import { evaluatePolicy, type Policy, type PolicyMode, type PolicyRule } from '../policy/index.js';
 import { canonicalName, formatReference, parseReference, withDigest, type ImageReference } from '../reference.js';
 import { isImageId, type ContainerSummary, type DockerClient, type ImageInfo } from './docker.js';
-import { mapLimit } from '../concurrency.js';
+import { mapLimit, raceAbort } from '../concurrency.js';
 
 /** Outcome of verifying one digest under a rule. */
 export type VerifyOutcome =
@@ -190,25 +190,7 @@ interface Candidate {
 /** `p`, unless `signal` aborts first: then a `REGISTRY_UNAVAILABLE` rejection (a verifier or resolver that ignores the signal cannot hold the cycle). */
 function bounded<T>(p: Promise<T>, signal: AbortSignal | undefined, why: () => string, what = 'this verification'): Promise<T> {
   if (signal === undefined) return p;
-  const late = (): CosignError => fail('REGISTRY_UNAVAILABLE', `${why()} before ${what} finished`);
-  if (signal.aborted) {
-    p.catch(() => undefined);
-    return Promise.reject(late());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(late());
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return raceAbort(p, signal, () => fail('REGISTRY_UNAVAILABLE', `${why()} before ${what} finished`));
 }
 
 /**

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { http, net, nodeHttps, nodeTls } from '../node-http.js';
 import { CosignError, fail } from '../errors.js';
+import { raceAbort } from '../concurrency.js';
 import type * as httpT from 'node:http';
 import type * as httpsT from 'node:https';
 
@@ -148,21 +149,7 @@ export function withDeadline(signal: AbortSignal | undefined, timeoutMs: number)
 
 /** `p`, unless `signal` aborts first (then the {@link abortError} for `what`). */
 export function untilAborted<T>(p: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal, what));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal, what));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
+  return raceAbort(p, signal, () => abortError(signal, what));
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {

@@ -2,13 +2,14 @@
  * The killer's index resolution (`createPolicyVerifier().resolveIndex`) reads untrusted index JSON
  * from the registry: exact index media types only, strict JSON, a typed `BAD_MANIFEST` otherwise.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DOCKER_MANIFEST_LIST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from '../../src/artifact/media-types.js';
 import { createPolicyVerifier } from '../../src/enforce/index.js';
 import { isCosignError } from '../../src/errors.js';
 import { RegistryClient } from '../../src/oci/index.js';
 import { parseReference } from '../../src/reference.js';
-import { startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
+import type { TestRegistry } from '../../src/testing/index.js';
+import { useTestRegistry } from '../helpers/test-registry.js';
 import { sha256 } from '../helpers/signatures.js';
 
 const A = `sha256:${'a1'.repeat(32)}`;
@@ -20,13 +21,9 @@ describe('createPolicyVerifier().resolveIndex', () => {
   let client: RegistryClient;
   let n = 0;
 
-  beforeAll(async () => {
-    reg = await startTestRegistry();
-    client = new RegistryClient({ keychain: { resolve: async () => undefined } });
-  });
-  afterAll(async () => {
-    client.close();
-    await reg.close();
+  useTestRegistry((r, c) => {
+    reg = r;
+    client = c;
   });
 
   /** Serve `json` at `repo:v1` with Content-Type `contentType`; resolve it. */

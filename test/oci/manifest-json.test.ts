@@ -2,12 +2,13 @@
  * `RegistryClient.getManifest` reads the manifest's `mediaType` from untrusted JSON: strict parsing
  * (duplicate keys rejected, escaped keys decoded right), a typed `BAD_MANIFEST` otherwise.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from '../../src/artifact/media-types.js';
 import { isCosignError } from '../../src/errors.js';
 import { RegistryClient } from '../../src/oci/index.js';
 import { parseReference } from '../../src/reference.js';
-import { startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
+import type { TestRegistry } from '../../src/testing/index.js';
+import { useTestRegistry } from '../helpers/test-registry.js';
 import { sha256 } from '../helpers/signatures.js';
 
 describe('getManifest media type', () => {
@@ -15,13 +16,9 @@ describe('getManifest media type', () => {
   let client: RegistryClient;
   let n = 0;
 
-  beforeAll(async () => {
-    reg = await startTestRegistry();
-    client = new RegistryClient({ keychain: { resolve: async () => undefined } });
-  });
-  afterAll(async () => {
-    client.close();
-    await reg.close();
+  useTestRegistry((r, c) => {
+    reg = r;
+    client = c;
   });
 
   async function get(json: string, contentType = 'application/octet-stream'): Promise<string> {

@@ -12,6 +12,7 @@ import { RegistryClient } from '../../src/oci/index.js';
 import { parseReference } from '../../src/reference.js';
 import { startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
 import { verifyImage } from '../../src/verify/index.js';
+import { useTestRegistry } from '../helpers/test-registry.js';
 import { sha256, signedLayer, storeSignatures, testKey, type RawSigLayer } from '../helpers/signatures.js';
 import { generateKeyPair, parsePrivateKey, parsePublicKey, signerFromPrivateKey } from '../../src/keys/index.js';
 import { signImage } from '../../src/sign/index.js';
@@ -28,13 +29,9 @@ describe('verifyImage layer by layer', () => {
   let n = 0;
   const repo = (): string => `verify/app${++n}`;
 
-  beforeAll(async () => {
-    reg = await startTestRegistry();
-    client = new RegistryClient({ keychain: { resolve: async () => undefined } });
-  });
-  afterAll(async () => {
-    client.close();
-    await reg.close();
+  useTestRegistry((r, c) => {
+    reg = r;
+    client = c;
   });
 
   /** The layers of a mixed `.sig`, for an image at `name@DIGEST`. */
@@ -130,13 +127,9 @@ describe('verifyImage throughIndex: the index is untrusted JSON', () => {
   const entry = (d: string): string => `{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","size":100,"digest":"${d}"}`;
   let n = 0;
 
-  beforeAll(async () => {
-    reg = await startTestRegistry();
-    client = new RegistryClient({ keychain: { resolve: async () => undefined } });
-  });
-  afterAll(async () => {
-    client.close();
-    await reg.close();
+  useTestRegistry((r, c) => {
+    reg = r;
+    client = c;
   });
 
   /** Store `indexJson` (served as an OCI index) with a valid signature on its digest; verify CHILD through it. */
