@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each against a baseline measured in the same run.
- * Sections can be picked: `npm run bench -- offline registry` (offline, decrypt, registry, memory, kms, cli, killer).
+ * Sections can be picked: `npm run bench -- offline registry` (offline, decrypt, registry, memory, kms, cli, batch, killer).
  */
 import { table } from './lib.js';
 
@@ -31,6 +31,10 @@ if (want('kms')) {
 if (want('cli')) {
   const { benchCli } = await import('./cli.js');
   table('CLI: cosign-ts verify vs real cosign verify, one image', await benchCli());
+}
+if (want('batch')) {
+  const { benchBatch } = await import('./batch.js');
+  table('Batch verify of 100 images on a registry 20 ms away (TCP latency proxy): library vs CLI vs real cosign, one call each', await benchBatch());
 }
 if (want('killer')) {
   const { benchKiller } = await import('./killer.js');

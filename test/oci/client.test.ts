@@ -361,45 +361,6 @@ describe('RegistryClient: start-up helpers', () => {
       plain.close();
     }
   });
-
-  it('prefetchManifest: the next getManifest takes it (one request); a failed prefetch is fetched again', async () => {
-    const reg = await startTestRegistry();
-    try {
-      const c = new RegistryClient({ keychain: anonymous });
-      const repo = parseReference(`${reg.host}/pre/app:v1`);
-      const digest = await pushSampleImage(c, repo);
-      const ref = withDigest(parseReference(`${reg.host}/pre/app`), digest);
-      c.preconnect(reg.host);
-      const before = reg.requests.length;
-      c.prefetchManifest(ref);
-      const m = await c.getManifest(ref);
-      expect(m.digest).toBe(digest);
-      expect(reg.requests.slice(before).filter((r) => r.path.includes('/manifests/'))).toHaveLength(1);
-      // Taken once: the next call is a new request.
-      await c.getManifest(ref);
-      expect(reg.requests.slice(before).filter((r) => r.path.includes('/manifests/'))).toHaveLength(2);
-
-      // With layers: the manifest's layer blobs are fetched once, and getBlob (same limit) takes them.
-      const manifest = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { layers: Array<{ digest: Digest }> };
-      const layer = manifest.layers[0]?.digest as Digest;
-      c.prefetchManifest(ref, { layers: { maxBytes: 1024 * 1024 } });
-      await c.getManifest(ref);
-      await new Promise((r) => setTimeout(r, 200));
-      const blobRequests = (): number => reg.requests.slice(before).filter((r) => r.path.endsWith(`/blobs/${layer}`)).length;
-      expect(blobRequests()).toBe(1);
-      expect(digestOf(Buffer.from(await c.getBlob(ref, layer, { maxBytes: 1024 * 1024 })))).toBe(layer);
-      expect(blobRequests()).toBe(1);
-      await c.getBlob(ref, layer, { maxBytes: 1024 * 1024 });
-      expect(blobRequests()).toBe(2);
-      const missing = withTag(parseReference(`${reg.host}/pre/app`), 'nope');
-      c.prefetchManifest(missing);
-      expect(await code(c.getManifest(missing))).toBe('NOT_FOUND');
-      expect(reg.requests.slice(before).filter((r) => r.path.endsWith('/manifests/nope'))).toHaveLength(2);
-      c.close();
-    } finally {
-      await reg.close();
-    }
-  });
 });
 
 describe('header parsers', () => {
