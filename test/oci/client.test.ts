@@ -4,7 +4,7 @@
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -359,6 +359,42 @@ describe('RegistryClient: start-up helpers', () => {
     } finally {
       tlsServer.close();
       plain.close();
+    }
+  });
+
+  it('preconnect is a bounded hint: once per registry, at most MAX_PRECONNECTS probes in flight, never throws', async () => {
+    // Servers that accept and never answer: each probe stays in flight.
+    const held: net.Socket[] = [];
+    let open = 0;
+    let peak = 0;
+    const servers = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const server = net.createServer((s) => {
+          held.push(s);
+          open++;
+          peak = Math.max(peak, open);
+          s.on('close', () => open--);
+        });
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        return server;
+      }),
+    );
+    const c = new RegistryClient({ keychain: anonymous, timeoutMs: 2000 });
+    try {
+      for (const server of servers) {
+        const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+        c.preconnect(host);
+        c.preconnect(host);
+      }
+      c.preconnect('127.0.0.1:1'); // refused: no error surfaces
+      c.preconnect('not a registry');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(RegistryClient.MAX_PRECONNECTS).toBe(4);
+      expect(peak).toBe(RegistryClient.MAX_PRECONNECTS);
+    } finally {
+      c.close();
+      for (const s of held) s.destroy();
+      for (const server of servers) server.close();
     }
   });
 });
