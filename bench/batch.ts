@@ -4,6 +4,7 @@
  * - the library: `verifyImages` (new client each run, concurrency 10 = the CLI's --max-workers default);
  * - the CLI: `cosign-ts verify --key … img1 … img100` (the installed bin, package.json `bin`);
  * - real cosign: `cosign verify --key … --insecure-ignore-tlog=true img1 … img100` (it takes several).
+ * The proxy runs in a child process (it must not share the library run's event loop).
  * Runs are interleaved; min/median/max over `runs` (≥ 5). Also counts the TCP connections each opened.
  * `BENCH_BATCH_IMAGES`, `BENCH_BATCH_RUNS`, `BENCH_BATCH_DELAY_MS` override the defaults.
  */
@@ -19,7 +20,7 @@ import { signImage } from '../src/sign/index.js';
 import { keyAuthority, verifyImages } from '../src/verify/index.js';
 import { repoRoot } from '../test/helpers/fixtures.js';
 import { realTools, startRegistry } from '../test/helpers/real/index.js';
-import { startTcpProxy } from '../test/helpers/tcp-proxy.js';
+import { startTcpProxyProcess } from '../test/helpers/tcp-proxy.js';
 import { fmt, median } from './lib.js';
 import { pushImages } from './registry.js';
 
@@ -40,7 +41,8 @@ export async function benchBatch(
   delayMs = Number(process.env.BENCH_BATCH_DELAY_MS ?? 10),
 ): Promise<Array<Record<string, string | number>>> {
   const reg = await startRegistry();
-  const proxy = await startTcpProxy(reg.host, delayMs);
+  // In its own process: forwarding must not share the event loop of the library run it delays.
+  const proxy = await startTcpProxyProcess(reg.host, delayMs);
   try {
     const setup = new RegistryClient();
     const direct = await pushImages(setup, reg.host, count);
@@ -72,7 +74,7 @@ export async function benchBatch(
     let libStdout = '';
     // One warm-up each (code caches, page cache), not counted.
     for (let round = -1; round < runs; round++) {
-      proxy.resetCounts();
+      await proxy.reset();
       const client = new RegistryClient();
       const t0 = performance.now();
       const results = await verifyImages(images, { client, authorities, batchConcurrency: 10 });
@@ -81,21 +83,21 @@ export async function benchBatch(
       if (results.some((r) => !r.ok)) throw new Error('a bench image did not verify (library)');
       libStdout = results.map((r) => (r.ok ? Buffer.from(r.result.output).toString('utf8') : '')).join('');
       if (round >= 0) lib.push(ms);
-      conns.lib = proxy.accepted();
+      conns.lib = (await proxy.counts()).accepted;
 
-      proxy.resetCounts();
+      await proxy.reset();
       const a = await run(process.execPath, [bin, ...args], env);
       if (a.code !== 0) throw new Error(`cosign-ts verify failed (${a.code}): ${a.stderr.slice(-500)}`);
       cliStdout = a.stdout;
       if (round >= 0) cli.push(a.ms);
-      conns.cli = proxy.accepted();
+      conns.cli = (await proxy.counts()).accepted;
 
       if (realTools.cosign !== undefined) {
-        proxy.resetCounts();
+        await proxy.reset();
         const b = await run(realTools.cosign, args, env);
         if (b.code !== 0) throw new Error(`cosign verify failed (${b.code}): ${b.stderr.slice(-500)}`);
         if (round >= 0) cos.push(b.ms);
-        conns.cosign = proxy.accepted();
+        conns.cosign = (await proxy.counts()).accepted;
       }
     }
     const rows: Array<Record<string, string | number>> = [

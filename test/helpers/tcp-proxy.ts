@@ -86,3 +86,62 @@ export async function startTcpProxy(target: string, delayMs = 0): Promise<TcpPro
       }),
   };
 }
+
+/** A {@link TcpProxy} running in a child process (so it does not share the event loop it measures). */
+export interface TcpProxyProcess {
+  readonly host: string;
+  /** Connections accepted since the last reset, and the most open at once. */
+  counts(): Promise<{ accepted: number; peakOpen: number }>;
+  /** Wait until no connection is open, then reset the counters. */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Start {@link startTcpProxy} in a child Node process (this file runs there, types stripped by Node). */
+export async function startTcpProxyProcess(target: string, delayMs = 0): Promise<TcpProxyProcess> {
+  const { fork } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const child = fork(fileURLToPath(import.meta.url), ['--tcp-proxy-child', target, String(delayMs)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  let seq = 0;
+  const pending = new Map<number, (v: unknown) => void>();
+  child.on('message', (m: { id: number; value: unknown }) => {
+    pending.get(m.id)?.(m.value);
+    pending.delete(m.id);
+  });
+  const ask = <T>(op: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++seq;
+      const timer = setTimeout(() => reject(new Error(`tcp proxy process: no answer to ${op}`)), 30_000);
+      pending.set(id, (v) => {
+        clearTimeout(timer);
+        resolve(v as T);
+      });
+      child.send({ id, op });
+    });
+  const host = await ask<string>('host');
+  return {
+    host,
+    counts: () => ask('counts'),
+    reset: () => ask('reset'),
+    close: async () => {
+      await ask('close').catch(() => undefined);
+      child.kill();
+    },
+  };
+}
+
+// In the child: serve the parent's requests.
+if (process.argv[2] === '--tcp-proxy-child' && typeof process.send === 'function') {
+  const proxy = await startTcpProxy(process.argv[3] as string, Number(process.argv[4]));
+  process.on('message', async (m: { id: number; op: string }) => {
+    let value: unknown;
+    if (m.op === 'host') value = proxy.host;
+    else if (m.op === 'counts') value = { accepted: proxy.accepted(), peakOpen: proxy.peakOpen() };
+    else if (m.op === 'reset') {
+      await proxy.idle(30_000).catch(() => undefined);
+      proxy.resetCounts();
+    } else if (m.op === 'close') await proxy.close();
+    process.send?.({ id: m.id, value: value ?? null });
+    if (m.op === 'close') process.disconnect?.();
+  });
+}
