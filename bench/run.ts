@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each against a baseline measured in the same run.
- * Sections can be picked: `npm run bench -- offline registry` (offline, decrypt, registry, memory, kms, cli, killer).
+ * Sections can be picked: `npm run bench -- offline registry` (offline, decrypt, registry, memory, kms, cli, batch, killer).
  * After the sections ran, the chart of their results (bench/chart.ts) is written to docs/bench.svg;
  * `--svg=PATH` or `BENCH_SVG=PATH` writes it elsewhere, `--no-svg` (or `BENCH_SVG=`) not at all.
  */
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { renderChart, type ScenarioResult } from './chart.js';
 import { table, type BenchSection } from './lib.js';
 
-const SECTIONS = ['offline', 'decrypt', 'registry', 'memory', 'kms', 'cli', 'killer'] as const;
+const SECTIONS = ['offline', 'decrypt', 'registry', 'memory', 'kms', 'cli', 'batch', 'killer'] as const;
 const args = process.argv.slice(2).filter((a) => a !== '--');
 const wanted = new Set(args.filter((a) => !a.startsWith('-')));
 const unknown = [...wanted].filter((w) => !(SECTIONS as readonly string[]).includes(w));
@@ -57,6 +57,10 @@ if (want('kms')) {
 if (want('cli')) {
   const { benchCli } = await import('./cli.js');
   section('CLI: cosign-ts verify vs real cosign verify, one image', await benchCli());
+}
+if (want('batch')) {
+  const { benchBatch } = await import('./batch.js');
+  section('Batch verify of 100 images on a registry 20 ms away (TCP latency proxy): library vs CLI vs real cosign, one call each', await benchBatch());
 }
 if (want('killer')) {
   const { benchKiller } = await import('./killer.js');

@@ -14,13 +14,11 @@
  *   holds eagerly compiled code: almost none of a lazily initialised bundle). Details there.
  * - Node built-ins are `require()`d (CommonJS output, built-ins external): an ESM import of a built-in
  *   evaluates all its lazy exports (`node:http` → undici, `node:fs` → `fs/promises`, …).
- * - `zod` is replaced by a module exporting `z` with only the `z.*` functions `src/` uses (found by
- *   scanning `src/` here, so a new one is picked up by the next build), so esbuild drops zod's locales,
- *   JSON Schema converters and the rest. It also sets zod's `jitless` mode: zod otherwise compiles a
- *   parser with `new Function` for each object schema on first use, which only pays off when a schema
- *   parses many documents (the library keeps the default).
- * - `src/zod.ts` is swapped for a version that loads zod on first use: the verify path reads plain JSON
- *   through fast paths and builds its zod schemas on first use, so it never evaluates zod at all.
+ * - Only bundling, never rewriting: every module of `src/` and every dependency (zod included) goes
+ *   in exactly as written or published, so the bin runs the library's code and nothing else. (An
+ *   earlier build swapped in a hand-trimmed zod that lacked functions the slow paths call: valid but
+ *   unusually formatted signatures were rejected by the bin only.) The tests run the bin itself
+ *   (test/cli, test/interop, test/vectors/bin-vectors.test.ts, test/cli/bin-library.property.test.ts).
  * - Cloud SDKs and the Kubernetes client stay external and are `import()`ed only for their scheme.
  *
  * The bundle is at the same depth as `dist/cli/commands/`, so `../../../package.json` (version) and
@@ -32,7 +30,7 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { builtinModules } from 'node:module';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,48 +38,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist/cli/bundle');
 const external = ['@aws-sdk/*', '@google-cloud/*', '@azure/*', '@kubernetes/*'];
 
-/** Every `z.<name>` used under src/ (type names such as `z.infer` are dropped by the caller). */
-async function zodNamesUsed(dir) {
-  const names = new Set();
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile() || !e.name.endsWith('.ts')) continue;
-    const text = await readFile(path.join(e.parentPath, e.name), 'utf8');
-    if (!/from 'zod'/.test(text)) continue;
-    for (const m of text.matchAll(/\bz\.([A-Za-z_$][\w$]*)/g)) names.add(m[1]);
-  }
-  return [...names].sort();
-}
-
-/** The `zod` replacement: `z` with only the names used (so the rest is tree-shaken), jitless. */
-async function zodSlimSource() {
-  const zod = await import('zod');
-  const values = (await zodNamesUsed(path.join(root, 'src'))).filter((n) => n in zod.z);
-  const imports = values.map((n) => `${n} as _${n}`).join(', '); // aliased: `enum` is a reserved word
-  const members = values.map((n) => `${JSON.stringify(n)}: _${n}`).join(', ');
-  return [`import { config, ${imports} } from 'zod/v4';`, 'config({ jitless: true });', `export const z = Object.freeze({ ${members} });`, ''].join('\n');
-}
-
-/** The bundle's src/zod.ts: same exports, zod required on first use. */
-const ZOD_ON_DEMAND = [
-  'let loaded;',
-  "export function zod() { return (loaded ??= require('zod').z); }",
-  'export function schema(build) { let made = false; let value; return () => { if (!made) { value = build(zod()); made = true; } return value; }; }',
-  '',
-].join('\n');
-
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
-const plugin = (zodSource) => ({
+// Node built-ins stay `require()`s; nothing else is resolved or loaded differently from Node.
+const plugin = {
   name: 'cosign-ts-cli',
   setup(b) {
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => (builtins.has(args.path) ? { path: args.path, external: true } : undefined));
-    b.onResolve({ filter: /^zod$/ }, () => ({ path: 'zod-slim', namespace: 'zod-slim' }));
-    b.onLoad({ filter: /.*/, namespace: 'zod-slim' }, () => ({ contents: zodSource, loader: 'js', resolveDir: root }));
-    // src/zod.ts, swapped for a version that loads zod on the first call (esbuild turns this require()
-    // of the slim module into its lazy initialiser): a verify that meets only plain JSON never runs zod.
-    b.onLoad({ filter: /[\\/]src[\\/]zod\.ts$/ }, () => ({ contents: ZOD_ON_DEMAND, loader: 'js', resolveDir: path.join(root, 'src') }));
   },
-});
+};
 
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
@@ -100,7 +65,7 @@ const result = await build({
   // `import.meta.url` in a CommonJS file: the bundle's own URL.
   define: { 'import.meta.url': '__cosignTsBundleUrl' },
   banner: { js: "const __cosignTsBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [plugin(await zodSlimSource())],
+  plugins: [plugin],
   legalComments: 'linked',
   metafile: true,
   logLevel: 'warning',

@@ -54,11 +54,18 @@ if (cache !== undefined) {
     cachedData = undefined;
   }
 }
-const source = fs.readFileSync(file, BUNDLE_ENCODING);
-const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __cosignTsImportFn) {${source}\n})`, {
-  filename: file,
-  ...(cachedData === undefined ? {} : { cachedData }),
-});
+let script;
+try {
+  const source = fs.readFileSync(file, BUNDLE_ENCODING);
+  script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __cosignTsImportFn) {${source}\n})`, {
+    filename: file,
+    ...(cachedData === undefined ? {} : { cachedData }),
+  });
+} catch (e) {
+  // A broken installation: one line, exit 1 (the bundle handles every other error itself).
+  process.stderr.write(`Error: internal error: cannot load ${file}: ${String(e && e.message).replace(/\s+/g, ' ')}\n`);
+  process.exit(1);
+}
 if (cache !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
   process.once('exit', (code) => {
     if (code !== 0) return; // keep what a successful run compiled, not an early error's path

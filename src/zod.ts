@@ -1,10 +1,9 @@
 /**
  * zod for the schemas that are built on first use.
  *
- * The library imports zod statically, as usual. The CLI bundle (scripts/build-cli.mjs) swaps this module
- * for one that loads zod on the first call: valid signature manifests and payloads are read by fast
- * paths, so a `cosign-ts verify` that never meets unusual JSON (or a Docker config, or a token
- * response) does not evaluate zod at all — several milliseconds of start-up.
+ * Valid signature manifests and payloads are read by fast paths; zod schemas (the checked slow paths,
+ * Docker configs, token responses) are built by {@link schema} only when first needed. The CLI bundle
+ * contains this module and zod exactly as they are (scripts/build-cli.mjs only bundles).
  *
  * @module
  */

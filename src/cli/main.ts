@@ -24,18 +24,68 @@ try {
   /* an unwritable cache folder only costs speed */
 }
 
+/** Whether the user asked for details (`COSIGN_TS_DEBUG`, as Go's strconv.ParseBool reads it). */
+function debugging(): boolean {
+  return /^(1|t|T|TRUE|true|True)$/.test(process.env.COSIGN_TS_DEBUG ?? '');
+}
+
+/**
+ * The last resort: an error nothing handled (a bug, or a rejection nobody awaited) ends the process with
+ * one line on stderr and exit status 1, never a stack trace (unless COSIGN_TS_DEBUG is set) nor Node's
+ * "Unhandled rejection" report.
+ */
+function escaped(e: unknown): never {
+  let message: string;
+  try {
+    message = e instanceof Error ? e.message : String(e);
+  } catch {
+    message = 'unknown error';
+  }
+  message = message.replace(/\s+/g, ' ').trim().slice(0, 1000) || 'unknown error';
+  let details = '';
+  if (debugging()) {
+    try {
+      details = `${e instanceof Error ? (e.stack ?? '') : ''}\n`;
+    } catch {
+      details = '';
+    }
+  }
+  try {
+    process.stderr.write(`Error: internal error: ${message}${debugging() ? '' : ' (set COSIGN_TS_DEBUG=1 for details)'}\n${details}`);
+  } finally {
+    process.exit(1);
+  }
+}
+process.on('uncaughtException', escaped);
+process.on('unhandledRejection', escaped);
+
 async function main(): Promise<void> {
   let code: number;
-  const { errorMessage, runCli } = await import('./run.js');
   try {
-    code = await runCli(process.argv.slice(2));
+    const { errorMessage, runCli } = await import('./run.js');
+    try {
+      code = await runCli(process.argv.slice(2));
+    } catch (e) {
+      process.stderr.write(`Error: ${errorMessage(e)}\nerror during command execution: ${errorMessage(e)}\n`);
+      code = 1;
+    }
   } catch (e) {
-    process.stderr.write(`Error: ${errorMessage(e)}\nerror during command execution: ${errorMessage(e)}\n`);
-    code = 1;
+    escaped(e);
   }
-  // Registry connections may be kept alive: exit now that all output is written (stdout and stderr
-  // writes to files, pipes and terminals are synchronous on Linux and macOS).
+  // Registry connections may be kept alive: exit as soon as all output is written. Writes to a pipe
+  // whose reader is slower than us are queued (the pipe is full): wait for them, or output is lost.
+  await flushed(process.stdout);
+  await flushed(process.stderr);
   process.exit(code);
+}
+
+/** Resolves once everything written to `stream` so far has been handed to the OS (or it failed). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('error', () => resolve());
+    stream.write('', () => resolve());
+  });
 }
 
 void main();

@@ -51,8 +51,8 @@ export async function signatureRepositoryFromEnv(ctx: CliContext): Promise<Image
   }
 }
 
-/** Build the client and settings for this run. */
-export async function registrySettings(ctx: CliContext, flags: Flags): Promise<RegistrySettings> {
+/** Build the client and settings for this run (`maxSockets`: connections per registry, default the client's). */
+export async function registrySettings(ctx: CliContext, flags: Flags, options: { readonly maxSockets?: number } = {}): Promise<RegistrySettings> {
   checkRegistryFlags(flags);
   const caFile = flags.str('registry-cacert');
   let ca: string | undefined;
@@ -80,6 +80,7 @@ export async function registrySettings(ctx: CliContext, flags: Flags): Promise<R
     allowHttp: flags.bool('allow-http-registry'),
     insecureSkipVerify: flags.bool('allow-insecure-registry'),
     ...(ca === undefined ? {} : { ca }),
+    ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
   });
   debug(ctx, `registry client: allow-http=${flags.bool('allow-http-registry')} allow-insecure=${flags.bool('allow-insecure-registry')} credentials=${username !== '' || token !== '' ? 'flags' : 'docker config / anonymous'}`);
   return {

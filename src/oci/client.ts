@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { schema } from '../zod.js';
 import { referrersFallbackTag } from '../artifact/tags.js';
-import { isSha256Digest, parseDigest, type Digest } from '../digest.js';
+import { parseDigest, type Digest } from '../digest.js';
 import { parseJson } from '../encoding.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import { formatReference, isLoopbackRegistry, withTag, type ImageReference } from '../reference.js';
@@ -62,15 +62,6 @@ export interface Descriptor {
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
-/** Options for {@link RegistryClient.prefetchManifest}. */
-export interface PrefetchOptions {
-  /**
-   * Once the manifest arrives, also prefetch its first `max` (default 8) layer blobs of at most
-   * `maxBytes` each, for `getBlob` calls with that same `maxBytes` (signature layers, for example).
-   */
-  readonly layers?: { readonly maxBytes: number; readonly max?: number };
-}
-
 /** Per-call options. */
 export interface CallOptions {
   readonly signal?: AbortSignal;
@@ -95,39 +86,6 @@ const IndexSchema = schema((z) =>
 );
 const TagsSchema = schema((z) => z.object({ tags: z.array(z.string()).nullable().optional() }));
 
-/** The value of `p` if it fulfils before `signal` aborts; undefined if it rejects or the signal aborts. */
-function settleUnlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
-  if (signal === undefined) return p.catch(() => undefined);
-  if (signal.aborted) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    const onAbort = (): void => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(undefined);
-      },
-    );
-  });
-}
-
-/** Take (once) the prefetched result under `key`: its value, or undefined when there is none, it failed or `signal` aborted. */
-function takePrefetched<T>(map: Map<string, Promise<T>>, key: string, signal: AbortSignal | undefined): Promise<T | undefined> {
-  const prefetched = map.get(key);
-  if (prefetched === undefined) return Promise.resolve(undefined);
-  map.delete(key);
-  return settleUnlessAborted(prefetched, signal);
-}
-
-/** Prefetched blobs are keyed by repository, digest and the size limit they were fetched with. */
-function prefetchedBlobKey(repo: ImageReference, digest: Digest, maxBytes: number): string {
-  return `${repo.registry}/${repo.repository}@${digest}#${maxBytes}`;
-}
-
 /**
  * A registry client. Create one per process and share it: connections, tokens and per-registry
  * discoveries (scheme, auth challenge, referrers support) are reused across calls.
@@ -143,8 +101,7 @@ export class RegistryClient {
   readonly #challenges = new Map<string, Challenge>();
   readonly #tokens = new Map<string, TokenEntry | Promise<TokenEntry>>();
   readonly #referrersApi = new Map<string, boolean>();
-  readonly #prefetched = new Map<string, Promise<ManifestResponse>>();
-  readonly #prefetchedBlobs = new Map<string, Promise<Uint8Array>>();
+  #preconnecting = 0;
   /** Token fetches made (for tests and benchmarks). */
   tokenFetches = 0;
 
@@ -170,51 +127,21 @@ export class RegistryClient {
   /**
    * Start finding out how to reach `registry` (`host[:port]`) in the background: where plain HTTP is
    * allowed, the HTTPS-or-HTTP probe. A CLI calls this first so the probe's round trip overlaps its
-   * own start-up work. Never throws nor rejects: a failure is reported by the next real call (which
-   * probes again).
+   * own start-up work. A hint, bounded: once per registry, and ignored while
+   * {@link RegistryClient.MAX_PRECONNECTS} registries are being probed (a call naming a thousand
+   * registries starts no more). Never throws nor rejects: a failure is reported by the next real call
+   * (which probes again).
    */
   preconnect(registry: string): void {
-    this.#scheme(registry).catch(() => undefined);
+    if (this.#schemes.has(registry) || this.#preconnecting >= RegistryClient.MAX_PRECONNECTS) return;
+    this.#preconnecting++;
+    this.#scheme(registry)
+      .catch(() => undefined)
+      .finally(() => this.#preconnecting--);
   }
 
-  /**
-   * Start GETting a manifest in the background (default `Accept` and size limit), to be taken by the
-   * next {@link RegistryClient.getManifest} of the same reference: a CLI that knows what it will fetch first starts
-   * it before loading the code that uses it. Taken once; if the prefetch failed, that `getManifest`
-   * fetches again (so errors, statuses and messages are those of a normal call).
-   */
-  prefetchManifest(ref: ImageReference, options: PrefetchOptions = {}): void {
-    const key = formatReference(ref);
-    if (this.#prefetched.has(key)) return;
-    const p = this.getManifest(ref);
-    this.#prefetched.set(key, p);
-    p.then(
-      (m) => {
-        if (options.layers !== undefined) this.#prefetchLayers(ref, m.bytes, options.layers);
-      },
-      () => undefined,
-    );
-  }
-
-  /** Prefetch the first layers of a manifest (a hint: anything unexpected in it is skipped). */
-  #prefetchLayers(ref: ImageReference, bytes: Uint8Array, opts: NonNullable<PrefetchOptions['layers']>): void {
-    let layers: unknown;
-    try {
-      layers = (parseJson(bytes, 'manifest') as { layers?: unknown }).layers;
-    } catch {
-      return;
-    }
-    if (!Array.isArray(layers)) return;
-    for (const l of layers.slice(0, opts.max ?? 8) as unknown[]) {
-      const { digest, size } = (l ?? {}) as { digest?: unknown; size?: unknown };
-      if (typeof digest !== 'string' || !isSha256Digest(digest) || typeof size !== 'number' || size > opts.maxBytes) continue;
-      const key = prefetchedBlobKey(ref, digest as Digest, opts.maxBytes);
-      if (this.#prefetchedBlobs.has(key)) continue;
-      const b = this.getBlob(ref, digest as Digest, { maxBytes: opts.maxBytes });
-      b.catch(() => undefined);
-      this.#prefetchedBlobs.set(key, b);
-    }
-  }
+  /** Most {@link RegistryClient.preconnect} probes in flight at once. */
+  static readonly MAX_PRECONNECTS = 4;
 
   // --- manifests -------------------------------------------------------------------------------
 
@@ -224,10 +151,6 @@ export class RegistryClient {
    * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, `REGISTRY_*`.
    */
   async getManifest(ref: ImageReference, options: CallOptions = {}): Promise<ManifestResponse> {
-    if (this.#prefetched.size > 0 && options.accept === undefined && options.maxBytes === undefined) {
-      const got = await takePrefetched(this.#prefetched, formatReference(ref), options.signal);
-      if (got !== undefined) return got;
-    }
     const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
     const res = await this.#call(ref, 'pull', 'GET', `/manifests/${tagOrDigest}`, {
       headers: { accept: options.accept ?? MANIFEST_ACCEPT },
@@ -303,10 +226,6 @@ export class RegistryClient {
    * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, `REGISTRY_*`.
    */
   async getBlob(repo: ImageReference, digest: Digest, options: CallOptions = {}): Promise<Uint8Array> {
-    if (this.#prefetchedBlobs.size > 0 && options.maxBytes !== undefined) {
-      const got = await takePrefetched(this.#prefetchedBlobs, prefetchedBlobKey(repo, digest, options.maxBytes), options.signal);
-      if (got !== undefined) return got;
-    }
     const { algorithm } = parseDigest(digest);
     const res = await this.#call(repo, 'pull', 'GET', `/blobs/${digest}`, {
       maxBytes: options.maxBytes ?? this.#maxBlob,

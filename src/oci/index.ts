@@ -18,7 +18,6 @@ export {
   type CallOptions,
   type Descriptor,
   type ManifestResponse,
-  type PrefetchOptions,
   type RegistryClientOptions,
 } from './client.js';
 export { anonymousKeychain, chainKeychains, dockerConfigKeychain, staticKeychain, type Credentials, type Keychain } from './keychain.js';

@@ -2,7 +2,8 @@
  * Sign images in the real local registry through each KMS provider (real SDKs against the local
  * wire-faithful servers), verify with the library and with real cosign (`cosign verify --key` on the
  * exported public key PEM). Then real cosign signs through the AWS test server
- * (`cosign sign --key awskms://127.0.0.1:PORT/alias/…`) and the library verifies it.
+ * (`cosign sign --key awskms://127.0.0.1:PORT/alias/…`) and the library verifies it. The installed
+ * `cosign-ts` bin (package.json `bin`) verifies each image too, with the same stdout.
  */
 import { Agent } from 'node:https';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { resolvePublicKey, resolveSigner, type KmsOptions } from '../../src/kms/
 import { RegistryClient } from '../../src/oci/index.js';
 import { signImage } from '../../src/sign/index.js';
 import { keyAuthority, verifyImage } from '../../src/verify/index.js';
+import { cli, ensureBuilt } from '../cli/helpers.js';
 import { cosign, cosignRegistryFlags, isolatedToolEnv, pushBusyboxImage, skipReal, startRegistry, type RealRegistry } from '../helpers/real/index.js';
 import { AwsKmsServer, AzureKeyVaultServer, GcpKmsServer, TEST_CA_PATH, TEST_CA_PEM, VaultServer } from '../kms/servers/index.js';
 
@@ -28,6 +30,7 @@ describe.skipIf(skipReal(['registry', 'cosign']))('KMS-signed images in a real r
   let n = 0;
 
   beforeAll(async () => {
+    ensureBuilt();
     reg = await startRegistry();
     client = new RegistryClient();
     dir = await mkdtemp(path.join(os.tmpdir(), 'cosign-ts-kms-img-'));
@@ -96,6 +99,9 @@ describe.skipIf(skipReal(['registry', 'cosign']))('KMS-signed images in a real r
       const theirs = await cosign(['verify', '--key', pemPath, '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), image], { env });
       expect(theirs.code, theirs.stderr).toBe(0);
       expect(Buffer.from(ours.output).toString()).toBe(theirs.stdout);
+      const bin = await cli(['verify', '--key', pemPath, '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), image]);
+      expect(bin.code, bin.stderr).toBe(0);
+      expect(bin.stdout).toBe(theirs.stdout);
     });
   }
 
@@ -112,5 +118,9 @@ describe.skipIf(skipReal(['registry', 'cosign']))('KMS-signed images in a real r
     const ours = await verifyImage(image, { client, authorities: [keyAuthority(pub, ref)] });
     expect(ours.signatures).toHaveLength(1);
     expect(ours.signatures[0]?.payload.dockerReference).toBe(`${reg.host}/${repo}`);
+    // The bin, with the KMS reference as --key (the public key is fetched from the AWS test server).
+    const bin = await cli(['verify', '--key', ref, '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), image], { env: awsEnv });
+    expect(bin.code, bin.stderr).toBe(0);
+    expect(bin.stdout).toBe(Buffer.from(ours.output).toString());
   });
 });

@@ -3,19 +3,21 @@
  * - signed by cosign-ts → `cosign verify --key` passes and skopeo's `sigstoreSigned` policy passes;
  * - signed by real cosign and by skopeo → cosign-ts verifies;
  * - tampered cases are rejected by all three.
- * Runs on the plain registry and on the TLS + htpasswd one.
+ * Runs on the plain registry and on the TLS + htpasswd one. cosign-ts verifies twice each time, as the
+ * library (`verifyImage`) and as the installed bin (package.json `bin`): same verdict, same stdout.
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf } from '../../src/digest.js';
-import { isCosignError } from '../../src/errors.js';
+import { CosignError, isCosignError } from '../../src/errors.js';
 import { parsePrivateKey, parsePublicKey, signerFromPrivateKey, writeKeyPair } from '../../src/keys/index.js';
 import { RegistryClient, staticKeychain } from '../../src/oci/index.js';
 import { formatReference, parseReference } from '../../src/reference.js';
 import { signImage } from '../../src/sign/index.js';
-import { keyAuthority, verifyImage } from '../../src/verify/index.js';
+import { keyAuthority, verifyImage, type VerifyImageResult } from '../../src/verify/index.js';
+import { cli, ensureBuilt } from '../cli/helpers.js';
 import {
   cosign,
   cosignGenerateKeyPair,
@@ -32,6 +34,8 @@ import {
 } from '../helpers/real/index.js';
 
 const PASSWORD = 'interop-password';
+/** The bin's exit status for a library error code (cosign's statuses). */
+const EXIT_OF: Readonly<Record<string, number>> = { NO_SIGNATURES: 10, NOT_FOUND: 11, NO_MATCHING_SIGNATURES: 12 };
 
 /** A library client for a real registry (plain HTTP is allowed for 127.0.0.1 by default). */
 async function clientFor(reg: RealRegistry): Promise<RegistryClient> {
@@ -53,6 +57,7 @@ for (const variant of ['plain', 'tls+auth'] as const) {
     const repo = (): string => `interop/app${++counter}`;
 
     beforeAll(async () => {
+      ensureBuilt();
       reg = await startRegistry(variant === 'plain' ? {} : { tls: true, auth: true });
       dir = await mkdtemp(path.join(os.tmpdir(), 'cosign-ts-interop-'));
       client = await clientFor(reg);
@@ -79,8 +84,38 @@ for (const variant of ['plain', 'tls+auth'] as const) {
       return signerFromPrivateKey(parsePrivateKey(await readFile(ourKey.key, 'utf8'), PASSWORD), ourKey.key);
     }
 
-    async function ourVerify(image: string, pubPath: string) {
-      return verifyImage(image, { client, authorities: [keyAuthority(parsePublicKey(await readFile(pubPath)), pubPath)] });
+    /**
+     * cosign-ts verifies `image` with the public key file, as the library and as the installed bin:
+     * the bin must give the library's verdict (exit status) and stdout. Resolves to the library's result,
+     * or rejects with its error.
+     */
+    async function ours(image: string, pubPath: string, opts: { annotations?: Record<string, string>; signatureRepository?: string } = {}): Promise<VerifyImageResult> {
+      const lib = await verifyImage(image, {
+        client,
+        authorities: [keyAuthority(parsePublicKey(await readFile(pubPath)), pubPath)],
+        ...(opts.annotations === undefined ? {} : { annotations: opts.annotations }),
+        ...(opts.signatureRepository === undefined ? {} : { signatureRepository: opts.signatureRepository }),
+      }).then(
+        (r) => ({ ok: true as const, r }),
+        (e: unknown) => ({ ok: false as const, e }),
+      );
+      const annotationFlags = Object.entries(opts.annotations ?? {}).flatMap(([k, v]) => ['-a', `${k}=${v}`]);
+      const bin = await cli(['verify', '--key', pubPath, '--insecure-ignore-tlog=true', ...annotationFlags, ...cosignRegistryFlags(reg), image], {
+        env: opts.signatureRepository === undefined ? {} : { COSIGN_REPOSITORY: opts.signatureRepository },
+      });
+      expect(bin.stderr).not.toMatch(/\n\s+at |Unhandled/);
+      if (lib.ok) {
+        expect(bin.code, bin.stderr).toBe(0);
+        expect(bin.stdout).toBe(Buffer.from(lib.r.output).toString());
+        return lib.r;
+      }
+      expect(bin.code, bin.stderr).toBe(lib.e instanceof CosignError ? (EXIT_OF[lib.e.code] ?? 1) : 1);
+      expect(bin.stdout).toBe('');
+      throw lib.e;
+    }
+
+    async function ourVerify(image: string, pubPath: string): Promise<VerifyImageResult> {
+      return ours(image, pubPath);
     }
 
     it('cosign-ts signs → real cosign verifies, byte-identical verify output', async () => {
@@ -89,8 +124,8 @@ for (const variant of ['plain', 'tls+auth'] as const) {
       expect(signed.signed).toHaveLength(1);
       const r = await cosign(['verify', '--key', ourKey.pub, '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), image], { env });
       expect(r.code, r.stderr).toBe(0);
-      const ours = await ourVerify(image, ourKey.pub);
-      expect(Buffer.from(ours.output).toString()).toBe(r.stdout);
+      const mine = await ourVerify(image, ourKey.pub);
+      expect(Buffer.from(mine.output).toString()).toBe(r.stdout);
       expect(r.stderr).toContain('The signatures were verified against the specified public key');
     });
 
@@ -99,8 +134,9 @@ for (const variant of ['plain', 'tls+auth'] as const) {
       await signImage(image, await ourSigner(), { client, annotations: { env: 'prod', team: 'platform' } });
       const ok = await cosign(['verify', '--key', ourKey.pub, '--insecure-ignore-tlog=true', '-a', 'env=prod', ...cosignRegistryFlags(reg), image], { env });
       expect(ok.code, ok.stderr).toBe(0);
-      const ours = await verifyImage(image, { client, annotations: { env: 'prod' }, authorities: [keyAuthority(parsePublicKey(await readFile(ourKey.pub)), 'k')] });
-      expect(Buffer.from(ours.output).toString()).toBe(ok.stdout);
+      const mine = await ours(image, ourKey.pub, { annotations: { env: 'prod' } });
+      expect(Buffer.from(mine.output).toString()).toBe(ok.stdout);
+      await expect(ours(image, ourKey.pub, { annotations: { env: 'dev' } })).rejects.toMatchObject({ code: 'NO_MATCHING_SIGNATURES' });
       const bad = await cosign(['verify', '--key', ourKey.pub, '--insecure-ignore-tlog=true', '-a', 'env=dev', ...cosignRegistryFlags(reg), image], { env });
       expect(bad.code).toBe(12);
     });
@@ -122,10 +158,10 @@ for (const variant of ['plain', 'tls+auth'] as const) {
       const image = await push(repo());
       const r = await cosign(['sign', '--key', cosignKey.privateKeyPath, '--tlog-upload=false', '--yes', '-a', 'by=cosign', ...cosignRegistryFlags(reg), image], { env });
       expect(r.code, r.stderr).toBe(0);
-      const ours = await ourVerify(image, cosignKey.publicKeyPath);
-      expect(ours.signatures[0]?.payload.optional).toEqual({ by: 'cosign' });
+      const mine = await ourVerify(image, cosignKey.publicKeyPath);
+      expect(mine.signatures[0]?.payload.optional).toEqual({ by: 'cosign' });
       const theirs = await cosign(['verify', '--key', cosignKey.publicKeyPath, '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), image], { env });
-      expect(Buffer.from(ours.output).toString()).toBe(theirs.stdout);
+      expect(Buffer.from(mine.output).toString()).toBe(theirs.stdout);
       await expect(ourVerify(image, ourKey.pub)).rejects.toMatchObject({ code: 'NO_MATCHING_SIGNATURES' });
     });
 
@@ -155,8 +191,8 @@ for (const variant of ['plain', 'tls+auth'] as const) {
         workDir: path.join(dir, `skopeo-sign-${counter}`),
         env,
       });
-      const ours = await verifyImage(`${reg.host}/${destName}:signed`, { client, authorities: [keyAuthority(parsePublicKey(await readFile(cosignKey.publicKeyPath)), 'k')] });
-      expect(ours.signatures[0]?.payload.creator).toMatch(/skopeo|containers/i);
+      const mine = await ours(`${reg.host}/${destName}:signed`, cosignKey.publicKeyPath);
+      expect(mine.signatures[0]?.payload.creator).toMatch(/skopeo|containers/i);
     });
 
     it('tampered signature artifact: rejected by cosign-ts, cosign and skopeo', async () => {
@@ -199,14 +235,12 @@ for (const variant of ['plain', 'tls+auth'] as const) {
         env: { ...env, COSIGN_REPOSITORY: sigRepo },
       });
       expect(r.code, r.stderr).toBe(0);
-      const ours = await verifyImage(image, { client, signatureRepository: sigRepo, authorities: [keyAuthority(parsePublicKey(await readFile(ourKey.pub)), 'k')] });
-      expect(ours.signatureReference.name).toBe(sigRepo);
+      const mine = await ours(image, ourKey.pub, { signatureRepository: sigRepo });
+      expect(mine.signatureReference.name).toBe(sigRepo);
     });
 
     it('a bad reference is a distinct error', async () => {
-      await expect(verifyImage('NOT A REF', { client, authorities: [keyAuthority(parsePublicKey(await readFile(ourKey.pub)), 'k')] })).rejects.toSatisfy(
-        (e: unknown) => isCosignError(e, 'BAD_REFERENCE'),
-      );
+      await expect(ours('NOT A REF', ourKey.pub)).rejects.toSatisfy((e: unknown) => isCosignError(e, 'BAD_REFERENCE'));
       expect(formatReference(parseReference(`${reg.host}/x:y`))).toBe(`${reg.host}/x:y`);
       void writeFile;
     });

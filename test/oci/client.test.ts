@@ -4,7 +4,7 @@
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -362,42 +362,39 @@ describe('RegistryClient: start-up helpers', () => {
     }
   });
 
-  it('prefetchManifest: the next getManifest takes it (one request); a failed prefetch is fetched again', async () => {
-    const reg = await startTestRegistry();
+  it('preconnect is a bounded hint: once per registry, at most MAX_PRECONNECTS probes in flight, never throws', async () => {
+    // Servers that accept and never answer: each probe stays in flight.
+    const held: net.Socket[] = [];
+    let open = 0;
+    let peak = 0;
+    const servers = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const server = net.createServer((s) => {
+          held.push(s);
+          open++;
+          peak = Math.max(peak, open);
+          s.on('close', () => open--);
+        });
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        return server;
+      }),
+    );
+    const c = new RegistryClient({ keychain: anonymous, timeoutMs: 2000 });
     try {
-      const c = new RegistryClient({ keychain: anonymous });
-      const repo = parseReference(`${reg.host}/pre/app:v1`);
-      const digest = await pushSampleImage(c, repo);
-      const ref = withDigest(parseReference(`${reg.host}/pre/app`), digest);
-      c.preconnect(reg.host);
-      const before = reg.requests.length;
-      c.prefetchManifest(ref);
-      const m = await c.getManifest(ref);
-      expect(m.digest).toBe(digest);
-      expect(reg.requests.slice(before).filter((r) => r.path.includes('/manifests/'))).toHaveLength(1);
-      // Taken once: the next call is a new request.
-      await c.getManifest(ref);
-      expect(reg.requests.slice(before).filter((r) => r.path.includes('/manifests/'))).toHaveLength(2);
-
-      // With layers: the manifest's layer blobs are fetched once, and getBlob (same limit) takes them.
-      const manifest = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { layers: Array<{ digest: Digest }> };
-      const layer = manifest.layers[0]?.digest as Digest;
-      c.prefetchManifest(ref, { layers: { maxBytes: 1024 * 1024 } });
-      await c.getManifest(ref);
-      await new Promise((r) => setTimeout(r, 200));
-      const blobRequests = (): number => reg.requests.slice(before).filter((r) => r.path.endsWith(`/blobs/${layer}`)).length;
-      expect(blobRequests()).toBe(1);
-      expect(digestOf(Buffer.from(await c.getBlob(ref, layer, { maxBytes: 1024 * 1024 })))).toBe(layer);
-      expect(blobRequests()).toBe(1);
-      await c.getBlob(ref, layer, { maxBytes: 1024 * 1024 });
-      expect(blobRequests()).toBe(2);
-      const missing = withTag(parseReference(`${reg.host}/pre/app`), 'nope');
-      c.prefetchManifest(missing);
-      expect(await code(c.getManifest(missing))).toBe('NOT_FOUND');
-      expect(reg.requests.slice(before).filter((r) => r.path.endsWith('/manifests/nope'))).toHaveLength(2);
-      c.close();
+      for (const server of servers) {
+        const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+        c.preconnect(host);
+        c.preconnect(host);
+      }
+      c.preconnect('127.0.0.1:1'); // refused: no error surfaces
+      c.preconnect('not a registry');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(RegistryClient.MAX_PRECONNECTS).toBe(4);
+      expect(peak).toBe(RegistryClient.MAX_PRECONNECTS);
     } finally {
-      await reg.close();
+      c.close();
+      for (const s of held) s.destroy();
+      for (const server of servers) server.close();
     }
   });
 });

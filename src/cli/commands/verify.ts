@@ -102,7 +102,7 @@ Exit status (the same as cosign 2.5):
     { name: 'offline', type: 'boolean', default: false, help: 'only allow offline verification (cosign-ts never queries Rekor online)' },
     { name: 'rekor-url', type: 'string', default: 'https://rekor.sigstore.dev', help: 'address of rekor STL server (unused: cosign-ts never queries Rekor online)' },
     { name: 'signature-digest-algorithm', type: 'string', default: 'sha256', help: 'digest algorithm to use when processing a signature (sha256|sha384|sha512)' },
-    { name: 'max-workers', type: 'string', default: '10', help: 'the amount of maximum workers for parallel executions' },
+    { name: 'max-workers', type: 'string', default: '10', help: 'the amount of maximum workers for parallel executions (cosign-ts: images verified at once and connections per registry, at most 256)' },
     { name: 'local-image', type: 'boolean', default: false, help: "whether the specified image is a path to an image saved locally via 'cosign save' (not supported yet)" },
     { name: 'attachment', type: 'string', default: '', help: 'DEPRECATED, related image attachment to verify (not supported)' },
     { name: 'new-bundle-format', type: 'boolean', default: false, help: 'expect the signature to be packaged in a Sigstore bundle (not supported yet)' },
@@ -283,57 +283,42 @@ async function readPayloadArg(ctx: CliContext, value: string): Promise<Buffer> {
   }
 }
 
-/** Resolves on a later turn of the event loop (after pending I/O callbacks have run). */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
-  // Start on the registry first, so its first round trip (the HTTPS-or-HTTP probe) overlaps loading
-  // the key and the verification code. Errors keep their order: the settings are awaited (and their
-  // errors reported) only where they were before, after the key and references are checked.
+  // The registry client first, with a hint of the registries it will talk to, so its first round trip
+  // overlaps loading the key and the verification code (RegistryClient.preconnect: bounded, never
+  // fails). Errors keep their order: the settings are awaited (and their errors reported) below.
+  // At most --max-workers images are verified at once, over at most as many connections per registry.
+  const workers = /^\d+$/.test(flags.str('max-workers')) ? Math.max(1, Math.min(Number(flags.str('max-workers')), 256)) : 10;
+  const settingsOf = (): Promise<RegistrySettings> => registrySettings(ctx, flags, { maxSockets: workers });
   let early: Promise<RegistrySettings> | undefined;
   if (flags.str('signature') === '') {
-    early = registrySettings(ctx, flags);
+    early = settingsOf();
     early.then(
       async (s) => {
-        const { parseReference, withTag } = await import('../../reference.js');
-        const { signatureTag } = await import('../../artifact/tags.js');
+        const { parseReference } = await import('../../reference.js');
         if (s.signatureRepository !== undefined) s.client.preconnect(s.signatureRepository.registry);
         for (const a of flags.args) {
-          let ref: ImageReference;
           try {
-            ref = parseReference(a);
+            s.client.preconnect(parseReference(a).registry);
           } catch {
-            continue; // a bad reference is reported below, in order
+            // a bad reference is reported below, in order
           }
-          s.client.preconnect(ref.registry);
-          // The first GET verifyImages makes (see sigTagSource): the signature manifest (by digest), or
-          // the image's (by tag).
-          // By digest, also the signature layers' payload blobs (sigTagSource's 1 MiB limit).
-          if (ref.digest === undefined) s.client.prefetchManifest(ref);
-          else s.client.prefetchManifest(withTag(s.signatureRepository ?? ref, signatureTag(ref.digest)), { layers: { maxBytes: 1024 * 1024 } });
         }
       },
       () => undefined,
     );
   }
   const p = await prepare(ctx, flags);
-  // Loading code is synchronous work; between the big pieces, let the registry's answers that have
-  // arrived be handled, so the next request of the chain (probe → signature manifest → its blobs)
-  // goes out now rather than after all the loading.
-  await nextTurn();
   const { keyAuthority } = await import('../../verify/authority.js');
   const { verificationChecks } = await import('../../verify/image.js');
   const { formatReference } = await import('../../reference.js');
-  await nextTurn();
   const authorities = [keyAuthority(p.publicKey, p.keyRef, p.hash === 'sha256' ? undefined : p.hash)];
   const checks = verificationChecks({ ...(p.annotations === undefined ? {} : { annotations: p.annotations }), tlogVerified: p.tlog !== undefined, key: true });
   const refs: ImageReference[] = [];
   for (const a of flags.args) refs.push(await parseRef(a));
 
   let reg: RegistrySettings | undefined;
-  const registry = async (): Promise<RegistrySettings> => (reg ??= await (early ?? registrySettings(ctx, flags)));
+  const registry = async (): Promise<RegistrySettings> => (reg ??= await (early ?? settingsOf()));
 
   if (flags.str('signature') !== '') {
     return verifyOffline(ctx, flags, p, authorities, checks, refs, registry);
@@ -351,7 +336,7 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
       ...(p.annotations === undefined ? {} : { annotations: p.annotations }),
       ...(settings.signatureRepository === undefined ? {} : { signatureRepository: settings.signatureRepository }),
       ...(p.tlog === undefined ? {} : { tlog: p.tlog }),
-      batchConcurrency: Number(flags.str('max-workers')),
+      batchConcurrency: workers,
       onProgress: (done, total) => bar.update(done, total),
       signal: ctx.signal,
     });
