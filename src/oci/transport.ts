@@ -70,6 +70,13 @@ export interface TransportOptions {
   readonly backoffMs?: number;
   /** Longest wait honoured for `Retry-After`, in ms. Default 10 000. */
   readonly maxRetryDelayMs?: number;
+  /**
+   * After a request to a host ran out of time on every attempt, further requests to that host (scheme,
+   * host and port) fail at once with the same timeout for this long, in ms, unless the host answers
+   * one in between. A stalled registry then costs one deadline per batch, not one per image.
+   * Default {@link DEFAULT_UNRESPONSIVE_MS}; 0 turns it off.
+   */
+  readonly unresponsiveMs?: number;
   /** Sockets per host. Default 64. */
   readonly maxSockets?: number;
   /** `User-Agent` header. */
@@ -93,6 +100,8 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
 export const DEFAULT_MIN_BYTES_PER_SECOND = 128 * 1024;
 /** Attempts of a request that timed out: the first and one retry. */
 export const MAX_TIMED_OUT_ATTEMPTS = 2;
+/** Default {@link TransportOptions.unresponsiveMs}: 30 s. */
+export const DEFAULT_UNRESPONSIVE_MS = 30_000;
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
@@ -196,6 +205,9 @@ export class Transport {
   readonly #backoff: number;
   readonly #maxRetryDelay: number;
   readonly #ua: string;
+  readonly #unresponsiveMs: number;
+  /** Origins whose last request timed out on every attempt: until when, and that error. */
+  readonly #unresponsive = new Map<string, { until: number; error: CosignError }>();
 
   constructor(options: TransportOptions = {}) {
     const maxSockets = options.maxSockets ?? 64;
@@ -215,6 +227,7 @@ export class Transport {
     this.#backoff = options.backoffMs ?? 200;
     this.#maxRetryDelay = options.maxRetryDelayMs ?? 10_000;
     this.#ua = options.userAgent ?? 'cosign-ts';
+    this.#unresponsiveMs = Math.max(0, options.unresponsiveMs ?? DEFAULT_UNRESPONSIVE_MS);
   }
 
   /** Close idle keep-alive sockets. */
@@ -236,6 +249,8 @@ export class Transport {
     const attempts = Math.max(1, req.attempts ?? this.#attempts);
     const what = `${req.method} ${redact(req.url)}`;
     let timeouts = 0;
+    const origin = req.url.origin;
+    this.#assertResponsive(req.url, what);
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) {
         this.stats.retries++;
@@ -247,6 +262,7 @@ export class Transport {
       if (req.signal?.aborted === true) throw abortError(req.signal, what);
       try {
         const res = await this.#follow(req);
+        this.#unresponsive.delete(origin);
         if (!RETRYABLE.has(res.status)) return res;
         last = res;
       } catch (e) {
@@ -255,7 +271,9 @@ export class Transport {
         if (isAborted(req.signal)) throw last;
         // A registry that stalled once is likely to stall again: one more try, not `attempts` more.
         if (isTimeout(last) && ++timeouts >= MAX_TIMED_OUT_ATTEMPTS) {
-          throw fail('REGISTRY_UNAVAILABLE', `${last.message} (${attempt + 1} attempts)`, { cause: last, details: last.details ?? {} });
+          const error = fail('REGISTRY_UNAVAILABLE', `${last.message} (${attempt + 1} attempts)`, { cause: last, details: last.details ?? {} });
+          this.#markUnresponsive([origin], error);
+          throw error;
         }
       }
     }
@@ -295,6 +313,22 @@ export class Transport {
     throw fail('REGISTRY_ERROR', `${req.method} ${redact(req.url)}: too many redirects`);
   }
 
+  /** Throws the remembered timeout when `url`'s origin timed out moments ago (see {@link TransportOptions.unresponsiveMs}). */
+  #assertResponsive(url: URL, what: string): void {
+    const down = this.#unresponsive.get(url.origin);
+    if (down === undefined) return;
+    if (down.until > Date.now()) {
+      throw fail('REGISTRY_UNAVAILABLE', `${what}: not sent, ${url.host} timed out moments ago (${down.error.message})`, { cause: down.error, details: down.error.details ?? {} });
+    }
+    this.#unresponsive.delete(url.origin);
+  }
+
+  /** Remember that these origins timed out on every attempt. */
+  #markUnresponsive(origins: readonly string[], error: CosignError): void {
+    if (this.#unresponsiveMs === 0) return;
+    for (const o of origins) this.#unresponsive.set(o, { until: Date.now() + this.#unresponsiveMs, error });
+  }
+
   /**
    * Does `host[:port]` (default port 443) answer TLS? Sends a TLS ClientHello over plain TCP and looks
    * at the first bytes of the answer: a TLS record (handshake or alert) means yes; plain-HTTP bytes
@@ -307,8 +341,16 @@ export class Transport {
    *   within the idle timeout (a stalled registry: an HTTPS request would stall the same way).
    */
   probeTls(registry: string, signal?: AbortSignal): Promise<'tls' | 'plain' | 'unknown'> {
-    this.stats.requests++;
     const url = new URL(`https://${registry}/v2/`);
+    // The probe asks for both schemes: either one timing out moments ago stops it, and its own timeout is remembered for both.
+    const origins = [url.origin, new URL(`http://${registry}/v2/`).origin];
+    try {
+      this.#assertResponsive(url, `GET ${redact(url)}`);
+      this.#assertResponsive(new URL(`http://${registry}/v2/`), `GET ${redact(url)}`);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    this.stats.requests++;
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = url.port === '' ? 443 : Number(url.port);
     return new Promise((resolve, reject) => {
@@ -320,8 +362,10 @@ export class Transport {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         socket.destroy();
-        if (v instanceof CosignError) reject(v);
-        else resolve(v);
+        if (v instanceof CosignError) {
+          if (isTimeout(v) && !isAborted(signal)) this.#markUnresponsive(origins, v);
+          reject(v);
+        } else resolve(v);
       };
       const timer = setTimeout(
         () => finish(fail('REGISTRY_UNAVAILABLE', `GET ${redact(url)}: timed out: no answer within ${secs(this.#idle)} (HTTPS-or-HTTP probe)`, { details: { timeout: true, timeoutMs: this.#idle } })),

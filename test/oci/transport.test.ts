@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CosignError } from '../../src/errors.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, MAX_TIMED_OUT_ATTEMPTS, RegistryClient, type Keychain } from '../../src/oci/index.js';
 import { Transport, withDeadline } from '../../src/oci/transport.js';
-import { DEFAULT_VERIFY_TIMEOUT_MS, keyAuthority, verifyImage } from '../../src/verify/index.js';
+import { DEFAULT_VERIFY_TIMEOUT_MS, keyAuthority, verifyImage, verifyImages } from '../../src/verify/index.js';
 
 const anonymous: Keychain = { resolve: async () => undefined };
 
@@ -191,6 +191,66 @@ describe('Transport deadlines', () => {
     const t0 = performance.now();
     await expect(t.probeTls(srv.host)).rejects.toThrow(`GET https://${srv.host}/v2/: timed out: no answer within 0.3 s (HTTPS-or-HTTP probe)`);
     expect(performance.now() - t0).toBeLessThan(2000);
+  });
+});
+
+describe('an unresponsive host', () => {
+  it('after a request timed out on every attempt, the next ones to that host fail at once without connecting; other hosts are not affected', async () => {
+    const srv = await stalled();
+    cleanup.push(() => srv.close());
+    const other = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => other.close(() => r())));
+    const t = new Transport({ timeoutMs: 5000, idleTimeoutMs: 200, backoffMs: 10 });
+    cleanup.push(() => t.close());
+    const url = new URL(`http://${srv.host}/v2/app/manifests/v1`);
+    const first = await failure(t.request({ method: 'GET', url }));
+    expect(first.error.code).toBe('REGISTRY_UNAVAILABLE');
+    expect(srv.connections).toBe(2);
+    const second = await failure(t.request({ method: 'GET', url: new URL(`http://${srv.host}/v2/app/blobs/sha256:00`) }));
+    expect(second.ms).toBeLessThan(100);
+    expect(second.error.code).toBe('REGISTRY_UNAVAILABLE');
+    expect(second.error.message).toContain(`${srv.host} timed out moments ago`);
+    expect((second.error.details as { timeout?: boolean }).timeout).toBe(true);
+    expect(srv.connections).toBe(2);
+    const res = await t.request({ method: 'GET', url: new URL(`http://127.0.0.1:${(other.address() as AddressInfo).port}/`) });
+    expect(res.status).toBe(200);
+  });
+
+  it('the window passes (unresponsiveMs), and 0 turns it off', async () => {
+    const srv = await stalled();
+    cleanup.push(() => srv.close());
+    const url = new URL(`http://${srv.host}/v2/app/manifests/v1`);
+    const short = new Transport({ timeoutMs: 5000, idleTimeoutMs: 100, backoffMs: 10, unresponsiveMs: 150 });
+    cleanup.push(() => short.close());
+    await failure(short.request({ method: 'GET', url }));
+    await new Promise((r) => setTimeout(r, 200));
+    await failure(short.request({ method: 'GET', url }));
+    expect(srv.connections).toBe(4);
+    const off = new Transport({ timeoutMs: 5000, idleTimeoutMs: 100, backoffMs: 10, unresponsiveMs: 0 });
+    cleanup.push(() => off.close());
+    await failure(off.request({ method: 'GET', url }));
+    await failure(off.request({ method: 'GET', url }));
+    expect(srv.connections).toBe(8);
+  });
+
+  it('a batch against a stalled registry costs about one deadline, not one per wave of images', async () => {
+    const srv = await stalled();
+    cleanup.push(() => srv.close());
+    const client = new RegistryClient({ keychain: anonymous, timeoutMs: 5000, idleTimeoutMs: 200, backoffMs: 10 });
+    cleanup.push(() => client.close());
+    const authorities = [keyAuthority(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey, 'test.pub')];
+    const t0 = performance.now();
+    const results = await verifyImages(
+      Array.from({ length: 24 }, (_, i) => `${srv.host}/app${i}:v1`),
+      { client, authorities, batchConcurrency: 3 },
+    );
+    const ms = performance.now() - t0;
+    expect(results.every((r) => !r.ok && r.error.code === 'REGISTRY_UNAVAILABLE')).toBe(true);
+    // Three images in flight, each tried twice: at most 6 connections (before: 8 waves × 2 = 48), and
+    // about one timed-out request's time (2 × 200 ms), not eight of them.
+    expect(srv.connections).toBeLessThanOrEqual(6);
+    expect(ms).toBeLessThan(2000);
   });
 });
 
