@@ -109,9 +109,8 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
   const stderr: OutStream = options.stderr ?? process.stderr;
   const env = options.env ?? process.env;
   const fail = (message: string, exitCode: number, usage?: Command): number => {
-    stderr.write(`Error: ${message}\n`);
-    if (usage !== undefined) stderr.write(usageHint(usage));
-    stderr.write(`error during command execution: ${message}\n`);
+    // A usage error: the error and where the usage is (two lines); any other: the error as cosign prints it.
+    stderr.write(`Error: ${message}\n${usage !== undefined ? usageHint(usage) : `error during command execution: ${message}\n`}`);
     return exitCode;
   };
 
@@ -124,13 +123,13 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
   }
   if (verbName.startsWith('-')) {
     const flag = verbName.startsWith('--') ? `unknown flag: ${verbName.split('=')[0]}` : `unknown shorthand flag: '${verbName[1]}' in ${verbName}`;
-    stderr.write(`Error: ${flag}\n${usageHint()}error during command execution: ${flag}\n`);
+    stderr.write(`Error: ${flag}\n${usageHint()}`);
     return EXIT.ERROR;
   }
   const entry = findVerb(verbName);
   if (entry === undefined) {
     const msg = `unknown command ${JSON.stringify(verbName)} for ${JSON.stringify(PROG)}`;
-    stderr.write(`Error: ${msg}\n${usageHint()}error during command execution: ${msg}\n`);
+    stderr.write(`Error: ${msg}\n${usageHint()}`);
     return EXIT.ERROR;
   }
   const cmd = await entry.load();
