@@ -106,8 +106,8 @@ describe.skipIf(skipReal(['registry', 'podman', 'runc', 'busybox']))('image kill
     expect(line).toMatch(/^<9>1 \d{4}-\d\d-\d\dT\S+Z \S+ cosign-ts-killer \d+ KILLED \[cosign-ts@32473 container_id="[0-9a-f]{64}" container_name="unsigned-\d+" image="[^"]+\/ci\/unsigned:v1" digest="sha256:[0-9a-f]{64}" rule="ci-images" mode="enforce" reason="[^"]+" code="NO_SIGNATURES" action="killed"\] killed container unsigned-/);
   });
 
-  it('a second cycle costs no registry requests for the signed image and never kills twice', async () => {
-    // The daemon keeps its cache across cycles; the library-level check: steady state = 0 requests.
+  /** The killer's library pieces over the podman socket, with the test policy and a fresh kill memory. */
+  async function librarySetup() {
     const client = new RegistryClient();
     const { createPolicyVerifier, runCycle } = await import('../../src/enforce/index.js');
     const { parsePolicy } = await import('../../src/policy/index.js');
@@ -115,7 +115,12 @@ describe.skipIf(skipReal(['registry', 'podman', 'runc', 'busybox']))('image kill
     const policy = parsePolicy(await readFile(policyFile, 'utf8'));
     const { verify, resolveIndex } = createPolicyVerifier({ client });
     const docker = new DockerClient(parseDockerHost(podman.dockerHost));
-    const killed = new Map<string, string>();
+    return { client, runCycle, policy, verify, resolveIndex, docker, killed: new Map<string, string>() };
+  }
+
+  it('a second cycle costs no registry requests for the signed image and never kills twice', async () => {
+    // The daemon keeps its cache across cycles; the library-level check: steady state = 0 requests.
+    const { client, runCycle, policy, verify, resolveIndex, docker, killed } = await librarySetup();
     await runCycle({ docker, policy, verify, resolveIndex, killed });
     const before = client.stats.requests;
     const again = await runCycle({ docker, policy, verify, resolveIndex, killed });
@@ -130,14 +135,7 @@ describe.skipIf(skipReal(['registry', 'podman', 'runc', 'busybox']))('image kill
     const uid = await idOf(unsignedRef);
     const byIdSigned = await podman.run(sid, { name: `by-id-signed-${Date.now()}` });
     const byIdUnsigned = await podman.run(uid.slice(0, 12), { name: `by-id-unsigned-${Date.now()}` });
-    const client = new RegistryClient();
-    const { createPolicyVerifier, runCycle } = await import('../../src/enforce/index.js');
-    const { parsePolicy } = await import('../../src/policy/index.js');
-    const { readFile } = await import('node:fs/promises');
-    const policy = parsePolicy(await readFile(policyFile, 'utf8'));
-    const { verify, resolveIndex } = createPolicyVerifier({ client });
-    const docker = new DockerClient(parseDockerHost(podman.dockerHost));
-    const killed = new Map<string, string>();
+    const { client, runCycle, policy, verify, resolveIndex, docker, killed } = await librarySetup();
     try {
       const r = await runCycle({ docker, policy, verify, resolveIndex, killed });
       expect(r.events.find((e) => e.containerId === byIdSigned)).toMatchObject({ action: 'verified', via: 'repo-digest' });
