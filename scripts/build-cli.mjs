@@ -50,6 +50,9 @@ const plugin = {
 
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
+// tsc never removes outputs of deleted sources: dist/demo.* from before the demo moved into the CLI
+// (src/cli/demo.ts) would otherwise be packed (npm pack --ignore-scripts packs dist/ as it is).
+for (const f of ['demo.js', 'demo.d.ts', 'demo.js.map', 'demo.d.ts.map']) await rm(path.join(root, 'dist', f), { force: true });
 const result = await build({
   entryPoints: { cli: path.join(root, 'src/cli/main.ts') },
   outdir,
