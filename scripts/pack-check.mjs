@@ -69,7 +69,9 @@ try {
   if (cliCopies.length > 0) fail(`a second, unused copy of the CLI is shipped: ${cliCopies.slice(0, 3).join(', ')} …`);
   const stray = files.filter((f) => /^(src|test|bench|fixtures|scripts|docs|node_modules|\.tools)\//.test(f));
   if (stray.length > 0) fail(`files that are not part of the package: ${stray.slice(0, 5).join(', ')}`);
-  const targets = [...Object.values(pkg.bin), ...Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e))), './dist/demo.js'];
+  // The demo is part of the CLI bundle (`cosign-ts demo`); a dist/demo.js would be a dead, older copy.
+  if (files.some((f) => /^dist\/demo\./.test(f))) fail('dist/demo.* is shipped: the demo lives in the CLI bundle (src/cli/demo.ts)');
+  const targets = [...Object.values(pkg.bin), ...Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e)))];
   for (const t of targets) if (!files.includes(path.posix.normalize(t))) fail(`${t} (package.json exports/bin) is not in the tarball`);
 
   // 2. Install into a fresh app, from npm's cache only (no network): npm cannot resolve new

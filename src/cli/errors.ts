@@ -20,6 +20,8 @@ export const EXIT = {
   NOT_FOUND: 11,
   /** `verify`: signatures present, none matched (bad signature, annotation or digest mismatch). */
   NO_MATCHING_SIGNATURES: 12,
+  /** Stopped by Ctrl-C (SIGINT), as shells report it: 128 + 2. */
+  INTERRUPTED: 130,
 } as const;
 
 /** A failure with a message for `Error: …` and an exit status. */

@@ -56,6 +56,7 @@ export const EXIT_STATUS_HELP = `Exit status (the same as cosign 2.5):
   10  verify: no signatures found for the image
   11  verify: the image tag or repository was not found
   12  verify: signatures were found but none matched (invalid signature, annotation or digest mismatch)
+  130 interrupted (Ctrl-C)
 `;
 
 /** The root help (`cosign-ts --help`). */

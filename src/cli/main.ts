@@ -59,12 +59,28 @@ function escaped(e: unknown): never {
 process.on('uncaughtException', escaped);
 process.on('unhandledRejection', escaped);
 
+/**
+ * Ctrl-C: the first SIGINT aborts the run's signal (the verb stops at its next step or request, cleans
+ * up and the run exits 130 with `Error: interrupted`); a verb still running 2 s later, or a second
+ * Ctrl-C (Node's default handling again), ends the process at once.
+ */
+function interruptOnSigint(): AbortSignal {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    process.removeListener('SIGINT', onSigint);
+    controller.abort();
+    setTimeout(() => process.exit(130), 2000).unref();
+  };
+  process.on('SIGINT', onSigint);
+  return controller.signal;
+}
+
 async function main(): Promise<void> {
   let code: number;
   try {
     const { errorMessage, runCli } = await import('./run.js');
     try {
-      code = await runCli(process.argv.slice(2));
+      code = await runCli(process.argv.slice(2), { interrupt: interruptOnSigint() });
     } catch (e) {
       process.stderr.write(`Error: ${errorMessage(e)}\nerror during command execution: ${errorMessage(e)}\n`);
       code = 1;

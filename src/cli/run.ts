@@ -20,6 +20,11 @@ export interface RunCliOptions {
   readonly stdin?: CliContext['stdin'];
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly cwd?: string;
+  /**
+   * Aborted when the user interrupts the run (the binary aborts it on Ctrl-C): verbs see it through
+   * their context's `signal`, and the run ends with `Error: interrupted` and exit status 130.
+   */
+  readonly interrupt?: AbortSignal;
 }
 
 /** Parse a Go duration (`3m0s`, `30s`, `1h30m`, `500ms`) into milliseconds. */
@@ -91,6 +96,33 @@ export function errorMessage(e: unknown): string {
   return String(e);
 }
 
+/** Why a run stopped on {@link RunCliOptions.interrupt}. */
+function interrupted(): CliError {
+  return new CliError('interrupted', EXIT.INTERRUPTED, 'INTERRUPTED');
+}
+
+/**
+ * The verb's signal: the `--timeout` deadline (`timeoutMs`, 0 for none) and `interrupt`, if given.
+ * Combined with a controller and a timer (disposed by the caller) rather than `AbortSignal.any`, whose
+ * timeout signal can be garbage-collected before Node 22 and then never fires.
+ */
+function runSignal(timeoutMs: number, interrupt: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+  const deadline = (): AbortSignal => (timeoutMs > 0 ? AbortSignal.timeout(Math.ceil(timeoutMs)) /* whole ms: 5µs is 0.005 */ : new AbortController().signal);
+  if (interrupt === undefined) return { signal: deadline(), dispose: () => undefined };
+  const controller = new AbortController();
+  const onInterrupt = (): void => controller.abort(interrupted());
+  const timer = timeoutMs > 0 ? setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), Math.ceil(timeoutMs)) : undefined;
+  if (interrupt.aborted) onInterrupt();
+  else interrupt.addEventListener('abort', onInterrupt, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      interrupt.removeEventListener('abort', onInterrupt);
+    },
+  };
+}
+
 /** The exit status and machine code for an error. */
 function classify(e: unknown): { exitCode: number; code: string } {
   if (e instanceof CliError) return { exitCode: e.exitCode, code: e.code };
@@ -155,6 +187,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     return fail(errorMessage(e), EXIT.ERROR, cmd);
   }
   let outFile: ReturnType<typeof fileStream> | undefined;
+  const run = runSignal(timeoutMs, options.interrupt);
   const json = flags.str('output') === 'json' && cmd.name !== 'verify';
   try {
     if (flags.str('output-file') !== '') {
@@ -170,18 +203,21 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
         return options.stdin ?? process.stdin;
       },
       env,
-      signal: timeoutMs > 0 ? AbortSignal.timeout(Math.ceil(timeoutMs)) /* whole ms: 5µs is 0.005 */ : new AbortController().signal,
+      signal: run.signal,
       verbose: flags.bool('verbose') || parseGoBool(env.COSIGN_TS_DEBUG ?? '') === true,
       cwd: options.cwd ?? process.cwd(),
     };
     return await cmd.run(ctx, flags);
-  } catch (e) {
+  } catch (thrown) {
+    // Interrupted: whatever the verb threw on its way out (an aborted request's error), say why it stopped.
+    const e = options.interrupt?.aborted === true ? interrupted() : thrown;
     const { exitCode, code } = classify(e);
     let message = errorMessage(e);
     if (code === 'TIMEOUT') message = `context deadline exceeded (timeout ${flags.str('timeout') || '3m0s'})`;
     if (json) stdout.write(`${JSON.stringify({ error: { code, message, exitCode } })}\n`);
     return fail(message, exitCode, e instanceof UsageError ? cmd : undefined);
   } finally {
+    run.dispose();
     outFile?.closeFile();
   }
 }
