@@ -18,7 +18,7 @@
  *   in exactly as written or published, so the bin runs the library's code and nothing else. (An
  *   earlier build swapped in a hand-trimmed zod that lacked functions the slow paths call: valid but
  *   unusually formatted signatures were rejected by the bin only.) The tests run the bin itself
- *   (test/cli, test/interop, test/vectors/bin-vectors.test.ts, test/cli/bin-library.property.test.ts).
+ *   (test/cli, test/interop, test/vectors/bin-vectors.test.ts, test/cli/main.bin-library.property.test.ts).
  * - Cloud SDKs and the Kubernetes client stay external and are `import()`ed only for their scheme.
  *
  * The bundle is at the same depth as `dist/cli/commands/`, so `../../../package.json` (version)

@@ -1,5 +1,5 @@
 /**
- * Child process for memory measurements (test/verify/memory.test.ts, `npm run bench -- memory`): run
+ * Child process for memory measurements (test/verify/image.memory.test.ts, `npm run bench -- memory`): run
  * with `node --expose-gc node_modules/vite-node/vite-node.mjs test/helpers/memory-child.ts '<json>'`.
  *
  * It verifies a small warm-up image first (so code loading, connections and lazy schemas are not

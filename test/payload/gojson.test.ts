@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, compareUtf8, goFormatFloat, goMarshal, goQuote, goStruct } from '../../src/payload/index.js';
+import { compareUtf8, goFormatFloat, goMarshal, goQuote, goStruct } from '../../src/payload/index.js';
 
 describe('goQuote (Go encoding/json string escaping)', () => {
   it('escapes HTML characters and the JS line separators', () => {
@@ -84,17 +84,5 @@ describe('goMarshal', () => {
     expect(() => goMarshal({ f: Number.NaN })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
     expect(() => goMarshal(new Date(0) as never)).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
     expect(() => goMarshal((() => 1) as never)).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
-  });
-});
-
-describe('canonicalJson (RFC 8785)', () => {
-  it('sorts by UTF-16 code units and uses ECMAScript number and string forms', () => {
-    expect(canonicalJson({ b: 1, a: [1e21, -0, 0.5, 'x<'], '😀': 1, '\uff5e': 2 })).toBe('{"a":[1e+21,0,0.5,"x<"],"b":1,"😀":1,"\uff5e":2}');
-    expect(canonicalJson({ body: 'QQ==', integratedTime: 1, logIndex: 2, logID: 'ab' })).toBe('{"body":"QQ==","integratedTime":1,"logID":"ab","logIndex":2}');
-  });
-
-  it('refuses non-JSON values', () => {
-    expect(() => canonicalJson({ a: Number.NaN })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
-    expect(() => canonicalJson(new Date(0))).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
   });
 });

@@ -84,7 +84,7 @@ export const DEFERRED_TO_KEYLESS_ISSUE: readonly string[] = [
   'conf-wrong-material_fail',
 ];
 
-/** Vector kinds run by the keys tests (test/keys/vectors.test.ts), not here. */
+/** Vector kinds run by the keys tests (test/keys/index.vectors.test.ts), not here. */
 const KEYS_TEST_KINDS: readonly string[] = ['encrypted-key', 'import-key'];
 
 const ALL = vectors();

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRekorBundle, readRekorBundleChecked, readRekorBundleFast } from '../../src/artifact/rekor.js';
 import { agree, checkRandomJsonAndText, trickyString, type FastPathStats, checkDocuments, checkMutations } from '../helpers/fast-path.js';
 import { fixtureText } from '../helpers/fixtures.js';
-import { mutated } from '../payload/property-helpers.js';
+import { mutated } from '../helpers/property.js';
 
 const REAL = fixtureText('sigstore-rs/rekor-bundle-rekord-key/rekor-bundle.json').trim();
 const LOG_ID = 'c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d';

@@ -21,7 +21,7 @@ import {
 import { digestOf, isDigest } from '../../src/digest.js';
 import { buildPayload } from '../../src/payload/index.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';
-import { mutated, typedOnly } from '../payload/property-helpers.js';
+import { mutated, typedOnly } from '../helpers/property.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const payload = buildPayload({ dockerReference: 'r.io/a', digest: `sha256:${'ab'.repeat(32)}` });

@@ -9,7 +9,7 @@ import { buildPayload, parsePayload } from '../../src/payload/index.js';
 import { readPayloadChecked, readPayloadFast } from '../../src/payload/payload.js';
 import { agree, respaced, textOf, trickyString, type FastPathStats, checkRandomJsonAndText, checkDocuments, checkMutations, documentBuilders } from '../helpers/fast-path.js';
 import { fixture } from '../helpers/fixtures.js';
-import { mutated } from './property-helpers.js';
+import { mutated } from '../helpers/property.js';
 
 const DIGEST = `sha256:${'0f'.repeat(32)}` as const;
 const SKOPEO =

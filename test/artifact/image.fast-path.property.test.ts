@@ -13,7 +13,7 @@ import { decodeBase64Strict, decodeBase64StrictBytes } from '../../src/encoding.
 import { buildPayload } from '../../src/payload/index.js';
 import { agree, textOf, trickyString, type FastPathStats, checkRandomJsonAndText, checkDocuments, checkMutations, documentBuilders } from '../helpers/fast-path.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';
-import { mutated } from '../payload/property-helpers.js';
+import { mutated } from '../helpers/property.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const DIGEST = `sha256:${'ab'.repeat(32)}` as const;

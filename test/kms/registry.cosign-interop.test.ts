@@ -1,20 +1,20 @@
 /**
  * Real cosign (Debian trixie package at .tools/bin/cosign, installed by scripts/install-deps.sh) against
- * the local AWS KMS and Vault test servers. Skipped when cosign is not installed.
+ * the local AWS KMS and Vault test servers. Guarded by `skipReal`: skipped with a warning when cosign is
+ * not installed locally, and failing in CI.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePublicKey, resolveSigner, resolveVerifier } from '../../src/kms/index.js';
+import { realTools, skipReal } from '../helpers/real/proc.js';
 import { AwsKmsServer } from './servers/aws-kms.js';
 import { TEST_CA_PATH } from './servers/base.js';
 import { VaultServer } from './servers/vault.js';
 
-const COSIGN = resolve(import.meta.dirname, '../../.tools/bin/cosign');
-const haveCosign = existsSync(COSIGN);
+const COSIGN = realTools.cosign;
 
 function run(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {
@@ -27,7 +27,7 @@ function run(args: string[], env: Record<string, string>, cwd: string): Promise<
   });
 }
 
-describe.skipIf(!haveCosign)('real cosign through the test servers', () => {
+describe.skipIf(skipReal(['cosign']))('real cosign through the test servers', () => {
   let dir: string;
   let aws: AwsKmsServer;
   let vault: VaultServer;
@@ -99,7 +99,11 @@ describe.skipIf(!haveCosign)('real cosign through the test servers', () => {
     const env = { VAULT_ADDR: vault.url, VAULT_TOKEN: vault.rootToken };
     const pk = await run(['public-key', '--key', 'hashivault://cosign-cli'], env, dir);
     // Debian's cosign 2.5.0 package is built with the AWS KMS provider only (no hashivault/gcp/azure).
-    if (pk.code !== 0 && pk.stderr.includes('unrecognized scheme: hashivault://')) ctx.skip();
+    if (pk.code !== 0 && pk.stderr.includes('unrecognized scheme: hashivault://')) {
+      // a capability of this cosign build, not a missing tool: skip, but never silently
+      console.warn('[skip] this cosign build has no hashivault:// provider (Debian 2.5.0 ships AWS KMS only)');
+      ctx.skip();
+    }
     expect(pk.code, pk.stderr).toBe(0);
     expect(pk.stdout).toBe(key.versions[0]?.publicKey?.export({ type: 'spki', format: 'pem' }));
     const blob = join(dir, 'blob-vault.txt');

@@ -8,12 +8,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anonymousKeychain, RegistryClient } from '../../src/oci/index.js';
-import { startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
-import { keyAuthority, verifyImages } from '../../src/verify/index.js';
-import { pushSignedImages } from '../helpers/many-images.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { cli, ensureBuilt, tempDir } from './helpers.js';
+import { anonymousKeychain, RegistryClient } from '../../../src/oci/index.js';
+import { startTestRegistry, type TestRegistry } from '../../../src/testing/index.js';
+import { keyAuthority, verifyImages } from '../../../src/verify/index.js';
+import { pushSignedImages } from '../../helpers/many-images.js';
+import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
+import { cli, ensureBuilt, tempDir } from '../helpers.js';
 
 const COUNT = 1000;
 const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
