@@ -45,3 +45,17 @@ export function raceAbort<T>(p: Promise<T>, signal: AbortSignal, onAbort: () => 
     );
   });
 }
+
+/** The longest delay Node's timers honour (2^31 − 1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A timer delay for `ms` that Node's timers honour: a whole number of milliseconds in
+ * [1, {@link MAX_TIMER_MS}]. `setTimeout` fires after 1 ms when given more than the maximum, and
+ * `AbortSignal.timeout` throws a `RangeError`; a caller's "9999999h" deadline is therefore capped at
+ * about 24.8 days rather than firing at once or crashing.
+ */
+export function timerDelay(ms: number): number {
+  if (!(ms >= 1)) return 1;
+  return Math.min(Math.ceil(ms), MAX_TIMER_MS);
+}

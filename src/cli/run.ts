@@ -10,6 +10,7 @@ import { HELP_FLAG } from './command.js';
 import type { CliContext, OutStream } from './context.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import { Flags, parseFlags, parseGoBool } from './flags.js';
+import { timerDelay } from '../concurrency.js';
 import { commandHelp, GLOBAL_FLAGS, PROG, rootHelp, usageHint } from './help.js';
 import { findVerb, VERBS } from './commands/index.js';
 
@@ -27,21 +28,46 @@ export interface RunCliOptions {
   readonly interrupt?: AbortSignal;
 }
 
-/** Parse a Go duration (`3m0s`, `30s`, `1h30m`, `500ms`) into milliseconds. */
+/** Go's largest duration, in nanoseconds (2^63 − 1). */
+const MAX_DURATION_NS = (1n << 63n) - 1n;
+const UNIT_NS: Readonly<Record<string, bigint>> = { ns: 1n, us: 1000n, '\u00b5s': 1000n, '\u03bcs': 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+
+/**
+ * Parse a Go duration (`3m0s`, `30s`, `1h30m`, `500ms`, `+1s`, `-1s`) into milliseconds, as Go's
+ * `time.ParseDuration` does: a duration beyond Go's range (about 292 years: `9999999h`) is invalid, as
+ * cosign says, not a number our timers cannot hold.
+ */
 export function parseGoDuration(s: string): number {
-  if (s === '0') return 0;
-  // `\u00b5` (µ) escaped: the CLI bundle stays ASCII (read faster, one-byte string).
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h)/gy;
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let pos = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * (unit[m[2] as string] as number);
-    pos = re.lastIndex;
+  const invalid = (why = `invalid duration ${JSON.stringify(s)}`): UsageError =>
+    new UsageError(`invalid argument ${JSON.stringify(s)} for "-t, --timeout" flag: time: ${why}`);
+  let rest = s;
+  let negative = false;
+  if (rest.startsWith('-') || rest.startsWith('+')) {
+    negative = rest.startsWith('-');
+    rest = rest.slice(1);
   }
-  if (pos !== s.length || s.length === 0) throw new UsageError(`invalid argument ${JSON.stringify(s)} for "-t, --timeout" flag: time: invalid duration ${JSON.stringify(s)}`);
-  return total;
+  if (rest === '0') return 0;
+  if (rest === '') throw invalid();
+  // `\u00b5` (µ) escaped: the CLI bundle stays ASCII (read faster, one-byte string).
+  const re = /(\d*)(?:\.(\d*))?([^\d.]*)/y;
+  let totalNs = 0n;
+  while (rest !== '') {
+    re.lastIndex = 0;
+    const m = re.exec(rest) as RegExpExecArray;
+    const [whole, int = '', frac, unitName = ''] = m;
+    if (int === '' && (frac ?? '') === '') throw invalid();
+    if (unitName === '') throw invalid(`missing unit in duration ${JSON.stringify(s)}`);
+    const unit = UNIT_NS[unitName];
+    if (unit === undefined) throw invalid(`unknown unit ${JSON.stringify(unitName)} in duration ${JSON.stringify(s)}`);
+    let ns = BigInt(int === '' ? '0' : int) * unit;
+    // The fraction adds at most one unit, in whole nanoseconds rounded down, as Go computes it.
+    if (frac !== undefined && /[1-9]/.test(frac)) ns += BigInt(Math.floor(Number(`0.${frac}`) * Number(unit)));
+    totalNs += ns;
+    if (totalNs > MAX_DURATION_NS + (negative ? 1n : 0n)) throw invalid();
+    rest = rest.slice(whole.length);
+  }
+  const ms = Number(totalNs) / 1e6;
+  return negative ? -ms : ms;
 }
 
 function fileStream(file: string): OutStream & { closeFile(): void } {
@@ -96,23 +122,30 @@ export function errorMessage(e: unknown): string {
   return String(e);
 }
 
+/** Why a run stopped at its `--timeout`. */
+function timedOut(): DOMException {
+  return new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+}
+
 /** Why a run stopped on {@link RunCliOptions.interrupt}. */
 function interrupted(): CliError {
   return new CliError('interrupted', EXIT.INTERRUPTED, 'INTERRUPTED');
 }
 
 /**
- * The verb's signal: the `--timeout` deadline (`timeoutMs`, 0 for none) and `interrupt`, if given.
+ * The verb's signal: the `--timeout` deadline (`timeoutMs`; zero or less has passed already, as in
+ * cosign, whose `-t 0` fails at once with "context deadline exceeded") and `interrupt`, if given.
  * Combined with a controller and a timer (disposed by the caller) rather than `AbortSignal.any`, whose
  * timeout signal can be garbage-collected before Node 22 and then never fires.
  */
 function runSignal(timeoutMs: number, interrupt: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
-  const deadline = (): AbortSignal => (timeoutMs > 0 ? AbortSignal.timeout(Math.ceil(timeoutMs)) /* whole ms: 5µs is 0.005 */ : new AbortController().signal);
+  const deadline = (): AbortSignal => (timeoutMs > 0 ? AbortSignal.timeout(timerDelay(timeoutMs)) /* whole ms: 5µs is 0.005 */ : AbortSignal.abort(timedOut()));
   if (interrupt === undefined) return { signal: deadline(), dispose: () => undefined };
   const controller = new AbortController();
   const onInterrupt = (): void => controller.abort(interrupted());
-  const timer = timeoutMs > 0 ? setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), Math.ceil(timeoutMs)) : undefined;
-  if (interrupt.aborted) onInterrupt();
+  const timer = timeoutMs > 0 ? setTimeout(() => controller.abort(timedOut()), timerDelay(timeoutMs)) : undefined;
+  if (timeoutMs <= 0) controller.abort(timedOut());
+  else if (interrupt.aborted) onInterrupt();
   else interrupt.addEventListener('abort', onInterrupt, { once: true });
   return {
     signal: controller.signal,
@@ -180,9 +213,11 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
   const bad = argsError(cmd, flags.args.length);
   if (bad !== undefined) return fail(bad, EXIT.ERROR, cmd);
 
+  // Given but empty (`--timeout=`) is invalid, as in cosign; absent is the default.
+  const timeoutText = flags.has('timeout') ? flags.str('timeout') : '3m0s';
   let timeoutMs: number;
   try {
-    timeoutMs = parseGoDuration(flags.str('timeout') || '3m0s');
+    timeoutMs = parseGoDuration(timeoutText);
   } catch (e) {
     return fail(errorMessage(e), EXIT.ERROR, cmd);
   }
@@ -213,7 +248,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     const e = options.interrupt?.aborted === true ? interrupted() : thrown;
     const { exitCode, code } = classify(e);
     let message = errorMessage(e);
-    if (code === 'TIMEOUT') message = `context deadline exceeded (timeout ${flags.str('timeout') || '3m0s'})`;
+    if (code === 'TIMEOUT') message = `context deadline exceeded (timeout ${timeoutText})`;
     if (json) stdout.write(`${JSON.stringify({ error: { code, message, exitCode } })}\n`);
     return fail(message, exitCode, e instanceof UsageError ? cmd : undefined);
   } finally {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { timerDelay } from '../concurrency.js';
 import { readFileLimited } from '../node-fs.js';
 import { RegistryClient, type RegistryClientOptions } from '../oci/client.js';
 import { MAX_POLICY_BYTES, parsePolicy } from '../policy/index.js';
@@ -117,7 +118,7 @@ export async function runKiller(options: RunKillerOptions): Promise<CycleReport 
       await Promise.all(pending.splice(0));
       if (options.once === true || stopping) break;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, intervalMs);
+        const t = setTimeout(resolve, timerDelay(intervalMs));
         wake = () => {
           clearTimeout(t);
           resolve();

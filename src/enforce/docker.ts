@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { parseJson } from '../encoding.js';
+import { timerDelay } from '../concurrency.js';
 import { fail } from '../errors.js';
 import type * as httpT from 'node:http';
 import { http } from '../node-http.js';
@@ -136,7 +137,7 @@ export class DockerClient {
           res.on('error', (e) => reject(fail('IO_ERROR', `docker ${method} ${path}: ${e.message}`, { cause: e })));
         },
       );
-      req.setTimeout(this.#timeout, () => req.destroy(new Error(`no answer within ${this.#timeout} ms`)));
+      req.setTimeout(timerDelay(this.#timeout), () => req.destroy(new Error(`no answer within ${this.#timeout} ms`)));
       const onAbort = (): void => void req.destroy(new Error('aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('close', () => signal?.removeEventListener('abort', onAbort));

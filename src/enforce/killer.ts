@@ -34,7 +34,7 @@ import type { Digest } from '../digest.js';
 import { evaluatePolicy, type Policy, type PolicyMode, type PolicyRule } from '../policy/index.js';
 import { canonicalName, formatReference, parseReference, withDigest, type ImageReference } from '../reference.js';
 import { isImageId, type ContainerSummary, type DockerClient, type ImageInfo } from './docker.js';
-import { mapLimit, raceAbort } from '../concurrency.js';
+import { mapLimit, raceAbort, timerDelay } from '../concurrency.js';
 
 /** Outcome of verifying one digest under a rule. */
 export type VerifyOutcome =
@@ -203,7 +203,7 @@ export async function runCycle(deps: KillerDeps): Promise<CycleReport> {
   const t0 = performance.now();
   const killed = deps.killed ?? new Map<string, string>();
   const opts = deps.options ?? {};
-  const timeout = opts.deadlineMs === undefined ? undefined : AbortSignal.timeout(Math.max(1, opts.deadlineMs));
+  const timeout = opts.deadlineMs === undefined ? undefined : AbortSignal.timeout(timerDelay(opts.deadlineMs));
   const signals = [deps.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length <= 1 ? signals[0] : AbortSignal.any(signals);
   const events: KillerEvent[] = [];

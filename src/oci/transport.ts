@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { http, net, nodeHttps, nodeTls } from '../node-http.js';
 import { CosignError, fail } from '../errors.js';
-import { raceAbort } from '../concurrency.js';
+import { raceAbort, timerDelay } from '../concurrency.js';
 import type * as httpT from 'node:http';
 import type * as httpsT from 'node:https';
 
@@ -144,7 +144,7 @@ export function withDeadline(signal: AbortSignal | undefined, timeoutMs: number)
   if (!(timeoutMs > 0)) return { signal, dispose: () => undefined };
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(signal?.reason);
-  const timer = setTimeout(() => controller.abort(new DOMException(`the deadline of ${timeoutMs} ms passed`, 'TimeoutError')), Math.ceil(timeoutMs));
+  const timer = setTimeout(() => controller.abort(new DOMException(`the deadline of ${timeoutMs} ms passed`, 'TimeoutError')), timerDelay(timeoutMs));
   if (signal?.aborted === true) onAbort();
   else signal?.addEventListener('abort', onAbort, { once: true });
   return {
@@ -167,7 +167,7 @@ function sleep(ms: number, signal: AbortSignal | undefined, what: string): Promi
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    }, timerDelay(ms));
     const onAbort = (): void => {
       clearTimeout(t);
       reject(abortError(signal as AbortSignal, what));
@@ -369,7 +369,7 @@ export class Transport {
       };
       const timer = setTimeout(
         () => finish(fail('REGISTRY_UNAVAILABLE', `GET ${redact(url)}: timed out: no answer within ${secs(this.#idle)} (HTTPS-or-HTTP probe)`, { details: { timeout: true, timeoutMs: this.#idle } })),
-        this.#idle,
+        timerDelay(this.#idle),
       );
       const onAbort = (): void => finish(abortError(signal as AbortSignal, `GET ${redact(url)}`));
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -422,7 +422,7 @@ export class Transport {
         idle = setTimeout(() => {
           r.destroy();
           done(fail('REGISTRY_UNAVAILABLE', `${what}: timed out: ${waiting} for ${secs(this.#idle)}`, { details: { timeout: true, timeoutMs: this.#idle } }));
-        }, this.#idle);
+        }, timerDelay(this.#idle));
       };
       const r = mod.request(req.url, { method: req.method, headers, agent }, (res) => {
         responded = true;
@@ -460,7 +460,7 @@ export class Transport {
         r.destroy();
         done(fail('REGISTRY_UNAVAILABLE', `${what}: timed out: no complete response within ${secs(this.#timeout)}`, { details: { timeout: true, timeoutMs: this.#timeout } }));
       };
-      let timer = setTimeout(onDeadline, this.#timeout);
+      let timer = setTimeout(onDeadline, timerDelay(this.#timeout));
       // Once the request is sent, the server has the idle timeout to start answering.
       r.on('finish', () => {
         if (!settled && !responded) waitForServer('no response');

@@ -91,6 +91,22 @@ describe('parseGoDuration', () => {
     ['500ms', 500],
     ['1.5s', 1500],
     ['0', 0],
+    ['+0', 0],
+    ['+1s', 1000],
+    ['-1s', -1000],
+    ['.5s', 500],
+    ['1.s', 1000],
+    ['1\u00b5s', 0.001],
+    ['1\u03bcs', 0.001],
+    ['2562047h', 9_223_369_200_000],
+    ['9223372036854775807ns', 9_223_372_036_854.775],
   ])('%s', (s, ms) => expect(parseGoDuration(s)).toBe(ms));
-  it.each(['', '5', 'abc', '3 m'])('%j is invalid', (s) => expect(() => parseGoDuration(s)).toThrow(UsageError));
+  it.each(['', '5', 'abc', '3 m', '.s', 's', '1s2', '--', '+', '9223372036854775808ns', '2562048h', '2562047.99h', '9999999h'])('%j is invalid', (s) =>
+    expect(() => parseGoDuration(s)).toThrow(UsageError),
+  );
+  it('says why as Go does', () => {
+    expect(() => parseGoDuration('9999999h')).toThrow('invalid argument "9999999h" for "-t, --timeout" flag: time: invalid duration "9999999h"');
+    expect(() => parseGoDuration('1s2')).toThrow('time: missing unit in duration "1s2"');
+    expect(() => parseGoDuration('1e3s')).toThrow('time: unknown unit "e" in duration "1e3s"');
+  });
 });

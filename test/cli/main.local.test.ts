@@ -69,6 +69,40 @@ describe('help and usage', () => {
     expect(badType.stderr).toContain('Error: invalid argument "bogus" for "--type" flag: must be one of "signature", "attestation", "sbom", or "all"');
   });
 
+  it('--timeout is a Go duration as cosign parses it: beyond 292 years, empty, or unit-less is a usage error', async () => {
+    // Each message is what cosign 2.5 printed for the same value.
+    for (const [value, why] of [
+      ['9999999h', 'invalid duration "9999999h"'],
+      ['9223372036854775808ns', 'invalid duration "9223372036854775808ns"'],
+      ['', 'invalid duration ""'],
+      ['1', 'missing unit in duration "1"'],
+      ['1e3s', 'unknown unit "e" in duration "1e3s"'],
+    ]) {
+      const r = await cli(['verify', '--key', 'k.pub', `--timeout=${value}`, 'img']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`Error: invalid argument ${JSON.stringify(value)} for "-t, --timeout" flag: time: ${why}\nRun 'cosign-ts verify --help' for usage.\n`);
+    }
+  });
+
+  it('--timeout 0 (or less) has passed already, as in cosign; a verb that waits on nothing still runs', async () => {
+    const key = path.resolve(__dirname, '../../fixtures/harbor/signer-key-from-rekor-entry.derived.pub');
+    for (const t of ['0', '-1s', '0.000000001ns']) {
+      const r = await cli(['verify', '--key', key, '--insecure-ignore-tlog=true', '-t', t, '127.0.0.1:9/app@sha256:' + 'a'.repeat(64)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^Error: .*(context deadline exceeded|the deadline of the whole call passed)/m);
+    }
+    expect((await cli(['version', '-t', '0'])).code).toBe(0);
+  });
+
+  it('the longest --timeout Go accepts is a deadline far away, not a timer that fires at once', async () => {
+    const key = path.resolve(__dirname, '../../fixtures/harbor/signer-key-from-rekor-entry.derived.pub');
+    // Port 9 (discard) refuses at once: the run ends with the registry error, not "context deadline exceeded".
+    const r = await cli(['verify', '--key', key, '--insecure-ignore-tlog=true', '-t', '2562047h', '127.0.0.1:9/app@sha256:' + 'a'.repeat(64)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain('deadline');
+    expect(r.stderr).not.toMatch(/RangeError|TimeoutOverflowWarning|\n\s+at /);
+  });
+
   it('unknown verb: cobra wording, exit 1', async () => {
     const r = await cli(['bogusverb']);
     expect(r.code).toBe(1);

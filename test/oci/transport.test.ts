@@ -271,6 +271,23 @@ describe('withDeadline', () => {
     expect(d3.signal?.aborted).toBe(false);
     expect(withDeadline(c.signal, 0).signal).toBe(c.signal);
   });
+
+  it('a deadline beyond what Node timers hold (9999999 h) is far away, not at once', async () => {
+    const d = withDeadline(undefined, 9_999_999 * 3_600_000);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(d.signal?.aborted).toBe(false);
+    d.dispose();
+  });
+
+  it('huge timeouts on a Transport still let a request complete (no 1 ms timer)', async () => {
+    const srv = http.createServer((_req, res) => setTimeout(() => res.end('{}'), 20));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    cleanup.push(() => srv.close());
+    const t = new Transport({ timeoutMs: 1e13, idleTimeoutMs: 1e13 });
+    cleanup.push(() => t.close());
+    const res = await t.request({ method: 'GET', url: new URL(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/v2/`) });
+    expect(res.status).toBe(200);
+  });
 });
 
 describe('verifyImage deadlines', () => {
