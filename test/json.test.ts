@@ -3,16 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { CosignError } from '../src/errors.js';
 import { parseStrictJson } from '../src/payload/index.js';
 import { parseJsonStrictSlow } from '../src/json.js';
+import { codeOf } from './helpers/errors.js';
 
 const slow = (t: string): unknown => parseJsonStrictSlow(t, 'doc', 'BAD_INPUT');
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code: string }).code;
-  }
-  return 'no error';
-}
 
 describe('parseJsonStrictSlow', () => {
   it('parses what JSON.parse parses, the same way', () => {

@@ -27,18 +27,11 @@ import {
 import { digestOf, type Digest } from '../../src/digest.js';
 import { buildPayload } from '../../src/payload/index.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';
+import { codeOf } from '../helpers/errors.js';
 
 const D = `sha256:${'ab'.repeat(32)}` as const;
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code: string }).code;
-  }
-  return 'no error';
-}
 
 describe('tags', () => {
   it('names signature, attestation and SBOM tags for any algorithm', () => {

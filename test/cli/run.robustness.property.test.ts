@@ -223,7 +223,7 @@ describe('CLI robustness: fuzzed argument lists', () => {
         expect(r.stderr, JSON.stringify(argv)).not.toMatch(STACK);
         if (r.code !== 0) expect(r.stderr, JSON.stringify(argv)).toMatch(/Error: /);
       }),
-      { numRuns: 250 },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 250) },
     );
     // Not vacuous: runs got past flag parsing to the registry (verified, not found, no signatures).
     console.log('FUZZ', [...seen.entries()]);

@@ -14,6 +14,7 @@ import { RegistryClient, staticKeychain, type Credentials } from '../../src/oci/
 import { parseReference } from '../../src/reference.js';
 import { signImage } from '../../src/sign/index.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
+import { codeOfAsync } from '../helpers/errors.js';
 
 interface Seen {
   readonly method: string;
@@ -40,15 +41,6 @@ async function server(address: string, answer: (req: http.IncomingMessage, res: 
   };
 }
 
-async function errorCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (!isCosignError(e)) throw e;
-    return e.code;
-  }
-}
 
 const USER = 'alice';
 const PASSWORD = 'registry-password-9f2c';
@@ -86,7 +78,7 @@ describe('credentials are scoped to the registry host', () => {
       await client.uploadBlob(ref, digestOf(blob), blob);
 
       reg.faults.next({ path: /blobs\/sha256/, method: 'GET', redirectTo: cdn.origin });
-      expect(await errorCode(client.getBlob(ref, digestOf(blob)))).toBe('REGISTRY_UNAUTHORIZED');
+      expect(await codeOfAsync(client.getBlob(ref, digestOf(blob)))).toBe('REGISTRY_UNAUTHORIZED');
 
       expect(cdn.seen.length).toBeGreaterThan(0);
       expect(cdn.seen.map((r) => r.authorization)).toEqual(cdn.seen.map(() => undefined));
@@ -122,7 +114,7 @@ describe('credentials are scoped to the registry host', () => {
     const blob = Buffer.from('port blob');
     await client.uploadBlob(ref, digestOf(blob), blob);
     reg.faults.next({ path: /blobs\/sha256/, method: 'GET', redirectTo: other.origin });
-    expect(await errorCode(client.getBlob(ref, digestOf(blob)))).toBe('REGISTRY_UNAUTHORIZED');
+    expect(await codeOfAsync(client.getBlob(ref, digestOf(blob)))).toBe('REGISTRY_UNAUTHORIZED');
     // A challenge from the other port is never answered: the realm it names gets no request at all.
     expect(other.seen.every((r) => r.authorization === undefined)).toBe(true);
     expect(realm.seen).toEqual([]);
@@ -192,7 +184,7 @@ describe('credentials are scoped to the registry host', () => {
     const host = new URL(registry.origin).host;
     const client = new RegistryClient({ keychain: staticKeychain({ [host]: { identityToken: 'refresh-secret' } }), backoffMs: 10 });
     cleanup.push(async () => client.close());
-    expect(await errorCode(client.getManifest(parseReference(`${host}/idt/app:v1`)))).toBe('REGISTRY_ERROR');
+    expect(await codeOfAsync(client.getManifest(parseReference(`${host}/idt/app:v1`)))).toBe('REGISTRY_ERROR');
     expect(realm.seen.map((r) => r.method)).toEqual(['POST']);
     expect(elsewhere.seen).toEqual([]);
   });

@@ -16,18 +16,10 @@ import { Transport } from '../../src/oci/transport.js';
 import { parseReference, withDigest, withTag } from '../../src/reference.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
 import { makeTestCertificates } from '../helpers/real/registry.js';
+import { codeOfAsync } from '../helpers/errors.js';
 
 const anonymous: Keychain = { resolve: async () => undefined };
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (!isCosignError(e)) throw e;
-    return e.code;
-  }
-}
 
 describe('RegistryClient: content', () => {
   let reg: TestRegistry;
@@ -84,7 +76,7 @@ describe('RegistryClient: content', () => {
     expect(tags).toHaveLength(1205);
     expect(new Set(tags).size).toBe(1205);
     await client.deleteManifest(withDigest(repo, digest));
-    expect(await code(client.getManifest(withTag(repo, 't0')))).toBe('NOT_FOUND');
+    expect(await codeOfAsync(client.getManifest(withTag(repo, 't0')))).toBe('NOT_FOUND');
   });
 
   it('referrers: the API, and the fallback tag index on a registry without it (remembered)', async () => {
@@ -139,7 +131,7 @@ describe('RegistryClient: auth', () => {
       }
       expect(isCosignError(err, 'REGISTRY_UNAUTHORIZED')).toBe(true);
       expect(JSON.stringify(err) + String(err)).not.toContain('wrong-pass-value');
-      expect(await code(new RegistryClient({ keychain: anonymous }).getManifest(parseReference(`${reg.host}/a:v1`)))).toBe('REGISTRY_UNAUTHORIZED');
+      expect(await codeOfAsync(new RegistryClient({ keychain: anonymous }).getManifest(parseReference(`${reg.host}/a:v1`)))).toBe('REGISTRY_UNAUTHORIZED');
     } finally {
       await reg.close();
     }
@@ -154,7 +146,7 @@ describe('RegistryClient: auth', () => {
       for (let i = 0; i < 10; i++) await client.getManifest(parseReference(`${reg.host}/team/app:v1`));
       expect(pushTokens).toBe(2); // pull (HEAD blob) and pull,push (upload) scopes
       expect(client.stats.tokenFetches - pushTokens).toBe(0); // the pull token is reused
-      await code(client.getManifest(parseReference(`${reg.host}/team/other:v1`)));
+      await codeOfAsync(client.getManifest(parseReference(`${reg.host}/team/other:v1`)));
       expect(client.stats.tokenFetches - pushTokens).toBe(1); // another repository, another scope
       // Tokens that expire are fetched again.
       const short = await startTestRegistry({ tokenAuth: { username: 'u', password: 'p', expiresIn: 1 } });
@@ -203,7 +195,7 @@ describe('RegistryClient: auth', () => {
       );
       const c2 = new RegistryClient({ keychain: dockerConfigKeychain({ configDir: dir }) });
       expect((await c2.getManifest(parseReference(`${reg.host}/cfg/app:v1`))).size).toBeGreaterThan(0);
-      expect(await code(c2.getManifest(parseReference(`${reg.host}/other/app:v1`)))).toBe('REGISTRY_UNAUTHORIZED');
+      expect(await codeOfAsync(c2.getManifest(parseReference(`${reg.host}/other/app:v1`)))).toBe('REGISTRY_UNAUTHORIZED');
       // Credential helpers: docker-credential-<name> on PATH reads the server on stdin.
       const bin = path.join(dir, 'bin');
       await import('node:fs/promises').then((fs) => fs.mkdir(bin));
@@ -257,10 +249,10 @@ describe('RegistryClient: faults', () => {
 
   it('persistent 503 → REGISTRY_UNAVAILABLE; persistent 429 → REGISTRY_THROTTLED', async () => {
     reg.faults.next({ path: /manifests/, status: 503, times: 10 });
-    expect(await code(fast().getManifest(ref))).toBe('REGISTRY_UNAVAILABLE');
+    expect(await codeOfAsync(fast().getManifest(ref))).toBe('REGISTRY_UNAVAILABLE');
     reg.faults.clear();
     reg.faults.next({ path: /manifests/, status: 429, times: 10 });
-    expect(await code(fast().getManifest(ref))).toBe('REGISTRY_THROTTLED');
+    expect(await codeOfAsync(fast().getManifest(ref))).toBe('REGISTRY_THROTTLED');
   });
 
   it('429 with Retry-After is honoured', async () => {
@@ -273,30 +265,30 @@ describe('RegistryClient: faults', () => {
   it('a stalled response times out quickly', async () => {
     reg.faults.next({ path: /manifests/, delayMs: 5000, times: 10 });
     const t = Date.now();
-    expect(await code(new RegistryClient({ keychain: anonymous, timeoutMs: 300, attempts: 2, backoffMs: 10 }).getManifest(ref))).toBe('REGISTRY_UNAVAILABLE');
+    expect(await codeOfAsync(new RegistryClient({ keychain: anonymous, timeoutMs: 300, attempts: 2, backoffMs: 10 }).getManifest(ref))).toBe('REGISTRY_UNAVAILABLE');
     expect(Date.now() - t).toBeLessThan(3000);
   });
 
   it('wrong digest on a manifest by digest and on a blob → DIGEST_MISMATCH', async () => {
     reg.faults.next({ path: /manifests/, wrongDigest: true });
-    expect(await code(fast().getManifest(withDigest(ref, digest)))).toBe('DIGEST_MISMATCH');
+    expect(await codeOfAsync(fast().getManifest(withDigest(ref, digest)))).toBe('DIGEST_MISMATCH');
     const blob = Buffer.from('blob content');
     const c = fast();
     await c.uploadBlob(ref, digestOf(blob), blob);
     reg.faults.next({ path: /blobs\/sha256/, method: 'GET', wrongDigest: true });
-    expect(await code(c.getBlob(ref, digestOf(blob)))).toBe('DIGEST_MISMATCH');
+    expect(await codeOfAsync(c.getBlob(ref, digestOf(blob)))).toBe('DIGEST_MISMATCH');
   });
 
   it('oversize manifest and blob → TOO_LARGE; bad JSON → BAD_MANIFEST; 404 → NOT_FOUND with the registry code', async () => {
     reg.faults.next({ path: /manifests/, oversizeBytes: 5 * 1024 * 1024 });
-    expect(await code(fast().getManifest(ref))).toBe('TOO_LARGE');
+    expect(await codeOfAsync(fast().getManifest(ref))).toBe('TOO_LARGE');
     const blob = Buffer.from('x');
     const c = fast();
     await c.uploadBlob(ref, digestOf(blob), blob);
     reg.faults.next({ path: /blobs\/sha256/, method: 'GET', oversizeBytes: 2 * 1024 * 1024 });
-    expect(await code(c.getBlob(ref, digestOf(blob), { maxBytes: 1024 * 1024 }))).toBe('TOO_LARGE');
+    expect(await codeOfAsync(c.getBlob(ref, digestOf(blob), { maxBytes: 1024 * 1024 }))).toBe('TOO_LARGE');
     reg.faults.next({ path: /manifests/, badJson: true });
-    expect(await code(fast().getManifest(ref))).toBe('BAD_MANIFEST');
+    expect(await codeOfAsync(fast().getManifest(ref))).toBe('BAD_MANIFEST');
     try {
       await fast().getManifest(withTag(ref, 'missing'));
     } catch (e) {
@@ -331,10 +323,10 @@ describe('RegistryClient: faults', () => {
   it('plain HTTP is refused for a non-loopback registry unless allowed', async () => {
     const c = new RegistryClient({ keychain: anonymous, attempts: 1, timeoutMs: 500 });
     // https is tried (and fails: nothing listens); http is never attempted for a public name.
-    const e = await code(c.getManifest(parseReference('registry.invalid/app:v1')));
+    const e = await codeOfAsync(c.getManifest(parseReference('registry.invalid/app:v1')));
     expect(e).toBe('REGISTRY_UNAVAILABLE');
     const allowed = new RegistryClient({ keychain: anonymous, insecureRegistries: ['registry.invalid'], attempts: 1, timeoutMs: 500 });
-    expect(await code(allowed.getManifest(parseReference('registry.invalid/app:v1')))).toBe('REGISTRY_UNAVAILABLE');
+    expect(await codeOfAsync(allowed.getManifest(parseReference('registry.invalid/app:v1')))).toBe('REGISTRY_UNAVAILABLE');
   });
 });
 

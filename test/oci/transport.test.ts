@@ -282,7 +282,7 @@ describe('withDeadline', () => {
   it('huge timeouts on a Transport still let a request complete (no 1 ms timer)', async () => {
     const srv = http.createServer((_req, res) => setTimeout(() => res.end('{}'), 20));
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    cleanup.push(() => srv.close());
+    cleanup.push(() => new Promise<void>((r) => srv.close(() => r())));
     const t = new Transport({ timeoutMs: 1e13, idleTimeoutMs: 1e13 });
     cleanup.push(() => t.close());
     const res = await t.request({ method: 'GET', url: new URL(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/v2/`) });

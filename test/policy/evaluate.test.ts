@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isCosignError } from '../../src/errors.js';
 import { evaluatePolicy, parsePolicy, type Policy } from '../../src/policy/index.js';
 import { parseReference, type ImageReference } from '../../src/reference.js';
+import { codeOf } from '../helpers/errors.js';
 
 const policy = parsePolicy(`apiVersion: cosign-ts/v1
 defaults: { unmatched: deny }
@@ -15,15 +16,6 @@ rules:
     authorities: [{ key: { path: /k.pub } }]
 `);
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (isCosignError(e)) return e.code;
-    return `not a CosignError: ${String(e)}`;
-  }
-  return 'no error';
-}
 
 describe('evaluatePolicy input checks', () => {
   it('still decides for good input', () => {
