@@ -5,14 +5,15 @@
 #   - from Debian 13 "trixie", without touching the system's apt configuration: cosign 2.5 and
 #     skopeo 1.18, downloaded with a private apt configuration under .tools/apt/, unpacked into
 #     .tools/trixie/ together with trixie's glibc and the libraries skopeo links, and run through
-#     the wrappers .tools/bin/cosign and .tools/bin/skopeo (trixie's own dynamic loader).
+#     the wrappers .tools/bin/cosign and .tools/bin/skopeo (trixie's own dynamic loader);
+#   - from Debian sid, the same way: cosign 3.1 (.tools/bin/cosign3) and kubectl 1.36 (.tools/bin/kubectl).
 #
 # Idempotent: a second run only checks what is there (about a second). Safe as root in CI (no stdin,
 # DEBIAN_FRONTEND=noninteractive, no service is started or enabled). Exits non-zero on real failure.
 #
 # Environment:
 #   COSIGN_TS_TOOLS   where to put the tools (default: <repo>/.tools)
-#   FORCE=1           re-download the trixie packages even if they are already unpacked
+#   FORCE=1           re-download the trixie and sid packages even if they are already unpacked
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -148,46 +149,54 @@ debian_mirror() {
   printf '%s\n' "${uri:-http://deb.debian.org/debian}"
 }
 
-if [ "${FORCE:-0}" != 1 ] && tools_ok; then
-  :
-else
+# Downloads Debian packages of SUITE with a private apt configuration under .tools/apt/SUITE (the
+# system's apt configuration and state are not touched) and unpacks them into DEST, with a stamp
+# DEST/.installed: the first line STAMP_LINE, then "Package: Version" of every package.
+fetch_suite() {
+  local suite="$1" dest="$2" stamp_line="$3"; shift 3
+  local apt="$APTDIR/$suite" deb
   command -v apt-get >/dev/null || die "apt-get not found"
-  MIRROR="$(debian_mirror)"
-  KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-  [ -f "$KEYRING" ] || die "$KEYRING missing (package debian-archive-keyring)"
-  log "fetching trixie packages (${TRIXIE_PKGS[*]}) from $MIRROR with a private apt configuration"
-  mkdir -p "$APTDIR/state/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/parts" "$APTDIR/debs"
-  printf 'deb [signed-by=%s] %s trixie main\n' "$KEYRING" "$MIRROR" >"$APTDIR/sources.list"
-  : >"$APTDIR/status"
-  APT_PRIVATE=(
-    -o "Dir::Etc::sourcelist=$APTDIR/sources.list"
-    -o "Dir::Etc::sourceparts=$APTDIR/parts"
-    -o "Dir::Etc::preferences=$APTDIR/preferences"
-    -o "Dir::Etc::preferencesparts=$APTDIR/parts"
-    -o "Dir::State=$APTDIR/state"
-    -o "Dir::State::status=$APTDIR/status"
-    -o "Dir::Cache=$APTDIR/cache"
+  [ -n "${MIRROR:-}" ] || MIRROR="$(debian_mirror)"
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  [ -f "$keyring" ] || die "$keyring missing (package debian-archive-keyring)"
+  log "fetching $suite packages ($*) from $MIRROR with a private apt configuration"
+  mkdir -p "$apt/state/lists/partial" "$apt/cache/archives/partial" "$apt/parts" "$apt/debs"
+  printf 'deb [signed-by=%s] %s %s main\n' "$keyring" "$MIRROR" "$suite" >"$apt/sources.list"
+  : >"$apt/status"
+  local opts=(
+    -o "Dir::Etc::sourcelist=$apt/sources.list"
+    -o "Dir::Etc::sourceparts=$apt/parts"
+    -o "Dir::Etc::preferences=$apt/preferences"
+    -o "Dir::Etc::preferencesparts=$apt/parts"
+    -o "Dir::State=$apt/state"
+    -o "Dir::State::status=$apt/status"
+    -o "Dir::Cache=$apt/cache"
     -o "APT::Sandbox::User=root"
     -o "Acquire::Languages=none"
     -o "Debug::NoLocking=1"
   )
-  apt-get -q "${APT_PRIVATE[@]}" update >"$APTDIR/update.log" 2>&1 || {
-    cat "$APTDIR/update.log" >&2; die "apt-get update (trixie, private configuration) failed"
+  apt-get -q "${opts[@]}" update >"$apt/update.log" 2>&1 || {
+    cat "$apt/update.log" >&2; die "apt-get update ($suite, private configuration) failed"
   }
-  rm -f "$APTDIR/debs/"*.deb
-  (cd "$APTDIR/debs" && apt-get -q "${APT_PRIVATE[@]}" download "${TRIXIE_PKGS[@]}") >"$APTDIR/download.log" 2>&1 || {
-    cat "$APTDIR/download.log" >&2; die "apt-get download (trixie) failed"
+  rm -f "$apt/debs/"*.deb
+  (cd "$apt/debs" && apt-get -q "${opts[@]}" download "$@") >"$apt/download.log" 2>&1 || {
+    cat "$apt/download.log" >&2; die "apt-get download ($suite) failed"
   }
-  rm -rf "$TRIXIE.new"
-  mkdir -p "$TRIXIE.new"
-  for deb in "$APTDIR/debs/"*.deb; do dpkg-deb -x "$deb" "$TRIXIE.new"; done
+  rm -rf "$dest.new"
+  mkdir -p "$dest.new"
+  for deb in "$apt/debs/"*.deb; do dpkg-deb -x "$deb" "$dest.new"; done
   {
-    echo "$WANT_STAMP"
-    for deb in "$APTDIR/debs/"*.deb; do dpkg-deb -f "$deb" Package Version | paste -sd' '; done
-  } >"$TRIXIE.new/.installed"
-  rm -rf "$TRIXIE"
-  mv "$TRIXIE.new" "$TRIXIE"
+    echo "$stamp_line"
+    for deb in "$apt/debs/"*.deb; do dpkg-deb -f "$deb" Package Version | paste -sd' '; done
+  } >"$dest.new/.installed"
+  rm -rf "$dest"
+  mv "$dest.new" "$dest"
+}
 
+if [ "${FORCE:-0}" != 1 ] && tools_ok; then
+  :
+else
+  fetch_suite trixie "$TRIXIE" "$WANT_STAMP" "${TRIXIE_PKGS[@]}"
   mkdir -p "$BIN"
   for tool in cosign skopeo; do
     cat >"$BIN/$tool" <<EOF
@@ -200,6 +209,29 @@ EOF
     chmod 755 "$BIN/$tool"
   done
   tools_ok || die "the trixie cosign/skopeo wrappers do not run (see $BIN)"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 2a. cosign 3.1.1 (the cosign v3 peer: Sigstore bundles as OCI referrers) and kubectl 1.36 (builds
+#     Kubernetes objects offline) from Debian sid, unpacked into .tools/sid/. Both need only libc
+#     (the system's), so .tools/bin/cosign3 and .tools/bin/kubectl simply exec the sid binaries.
+# ---------------------------------------------------------------------------------------------
+SID_PKGS=(cosign kubectl)
+SID="$TOOLS/sid"
+SID_STAMP="$SID/.installed"
+SID_WANT="packages: ${SID_PKGS[*]}"
+sid_ok() {
+  [ -f "$SID_STAMP" ] && [ "$(head -n 1 "$SID_STAMP")" = "$SID_WANT" ] &&
+    "$BIN/cosign3" version >/dev/null 2>&1 && "$BIN/kubectl" version --client >/dev/null 2>&1
+}
+if [ "${FORCE:-0}" = 1 ] || ! sid_ok; then
+  fetch_suite sid "$SID" "$SID_WANT" "${SID_PKGS[@]}"
+  mkdir -p "$BIN"
+  for pair in cosign3:cosign kubectl:kubectl; do
+    printf '#!/bin/sh\n# Runs Debian sid'"'"'s %s (made by scripts/install-deps.sh).\nexec "$(cd "$(dirname "$0")/../sid" && pwd)/usr/bin/%s" "$@"\n' "${pair#*:}" "${pair#*:}" >"$BIN/${pair%%:*}"
+    chmod 755 "$BIN/${pair%%:*}"
+  done
+  sid_ok || die "the sid cosign3/kubectl wrappers do not run (see $BIN)"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -224,9 +256,11 @@ fi
 # ---------------------------------------------------------------------------------------------
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
 trixie_ver() { awk -v p="$1" '$1 == "Package:" && $2 == p { print $4 }' "$STAMP"; }
-cosign_v="$(trixie_ver cosign)"; skopeo_v="$(trixie_ver skopeo)"
+sid_ver() { awk -v p="$1" '$1 == "Package:" && $2 == p { print $4 }' "$SID_STAMP"; }
+cosign_v="$(trixie_ver cosign)"; skopeo_v="$(trixie_ver skopeo)"; cosign3_v="$(sid_ver cosign)"; kubectl_v="$(sid_ver kubectl)"
 case "$cosign_v" in 2.5.*) ;; *) log "WARNING: expected cosign 2.5.x, got $cosign_v" ;; esac
 case "$skopeo_v" in 1.18.*) ;; *) log "WARNING: expected skopeo 1.18.x, got $skopeo_v" ;; esac
+case "$cosign3_v" in 3.*) ;; *) log "WARNING: expected cosign 3.x from sid, got $cosign3_v" ;; esac
 {
   echo "[install-deps] ready in $(( $(date +%s) - START ))s:"
   echo "  docker-registry $(pkgver docker-registry)  /usr/bin/docker-registry"
@@ -238,5 +272,7 @@ case "$skopeo_v" in 1.18.*) ;; *) log "WARNING: expected skopeo 1.18.x, got $sko
   echo "  setpriv         $(pkgver util-linux)  /usr/bin/setpriv (--pdeathsig for test daemons)"
   echo "  cosign          $cosign_v (trixie)  $BIN/cosign"
   echo "  skopeo          $skopeo_v (trixie)  $BIN/skopeo ($("$BIN/skopeo" --version 2>&1))"
+  echo "  cosign 3        $cosign3_v (sid)  $BIN/cosign3"
+  echo "  kubectl         $kubectl_v (sid)  $BIN/kubectl"
   echo "  node 22         $("$NODE22" --version)  $NODE22"
 }

@@ -14,9 +14,11 @@ import { realTools, runInPty, skipReal, toolsDir } from '../helpers/real/proc.js
 import { startRegistry, type RealRegistry } from '../helpers/real/registry.js';
 import {
   cosign,
+  cosign3,
   cosignGenerateKeyPair,
   cosignRegistryFlags,
   isolatedToolEnv,
+  kubectl,
   skopeo,
   skopeoCopyAndSign,
   skopeoRegistryFlags,
@@ -237,5 +239,56 @@ describe.skipIf(skipReal(['podman', 'runc', 'registry', 'busybox']))('real podma
     const kill = await pm.api('POST', `/containers/${id}/kill`);
     expect(kill.status).toBe(204);
     await waitFor('container to stop', async () => (await pm.listContainers()).every((c) => c.Id !== id), 15_000, 100);
+  });
+});
+
+describe.skipIf(skipReal(['registry', 'cosign3', 'kubectl']))('real cosign 3 and kubectl (Debian sid)', () => {
+  let reg: RealRegistry;
+  let work: string;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    work = await mkdtemp(path.join(os.tmpdir(), 'cosign-ts-infra3-'));
+  });
+  afterAll(async () => {
+    await reg?.stop();
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
+  });
+
+  it('cosign 3 signs with a key and no tlog as a bundle referrer (the fallback tag on this registry) and verifies it', async () => {
+    const stamp = await readFile(path.join(toolsDir, 'sid', '.installed'), 'utf8');
+    expect(stamp).toMatch(/^Package: cosign Version: 3\./m);
+    const env = { ...(await isolatedToolEnv(path.join(work, 'home'))), COSIGN_PASSWORD: 'pw3' };
+    const keys = path.join(work, 'keys');
+    await mkdir(keys);
+    const gen = await cosign3(['generate-key-pair'], { cwd: keys, env });
+    expect(gen.code, gen.stderr).toBe(0);
+    const digest = await pushBusyboxImage(reg.url, 'smoke/v3', 'v1');
+    const ref = `${reg.host}/smoke/v3@${digest}`;
+    const flags = cosignRegistryFlags(reg);
+    const sign = await cosign3(['sign', '--key', path.join(keys, 'cosign.key'), '--tlog-upload=false', '--use-signing-config=false', '--yes', ...flags, ref], { env });
+    expect(sign.code, sign.stderr).toBe(0);
+    // Debian's docker-registry has no referrers API: cosign 3 keeps the fallback tag index sha256-<hex>.
+    const fallback = await httpRequest(`${reg.url}/v2/smoke/v3/manifests/${digest.replace(':', '-')}`, {
+      headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+    });
+    expect(fallback.status).toBe(200);
+    const index = JSON.parse(fallback.body.toString('utf8')) as { manifests: { artifactType?: string }[] };
+    expect(index.manifests).toHaveLength(1);
+    // No legacy .sig tag.
+    const sig = await httpRequest(`${reg.url}/v2/smoke/v3/manifests/${digest.replace(':', '-')}.sig`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    expect(sig.status).toBe(404);
+    const verify = await cosign3(['verify', '--key', path.join(keys, 'cosign.pub'), '--insecure-ignore-tlog=true', ...flags, ref], { env });
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toContain(digest);
+  });
+
+  it('kubectl builds a Deployment object offline', async () => {
+    const r = await kubectl(['create', 'deployment', 'web', '--image=registry.example.com/ci/app:1', '--dry-run=client', '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const obj = JSON.parse(r.stdout) as { kind: string; spec: { template: { spec: { containers: { image: string }[] } } } };
+    expect(obj.kind).toBe('Deployment');
+    expect(obj.spec.template.spec.containers[0]?.image).toBe('registry.example.com/ci/app:1');
   });
 });

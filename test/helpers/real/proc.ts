@@ -24,6 +24,10 @@ export const realTools = {
   script: '/usr/bin/script',
   cosign: path.join(toolsDir, 'bin', 'cosign'),
   skopeo: path.join(toolsDir, 'bin', 'skopeo'),
+  /** cosign 3.1 (Debian sid), the cosign v3 peer: Sigstore bundles stored as OCI referrers. */
+  cosign3: path.join(toolsDir, 'bin', 'cosign3'),
+  /** kubectl 1.36 (Debian sid): builds Kubernetes objects offline (`--dry-run=client -o json`). */
+  kubectl: path.join(toolsDir, 'bin', 'kubectl'),
 } as const;
 
 /** Name of one of {@link realTools}. */

@@ -1,6 +1,7 @@
 /**
  * Real cosign 2.5 and skopeo 1.18 (Debian trixie builds, unpacked by `scripts/install-deps.sh` into
- * `.tools/` and run through the wrappers `.tools/bin/cosign` and `.tools/bin/skopeo`), as
+ * `.tools/` and run through the wrappers `.tools/bin/cosign` and `.tools/bin/skopeo`), cosign 3.1 and
+ * kubectl 1.36 (Debian sid builds, `.tools/bin/cosign3` and `.tools/bin/kubectl`), as
  * subprocesses with captured output and a timeout, plus skopeo's sigstore configuration files.
  *
  * cosign is run key-based and offline: pass `--tlog-upload=false` when signing and
@@ -34,6 +35,19 @@ export async function isolatedToolEnv(dir?: string): Promise<Record<string, stri
 /** Runs `cosign ARGS`. Stdin is closed; set `COSIGN_PASSWORD` in `env` for encrypted keys. */
 export function cosign(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return runCommand(realTools.cosign, args, { timeoutMs: 120_000, ...opts });
+}
+
+/**
+ * Runs cosign 3 (`cosign3 ARGS`). Key-based and offline it needs `--tlog-upload=false
+ * --use-signing-config=false` to sign and `--insecure-ignore-tlog=true` to verify.
+ */
+export function cosign3(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runCommand(realTools.cosign3, args, { timeoutMs: 120_000, ...opts });
+}
+
+/** Runs `kubectl ARGS` (offline use only: there is no API server here). */
+export function kubectl(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runCommand(realTools.kubectl, args, { timeoutMs: 60_000, ...opts });
 }
 
 /** Runs `skopeo ARGS`. */
