@@ -44,6 +44,7 @@ function errorOf(f: () => unknown): { code: string; message: string; details: un
 describe('parseManifest', () => {
   it('reads an OCI image manifest and a Docker v2 manifest (media type from the document, else the header, else OCI)', () => {
     expect(parseManifest(manifest(), '', 'm')).toEqual({
+      schemaVersion: 2,
       mediaType: OCI_MANIFEST_MEDIA_TYPE,
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: 2, digest: A },
       layers: [
@@ -126,17 +127,18 @@ describe('parseManifest', () => {
 describe('parseImageIndex', () => {
   it('reads an OCI index and a Docker manifest list (media type from the document, else the header)', () => {
     const oci = parseImageIndex(bytes(`{"schemaVersion":2,"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(A)},${entry(B)}]}`), '', 'index');
-    expect(oci).toEqual({ mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [{ mediaType: OCI_MANIFEST_MEDIA_TYPE, size: 10, digest: A }, { mediaType: OCI_MANIFEST_MEDIA_TYPE, size: 10, digest: B }] });
+    expect(oci).toEqual({ schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [{ mediaType: OCI_MANIFEST_MEDIA_TYPE, size: 10, digest: A }, { mediaType: OCI_MANIFEST_MEDIA_TYPE, size: 10, digest: B }] });
     const docker = parseImageIndex(bytes(`{"schemaVersion":2,"manifests":[${entry(A)}]}`), DOCKER_MANIFEST_LIST_MEDIA_TYPE, 'index');
     expect(docker.mediaType).toBe(DOCKER_MANIFEST_LIST_MEDIA_TYPE);
     expect(docker.manifests.map((m) => m.digest)).toEqual([A]);
     // schemaVersion may be missing (accepted as before); an empty list is an index.
-    expect(parseImageIndex(bytes('{"manifests":[]}'), OCI_INDEX_MEDIA_TYPE, 'index').manifests).toEqual([]);
+    expect(parseImageIndex(bytes('{"manifests":[]}'), OCI_INDEX_MEDIA_TYPE, 'index')).toEqual({ mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [] });
   });
 
   it('reads entries with artifactType and annotations (referrers), and the index own OCI 1.1 fields', () => {
     const text = `{"schemaVersion":2,"mediaType":"${OCI_INDEX_MEDIA_TYPE}","artifactType":"application/x-idx","subject":${entry(C)},"annotations":{"a":"b"},"manifests":[{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","size":5,"digest":"${A}","artifactType":"application/x-test","annotations":{"k":"v"},"platform":{"os":"linux","architecture":"arm64"}}]}`;
     expect(parseImageIndex(bytes(text), '', 'index')).toEqual({
+      schemaVersion: 2,
       mediaType: OCI_INDEX_MEDIA_TYPE,
       artifactType: 'application/x-idx',
       subject: { mediaType: OCI_MANIFEST_MEDIA_TYPE, size: 10, digest: C },
