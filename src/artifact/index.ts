@@ -12,10 +12,9 @@
  * @module cosign-ts/artifact
  */
 export * from './media-types.js';
-export { referrersFallbackTag, signatureTag } from './tags.js';
+export { signatureTag } from './tags.js';
 export type { AttachmentKind } from './tags.js';
 export { DEFAULT_MAX_LAYER_BYTES, buildSignatureLayer, parseSignatureLayer } from './layer.js';
-export { isIndexMediaType, manifestMediaType, parseImageIndex, parseImageIndexIfAny, type ImageIndex, type ImageIndexEntry } from './image-index.js';
 export type { BuildSignatureLayerInput, LayerDescriptor, ParseSignatureLayerOptions, SignatureLayer } from './layer.js';
 export {
   DEFAULT_MAX_LAYERS,

@@ -1,10 +1,9 @@
 /**
- * Tag names under which cosign stores signatures, attestations and SBOMs, and the OCI referrers
- * fallback tag.
+ * Tag names under which cosign stores signatures, attestations and SBOMs (the OCI referrers fallback
+ * tag is `referrersFallbackTag` in `cosign-ts/oci`).
  *
  * Upstream: sigstore/cosign `pkg/oci/remote/remote.go` (`suffixTag`); containers/image
- * `docker/docker_client.go` (`sigstoreAttachmentTag`); opencontainers/distribution-spec
- * "Referrers Tag Schema".
+ * `docker/docker_client.go` (`sigstoreAttachmentTag`).
  *
  * @module
  */
@@ -24,14 +23,4 @@ export function signatureTag(digest: string, kind: AttachmentKind = 'sig', prefi
   const { algorithm, hex } = parseDigest(digest);
   if (kind !== 'sig' && kind !== 'att' && kind !== 'sbom') throw fail('BAD_INPUT', `unknown attachment kind ${JSON.stringify(String(kind))}`);
   return `${prefix}${algorithm}-${hex}.${kind}`;
-}
-
-/**
- * The referrers fallback tag for a subject digest: `<alg>-<hex>` with the algorithm truncated to
- * 32 characters and the encoded part to 64, characters not allowed in tags replaced by `-`.
- * @throws CosignError `BAD_DIGEST` for a malformed digest.
- */
-export function referrersFallbackTag(digest: string): string {
-  const { algorithm, hex } = parseDigest(digest);
-  return `${algorithm.slice(0, 32)}-${hex.slice(0, 64)}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
 }

@@ -1,12 +1,11 @@
 /**
  * Shared helpers of the attachment verbs (`triangulate`, `tree`, `clean`, `copy`): parse the image
  * reference, resolve its digest, name its `.sig` / `.att` / `.sbom` tags (honouring
- * `COSIGN_REPOSITORY` and `--attachment-tag-prefix`), read manifest layer lists.
+ * `COSIGN_REPOSITORY` and `--attachment-tag-prefix`).
  *
  * @module
  */
 import type { Digest } from '../digest.js';
-import { parseJson } from '../encoding.js';
 import type { ImageReference } from '../reference.js';
 import { CliError } from './errors.js';
 import type { RegistrySettings } from './registry.js';
@@ -36,25 +35,6 @@ export async function attachmentRef(reg: RegistrySettings, ref: ImageReference, 
   const { signatureTag } = await import('../artifact/tags.js');
   const { withTag } = await import('../reference.js');
   return withTag(reg.signatureRepository ?? ref, signatureTag(digest, kind, reg.tagPrefix));
-}
-
-/** A manifest's JSON, loosely typed. */
-export interface ManifestDoc {
-  readonly mediaType?: string;
-  readonly config?: { readonly digest?: string; readonly mediaType?: string };
-  readonly layers?: ReadonlyArray<{ readonly digest?: string; readonly mediaType?: string }>;
-  readonly manifests?: ReadonlyArray<{ readonly digest?: string; readonly mediaType?: string }>;
-}
-
-/** Parse manifest bytes. */
-export function parseManifestDoc(bytes: Uint8Array, what: string): ManifestDoc {
-  try {
-    const doc = parseJson(bytes, 'manifest', 'BAD_MANIFEST');
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not an object');
-    return doc as ManifestDoc;
-  } catch (e) {
-    throw new CliError(`${what}: manifest is not valid JSON (${(e as Error).message})`, 1, 'BAD_MANIFEST');
-  }
 }
 
 /** True when the error is a registry "not found". */

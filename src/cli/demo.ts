@@ -18,11 +18,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { digestOf } from '../digest.js';
-import { parseJson } from '../encoding.js';
 import { isCosignError } from '../errors.js';
 import { generateKeyPair, parsePrivateKey, parsePublicKey, signerFromPrivateKey, writeKeyPair } from '../keys/index.js';
 import { MAX_KEY_FILE_BYTES, readFileLimited } from '../node-fs.js';
-import { RegistryClient } from '../oci/index.js';
+import { parseManifest, RegistryClient } from '../oci/index.js';
 import { formatReference } from '../reference.js';
 import { signImage } from '../sign/index.js';
 import { pushSampleImage, startTestRegistry } from '../testing/index.js';
@@ -88,14 +87,13 @@ export async function runDemo(io: ProgramIO, options: DemoOptions = {}): Promise
 
     // Tamper: a payload claiming another digest, under the same signature.
     const m = await client.getManifest(s.signatureReference, { signal });
-    const doc = parseJson(m.bytes, 'signature manifest', 'BAD_MANIFEST') as { layers: Array<{ digest: string; size: number }> };
+    const manifest = parseManifest(m.bytes, m.mediaType, 'signature manifest');
     const forged = Buffer.from(Buffer.from(s.payload).toString('utf8').replace(digest, digestOf('some other image')));
     await client.uploadBlob(s.signatureReference, digestOf(forged), forged, { signal });
-    const first = doc.layers[0];
+    const [first, ...rest] = manifest.layers;
     if (first === undefined) throw new Error('no layer');
-    first.digest = digestOf(forged);
-    first.size = forged.byteLength;
-    await client.putManifest(s.signatureReference, Buffer.from(JSON.stringify(doc)), m.mediaType, { signal });
+    const layers = [{ ...first, digest: digestOf(forged), size: forged.byteLength }, ...rest];
+    await client.putManifest(s.signatureReference, Buffer.from(JSON.stringify({ ...manifest, layers })), m.mediaType, { signal });
     try {
       await verifyImage(image, { client, authorities: [authority], signal });
       log('6. ERROR: the tampered signature was accepted');

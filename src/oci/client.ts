@@ -8,24 +8,17 @@
  */
 import { createHash } from 'node:crypto';
 import { schema } from '../zod.js';
-import { referrersFallbackTag } from '../artifact/tags.js';
 import { parseDigest, type Digest } from '../digest.js';
 import { parseJson } from '../encoding.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import { formatReference, isLoopbackRegistry, withTag, type ImageReference } from '../reference.js';
+import { DOCKER_MANIFEST_LIST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, manifestMediaType, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, parseImageIndex, referrersFallbackTag, type Descriptor } from './manifest.js';
 import { anonymousKeychain, dockerConfigKeychain, type Credentials, type Keychain } from './keychain.js';
 import { headerString, redact, Transport, untilAborted, type HttpResponse, type TransportOptions } from './transport.js';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
 
 /** Media types a manifest GET accepts by default. */
-export const MANIFEST_ACCEPT = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ');
-
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+export const MANIFEST_ACCEPT = [OCI_MANIFEST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE].join(', ');
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions extends TransportOptions {
@@ -53,15 +46,6 @@ export interface ManifestResponse {
   readonly size: number;
 }
 
-/** A descriptor as registries return it (HEAD, referrers). */
-export interface Descriptor {
-  readonly mediaType: string;
-  readonly digest: Digest;
-  readonly size: number;
-  readonly artifactType?: string;
-  readonly annotations?: Readonly<Record<string, string>>;
-}
-
 /** Per-call options. */
 export interface CallOptions {
   readonly signal?: AbortSignal;
@@ -79,11 +63,6 @@ interface TokenEntry {
 
 const TokenSchema = schema((z) => z.object({ token: z.string().optional(), access_token: z.string().optional(), expires_in: z.number().optional() }));
 const ErrorsSchema = schema((z) => z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() }));
-const IndexSchema = schema((z) =>
-  z.object({
-    manifests: z.array(z.object({ mediaType: z.string(), digest: z.string(), size: z.number(), artifactType: z.string().optional(), annotations: z.record(z.string(), z.string()).optional() })).default([]),
-  }),
-);
 const TagsSchema = schema((z) => z.object({ tags: z.array(z.string()).nullable().optional() }));
 
 /**
@@ -169,13 +148,8 @@ export class RegistryClient {
         throw fail('DIGEST_MISMATCH', `manifest ${formatReference(ref)}: registry sent content with digest ${computed}, expected ${expected}`, { details: { expected, actual: computed } });
       }
     }
-    let mediaType = headerString(res.headers['content-type'])?.split(';')[0]?.trim() ?? '';
     // Untrusted: strict JSON (no duplicate keys; escaped keys decoded right, unlike V8's JSON.parse).
-    const doc = parseJson(res.body, `manifest ${formatReference(ref)}`, 'BAD_MANIFEST');
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw fail('BAD_MANIFEST', `manifest ${formatReference(ref)}: not a JSON object`);
-    const mt = (doc as { mediaType?: unknown }).mediaType;
-    if (typeof mt === 'string') mediaType = mt;
-    else if (mt !== undefined) throw fail('BAD_MANIFEST', `manifest ${formatReference(ref)}: mediaType is not a string`);
+    const mediaType = manifestMediaType(bytes, headerString(res.headers['content-type'])?.split(';')[0]?.trim() ?? '', `manifest ${formatReference(ref)}`);
     return { bytes, digest: ref.digest ?? actual, mediaType, size: bytes.byteLength };
   }
 
@@ -309,15 +283,15 @@ export class RegistryClient {
    */
   async referrers(repo: ImageReference, digest: Digest, options: CallOptions & { artifactType?: string } = {}): Promise<Descriptor[]> {
     const sig = options.signal === undefined ? {} : { signal: options.signal };
-    let list: Descriptor[] | undefined;
+    let list: readonly Descriptor[] | undefined;
     if (this.#referrersApi.get(repo.registry) !== false) {
       const q = options.artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(options.artifactType)}`;
       const res = await this.#call(repo, 'pull', 'GET', `/referrers/${digest}${q}`, { ...sig, maxBytes: this.#maxManifest });
       const ct = headerString(res.headers['content-type'])?.split(';')[0]?.trim();
-      if (res.status === 200 && ct === OCI_INDEX) {
+      if (res.status === 200 && ct === OCI_INDEX_MEDIA_TYPE) {
         this.#referrersApi.set(repo.registry, true);
-        list = this.#parseIndex(res.body, `referrers of ${digest}`);
-      } else if (res.status === 404 || res.status === 400 || res.status === 405 || (res.status === 200 && ct !== OCI_INDEX)) {
+        list = parseImageIndex(res.body, OCI_INDEX_MEDIA_TYPE, `referrers of ${digest}`).manifests;
+      } else if (res.status === 404 || res.status === 400 || res.status === 405 || (res.status === 200 && ct !== OCI_INDEX_MEDIA_TYPE)) {
         this.#referrersApi.set(repo.registry, false);
       } else {
         this.#expect(res, [200], repo, 'referrers');
@@ -325,14 +299,14 @@ export class RegistryClient {
     }
     if (list === undefined) {
       try {
-        const m = await this.getManifest(withTag(repo, referrersFallbackTag(digest)), { ...sig, accept: OCI_INDEX });
-        list = this.#parseIndex(Buffer.from(m.bytes), `referrers index ${referrersFallbackTag(digest)}`);
+        const m = await this.getManifest(withTag(repo, referrersFallbackTag(digest)), { ...sig, accept: OCI_INDEX_MEDIA_TYPE });
+        list = parseImageIndex(m.bytes, m.mediaType, `referrers index ${referrersFallbackTag(digest)}`).manifests;
       } catch (e) {
         if (isCosignError(e, 'NOT_FOUND')) list = [];
         else throw e;
       }
     }
-    return options.artifactType === undefined ? list : list.filter((d) => d.artifactType === options.artifactType);
+    return list.filter((d) => options.artifactType === undefined || d.artifactType === options.artifactType);
   }
 
   /** Whether the registry answered the referrers API (undefined before the first referrers call). */
@@ -348,25 +322,16 @@ export class RegistryClient {
     const tagRef = withTag(repo, referrersFallbackTag(subject));
     let entries: Descriptor[] = [];
     try {
-      const m = await this.getManifest(tagRef, { ...options, accept: OCI_INDEX });
-      entries = this.#parseIndex(Buffer.from(m.bytes), 'referrers index');
+      const m = await this.getManifest(tagRef, { ...options, accept: OCI_INDEX_MEDIA_TYPE });
+      entries = [...parseImageIndex(m.bytes, m.mediaType, 'referrers index').manifests];
     } catch (e) {
       if (!isCosignError(e, 'NOT_FOUND')) throw e;
     }
     if (entries.some((d) => d.digest === descriptor.digest)) return;
     entries.push(descriptor);
     entries.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-    const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }) })) };
-    await this.putManifest(tagRef, Buffer.from(JSON.stringify(index)), OCI_INDEX, options);
-  }
-
-  #parseIndex(body: Buffer, what: string): Descriptor[] {
-    const parsed = IndexSchema().safeParse(parseJson(body, what, 'BAD_MANIFEST'));
-    if (!parsed.success) throw fail('BAD_MANIFEST', `${what}: not an image index`);
-    return parsed.data.manifests.map((m) => {
-      parseDigest(m.digest);
-      return { ...m, digest: m.digest as Digest };
-    });
+    const index = { schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: entries.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }) })) };
+    await this.putManifest(tagRef, Buffer.from(JSON.stringify(index)), OCI_INDEX_MEDIA_TYPE, options);
   }
 
   // --- plumbing --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 /**
- * The registry transport: an OCI distribution client with auth, retries, limits and digest checks.
+ * The registry transport: an OCI distribution client with auth, retries, limits and digest checks;
+ * the OCI document model (image manifests and indexes, strictly parsed) and the referrers fallback tag.
  *
  * ```ts
  * import { parseReference } from 'cosign-ts';
@@ -16,10 +17,12 @@ export {
   RegistryClient,
   MANIFEST_ACCEPT,
   type CallOptions,
-  type Descriptor,
   type ManifestResponse,
   type RegistryClientOptions,
 } from './client.js';
+export { DOCKER_MANIFEST_LIST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from './manifest.js';
+export { isIndexMediaType, isManifestMediaType, manifestMediaType, parseImageIndex, parseImageIndexIfAny, parseManifest, referrersFallbackTag } from './manifest.js';
+export type { Descriptor, ImageIndex, ImageManifest, OciDocument } from './manifest.js';
 export { anonymousKeychain, chainKeychains, dockerConfigKeychain, staticKeychain, type Credentials, type Keychain } from './keychain.js';
 export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MIN_BYTES_PER_SECOND, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_UNRESPONSIVE_MS, MAX_TIMED_OUT_ATTEMPTS, parseRetryAfter, type TransportOptions, type TransportStats } from './transport.js';
 export { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';

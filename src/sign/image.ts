@@ -5,7 +5,6 @@
  */
 import { appendSignature, buildSignatureImage, parseSignatureManifest, type ImageLayer } from '../artifact/image.js';
 import { buildSignatureLayer, parseSignatureLayer } from '../artifact/layer.js';
-import { isIndexMediaType, parseImageIndexIfAny } from '../artifact/image-index.js';
 import { signatureTag } from '../artifact/tags.js';
 import type { Digest } from '../digest.js';
 import { fail, isCosignError } from '../errors.js';
@@ -13,6 +12,7 @@ import type { Signer } from '../keys/signer.js';
 import { loadEd25519ph } from '../keys/ed25519ph.js';
 import { PublicKeyVerifier } from '../keys/verify.js';
 import type { RegistryClient } from '../oci/client.js';
+import { isIndexMediaType, isManifestMediaType, parseImageIndexIfAny } from '../oci/manifest.js';
 import { buildPayload } from '../payload/payload.js';
 import { mapLimit } from '../concurrency.js';
 import { formatReference, parseReference, parseRepository, withDigest, withTag, type ImageReference } from '../reference.js';
@@ -78,7 +78,7 @@ async function collectDigests(client: RegistryClient, ref: ImageReference, root:
       seen.add(child.digest);
       out.push(child.digest);
       if (isIndexMediaType(child.mediaType)) queue.push(child.digest);
-      else if (!/manifest/.test(child.mediaType)) {
+      else if (!isManifestMediaType(child.mediaType)) {
         throw fail('BAD_MANIFEST', `index ${d}: child ${child.digest} has unsupported media type ${JSON.stringify(child.mediaType.slice(0, 200))}`);
       }
     }

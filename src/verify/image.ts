@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { parseImageIndex } from '../artifact/image-index.js';
 import { parseDigest, type Digest } from '../digest.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
+import { parseImageIndex } from '../oci/manifest.js';
 import { withDeadline } from '../oci/transport.js';
 import { verifyOutputJson, rekorBundleOutputValue } from '../payload/payload.js';
 import type { ReferenceMatch } from '../payload/payload.js';

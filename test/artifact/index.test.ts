@@ -18,7 +18,6 @@ import {
   parseSignatureLayer,
   parseSignatureManifest,
   parseSigstoreJsonSignature,
-  referrersFallbackTag,
   rekorKey,
   signatureLayerFromSigstoreJson,
   signatureTag,
@@ -42,12 +41,6 @@ describe('tags', () => {
     expect(signatureTag('blake3:abcDEF_-=')).toBe('blake3-abcDEF_-=.sig');
     expect(codeOf(() => signatureTag('sha256:nothex'))).toBe('BAD_DIGEST');
     expect(codeOf(() => signatureTag(D, 'zip' as never))).toBe('BAD_INPUT');
-  });
-
-  it('names the referrers fallback tag with truncation', () => {
-    expect(referrersFallbackTag(D)).toBe(`sha256-${'ab'.repeat(32)}`);
-    expect(referrersFallbackTag(`sha512:${'c'.repeat(128)}`)).toBe(`sha512-${'c'.repeat(64)}`);
-    expect(referrersFallbackTag(`${'a'.repeat(40)}+x:abc`)).toBe(`${'a'.repeat(32)}-abc`);
   });
 });
 

@@ -1,10 +1,13 @@
 /**
  * `signImage` with Ed25519 keys, against the in-process registry: which Ed25519 scheme lands in the
  * `.sig` layer (pure by default, as cosign 2.5 signs; Ed25519ph only on request), what verifies it, and
- * that re-signing recognises the signer's own signature in either scheme.
+ * that re-signing recognises the signer's own signature in either scheme; which children of an index
+ * recursive signing accepts.
  */
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOCKER_MANIFEST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from '../../src/artifact/media-types.js';
+import { digestOf } from '../../src/digest.js';
 import { isCosignError } from '../../src/errors.js';
 import { ed25519phVerify, loadEd25519ph } from '../../src/keys/ed25519ph.js';
 import { signerFromPrivateKey } from '../../src/keys/index.js';
@@ -70,6 +73,24 @@ describe('signImage with an Ed25519 key', () => {
     expect((await signImage(ref, signerFromPrivateKey(privateKey, 'ed.key'), { client })).signed[0]?.appended).toBe(true);
     const both = await verifyImage(ref, { client, authorities: [keyAuthority(publicKey, 'ed.pub'), ph] });
     expect(both.signatures).toHaveLength(2);
+  });
+
+  it('recursive: children of the two image manifest types are signed, any other media type is BAD_MANIFEST (as cosign)', async () => {
+    const signer = signerFromPrivateKey(privateKey, 'ed.key');
+    const [c1, c2] = [await image(), await image()].map((r) => r.split('@')[1] as string);
+    const child = (mediaType: string, digest: string | undefined): string => `{"mediaType":"${mediaType}","size":1,"digest":"${digest}"}`;
+    async function signIndex(children: string[]): Promise<string[]> {
+      const bytes = Buffer.from(`{"schemaVersion":2,"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${children.join(',')}]}`);
+      const d = digestOf(bytes);
+      const repo = `rec/idx${++n}`;
+      reg.storage.manifests.set(`${repo}@${d}`, { bytes, mediaType: OCI_INDEX_MEDIA_TYPE });
+      const r = await signImage(`${reg.host}/${repo}@${d}`, signer, { client, recursive: true });
+      return r.signed.map((s) => s.digest);
+    }
+    expect(await signIndex([child(OCI_MANIFEST_MEDIA_TYPE, c1), child(DOCKER_MANIFEST_MEDIA_TYPE, c2)])).toEqual([expect.any(String), c1, c2]);
+    for (const mt of ['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.oci.artifact.manifest.v1+json', 'application/vnd.in-toto+json']) {
+      await expect(signIndex([child(mt, c1)])).rejects.toSatisfy((e) => isCosignError(e, 'BAD_MANIFEST'));
+    }
   });
 
   it('keyAuthority: a hash string or options; ed25519ph is part of the cache fingerprint', () => {

@@ -8,15 +8,15 @@ import type { Command } from '../command.js';
 import { OUTPUT_FLAG, REGISTRY_FLAGS } from '../command.js';
 import type { CliContext } from '../context.js';
 import { info, out } from '../context.js';
-import { attachmentRef, isNotFound, parseImage, parseManifestDoc, type Kind } from '../attachments.js';
+import { attachmentRef, isNotFound, parseImage, type Kind } from '../attachments.js';
 import { CliError, unsupported } from '../errors.js';
 import { progressBar } from '../progress.js';
 import type { RegistrySettings } from '../registry.js';
 import { registrySettings } from '../registry.js';
 import type { Digest } from '../../digest.js';
+import { isIndexMediaType, parseImageIndexIfAny, parseManifest } from '../../oci/manifest.js';
 import type { ImageReference } from '../../reference.js';
 
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 /** Largest blob copied (blobs are held in memory). */
 const MAX_BLOB = 2 * 1024 * 1024 * 1024;
 
@@ -77,14 +77,13 @@ async function copyManifest(ctx: CliContext, reg: RegistrySettings, op: Op, forc
     }
   }
   info(ctx, `Copying ${formatReference(op.src)} to ${formatReference(op.dst)}...`);
-  const doc = parseManifestDoc(m.bytes, formatReference(op.src));
   const srcRepo = withDigest(op.src, m.digest);
   const dstRepo = withDigest(op.dst, m.digest);
-  if (!INDEX_TYPES.has(doc.mediaType ?? m.mediaType)) {
-    const blobs = [doc.config?.digest, ...(doc.layers ?? []).map((l) => l.digest)].filter((d): d is string => typeof d === 'string');
-    for (const d of blobs) {
-      const bytes = await client.getBlob(srcRepo, d as Digest, { maxBytes: MAX_BLOB, signal: ctx.signal });
-      await client.uploadBlob(dstRepo, d as Digest, bytes, { signal: ctx.signal });
+  if (!isIndexMediaType(m.mediaType)) {
+    const { config, layers } = parseManifest(m.bytes, m.mediaType, `manifest ${formatReference(op.src)}`);
+    for (const { digest } of [config, ...layers]) {
+      const bytes = await client.getBlob(srcRepo, digest, { maxBytes: MAX_BLOB, signal: ctx.signal });
+      await client.uploadBlob(dstRepo, digest, bytes, { signal: ctx.signal });
     }
   }
   await client.putManifest(op.dst, m.bytes, m.mediaType, { signal: ctx.signal });
@@ -102,10 +101,7 @@ async function walk(ctx: CliContext, reg: RegistrySettings, repo: ImageReference
     if (depth > 8) throw new CliError(`image index nesting deeper than 8 levels at ${d}`);
     const ref = withDigest(repo, d);
     const m = await reg.client.getManifest(ref, { signal: ctx.signal });
-    const doc = parseManifestDoc(m.bytes, formatReference(ref));
-    if (INDEX_TYPES.has(doc.mediaType ?? m.mediaType)) {
-      for (const c of doc.manifests ?? []) if (typeof c.digest === 'string') await visit(c.digest as Digest, depth + 1);
-    }
+    for (const c of parseImageIndexIfAny(m.bytes, m.mediaType, `manifest ${formatReference(ref)}`)?.manifests ?? []) await visit(c.digest, depth + 1);
     out.push(d);
   };
   await visit(root, 0);

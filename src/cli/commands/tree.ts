@@ -7,8 +7,9 @@
 import type { Command } from '../command.js';
 import { OUTPUT_FLAG, REGISTRY_FLAGS } from '../command.js';
 import { out } from '../context.js';
-import { attachmentRef, isNotFound, parseImage, parseManifestDoc, type Kind } from '../attachments.js';
+import { attachmentRef, isNotFound, parseImage, type Kind } from '../attachments.js';
 import { CliError } from '../errors.js';
+import { parseManifest } from '../../oci/manifest.js';
 import { registrySettings } from '../registry.js';
 
 const TITLES: Readonly<Record<Kind, string>> = {
@@ -53,7 +54,7 @@ export const command: Command = {
       const tagRef = await attachmentRef(reg, ref, digest, kind);
       try {
         const m = await reg.client.getManifest(tagRef, { signal: ctx.signal });
-        const layers = (parseManifestDoc(m.bytes, formatReference(tagRef)).layers ?? []).map((l) => String(l.digest));
+        const layers = parseManifest(m.bytes, m.mediaType, `manifest ${formatReference(tagRef)}`).layers.map((l) => l.digest);
         if (layers.length > 0) sections.push({ kind, tag: formatReference(tagRef), layers });
       } catch (e) {
         if (!isNotFound(e)) throw e;
@@ -69,10 +70,10 @@ export const command: Command = {
     for (const r of referrerList) {
       const type = r.annotations?.['dev.sigstore.bundle.predicateType'] ?? r.artifactType ?? '';
       if (type === '') continue;
-      const artifactRef = withDigest(ref, r.digest as `${string}:${string}`);
+      const artifactRef = withDigest(ref, r.digest);
       try {
         const m = await reg.client.getManifest(artifactRef, { signal: ctx.signal });
-        referrers.push({ artifactType: type, reference: formatReference(artifactRef), layers: (parseManifestDoc(m.bytes, formatReference(artifactRef)).layers ?? []).map((l) => String(l.digest)) });
+        referrers.push({ artifactType: type, reference: formatReference(artifactRef), layers: parseManifest(m.bytes, m.mediaType, `manifest ${formatReference(artifactRef)}`).layers.map((l) => l.digest) });
       } catch (e) {
         ctx.stderr.write(`Error fetching artifact ${formatReference(artifactRef)}: ${(e as Error).message}\n`);
       }
