@@ -21,12 +21,15 @@ export function keyOptions(ctx: CliContext): KmsOptions {
 
 /**
  * A signer for `--key` (private key file, `env://`, URL, or KMS URI). The password of an encrypted
- * key comes from {@link getPassword}; a wrong one is reported with where it came from.
+ * key file comes from {@link getPassword}, asked only then; a wrong one is reported with where it came from.
  */
 export async function loadSigner(ctx: CliContext, keyRef: string): Promise<Signer> {
-  debug(ctx, `signing key: ${isKmsReference(keyRef) ? `KMS ${keyRefScheme(keyRef) ?? ''}` : 'file'} ${keyRef}`);
+  const kms = isKmsReference(keyRef);
+  debug(ctx, `signing key: ${kms ? `KMS ${keyRefScheme(keyRef) ?? ''}` : 'file'} ${keyRef}`);
   let given: string | undefined;
-  const password = async (): Promise<string> => (given = await getPassword(ctx, false));
+  const prompt = async (): Promise<string> => (given = await getPassword(ctx, false));
+  // KMS keys never prompt; a k8s:// secret without cosign.password takes COSIGN_PASSWORD, if set.
+  const password = kms ? ctx.env.COSIGN_PASSWORD : prompt;
   const { resolveSigner } = await import('../kms/registry.js');
   try {
     return await resolveSigner(keyRef, { ...keyOptions(ctx), password });

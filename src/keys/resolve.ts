@@ -28,7 +28,7 @@ export interface ReadKeyOptions {
  */
 export type KeyPassword = string | (() => Promise<string>);
 
-/** Options for {@link signerFromKeyReference}. */
+/** Options for reading a private key reference: how it is read, and its password. */
 export interface KeyReferenceOptions extends ReadKeyOptions {
   /** The password of an encrypted private key. */
   readonly password?: KeyPassword;

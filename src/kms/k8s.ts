@@ -9,7 +9,8 @@ import type { KeyObject } from 'node:crypto';
 import { isCosignError } from '../errors.js';
 import { privateKeyFromPem } from '../keys/resolve.js';
 import type { Signer } from '../keys/signer.js';
-import { localSigner, parsePublicKey, publicOf } from './crypto.js';
+import { signerFromPrivateKey } from '../keys/file-signer.js';
+import { parsePublicKey, publicOf } from './crypto.js';
 import { describe, kmsError, networkErrorCode, networkErrorTarget } from './errors.js';
 import type { KmsOptions } from './registry.js';
 import { loadSdk } from './sdk.js';
@@ -99,7 +100,7 @@ export async function k8sSigner(keyRef: string, opts: KmsOptions = {}): Promise<
     }
   }
   if (stored !== undefined && !stored.equals(publicOf(key))) throw kmsError('KMS_ERROR', keyRef, 'cosign.pub does not match cosign.key in the Kubernetes secret');
-  return localSigner(key, keyRef);
+  return signerFromPrivateKey(key, keyRef);
 }
 
 /** The secret's `cosign.pub` (no password needed), else the public half of `cosign.key`. */
