@@ -37,4 +37,4 @@ export {
   type VerifyImageOptions,
   type VerifyImageResult,
 } from './verify/index.js';
-export { resolvePublicKey, resolveSigner, registerKmsProvider, type KmsOptions } from './kms/index.js';
+export { resolvePublicKey, resolveSigner, registerKmsProvider, type KmsOptions, type KmsSignerFactory } from './kms/index.js';

@@ -19,8 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { digestOf } from '../digest.js';
 import { isCosignError } from '../errors.js';
-import { generateKeyPair, parsePrivateKey, parsePublicKey, signerFromPrivateKey, writeKeyPair } from '../keys/index.js';
-import { MAX_KEY_FILE_BYTES, readFileLimited } from '../node-fs.js';
+import { generateKeyPair, loadSignerFromFile, parsePublicKey, readKeyFile, writeKeyPair } from '../keys/index.js';
 import { parseManifest, RegistryClient } from '../oci/index.js';
 import { formatReference } from '../reference.js';
 import { signImage } from '../sign/index.js';
@@ -67,7 +66,7 @@ export async function runDemo(io: ProgramIO, options: DemoOptions = {}): Promise
     signal.throwIfAborted();
     log(`3. generated ECDSA P-256 key pair: ${keys.privateKeyPath} (encrypted, mode 0600), ${keys.publicKeyPath}`);
 
-    const signer = signerFromPrivateKey(parsePrivateKey(await readFileLimited(keys.privateKeyPath, MAX_KEY_FILE_BYTES, 'key file', 'utf8'), password), keys.privateKeyPath);
+    const signer = await loadSignerFromFile(keys.privateKeyPath, password);
     const signed = await signImage(image, signer, { client, annotations: { demo: 'true' }, signal });
     const s = signed.signed[0];
     if (s === undefined) throw new Error('nothing signed');
@@ -75,7 +74,7 @@ export async function runDemo(io: ProgramIO, options: DemoOptions = {}): Promise
     log(`   signature artifact: ${formatReference(s.signatureReference)} (manifest ${s.signatureManifestDigest})`);
     log(`   payload: ${Buffer.from(s.payload).toString('utf8')}`);
 
-    const authority = keyAuthority(parsePublicKey(await readFileLimited(keys.publicKeyPath, MAX_KEY_FILE_BYTES, 'public key file')), keys.publicKeyPath);
+    const authority = keyAuthority(parsePublicKey(await readKeyFile(keys.publicKeyPath)), keys.publicKeyPath);
     const result = await verifyImage(image, { client, authorities: [authority], annotations: { demo: 'true' }, signal });
     log(`5. verified: ${result.signatures.length} valid signature(s). cosign would print on stderr:`);
     log('');

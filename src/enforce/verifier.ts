@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { MAX_KEY_FILE_BYTES, readFileLimited } from '../node-fs.js';
 import type { Digest } from '../digest.js';
 import { isCosignError } from '../errors.js';
-import { parsePublicKey } from '../keys/index.js';
+import { parsePublicKey } from '../keys/public.js';
+import { readKeyFile } from '../keys/resolve.js';
 import type { KmsOptions } from '../kms/index.js';
 import type { RegistryClient } from '../oci/client.js';
 import { parseImageIndexIfAny } from '../oci/manifest.js';
@@ -41,9 +41,9 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): { verify: 
             const { kind: _keyless, ...identity } = a;
             return { kind: 'identity', ...identity };
           }
-          if ('path' in a) return keyAuthority(parsePublicKey(await readFileLimited(a.path, MAX_KEY_FILE_BYTES, 'public key file'), a.path), a.path);
+          if ('path' in a) return keyAuthority(parsePublicKey(await readKeyFile(a.path), a.path), a.path);
           if ('pem' in a) return keyAuthority(parsePublicKey(a.pem, `rule ${rule.name} PEM key`), `rule ${rule.name} PEM key`);
-          const { resolvePublicKey } = await import('../kms/index.js');
+          const { resolvePublicKey } = await import('../kms/registry.js');
           return keyAuthority(await resolvePublicKey(a.kms, options.kms ?? {}), a.kms);
         }),
       );

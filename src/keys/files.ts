@@ -6,11 +6,10 @@
 import { chmod, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, isCosignError } from '../errors.js';
-import { readFileLimited } from '../node-fs.js';
 import { loadEd25519ph } from './ed25519ph.js';
 import { FileSigner, type FileSignerOptions } from './file-signer.js';
-import { MAX_PEM_SIZE } from './pem.js';
 import { generateKeyPair, parsePrivateKeyAsync, type EncryptOptions, type KeyPairPem } from './private.js';
+import { readKeyFile } from './resolve.js';
 
 /** Options for {@link writeKeyPairFiles}. */
 export interface WriteKeyFilesOptions {
@@ -120,13 +119,7 @@ export async function writeKeyPair(dir: string, opts: WriteKeyPairOptions): Prom
  * @throws CosignError `IO_ERROR`, `TOO_LARGE`, `WRONG_PASSWORD`, `BAD_KEY`, `UNSUPPORTED_KEY`, `BAD_INPUT`.
  */
 export async function loadSignerFromFile(file: string, password?: string, options: FileSignerOptions = {}): Promise<FileSigner> {
-  let data: Buffer;
-  try {
-    data = await readFileLimited(file, MAX_PEM_SIZE, 'key file');
-  } catch (e) {
-    return ioError(e, file);
-  }
-  const key = await parsePrivateKeyAsync(data, password, file);
+  const key = await parsePrivateKeyAsync(await readKeyFile(file), password, file);
   const signer = new FileSigner(key, file, options);
   if (signer.ed25519ph) await loadEd25519ph(); // so that signSync works too
   return signer;

@@ -78,3 +78,4 @@ export {
   type WrittenKeyPair,
 } from './files.js';
 export { resolvePassword, type PasswordSource } from './password.js';
+export { readKeyFile, readKeyReference, type KeyPassword, type KeyReferenceOptions, type ReadKeyOptions } from './resolve.js';

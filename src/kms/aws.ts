@@ -10,6 +10,7 @@ import { MAX_CA_BUNDLE_BYTES, readFileLimited } from '../node-fs.js';
 import type { HashAlgorithm, Signer } from '../keys/signer.js';
 import { digest, keyInfo, parsePublicKey } from './crypto.js';
 import { describe, kmsError, networkErrorCode, networkErrorTarget, passThrough, type KmsErrorCode } from './errors.js';
+import { CachedFetch } from './cached.js';
 import { loadSdk } from './sdk.js';
 
 /** Options for `awskms://` keys. */
@@ -122,8 +123,8 @@ class AwsSigner implements Signer {
   readonly #ref: AwsKeyReference;
   readonly #opts: AwsKmsOptions;
   readonly #env: Readonly<Record<string, string | undefined>>;
-  #client: Promise<{ sdk: KmsModule; client: KmsClientT }> | undefined;
-  #cached: Promise<AwsKey> | undefined;
+  readonly #client = new CachedFetch<{ sdk: KmsModule; client: KmsClientT }>(() => this.#newClient());
+  readonly #key = new CachedFetch<AwsKey>(() => this.#fetch());
 
   constructor(keyRef: string, ref: AwsKeyReference, opts: AwsKmsOptions, env: Readonly<Record<string, string | undefined>>) {
     this.keyRef = keyRef;
@@ -136,39 +137,32 @@ class AwsSigner implements Signer {
     return [this.#opts.credentials?.secretAccessKey, this.#opts.credentials?.sessionToken, this.#env['AWS_SECRET_ACCESS_KEY'], this.#env['AWS_SESSION_TOKEN']];
   }
 
-  #getClient(): Promise<{ sdk: KmsModule; client: KmsClientT }> {
-    this.#client ??= (async () => {
-      const sdk = await loadSdk('@aws-sdk/client-kms', this.keyRef, () => import('@aws-sdk/client-kms'));
-      const o = this.#opts;
-      const endpoint = o.endpoint ?? (this.#ref.endpoint !== '' ? `https://${this.#ref.endpoint}` : undefined);
-      const region = o.region ?? this.#ref.region;
-      const caSource = o.caBundle ?? this.#env['AWS_CA_BUNDLE'];
-      let requestHandler: Record<string, unknown> | undefined;
-      if (caSource !== undefined && caSource !== '') {
-        let ca: string;
-        try {
-          ca = caSource.includes('-----BEGIN') ? caSource : await readFileLimited(caSource, MAX_CA_BUNDLE_BYTES, 'AWS CA bundle', 'utf8');
-        } catch (e) {
-          throw kmsError('KMS_ERROR', this.keyRef, `cannot read the AWS CA bundle (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-        }
-        const { Agent } = await import('node:https');
-        requestHandler = { httpsAgent: new Agent({ ca, keepAlive: true }) };
+  async #newClient(): Promise<{ sdk: KmsModule; client: KmsClientT }> {
+    const sdk = await loadSdk('@aws-sdk/client-kms', this.keyRef, () => import('@aws-sdk/client-kms'));
+    const o = this.#opts;
+    const endpoint = o.endpoint ?? (this.#ref.endpoint !== '' ? `https://${this.#ref.endpoint}` : undefined);
+    const region = o.region ?? this.#ref.region;
+    const caSource = o.caBundle ?? this.#env['AWS_CA_BUNDLE'];
+    let requestHandler: Record<string, unknown> | undefined;
+    if (caSource !== undefined && caSource !== '') {
+      let ca: string;
+      try {
+        ca = caSource.includes('-----BEGIN') ? caSource : await readFileLimited(caSource, MAX_CA_BUNDLE_BYTES, 'AWS CA bundle', 'utf8');
+      } catch (e) {
+        throw kmsError('KMS_ERROR', this.keyRef, `cannot read the AWS CA bundle (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
-      const config: Record<string, unknown> = {
-        ...(region !== undefined ? { region } : {}),
-        ...(endpoint !== undefined ? { endpoint } : {}),
-        ...(o.credentials !== undefined ? { credentials: o.credentials } : {}),
-        ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
-        ...(requestHandler !== undefined ? { requestHandler } : {}),
-        ...o.clientConfig,
-      };
-      return { sdk, client: new sdk.KMSClient(config) };
-    })();
-    const p = this.#client;
-    p.catch(() => {
-      if (this.#client === p) this.#client = undefined;
-    });
-    return p;
+      const { Agent } = await import('node:https');
+      requestHandler = { httpsAgent: new Agent({ ca, keepAlive: true }) };
+    }
+    const config: Record<string, unknown> = {
+      ...(region !== undefined ? { region } : {}),
+      ...(endpoint !== undefined ? { endpoint } : {}),
+      ...(o.credentials !== undefined ? { credentials: o.credentials } : {}),
+      ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
+      ...(requestHandler !== undefined ? { requestHandler } : {}),
+      ...o.clientConfig,
+    };
+    return { sdk, client: new sdk.KMSClient(config) };
   }
 
   #map(e: unknown, action: string): Error {
@@ -192,19 +186,8 @@ class AwsSigner implements Signer {
     return kmsError(code, this.keyRef, `AWS KMS ${action} failed: ${reason}${text}`, { awsError: name, ...(status !== undefined ? { status } : {}) });
   }
 
-  #load(): Promise<AwsKey> {
-    if (this.#cached === undefined) {
-      const p = this.#fetch();
-      this.#cached = p;
-      p.catch(() => {
-        if (this.#cached === p) this.#cached = undefined;
-      });
-    }
-    return this.#cached;
-  }
-
   async #fetch(): Promise<AwsKey> {
-    const { sdk, client } = await this.#getClient();
+    const { sdk, client } = await this.#client.get();
     let out: Record<string, unknown>;
     try {
       out = (await client.send(new sdk.GetPublicKeyCommand({ KeyId: this.#ref.keyId }))) as unknown as Record<string, unknown>;
@@ -235,12 +218,12 @@ class AwsSigner implements Signer {
   }
 
   async publicKey(): Promise<KeyObject> {
-    return (await this.#load()).key;
+    return (await this.#key.get()).key;
   }
 
   async sign(message: Uint8Array): Promise<Uint8Array> {
-    const { alg, hash } = await this.#load();
-    const { sdk, client } = await this.#getClient();
+    const { alg, hash } = await this.#key.get();
+    const { sdk, client } = await this.#client.get();
     let out: { Signature?: Uint8Array };
     try {
       out = await client.send(

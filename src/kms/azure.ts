@@ -8,6 +8,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { HashAlgorithm, Signer } from '../keys/signer.js';
 import { digest, keyInfo, p1363ToDer } from './crypto.js';
 import { describe, kmsError, networkErrorCode, networkErrorTarget, passThrough, type KmsErrorCode } from './errors.js';
+import { CachedFetch } from './cached.js';
 import { loadSdk } from './sdk.js';
 
 /** An `@azure/core-auth` TokenCredential (structural, so this module needs no Azure types at runtime). */
@@ -92,8 +93,12 @@ class AzureSigner implements Signer {
   readonly keyRef: string;
   readonly #ref: AzureKeyReference;
   readonly #opts: AzureKmsOptions;
-  #cached: Promise<AzureKey> | undefined;
-  #credential: AzureTokenCredential | undefined;
+  readonly #key = new CachedFetch<AzureKey>(() => this.#fetch());
+  readonly #credential = new CachedFetch<AzureTokenCredential>(async () => {
+    if (this.#opts.credential !== undefined) return this.#opts.credential;
+    const id = await loadSdk('@azure/identity', this.keyRef, () => import('@azure/identity'));
+    return new id.DefaultAzureCredential() as unknown as AzureTokenCredential;
+  });
 
   constructor(keyRef: string, ref: AzureKeyReference, opts: AzureKmsOptions) {
     this.keyRef = keyRef;
@@ -120,29 +125,9 @@ class AzureSigner implements Signer {
     return kmsError(code, this.keyRef, `Azure Key Vault ${action} failed: ${reason}${text}`, status !== undefined ? { status } : undefined);
   }
 
-  async #getCredential(): Promise<AzureTokenCredential> {
-    if (this.#opts.credential !== undefined) return this.#opts.credential;
-    if (this.#credential === undefined) {
-      const id = await loadSdk('@azure/identity', this.keyRef, () => import('@azure/identity'));
-      this.#credential = new id.DefaultAzureCredential() as unknown as AzureTokenCredential;
-    }
-    return this.#credential;
-  }
-
-  #load(): Promise<AzureKey> {
-    if (this.#cached === undefined) {
-      const p = this.#fetch();
-      this.#cached = p;
-      p.catch(() => {
-        if (this.#cached === p) this.#cached = undefined;
-      });
-    }
-    return this.#cached;
-  }
-
   async #fetch(): Promise<AzureKey> {
     const kv = await loadSdk('@azure/keyvault-keys', this.keyRef, () => import('@azure/keyvault-keys'));
-    const credential = await this.#getCredential();
+    const credential = await this.#credential.get();
     const vaultUrl = this.#opts.vaultUrl ?? `https://${this.#ref.vaultHost}`;
     const clientOptions = {
       ...(this.#opts.disableChallengeResourceVerification === true ? { disableChallengeResourceVerification: true } : {}),
@@ -187,11 +172,11 @@ class AzureSigner implements Signer {
   }
 
   async publicKey(): Promise<KeyObject> {
-    return (await this.#load()).key;
+    return (await this.#key.get()).key;
   }
 
   async sign(message: Uint8Array): Promise<Uint8Array> {
-    const { alg, hash, fieldSize, crypto } = await this.#load();
+    const { alg, hash, fieldSize, crypto } = await this.#key.get();
     let result: Uint8Array;
     try {
       result = (await crypto.sign(alg as never, digest(hash, message))).result;

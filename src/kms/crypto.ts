@@ -1,14 +1,13 @@
 /**
- * Small crypto helpers shared by the KMS providers: hashing, ECDSA `r‖s` → DER, CRC32C, and the adapter
- * to `src/keys` (key parsing, local signing) the providers use.
+ * Small crypto helpers shared by the KMS providers: hashing, ECDSA `r‖s` → DER, CRC32C, and the key
+ * parsing of `src/keys` the providers use.
  *
  * @module
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { fail } from '../errors.js';
-import { signerFromPrivateKey } from '../keys/file-signer.js';
 import { defaultHashFor, keyInfo, parsePublicKey } from '../keys/public.js';
-import type { HashAlgorithm, Signer } from '../keys/signer.js';
+import type { HashAlgorithm } from '../keys/signer.js';
 
 export { defaultHashFor, keyInfo, parsePublicKey };
 
@@ -61,9 +60,4 @@ export function crc32c(data: Uint8Array): number {
 /** The public half of a key (a public key is returned unchanged). */
 export function publicOf(key: KeyObject): KeyObject {
   return key.type === 'private' ? createPublicKey(key) : key;
-}
-
-/** A {@link Signer} over a local private key (k8s secrets, key files): `src/keys`' FileSigner. */
-export function localSigner(privateKey: KeyObject, keyRef: string): Signer {
-  return signerFromPrivateKey(privateKey, keyRef);
 }

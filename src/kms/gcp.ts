@@ -9,6 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import type { HashAlgorithm, Signer } from '../keys/signer.js';
 import { crc32c, digest, keyInfo, parsePublicKey } from './crypto.js';
 import { describe, kmsError, networkErrorCode, networkErrorTarget, passThrough, type KmsErrorCode } from './errors.js';
+import { CachedFetch } from './cached.js';
 import { loadSdk } from './sdk.js';
 
 /** Options for `gcpkms://` keys. */
@@ -102,8 +103,8 @@ class GcpSigner implements Signer {
   readonly keyRef: string;
   readonly #ref: GcpKeyReference;
   readonly #opts: GcpKmsOptions;
-  #client: Promise<GcpClient> | undefined;
-  #cached: Promise<GcpKey> | undefined;
+  readonly #client = new CachedFetch<GcpClient>(() => this.#newClient());
+  readonly #key = new CachedFetch<GcpKey>(() => this.#fetch());
 
   constructor(keyRef: string, ref: GcpKeyReference, opts: GcpKmsOptions) {
     this.keyRef = keyRef;
@@ -111,34 +112,27 @@ class GcpSigner implements Signer {
     this.#opts = opts;
   }
 
-  #getClient(): Promise<GcpClient> {
-    this.#client ??= (async () => {
-      const sdk = await loadSdk('@google-cloud/kms', this.keyRef, () => import('@google-cloud/kms'));
-      const o = this.#opts;
-      const clientOpts: Record<string, unknown> = { fallback: o.grpc !== true };
-      if (o.endpoint !== undefined) {
-        let u: URL;
-        try {
-          u = new URL(o.endpoint);
-        } catch {
-          throw kmsError('KMS_ERROR', this.keyRef, 'the GCP KMS endpoint is not a valid URL');
-        }
-        clientOpts['apiEndpoint'] = u.hostname;
-        clientOpts['port'] = u.port !== '' ? Number(u.port) : u.protocol === 'http:' ? 80 : 443;
-        clientOpts['protocol'] = u.protocol.replace(/:$/, '');
+  async #newClient(): Promise<GcpClient> {
+    const sdk = await loadSdk('@google-cloud/kms', this.keyRef, () => import('@google-cloud/kms'));
+    const o = this.#opts;
+    const clientOpts: Record<string, unknown> = { fallback: o.grpc !== true };
+    if (o.endpoint !== undefined) {
+      let u: URL;
+      try {
+        u = new URL(o.endpoint);
+      } catch {
+        throw kmsError('KMS_ERROR', this.keyRef, 'the GCP KMS endpoint is not a valid URL');
       }
-      if (o.accessToken !== undefined) clientOpts['authClient'] = staticTokenAuth(o.accessToken);
-      Object.assign(clientOpts, o.clientOptions);
-      const Ctor = (sdk.KeyManagementServiceClient ?? (sdk as unknown as { v1: GcpModule['v1'] }).v1.KeyManagementServiceClient) as unknown as new (
-        opts: Record<string, unknown>,
-      ) => GcpClient;
-      return new Ctor(clientOpts);
-    })();
-    const p = this.#client;
-    p.catch(() => {
-      if (this.#client === p) this.#client = undefined;
-    });
-    return p;
+      clientOpts['apiEndpoint'] = u.hostname;
+      clientOpts['port'] = u.port !== '' ? Number(u.port) : u.protocol === 'http:' ? 80 : 443;
+      clientOpts['protocol'] = u.protocol.replace(/:$/, '');
+    }
+    if (o.accessToken !== undefined) clientOpts['authClient'] = staticTokenAuth(o.accessToken);
+    Object.assign(clientOpts, o.clientOptions);
+    const Ctor = (sdk.KeyManagementServiceClient ?? (sdk as unknown as { v1: GcpModule['v1'] }).v1.KeyManagementServiceClient) as unknown as new (
+      opts: Record<string, unknown>,
+    ) => GcpClient;
+    return new Ctor(clientOpts);
   }
 
   #map(e: unknown, action: string): Error {
@@ -160,19 +154,8 @@ class GcpSigner implements Signer {
     return kmsError(code, this.keyRef, `GCP KMS ${action} failed: ${reason}${text}`, grpcCode !== undefined ? { grpcCode } : undefined);
   }
 
-  #load(): Promise<GcpKey> {
-    if (this.#cached === undefined) {
-      const p = this.#fetch();
-      this.#cached = p;
-      p.catch(() => {
-        if (this.#cached === p) this.#cached = undefined;
-      });
-    }
-    return this.#cached;
-  }
-
   async #fetch(): Promise<GcpKey> {
-    const client = await this.#getClient();
+    const client = await this.#client.get();
     const call = this.#opts.callOptions;
     let ck: Record<string, unknown>;
     try {
@@ -226,12 +209,12 @@ class GcpSigner implements Signer {
   }
 
   async publicKey(): Promise<KeyObject> {
-    return (await this.#load()).key;
+    return (await this.#key.get()).key;
   }
 
   async sign(message: Uint8Array): Promise<Uint8Array> {
-    const { version, hash } = await this.#load();
-    const client = await this.#getClient();
+    const { version, hash } = await this.#key.get();
+    const client = await this.#client.get();
     const d = digest(hash, message);
     let out: Record<string, unknown>;
     try {

@@ -13,6 +13,7 @@ import { createPublicKey } from 'node:crypto';
 import { decodeBase64Strict, encodeBase64, parseJson } from '../encoding.js';
 import type { HashAlgorithm, Signer } from '../keys/signer.js';
 import { digest, keyInfo, parsePublicKey } from './crypto.js';
+import { CachedFetch } from './cached.js';
 import { describe, kmsError, networkErrorCode, passThrough, redact } from './errors.js';
 import { httpJson, ResponseTooLargeError, type HttpJsonResponse } from './http.js';
 
@@ -361,7 +362,7 @@ interface VaultKey {
 
 /** A cosign-compatible signer over a Vault transit key. */
 class VaultSigner implements Signer {
-  #cached: Promise<VaultKey> | undefined;
+  readonly #key = new CachedFetch<VaultKey>(() => this.#fetch());
 
   readonly keyRef: string;
   private readonly client: VaultClient;
@@ -380,18 +381,7 @@ class VaultSigner implements Signer {
   }
 
   async publicKey(): Promise<KeyObject> {
-    return (await this.#load()).key;
-  }
-
-  #load(): Promise<VaultKey> {
-    if (this.#cached === undefined) {
-      const p = this.#fetch();
-      this.#cached = p;
-      p.catch(() => {
-        if (this.#cached === p) this.#cached = undefined;
-      });
-    }
-    return this.#cached;
+    return (await this.#key.get()).key;
   }
 
   async #fetch(): Promise<VaultKey> {
@@ -427,7 +417,7 @@ class VaultSigner implements Signer {
   }
 
   async sign(message: Uint8Array): Promise<Uint8Array> {
-    const { key, version } = await this.#load();
+    const { key, version } = await this.#key.get();
     if (key.asymmetricKeyType === 'ed25519') throw kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, 'Vault ed25519 transit keys are not supported for cosign signing (cosign signs Ed25519ph)');
     const d = digest(this.hash, message);
     const body = {
@@ -443,7 +433,7 @@ class VaultSigner implements Signer {
       const m = /^vault:v(\d+):(.*)$/s.exec(sig);
       if (m === null) throw kmsError('KMS_ERROR', this.keyRef, 'Vault: signature does not start with vault:vN:');
       if (Number(m[1]) !== version) {
-        this.#cached = undefined; // the key was rotated: the cached public key is stale
+        this.#key.clear(); // the key was rotated: the cached public key is stale
         throw kmsError('KMS_ERROR', this.keyRef, `Vault signed with key version ${m[1]} but the public key in use is version ${version} (key rotated?); retry`);
       }
       return decodeBase64Strict(m[2] as string, 'Vault signature', 'KMS_ERROR');

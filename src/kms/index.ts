@@ -16,28 +16,20 @@
  *
  * @module cosign-ts/kms
  */
-import { awsSigner } from './aws.js';
-import { azureSigner } from './azure.js';
-import { gcpSigner } from './gcp.js';
-import { vaultSigner } from './hashivault.js';
-import { k8sPublicKey, k8sSigner } from './k8s.js';
-import { registerKmsProvider } from './registry.js';
-
 export { isKmsReference, keyRefScheme, FILE_SCHEMES } from './scheme.js';
 export {
-  builtinFileKeyLoader,
+  BUILTIN_KMS_PROVIDERS,
   kmsSchemes,
-  registerFileKeyLoader,
   registerKmsProvider,
   resolvePublicKey,
   resolveSigner,
   resolveVerifier,
   unregisterKmsProvider,
-  type FileKeyLoader,
   type KmsOptions,
-  type KmsProvider,
+  type KmsSignerFactory,
   type ResolveVerifierOptions,
 } from './registry.js';
+export type { KeyPassword, KeyReferenceOptions, ReadKeyOptions } from '../keys/resolve.js';
 export { awsSigner, parseAwsReference, type AwsKeyReference, type AwsKmsOptions } from './aws.js';
 export { gcpSigner, parseGcpReference, type GcpKeyReference, type GcpKmsOptions } from './gcp.js';
 export { azureSigner, parseAzureReference, type AzureKeyReference, type AzureKmsOptions, type AzureTokenCredential, type AzureAccessToken } from './azure.js';
@@ -55,10 +47,3 @@ export { k8sPublicKey, k8sSigner, parseK8sReference, type K8sSecretOptions } fro
 export { crc32c, p1363ToDer } from './crypto.js';
 export type { KmsErrorCode } from './errors.js';
 export type { HashAlgorithm, SignatureVerifier, Signer } from '../keys/signer.js';
-
-registerKmsProvider('awskms', { signer: (ref, o) => Promise.resolve(awsSigner(ref, o.aws, o.env)) });
-registerKmsProvider('gcpkms', { signer: (ref, o) => Promise.resolve(gcpSigner(ref, o.gcp)) });
-registerKmsProvider('azurekms', { signer: (ref, o) => Promise.resolve(azureSigner(ref, o.azure, o.env)) });
-registerKmsProvider('hashivault', { signer: (ref, o) => vaultSigner(ref, o.vault, o.env) });
-registerKmsProvider('openbao', { signer: (ref, o) => vaultSigner(ref, o.vault, o.env) });
-registerKmsProvider('k8s', { signer: (ref, o) => k8sSigner(ref, o), publicKey: (ref, o) => k8sPublicKey(ref, o) });

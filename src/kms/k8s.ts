@@ -7,10 +7,11 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { isCosignError } from '../errors.js';
-import { parsePrivateKeyAsync } from '../keys/private.js';
+import { privateKeyFromPem } from '../keys/resolve.js';
 import type { Signer } from '../keys/signer.js';
-import { localSigner, parsePublicKey, publicOf } from './crypto.js';
-import { describe, kmsError, networkErrorCode, networkErrorTarget, passThrough } from './errors.js';
+import { signerFromPrivateKey } from '../keys/file-signer.js';
+import { parsePublicKey, publicOf } from './crypto.js';
+import { describe, kmsError, networkErrorCode, networkErrorTarget } from './errors.js';
 import type { KmsOptions } from './registry.js';
 import { loadSdk } from './sdk.js';
 
@@ -69,43 +70,40 @@ async function readSecret(keyRef: string, o: K8sSecretOptions): Promise<Record<s
 
 /**
  * A signer from the secret's `cosign.key`, decrypted with `cosign.password` (or {@link KmsOptions.password}
- * when the secret has none), via `src/keys`' `parsePrivateKeyAsync`.
+ * when the secret has none), via `src/keys`. With {@link KmsOptions.publicKeyOnly}, a signer that only
+ * gives the secret's `cosign.pub` (no password needed; `sign` fails), or the public half of
+ * `cosign.key` when the secret has no `cosign.pub`.
  */
 export async function k8sSigner(keyRef: string, opts: KmsOptions = {}): Promise<Signer> {
   const data = await readSecret(keyRef, opts.k8s ?? {});
+  const pub = data['cosign.pub'];
+  if (opts.publicKeyOnly === true && pub !== undefined) {
+    const key = parsePublicKey(pub, `${keyRef} cosign.pub`);
+    return { keyRef, publicKey: () => Promise.resolve(key), sign: () => Promise.reject(kmsError('KMS_ERROR', keyRef, 'resolved for its public key only (publicKeyOnly): cannot sign')) };
+  }
   const pem = data['cosign.key'];
   if (pem === undefined) throw kmsError('KMS_ERROR', keyRef, 'Kubernetes secret has no cosign.key', { reason: 'no-private-key' });
   const password = data['cosign.password'] !== undefined ? data['cosign.password'].toString('utf8') : opts.password;
   let key: KeyObject;
   try {
-    key = await parsePrivateKeyAsync(pem, password, `${keyRef} cosign.key`);
+    key = await privateKeyFromPem(pem, password, `${keyRef} cosign.key`);
   } catch (e) {
     if (isCosignError(e)) throw e; // WRONG_PASSWORD, BAD_KEY, UNSUPPORTED_KEY: already secret-free
     throw kmsError('KMS_ERROR', keyRef, 'cannot decrypt cosign.key');
   }
-  let pub: KeyObject | undefined;
-  if (data['cosign.pub'] !== undefined) {
+  let stored: KeyObject | undefined;
+  if (pub !== undefined) {
     try {
-      pub = parsePublicKey(data['cosign.pub'], `${keyRef} cosign.pub`);
+      stored = parsePublicKey(pub, `${keyRef} cosign.pub`);
     } catch {
-      pub = undefined;
+      stored = undefined;
     }
   }
-  const derived = publicOf(key);
-  if (pub !== undefined && !pub.equals(derived)) throw kmsError('KMS_ERROR', keyRef, 'cosign.pub does not match cosign.key in the Kubernetes secret');
-  return localSigner(key, keyRef);
+  if (stored !== undefined && !stored.equals(publicOf(key))) throw kmsError('KMS_ERROR', keyRef, 'cosign.pub does not match cosign.key in the Kubernetes secret');
+  return signerFromPrivateKey(key, keyRef);
 }
 
-/** The secret's `cosign.pub` (no password needed). */
+/** The secret's `cosign.pub` (no password needed), else the public half of `cosign.key`. */
 export async function k8sPublicKey(keyRef: string, opts: KmsOptions = {}): Promise<KeyObject> {
-  const data = await readSecret(keyRef, opts.k8s ?? {});
-  const pub = data['cosign.pub'];
-  if (pub === undefined) {
-    try {
-      return await (await k8sSigner(keyRef, opts)).publicKey();
-    } catch (e) {
-      throw passThrough(e) ?? kmsError('KMS_ERROR', keyRef, 'Kubernetes secret has no cosign.pub');
-    }
-  }
-  return parsePublicKey(pub, `${keyRef} cosign.pub`);
+  return (await k8sSigner(keyRef, { ...opts, publicKeyOnly: true })).publicKey();
 }

@@ -8,8 +8,8 @@ import { generateKeyPair } from '../../src/keys/private.js';
 import {
   isKmsReference,
   keyRefScheme,
+  BUILTIN_KMS_PROVIDERS,
   kmsSchemes,
-  registerFileKeyLoader,
   registerKmsProvider,
   resolvePublicKey,
   resolveSigner,
@@ -79,14 +79,13 @@ describe('scheme registry', () => {
 
   it('a registered provider handles its scheme, and can be removed', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    registerKmsProvider('testkms', {
-      signer: (keyRef) =>
-        Promise.resolve({
-          keyRef,
-          publicKey: () => Promise.resolve(publicKey),
-          sign: (m: Uint8Array) => Promise.resolve(createSign('sha256').update(m).sign(privateKey)),
-        }),
-    });
+    registerKmsProvider('testkms', (keyRef) =>
+      Promise.resolve({
+        keyRef,
+        publicKey: () => Promise.resolve(publicKey),
+        sign: (m: Uint8Array) => Promise.resolve(createSign('sha256').update(m).sign(privateKey)),
+      }),
+    );
     try {
       const signer = await resolveSigner('testkms://k1');
       expect(signer.keyRef).toBe('testkms://k1');
@@ -101,9 +100,40 @@ describe('scheme registry', () => {
   });
 
   it('refuses to register file schemes or malformed ones', () => {
-    const p = { signer: () => Promise.reject(new Error('x')) };
+    const p = (): Promise<never> => Promise.reject(new Error('x'));
     expect(() => registerKmsProvider('env', p)).toThrow();
     expect(() => registerKmsProvider('bad scheme', p)).toThrow();
+  });
+
+  it('a registered provider takes precedence over a built-in one; unregistering restores the built-in', async () => {
+    const seen: string[] = [];
+    registerKmsProvider('AWSKMS://', (ref, o) => {
+      seen.push(`${ref} ${o.publicKeyOnly === true ? 'public' : 'sign'} ${String(o.providers?.['awskms'])}`);
+      return Promise.reject(new Error('mine'));
+    });
+    try {
+      await expect(resolveSigner('awskms:///alias/x', { providers: { awskms: 'cfg' } })).rejects.toThrow('mine');
+      await expect(resolvePublicKey('awskms:///alias/x')).rejects.toThrow('mine');
+    } finally {
+      expect(unregisterKmsProvider('awskms')).toBe(true);
+    }
+    expect(seen).toEqual(['awskms:///alias/x sign cfg', 'awskms:///alias/x public undefined']);
+    const signer = await resolveSigner('awskms:///alias/x', { aws: { region: 'us-east-1' } });
+    expect(signer.keyRef).toBe('awskms:///alias/x');
+    expect(unregisterKmsProvider('awskms')).toBe(false);
+  });
+
+  it('built-in providers work without importing src/kms/index.ts (no registration at import)', async () => {
+    const registry = await import('../../src/kms/registry.js');
+    expect(Object.keys(registry.BUILTIN_KMS_PROVIDERS).sort()).toEqual(['awskms', 'azurekms', 'gcpkms', 'hashivault', 'k8s', 'openbao']);
+    expect(Object.keys(BUILTIN_KMS_PROVIDERS).sort()).toEqual(Object.keys(registry.BUILTIN_KMS_PROVIDERS).sort());
+    const signer = await registry.resolveSigner('gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1');
+    expect(signer.keyRef).toContain('gcpkms://');
+  });
+
+  it('pkcs11: and gitlab:// are UNSUPPORTED, like the cosign features they are', async () => {
+    await expect(resolveSigner('pkcs11:token=x')).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining('pkcs11') });
+    await expect(resolvePublicKey('gitlab://group/project')).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining('gitlab://') });
   });
 });
 
@@ -120,10 +150,9 @@ describe('key files', () => {
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
-    registerFileKeyLoader(undefined);
   });
 
-  it('resolveSigner("cosign.key", { password }) uses the built-in file loader', async () => {
+  it('resolveSigner("cosign.key", { password }) reads and decrypts the key file', async () => {
     const signer = await resolveSigner(join(dir, 'cosign.key'), { password });
     const sig = await signer.sign(Buffer.from('file'));
     expect(cryptoVerify('sha256', Buffer.from('file'), pub, sig)).toBe(true);
@@ -135,22 +164,23 @@ describe('key files', () => {
     expect((await resolvePublicKey('env://MY_PUB', { env: { MY_PUB: pem } })).equals(pub)).toBe(true);
   });
 
-  it('a file loader passed in options or registered takes over', async () => {
-    const seen: string[] = [];
-    const loader = {
-      signer: (ref: string) => {
-        seen.push(`signer ${ref}`);
-        return Promise.reject(new Error('nope'));
-      },
-      publicKey: (ref: string) => {
-        seen.push(`pub ${ref}`);
-        return Promise.resolve(pub);
-      },
+  it('an encrypted key asks a password function (once), an unencrypted one never does', async () => {
+    let asked = 0;
+    const ask = (): Promise<string> => {
+      asked++;
+      return Promise.resolve(password);
     };
-    await resolvePublicKey('some.pub', { fileLoader: loader });
-    registerFileKeyLoader(loader);
-    await expect(resolveSigner('cosign.key', { password: 'x' })).rejects.toThrow('nope');
-    expect(seen).toEqual(['pub some.pub', 'signer cosign.key']);
+    const signer = await resolveSigner(join(dir, 'cosign.key'), { password: ask });
+    expect(cryptoVerify('sha256', Buffer.from('m'), pub, Buffer.from(await signer.sign(Buffer.from('m'))))).toBe(true);
+    expect(asked).toBe(1);
+    const plain = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    await resolveSigner('env://PLAIN', { env: { PLAIN: plain }, password: ask });
+    expect(asked).toBe(1);
+  });
+
+  it('key URLs only with allowHttp', async () => {
+    await expect(resolvePublicKey('https://127.0.0.1:1/cosign.pub')).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    await expect(resolvePublicKey('http://127.0.0.1:1/cosign.pub', { allowHttp: true })).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining('fetching key http://127.0.0.1:1/cosign.pub') });
   });
 });
 

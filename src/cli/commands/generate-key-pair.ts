@@ -12,7 +12,7 @@ import { OUTPUT_FLAG } from '../command.js';
 import { info, out } from '../context.js';
 import { CliError, unsupported } from '../errors.js';
 import { confirmOverwrite, writePair } from '../keyfiles.js';
-import { loadPublicKey } from '../keyref.js';
+import { keyOptions } from '../keyref.js';
 import { getPassword } from '../password.js';
 
 export const command: Command = {
@@ -54,7 +54,8 @@ export const command: Command = {
     const json = flags.str('output') === 'json';
     const kms = flags.str('kms');
     if (kms !== '') {
-      const key = await loadPublicKey(ctx, kms);
+      const { resolvePublicKey } = await import('../../kms/registry.js');
+      const key = await resolvePublicKey(kms, keyOptions(ctx));
       const pem = key.export({ type: 'spki', format: 'pem' }).toString();
       const file = `${prefix}.pub`;
       try {

@@ -9,7 +9,7 @@ import { OUTPUT_FLAG } from '../command.js';
 import { out } from '../context.js';
 import { UsageError } from '../errors.js';
 import { confirmOverwrite, writePair } from '../keyfiles.js';
-import { readKeyRef } from '../keyref.js';
+import { keyOptions } from '../keyref.js';
 import { getPassword } from '../password.js';
 
 export const command: Command = {
@@ -37,7 +37,8 @@ export const command: Command = {
   async run(ctx, flags) {
     const keyRef = flags.str('key');
     if (keyRef === '') throw new UsageError('required flag(s) "key" not set');
-    const pem = await readKeyRef(ctx, keyRef);
+    const { readKeyReference } = await import('../../keys/resolve.js');
+    const pem = await readKeyReference(keyRef, keyOptions(ctx));
     const password = await getPassword(ctx, true);
     const { importKeyPair } = await import('../../keys/private.js');
     const pair = importKeyPair(pem, password);

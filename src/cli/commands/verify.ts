@@ -15,7 +15,7 @@ import { out, warn } from '../context.js';
 import { parseAnnotations } from '../annotations.js';
 import { CliError, EXIT, unsupported } from '../errors.js';
 import type { Flags } from '../flags.js';
-import { loadPublicKey } from '../keyref.js';
+import { keyOptions } from '../keyref.js';
 import { progressBar } from '../progress.js';
 import type { RegistrySettings } from '../registry.js';
 import { registrySettings } from '../registry.js';
@@ -203,7 +203,8 @@ async function prepare(ctx: CliContext, flags: Flags): Promise<Prepared> {
   } catch (e) {
     throw new CliError((e as Error).message, EXIT.ERROR, 'USAGE');
   }
-  const publicKey = await loadPublicKey(ctx, keyRef);
+  const { resolvePublicKey } = await import('../../kms/registry.js');
+  const publicKey = await resolvePublicKey(keyRef, keyOptions(ctx));
   return { publicKey, keyRef, hash: alg, annotations, tlog, text: flags.str('output') === 'text' };
 }
 
@@ -243,8 +244,8 @@ async function readSignatureArg(ctx: CliContext, value: string): Promise<Buffer>
   const { decodeBase64Strict } = await import('../../encoding.js');
   let text: string;
   if (/^https?:\/\//i.test(value)) {
-    const { readKeyRef } = await import('../keyref.js');
-    text = (await readKeyRef(ctx, value)).toString('utf8');
+    const { readKeyReference } = await import('../../keys/resolve.js');
+    text = (await readKeyReference(value, keyOptions(ctx))).toString('utf8');
   } else {
     let isFile = false;
     try {
@@ -273,8 +274,7 @@ async function readSignatureArg(ctx: CliContext, value: string): Promise<Buffer>
 }
 
 async function readPayloadArg(ctx: CliContext, value: string): Promise<Buffer> {
-  const { readKeyRef } = await import('../keyref.js');
-  if (/^https?:\/\//i.test(value)) return readKeyRef(ctx, value);
+  if (/^https?:\/\//i.test(value)) return (await import('../../keys/resolve.js')).readKeyReference(value, keyOptions(ctx));
   try {
     return await readFileLimited(value, MAX_PAYLOAD_FILE_BYTES, 'payload file');
   } catch (e) {
