@@ -345,20 +345,74 @@ export function assertNoDuplicateKeys(text: string, what: string, code: CosignEr
   }
 }
 
+/** Thrown inside {@link readPlainJson} when the text leaves what its shape describes; never escapes it. */
+const OFF_FAST_PATH: unique symbol = Symbol('off the JSON fast path');
+
 /**
- * Thrown by {@link PlainJsonReader} when the text leaves the subset it reads. Never escapes a fast
- * path: the caller catches it and runs the full parser and schema, which then give exactly the result
- * or error they always gave.
+ * What one value of a {@link PlainShape} may be. Every kind accepts only values the document's checked
+ * path (`parseStrictJson` + its zod schema) accepts unchanged.
  */
-export const OFF_FAST_PATH: unique symbol = Symbol('off the JSON fast path');
+export type PlainKind =
+  /** A string (escapes decoded; a raw control character leaves the fast path). */
+  | { readonly t: 'string' }
+  /**
+   * A string without escapes that `valid(text, start, end)` accepts, checked in the document before it
+   * is sliced out. `valid` must refuse control characters and backslashes (a digest).
+   */
+  | { readonly t: 'token'; readonly valid: (text: string, start: number, end: number) => boolean }
+  /** An integer of at most 15 digits (every one is exact in a double), from `min` to `max` when given. */
+  | { readonly t: 'integer'; readonly min?: number; readonly max?: number }
+  /** An object of strings (annotations). */
+  | { readonly t: 'strings' }
+  /** `null`, or an object of strings, integers (at most 15 digits), booleans and `null`s (a payload's `optional`). */
+  | { readonly t: 'scalarsOrNull' }
+  /** An object with these members. */
+  | { readonly t: 'object'; readonly shape: PlainShape }
+  /** An array of values of one kind. */
+  | { readonly t: 'array'; readonly of: PlainKind };
+
+/** One member of a {@link PlainShape}: its kind, and whether it may be absent. */
+export interface PlainField {
+  readonly kind: PlainKind;
+  readonly optional: boolean;
+}
+
+/** The members an object may have, in the order they are usually written. No other key is read. */
+export interface PlainShape {
+  readonly keys: readonly string[];
+  readonly fields: readonly PlainField[];
+  /** Bit mask of the members that must be present. */
+  readonly required: number;
+}
+
+/** Builders of {@link PlainKind} values and {@link PlainShape}s: one small table per document. */
+export const plain = {
+  string: { t: 'string' } as PlainKind,
+  strings: { t: 'strings' } as PlainKind,
+  scalarsOrNull: { t: 'scalarsOrNull' } as PlainKind,
+  token: (valid: (text: string, start: number, end: number) => boolean): PlainKind => ({ t: 'token', valid }),
+  integer: (min?: number, max?: number): PlainKind => ({ t: 'integer', ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) }),
+  array: (of: PlainKind): PlainKind => ({ t: 'array', of }),
+  /** A member that may be absent. */
+  optional: (kind: PlainKind): PlainField => ({ kind, optional: true }),
+  /** An object: member name → kind (required) or {@link plain.optional}(kind). At most 31 members. */
+  object(members: Readonly<Record<string, PlainKind | PlainField>>): PlainKind & { readonly t: 'object' } {
+    const keys = Object.keys(members);
+    if (keys.length > 31 || keys.includes('__proto__')) throw new Error('plain.object: at most 31 members, no __proto__');
+    const fields = keys.map((k) => {
+      const m = members[k] as PlainKind | PlainField;
+      return 'optional' in m ? m : { kind: m, optional: false };
+    });
+    let required = 0;
+    fields.forEach((f, i) => {
+      if (!f.optional) required |= 1 << i;
+    });
+    return { t: 'object', shape: { keys, fields, required } };
+  },
+};
 
 /** A control character: never raw inside a JSON string, and not white space the reader skips. */
 const CONTROL = /[\u0000-\u001f]/;
-
-/** True when `s` has a control character (U+0000–U+001F), which JSON strings may not hold raw. */
-export function hasControlCharacter(s: string): boolean {
-  return CONTROL.test(s);
-}
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -376,40 +430,45 @@ const MINUS = 0x2d;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 
-/** Most digits {@link PlainJsonReader.integer} reads: up to 15 digits every integer is exact in a double. */
+/** Most digits of an integer read: up to 15 digits every integer is exact in a double. */
 const MAX_INTEGER_DIGITS = 15;
 
 /**
- * A forward-only reader for the plain JSON that cosign and registries write (compact), used by
- * shape-specific fast paths in front of `parseStrictJson` + zod. It reads a strict subset of RFC 8259:
- * strings (escapes only in values, not in keys), integers of at most 15 digits, `null`, `true`,
- * `false`, and white space between tokens. Anything else throws {@link OFF_FAST_PATH}.
+ * A fast path in front of `parseStrictJson` + a zod schema, for the compact JSON that cosign and
+ * registries write: reads `text` as the object `shape` describes and returns exactly the value
+ * `parseStrictJson(text)` returns (same keys in the same order, same values), or undefined when the text
+ * leaves the shape (another key, a duplicate, a missing member, another kind of value, a number that is
+ * not a short integer, an escape in a key, `__proto__` as a map key), in which case the caller runs the
+ * checked path, which gives its result or error as always. Every value the shape admits is one the
+ * document's schema accepts, so the caller need not run the schema on what this returns.
  *
- * Keys never contain an escape here, so they are compared exactly as Go (and the slow path) compare
- * them; the text comes from a strict UTF-8 decoder, so it has no lone surrogates. A value with escapes
- * (a PEM certificate, a bundle's JSON) is decoded by `JSON.parse` of that one string token, which
- * decodes values correctly (V8's bug is with escaped object keys) and gives exactly the string the
- * whole-document parse would. Duplicate keys are the caller's to detect (it knows which keys it expects).
- *
- * Control characters are looked for only where they could pass unnoticed: {@link PlainJsonReader.string}
- * and {@link PlainJsonReader.mapKey} check, {@link PlainJsonReader.keyIn} only matches given names, and
- * {@link PlainJsonReader.token} leaves it to the caller, who must compare the result with fixed names
- * or a pattern without control characters (scanning a whole manifest costs more than the rest of the reader).
+ * Keys never contain an escape here, so they are compared exactly as Go (and the checked path) compare
+ * them; the text comes from a strict UTF-8 decoder, so it has no lone surrogates. A string value with
+ * escapes (a PEM certificate, a bundle's JSON) is decoded by `JSON.parse` of that one string token,
+ * which decodes values correctly (V8's bug, see `parseStrictJson`, is with escaped object keys).
  */
-export class PlainJsonReader {
+export function readPlainJson(text: string, shape: PlainKind & { readonly t: 'object' }): Record<string, unknown> | undefined {
+  const r = new PlainReader(text);
+  try {
+    const value = r.object(shape.shape);
+    r.end();
+    return value;
+  } catch (e) {
+    if (e === OFF_FAST_PATH) return undefined;
+    throw e;
+  }
+}
+
+/** The cursor of {@link readPlainJson}. Any departure from the shape throws {@link OFF_FAST_PATH}. */
+class PlainReader {
   readonly #text: string;
   /** Whether the text has a backslash anywhere: if not, every `"` ends a string. */
   readonly #escapes: boolean;
   #i = 0;
 
-  private constructor(text: string) {
+  constructor(text: string) {
     this.#text = text;
     this.#escapes = text.includes('\\');
-  }
-
-  /** A reader over `text`. */
-  static over(text: string): PlainJsonReader {
-    return new PlainJsonReader(text);
   }
 
   /** Skip JSON white space and return the next char code (NaN at the end). */
@@ -441,64 +500,102 @@ export class PlainJsonReader {
     throw OFF_FAST_PATH;
   }
 
-  /** Consume `{`; false when the object is empty (its `}` is consumed too). Loop with {@link PlainJsonReader.objectNext}. */
-  objectStart(): boolean {
+  value(kind: PlainKind): unknown {
+    switch (kind.t) {
+      case 'string':
+        return this.#string();
+      case 'token': {
+        const start = this.#skipString();
+        const end = this.#i - 1;
+        if (!kind.valid(this.#text, start, end)) throw OFF_FAST_PATH;
+        return this.#text.slice(start, end);
+      }
+      case 'integer': {
+        const n = this.#integer();
+        if ((kind.min !== undefined && n < kind.min) || (kind.max !== undefined && n > kind.max)) throw OFF_FAST_PATH;
+        return n;
+      }
+      case 'strings':
+        return this.#map(false);
+      case 'scalarsOrNull':
+        if (this.#literal() === null) return null;
+        return this.#map(true);
+      case 'object':
+        return this.object(kind.shape);
+      case 'array': {
+        const out: unknown[] = [];
+        this.#expect(OPEN_ARRAY);
+        if (this.#accept(CLOSE_ARRAY)) return out;
+        do out.push(this.value(kind.of));
+        while (this.#more(CLOSE_ARRAY));
+        return out;
+      }
+    }
+  }
+
+  /** An object of `shape`: each member at most once, every required one present, built in text order. */
+  object(shape: PlainShape): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    let seen = 0;
     this.#expect(OPEN_OBJECT);
-    return !this.#accept(CLOSE_OBJECT);
+    if (!this.#accept(CLOSE_OBJECT)) {
+      do {
+        const n = this.#key(shape.keys);
+        const bit = 1 << n;
+        if ((seen & bit) !== 0) throw OFF_FAST_PATH;
+        seen |= bit;
+        out[shape.keys[n] as string] = this.value((shape.fields[n] as PlainField).kind);
+      } while (this.#more(CLOSE_OBJECT));
+    }
+    if ((seen & shape.required) !== shape.required) throw OFF_FAST_PATH;
+    return out;
   }
 
-  /** After a member: true at `,` (read the next key), false at `}` (consumed). */
-  objectNext(): boolean {
-    return this.#more(CLOSE_OBJECT);
+  /** An object of strings, or (`scalars`) of strings, short integers, booleans and nulls. */
+  #map(scalars: boolean): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    this.#expect(OPEN_OBJECT);
+    if (this.#accept(CLOSE_OBJECT)) return out;
+    do {
+      const start = this.#skipString();
+      const k = this.#text.slice(start, this.#i - 1);
+      // `out[k] = …` with `__proto__` would set the prototype; JSON.parse makes an own key.
+      if ((this.#escapes && k.includes('\\')) || CONTROL.test(k) || k === '__proto__' || Object.hasOwn(out, k)) throw OFF_FAST_PATH;
+      this.#expect(COLON);
+      if (!scalars || this.#peek() === QUOTE) {
+        out[k] = this.#string();
+      } else {
+        const literal = this.#literal();
+        out[k] = literal === undefined ? this.#integer() : literal;
+      }
+    } while (this.#more(CLOSE_OBJECT));
+    return out;
   }
 
-  /** Consume `[`; false when the array is empty (its `]` is consumed too). Loop with {@link PlainJsonReader.arrayNext}. */
-  arrayStart(): boolean {
-    this.#expect(OPEN_ARRAY);
-    return !this.#accept(CLOSE_ARRAY);
+  /** Read a key that must be one of `keys`, and the `:` after it; returns its index. Matched in place: no string is made. */
+  #key(keys: readonly string[]): number {
+    if (this.#peek() !== QUOTE) throw OFF_FAST_PATH;
+    const t = this.#text;
+    const at = this.#i + 1;
+    for (let n = 0; n < keys.length; n++) {
+      const name = keys[n] as string;
+      if (t.charCodeAt(at + name.length) === QUOTE && matchesAt(t, at, name)) {
+        this.#i = at + name.length + 1;
+        this.#expect(COLON);
+        return n;
+      }
+    }
+    throw OFF_FAST_PATH;
   }
 
-  /** After an element: true at `,`, false at `]` (consumed). */
-  arrayNext(): boolean {
-    return this.#more(CLOSE_ARRAY);
-  }
-
-  /** True when the next value is a string. */
-  atString(): boolean {
-    return this.#peek() === QUOTE;
-  }
-
-  /** Read a string value: escapes are decoded; a raw control character leaves the fast path. */
-  string(): string {
+  /** A string value: escapes are decoded; a raw control character leaves the fast path. */
+  #string(): string {
     const start = this.#skipString();
     const end = this.#i - 1;
     const s = this.#text.slice(start, end);
     if (this.#escapes && s.includes('\\')) return decodeStringToken(this.#text.slice(start - 1, end + 1));
-    if (hasControlCharacter(s)) throw OFF_FAST_PATH;
+    if (CONTROL.test(s)) throw OFF_FAST_PATH;
     return s;
-  }
-
-  /**
-   * Read a string without escapes, and without looking for control characters: only for values the
-   * caller then compares with fixed strings or checks with a pattern that refuses control characters
-   * (a digest, a media type).
-   */
-  token(): string {
-    const start = this.#skipString();
-    const s = this.#text.slice(start, this.#i - 1);
-    if (this.#escapes && s.includes('\\')) throw OFF_FAST_PATH;
-    return s;
-  }
-
-  /**
-   * Read a string that `isValidAt(text, start, end)` accepts (checked in the document, before slicing),
-   * else leave the fast path. For patterns that exclude control characters and backslashes (a digest).
-   */
-  tokenMatching(isValidAt: (text: string, start: number, end: number) => boolean): string {
-    const start = this.#skipString();
-    const end = this.#i - 1;
-    if (!isValidAt(this.#text, start, end)) throw OFF_FAST_PATH;
-    return this.#text.slice(start, end);
   }
 
   /** Consume the string at the cursor; returns where its content starts (it ends before the closing quote, at the cursor - 1). */
@@ -514,43 +611,11 @@ export class PlainJsonReader {
     return start;
   }
 
-  /**
-   * Read an object key that must be one of `names` and the `:` after it; returns the entry of `names`
-   * (the caller's own string constant, so a `switch` on it compares cheaply), or leaves the fast path
-   * for any other key. Matched in place: no string is made. List the names in the order they are
-   * usually written.
-   */
-  keyIn(names: readonly string[]): string {
-    if (this.#peek() !== QUOTE) throw OFF_FAST_PATH;
-    const t = this.#text;
-    const at = this.#i + 1;
-    for (let n = 0; n < names.length; n++) {
-      const name = names[n] as string;
-      if (t.charCodeAt(at + name.length) === QUOTE && matchesAt(t, at, name)) {
-        this.#i = at + name.length + 1;
-        this.#expect(COLON);
-        return name;
-      }
-    }
-    throw OFF_FAST_PATH;
-  }
-
-  /** Read a free-form object key (a map's, no escapes) and the `:` after it; a control character leaves the fast path. */
-  mapKey(): string {
-    const k = this.token();
-    if (hasControlCharacter(k)) throw OFF_FAST_PATH;
-    this.#expect(COLON);
-    return k;
-  }
-
-  /** Read a JSON integer (`-?(0|[1-9][0-9]*)`, at most 15 digits); a fraction or exponent is left unread, so the caller's next token check fails. */
-  integer(allowNegative: boolean): number {
+  /** A JSON integer (`-?(0|[1-9][0-9]*)`, at most 15 digits); a fraction or exponent is left unread, so the next token check fails. */
+  #integer(): number {
     let c = this.#peek();
     const negative = c === MINUS;
-    if (negative) {
-      if (!allowNegative) throw OFF_FAST_PATH;
-      c = this.#text.charCodeAt(++this.#i);
-    }
+    if (negative) c = this.#text.charCodeAt(++this.#i);
     const start = this.#i;
     let n = 0;
     while (c >= DIGIT_0 && c <= DIGIT_9) {
@@ -558,13 +623,13 @@ export class PlainJsonReader {
       c = this.#text.charCodeAt(++this.#i);
     }
     const digits = this.#i - start;
-    // No digits, a leading zero (`01`), or more digits than a double holds exactly.
+    // No digits, a leading zero (`01`), more digits than a double holds exactly.
     if (digits === 0 || digits > MAX_INTEGER_DIGITS || (digits > 1 && this.#text.charCodeAt(start) === DIGIT_0)) throw OFF_FAST_PATH;
     return negative ? -n : n;
   }
 
-  /** Read `null`, `true` or `false` if one is next (returns undefined when none is). */
-  literal(): null | boolean | undefined {
+  /** `null`, `true` or `false` if one is next (undefined when none is). */
+  #literal(): null | boolean | undefined {
     const c = this.#peek();
     const t = this.#text;
     if (c === 0x6e && t.startsWith('null', this.#i)) {
@@ -610,21 +675,5 @@ function decodeStringToken(token: string): string {
     return JSON.parse(token) as string;
   } catch {
     throw OFF_FAST_PATH;
-  }
-}
-
-/**
- * Run a fast-path reader over `text`: its result, or undefined when the text is not plain JSON or the
- * reader left the fast path (the caller then parses with `parseStrictJson` and its schema).
- */
-export function readPlainJson<T>(text: string, read: (r: PlainJsonReader) => T): T | undefined {
-  const r = PlainJsonReader.over(text);
-  try {
-    const value = read(r);
-    r.end();
-    return value;
-  } catch (e) {
-    if (e === OFF_FAST_PATH) return undefined;
-    throw e;
   }
 }

@@ -13,9 +13,8 @@ import { schema } from '../zod.js';
 import type { Digest } from '../digest.js';
 import { fail } from '../errors.js';
 import { goMarshal, goStruct, type GoValue } from '../payload/gojson.js';
-import { decodeUtf8Strict, OFF_FAST_PATH, parseStrictJson, readPlainJson, type PlainJsonReader } from '../json.js';
-import { defineLazyManifestDigest, brandValidatedDescriptor } from './private-state.js';
-import { DescriptorSchema, readDescriptorFast, readMediaTypeFast, readStringMapFast, sha256Digest, type DescriptorFields, type LayerDescriptor, type SignatureLayer } from './layer.js';
+import { decodeUtf8Strict, parseStrictJson, plain, readPlainJson } from '../json.js';
+import { brandValidatedDescriptor, DescriptorSchema, PLAIN_DESCRIPTOR, sha256Digest, type DescriptorFields, type LayerDescriptor, type SignatureLayer } from './layer.js';
 import {
   DOCKER_CONFIG_MEDIA_TYPE,
   DOCKER_MANIFEST_MEDIA_TYPE,
@@ -158,100 +157,40 @@ const ManifestSchema = schema((z) =>
   }),
 );
 
-/** What the manifest JSON contributes to a {@link SignatureManifest}, from the fast path or from zod. */
+/** What the manifest JSON contributes to a {@link SignatureManifest}. */
 export interface ManifestFields {
   readonly mediaType: string | undefined;
   readonly config: { readonly mediaType: string; readonly size: number; readonly digest: string };
   readonly layers: readonly DescriptorFields[];
 }
 
-/** The keys the manifest fast path reads, in the order cosign (then OCI 1.1) writes them. */
-const MANIFEST_KEYS: readonly string[] = ['schemaVersion', 'mediaType', 'config', 'layers', 'subject', 'artifactType', 'annotations'];
-
-/** Bits for the optional OCI 1.1 members the fast path has seen (each at most once). */
-const SEEN_SUBJECT = 1;
-const SEEN_ARTIFACT_TYPE = 2;
-const SEEN_ANNOTATIONS = 4;
+/**
+ * The manifests cosign writes, for {@link readPlainJson}: `schemaVersion`, optional `mediaType`,
+ * `config` and `layers` (descriptors as {@link PLAIN_DESCRIPTOR} reads them), and OCI 1.1's optional
+ * `subject`, `artifactType` and `annotations` (referrers-mode signatures have a subject).
+ */
+export const PLAIN_MANIFEST = plain.object({
+  schemaVersion: plain.integer(2, 2),
+  mediaType: plain.optional(plain.string),
+  config: PLAIN_DESCRIPTOR,
+  layers: plain.array(PLAIN_DESCRIPTOR),
+  subject: plain.optional(PLAIN_DESCRIPTOR),
+  artifactType: plain.optional(plain.string),
+  annotations: plain.optional(plain.strings),
+});
 
 /**
- * Fast path for the manifests cosign writes (see `PlainJsonReader`): the keys `schemaVersion` (the
- * integer 2), `mediaType` (optional), `config` and `layers`, optionally OCI 1.1's `subject`,
- * `artifactType` and `annotations`; no duplicates, at most `maxLayers` layers. Gives the fields
- * {@link readManifestChecked} would give for the same text; undefined for anything else, which then
- * goes through {@link readManifestChecked}.
+ * The manifest JSON value: {@link PLAIN_MANIFEST}'s fast path, else {@link readManifestChecked}. Either
+ * way, the value `parseStrictJson` gives, checked.
  */
-export function readManifestFast(text: string, maxLayers: number): ManifestFields | undefined {
-  return readPlainJson(text, (r: PlainJsonReader): ManifestFields => {
-    let schemaVersion: number | undefined;
-    let mediaType: string | undefined;
-    let config: ManifestFields['config'] | undefined;
-    let layers: DescriptorFields[] | undefined;
-    let seenOci11 = 0;
-    if (r.objectStart()) {
-      do {
-        switch (r.keyIn(MANIFEST_KEYS)) {
-          case 'schemaVersion':
-            if (schemaVersion !== undefined) throw OFF_FAST_PATH;
-            schemaVersion = r.integer(false);
-            break;
-          case 'mediaType':
-            if (mediaType !== undefined) throw OFF_FAST_PATH;
-            mediaType = readMediaTypeFast(r);
-            break;
-          case 'config':
-            if (config !== undefined) throw OFF_FAST_PATH;
-            config = configFields(readDescriptorFast(r));
-            break;
-          case 'layers':
-            if (layers !== undefined) throw OFF_FAST_PATH;
-            layers = [];
-            if (r.arrayStart()) {
-              do {
-                // Over the limit: the slow path reports TOO_LARGE (after checking the JSON, as always).
-                if (layers.length >= maxLayers) throw OFF_FAST_PATH;
-                layers.push(readDescriptorFast(r));
-              } while (r.arrayNext());
-            }
-            // The slow path's exact test (an odd maxLayers such as -1 or NaN included).
-            if (layers.length > maxLayers) throw OFF_FAST_PATH;
-            break;
-          // OCI 1.1 fields (referrers-mode signatures have a subject): not kept, but they must be
-          // well-formed JSON without duplicate keys, so only their usual shapes stay on the fast path.
-          case 'subject':
-            if (seenOci11 & SEEN_SUBJECT) throw OFF_FAST_PATH;
-            seenOci11 |= SEEN_SUBJECT;
-            readDescriptorFast(r);
-            break;
-          case 'artifactType':
-            if (seenOci11 & SEEN_ARTIFACT_TYPE) throw OFF_FAST_PATH;
-            seenOci11 |= SEEN_ARTIFACT_TYPE;
-            r.string();
-            break;
-          case 'annotations':
-            if (seenOci11 & SEEN_ANNOTATIONS) throw OFF_FAST_PATH;
-            seenOci11 |= SEEN_ANNOTATIONS;
-            readStringMapFast(r);
-            break;
-          default:
-            throw OFF_FAST_PATH;
-        }
-      } while (r.objectNext());
-    }
-    if (schemaVersion !== 2 || config === undefined || layers === undefined) throw OFF_FAST_PATH;
-    return { mediaType, config, layers };
-  });
+function readManifestJson(text: string, maxLayers: number): unknown {
+  const fast = readPlainJson(text, PLAIN_MANIFEST);
+  // Over the layer limit: the checked path reports TOO_LARGE (after checking the JSON, as always).
+  return fast !== undefined && (fast.layers as unknown[]).length <= maxLayers ? fast : readManifestChecked(text, maxLayers);
 }
 
-/** What a manifest keeps of its config descriptor (its annotations are validated, then dropped). */
-function configFields(d: { readonly mediaType: string; readonly size: number; readonly digest: string }): ManifestFields['config'] {
-  return { mediaType: d.mediaType, size: d.size, digest: d.digest };
-}
-
-/**
- * The full path: `parseStrictJson`, the layer limit, then `ManifestSchema`; its errors are the
- * reference behaviour that the fast path defers to.
- */
-export function readManifestChecked(text: string, maxLayers: number): ManifestFields {
+/** The checked path: `parseStrictJson`, the layer limit, then `ManifestSchema`; its errors are the reference behaviour. */
+export function readManifestChecked(text: string, maxLayers: number): unknown {
   const value = parseStrictJson(text, 'signature manifest', 'BAD_MANIFEST');
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const layers = (value as { layers?: unknown }).layers;
@@ -265,13 +204,16 @@ export function readManifestChecked(text: string, maxLayers: number): ManifestFi
     const path = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
     throw fail('BAD_MANIFEST', `signature manifest: ${path}: ${issue?.message ?? 'invalid'}`, { details: { path } });
   }
-  const m = parsed.data;
-  const rawLayers = (value as { layers: Array<{ annotations?: Record<string, string> }> }).layers;
+  return value;
+}
+
+/** The fields of a checked manifest value (its own objects: the annotations records keep a `__proto__` key, unlike zod's copies). */
+function manifestFields(value: unknown): ManifestFields {
+  const m = value as { mediaType?: string; config: DescriptorFields; layers: Array<Omit<DescriptorFields, 'annotations'> & { annotations?: Record<string, string> }> };
   return {
     mediaType: m.mediaType,
-    config: configFields(m.config),
-    // The parsed JSON's own annotations objects (zod's copies would drop a `__proto__` key).
-    layers: m.layers.map((l, i) => ({ mediaType: l.mediaType, size: l.size, digest: l.digest, annotations: rawLayers[i]?.annotations ?? {} })),
+    config: { mediaType: m.config.mediaType, size: m.config.size, digest: m.config.digest },
+    layers: m.layers.map((l) => ({ mediaType: l.mediaType, size: l.size, digest: l.digest, annotations: l.annotations ?? {} })),
   };
 }
 
@@ -289,7 +231,7 @@ export function parseSignatureManifest(bytes: Uint8Array, options: ParseSignatur
   const maxLayers = options.maxLayers ?? DEFAULT_MAX_LAYERS;
   if (bytes.byteLength > maxBytes) throw fail('TOO_LARGE', `signature manifest: ${bytes.byteLength} bytes is over the ${maxBytes}-byte limit`);
   const text = decodeUtf8Strict(bytes, 'signature manifest', 'BAD_MANIFEST');
-  const m = readManifestFast(text, maxLayers) ?? readManifestChecked(text, maxLayers);
+  const m = manifestFields(readManifestJson(text, maxLayers));
   const contentType = options.contentType?.split(';')[0]?.trim().toLowerCase();
   if (contentType !== undefined && contentType !== '' && !SIGNATURE_MANIFEST_MEDIA_TYPES.includes(contentType)) {
     throw fail('BAD_MANIFEST', `signature manifest: Content-Type ${JSON.stringify(contentType.slice(0, 200))} is not an image manifest type`);
@@ -302,18 +244,18 @@ export function parseSignatureManifest(bytes: Uint8Array, options: ParseSignatur
   }
   const mediaType = m.mediaType ?? (contentType !== undefined && contentType !== '' ? contentType : OCI_MANIFEST_MEDIA_TYPE);
   const layers = m.layers.map((l) => {
-    // Fresh objects from either reader (the annotations are the fast path's or JSON.parse's own): ours to brand and freeze.
+    // Fresh objects (the annotations are the fast path's or JSON.parse's own): ours to brand and freeze.
     Object.freeze(l.annotations);
     brandValidatedDescriptor(l);
     return Object.freeze(l) as LayerDescriptor;
   });
-  const manifest = { raw: bytes } as { raw: Uint8Array; digest: Digest; mediaType: string; config: SignatureManifest['config']; layers: readonly LayerDescriptor[] };
-  // Computed on first use: the registry client has already checked the bytes against their digest.
-  defineLazyManifestDigest(manifest);
-  manifest.mediaType = mediaType;
-  manifest.config = Object.freeze({ mediaType: m.config.mediaType, size: m.config.size, digest: m.config.digest as Digest });
-  manifest.layers = Object.freeze(layers);
-  return Object.freeze(manifest);
+  return Object.freeze({
+    raw: bytes,
+    digest: sha256Digest(bytes),
+    mediaType,
+    config: Object.freeze({ mediaType: m.config.mediaType, size: m.config.size, digest: m.config.digest as Digest }),
+    layers: Object.freeze(layers),
+  });
 }
 
 /** Options for {@link appendSignature}. */

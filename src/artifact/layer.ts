@@ -12,8 +12,7 @@ import { schema } from '../zod.js';
 import { assertDigest, isDigest, isSha256DigestAt, type Digest } from '../digest.js';
 import { decodeBase64StrictBytes, encodeBase64 } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
-import { isValidatedDescriptor } from './private-state.js';
-import { hasControlCharacter, OFF_FAST_PATH, type PlainJsonReader } from '../json.js';
+import { plain } from '../json.js';
 import {
   BUNDLE_ANNOTATION,
   CERTIFICATE_ANNOTATION,
@@ -21,13 +20,16 @@ import {
   RFC3161_TIMESTAMP_ANNOTATION,
   SIGNATURE_ANNOTATION,
   SIMPLE_SIGNING_MEDIA_TYPE,
-  DSSE_ENVELOPE_MEDIA_TYPE,
-  OCI_MANIFEST_MEDIA_TYPE,
-  OCI_CONFIG_MEDIA_TYPE,
-  DOCKER_MANIFEST_MEDIA_TYPE,
-  DOCKER_CONFIG_MEDIA_TYPE,
 } from './media-types.js';
 import { encodeRekorBundle, encodeRfc3161Timestamp, parseRekorBundle, parseRfc3161Timestamp, type RekorBundle, type Rfc3161Timestamp } from './rekor.js';
+
+/** Layer descriptors that `parseSignatureManifest` validated and froze. */
+const VALIDATED = new WeakSet<object>();
+
+/** Mark `o`, a descriptor `parseSignatureManifest` validated (and is about to freeze), as trusted by {@link parseSignatureLayer}. */
+export function brandValidatedDescriptor(o: object): void {
+  VALIDATED.add(o);
+}
 
 /** Default limit on a signature layer's size (cosign's default attachment limit, 128 MiB). */
 export const DEFAULT_MAX_LAYER_BYTES = 128 * 1024 * 1024;
@@ -156,81 +158,16 @@ export interface DescriptorFields {
   readonly annotations: Record<string, string>;
 }
 
-/** The keys the descriptor fast path reads, in the order cosign writes them. */
-const DESCRIPTOR_KEYS: readonly string[] = ['mediaType', 'size', 'digest', 'annotations'];
-
 /**
- * Fast path for one descriptor (see `PlainJsonReader`): accepts a subset of what
- * {@link DescriptorSchema} accepts — exactly the keys `mediaType`, `size`, `digest` and optionally
- * `annotations` (string values), a sha256 digest, a size of at most 15 digits — with the same result.
- * Anything else (other keys or digest algorithms, duplicates, `__proto__`) leaves the fast path.
+ * A descriptor as cosign writes it, for `readPlainJson`: `mediaType`, `size`, a sha256 `digest` and
+ * optional `annotations` (other keys or digest algorithms take the checked path, {@link DescriptorSchema}).
  */
-export function readDescriptorFast(r: PlainJsonReader): DescriptorFields {
-  let mediaType: string | undefined;
-  let size = -1;
-  let digest: string | undefined;
-  let annotations: Record<string, string> | undefined;
-  if (r.objectStart()) {
-    do {
-      switch (r.keyIn(DESCRIPTOR_KEYS)) {
-        case 'mediaType':
-          if (mediaType !== undefined) throw OFF_FAST_PATH;
-          mediaType = readMediaTypeFast(r);
-          break;
-        case 'size':
-          if (size >= 0) throw OFF_FAST_PATH;
-          size = r.integer(false);
-          break;
-        case 'digest':
-          if (digest !== undefined) throw OFF_FAST_PATH;
-          // sha256 only (others take the slow path); the check also rules out control characters and escapes.
-          digest = r.tokenMatching(isSha256DigestAt);
-          break;
-        case 'annotations':
-          if (annotations !== undefined) throw OFF_FAST_PATH;
-          annotations = readStringMapFast(r);
-          break;
-        default:
-          throw OFF_FAST_PATH;
-      }
-    } while (r.objectNext());
-  }
-  if (mediaType === undefined || size < 0 || digest === undefined) throw OFF_FAST_PATH;
-  return { mediaType, size, digest, annotations: annotations ?? {} };
-}
-
-/**
- * Fast path for a media type string. The ones cosign writes are recognised by comparison, which is
- * cheaper than looking for control characters; any other string is checked for them.
- */
-export function readMediaTypeFast(r: PlainJsonReader): string {
-  const s = r.token();
-  switch (s) {
-    case SIMPLE_SIGNING_MEDIA_TYPE:
-    case DSSE_ENVELOPE_MEDIA_TYPE:
-    case OCI_MANIFEST_MEDIA_TYPE:
-    case OCI_CONFIG_MEDIA_TYPE:
-    case DOCKER_MANIFEST_MEDIA_TYPE:
-    case DOCKER_CONFIG_MEDIA_TYPE:
-      return s;
-    default:
-      if (hasControlCharacter(s)) throw OFF_FAST_PATH;
-      return s;
-  }
-}
-
-/** Fast path for a JSON object of strings, built like `JSON.parse` builds it (a `__proto__` key leaves the fast path). */
-export function readStringMapFast(r: PlainJsonReader): Record<string, string> {
-  const map: Record<string, string> = {};
-  if (r.objectStart()) {
-    do {
-      const k = r.mapKey();
-      if (k === '__proto__' || Object.hasOwn(map, k)) throw OFF_FAST_PATH;
-      map[k] = r.string();
-    } while (r.objectNext());
-  }
-  return map;
-}
+export const PLAIN_DESCRIPTOR = plain.object({
+  mediaType: plain.string,
+  size: plain.integer(0),
+  digest: plain.token(isSha256DigestAt),
+  annotations: plain.optional(plain.strings),
+});
 
 /** `sha256:<hex>` of `data`, with the one-shot hash (faster than a Hash object for small inputs). */
 export function sha256Digest(data: Uint8Array): Digest {
@@ -265,7 +202,7 @@ export interface ParseSignatureLayerOptions {
 export function parseSignatureLayer(descriptor: unknown, blob: Uint8Array, options: ParseSignatureLayerOptions = {}): SignatureLayer {
   let desc: { mediaType: string; size: number; digest: string };
   // Descriptors produced by parseSignatureManifest are already validated and frozen: no need to validate again.
-  const trusted = typeof descriptor === 'object' && descriptor !== null && isValidatedDescriptor(descriptor);
+  const trusted = typeof descriptor === 'object' && descriptor !== null && VALIDATED.has(descriptor);
   if (trusted) {
     desc = descriptor as LayerDescriptor;
   } else {

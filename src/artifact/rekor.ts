@@ -14,7 +14,7 @@ import { schema } from '../zod.js';
 import { decodeBase64Strict } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
 import { canonicalJson } from '../payload/jcs.js';
-import { decodeUtf8Strict, OFF_FAST_PATH, parseStrictJson, readPlainJson, type PlainJsonReader } from '../json.js';
+import { decodeUtf8Strict, parseStrictJson } from '../json.js';
 import { goMarshal, goStruct } from '../payload/gojson.js';
 
 /** Size limit for a bundle annotation or a Rekor entry body (1 MiB). */
@@ -57,92 +57,6 @@ function zodFail(what: string, error: z.ZodError, code: 'BAD_INPUT'): never {
   throw fail(code, `${what}: ${path}: ${issue?.message ?? 'invalid'}${extra}`, { details: { path } });
 }
 
-/** The bundle's JSON fields, as the fast path and the checked path give them. */
-export interface RekorBundleFields {
-  readonly SignedEntryTimestamp: string;
-  readonly Payload: { readonly body: string; readonly integratedTime: number; readonly logIndex: number; readonly logID: string };
-}
-
-/** The checked path: `parseStrictJson` then the zod schema; its errors are the reference behaviour. */
-export function readRekorBundleChecked(text: string): RekorBundleFields {
-  const parsed = BundleSchema().safeParse(parseStrictJson(text, 'Rekor bundle', 'BAD_INPUT'));
-  if (!parsed.success) zodFail('Rekor bundle', parsed.error, 'BAD_INPUT');
-  return parsed.data;
-}
-
-const BUNDLE_KEYS: readonly string[] = ['SignedEntryTimestamp', 'Payload'];
-const BUNDLE_PAYLOAD_KEYS: readonly string[] = ['body', 'integratedTime', 'logIndex', 'logID'];
-const LOG_ID = /^[0-9a-f]{64}$/;
-
-/**
- * Fast path for the bundle annotation as cosign writes it (see `PlainJsonReader`): exactly the keys the
- * schema requires, each once, integers written as integers. Gives what {@link readRekorBundleChecked}
- * gives for the same text; undefined for anything else (which then takes the checked path, errors
- * included). Real cosign signatures carry a bundle by default, so this keeps zod off the common path.
- */
-export function readRekorBundleFast(text: string): RekorBundleFields | undefined {
-  return readPlainJson(text, readBundleObject);
-}
-
-function readBundleObject(r: PlainJsonReader): RekorBundleFields {
-  let set: string | undefined;
-  let payload: RekorBundleFields['Payload'] | undefined;
-  if (r.objectStart()) {
-    do {
-      switch (r.keyIn(BUNDLE_KEYS)) {
-        case 'SignedEntryTimestamp':
-          if (set !== undefined) throw OFF_FAST_PATH;
-          set = r.string();
-          break;
-        case 'Payload':
-          if (payload !== undefined) throw OFF_FAST_PATH;
-          payload = readBundlePayload(r);
-          break;
-        default:
-          throw OFF_FAST_PATH;
-      }
-    } while (r.objectNext());
-  }
-  if (set === undefined || payload === undefined) throw OFF_FAST_PATH;
-  return { SignedEntryTimestamp: set, Payload: payload };
-}
-
-/** `Payload`: exactly `body`, `integratedTime`, `logIndex`, `logID`, built in the schema's key order. */
-function readBundlePayload(r: PlainJsonReader): RekorBundleFields['Payload'] {
-  let body: string | undefined;
-  let integratedTime: number | undefined;
-  let logIndex: number | undefined;
-  let logID: string | undefined;
-  if (r.objectStart()) {
-    do {
-      switch (r.keyIn(BUNDLE_PAYLOAD_KEYS)) {
-        case 'body':
-          if (body !== undefined) throw OFF_FAST_PATH;
-          body = r.string();
-          break;
-        case 'integratedTime':
-          if (integratedTime !== undefined) throw OFF_FAST_PATH;
-          integratedTime = r.integer(true);
-          break;
-        case 'logIndex':
-          if (logIndex !== undefined) throw OFF_FAST_PATH;
-          logIndex = r.integer(true);
-          break;
-        case 'logID':
-          if (logID !== undefined) throw OFF_FAST_PATH;
-          // The pattern rules out control characters and escapes.
-          logID = r.token();
-          if (!LOG_ID.test(logID)) throw OFF_FAST_PATH;
-          break;
-        default:
-          throw OFF_FAST_PATH;
-      }
-    } while (r.objectNext());
-  }
-  if (body === undefined || integratedTime === undefined || logIndex === undefined || logID === undefined) throw OFF_FAST_PATH;
-  return { body, integratedTime, logIndex, logID };
-}
-
 /**
  * Parse the Rekor bundle annotation value:
  * `{"SignedEntryTimestamp":"<b64>","Payload":{"body":"<b64>","integratedTime":N,"logIndex":N,"logID":"<hex>"}}`.
@@ -155,7 +69,9 @@ export function parseRekorBundle(json: string | Uint8Array): RekorBundle {
   if (size < 0) throw fail('BAD_INPUT', 'Rekor bundle: expected JSON text');
   if (size > MAX_REKOR_BUNDLE_BYTES) throw fail('TOO_LARGE', `Rekor bundle: over ${MAX_REKOR_BUNDLE_BYTES} bytes`);
   const text = typeof json === 'string' ? json : decodeUtf8Strict(json, 'Rekor bundle', 'BAD_INPUT');
-  const { SignedEntryTimestamp, Payload } = readRekorBundleFast(text) ?? readRekorBundleChecked(text);
+  const parsed = BundleSchema().safeParse(parseStrictJson(text, 'Rekor bundle', 'BAD_INPUT'));
+  if (!parsed.success) zodFail('Rekor bundle', parsed.error, 'BAD_INPUT');
+  const { SignedEntryTimestamp, Payload } = parsed.data;
   decodeBase64Strict(Payload.body, 'Rekor bundle: Payload.body');
   return Object.freeze({
     signedEntryTimestamp: new Uint8Array(decodeBase64Strict(SignedEntryTimestamp, 'Rekor bundle: SignedEntryTimestamp')),

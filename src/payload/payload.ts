@@ -11,7 +11,7 @@
  */
 import { schema } from '../zod.js';
 import { isDigest, isSha256DigestAt, parseDigest, type Digest } from '../digest.js';
-import { decodeUtf8Strict, hasControlCharacter, OFF_FAST_PATH, parseStrictJson, readPlainJson, type PlainJsonReader } from '../json.js';
+import { decodeUtf8Strict, parseStrictJson, plain, readPlainJson } from '../json.js';
 import { fail, isCosignError } from '../errors.js';
 import { formatReference, parseReference, type ImageReference } from '../reference.js';
 import { goMarshal, goStruct, type GoValue } from './gojson.js';
@@ -139,129 +139,37 @@ function issuePath(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p) => String(p)).join('.') || '(root)';
 }
 
-/** What the payload JSON contributes to a {@link SimpleSigningPayload}, from the fast path or from zod. */
-export interface PayloadFields {
-  readonly type: string;
-  readonly dockerReference: string;
-  readonly manifestDigest: string;
-  /** `optional` as parsed, unchecked (undefined when absent): `checkOptional` decides. */
-  readonly optional: unknown;
-}
-
-/** The keys of each payload object, in the order cosign writes them. */
-const PAYLOAD_KEYS: readonly string[] = ['critical', 'optional'];
-const CRITICAL_KEYS: readonly string[] = ['identity', 'image', 'type'];
-const IDENTITY_KEYS: readonly string[] = ['docker-reference'];
-const IMAGE_KEYS: readonly string[] = ['docker-manifest-digest'];
-
 /**
- * Fast path for the payloads cosign and containers/image write (see `PlainJsonReader`): the shape
- * `PayloadSchema` requires, a sha256 `docker-manifest-digest`, `optional` absent, `null` or an
- * object of strings, integers, booleans and nulls. Gives the fields {@link readPayloadChecked} would
- * give for the same text; undefined for anything else, which then goes through {@link readPayloadChecked}.
+ * The payloads cosign and containers/image write, for {@link readPlainJson}: the members `PayloadSchema`
+ * requires, a sha256 `docker-manifest-digest` (other algorithms take the checked path), and `optional`
+ * absent, `null` or an object of strings, integers, booleans and nulls.
  */
-export function readPayloadFast(text: string): PayloadFields | undefined {
-  return readPlainJson(text, readPayloadObject);
-}
+export const PLAIN_PAYLOAD = plain.object({
+  critical: plain.object({
+    identity: plain.object({ 'docker-reference': plain.string }),
+    image: plain.object({ 'docker-manifest-digest': plain.token(isSha256DigestAt) }),
+    type: plain.string,
+  }),
+  optional: plain.optional(plain.scalarsOrNull),
+});
 
-function readPayloadObject(r: PlainJsonReader): PayloadFields {
-  let critical: Omit<PayloadFields, 'optional'> | undefined;
-  let optional: unknown;
-  let sawOptional = false;
-  if (r.objectStart()) {
-    do {
-      switch (r.keyIn(PAYLOAD_KEYS)) {
-        case 'critical':
-          if (critical !== undefined) throw OFF_FAST_PATH;
-          critical = readCritical(r);
-          break;
-        case 'optional':
-          if (sawOptional) throw OFF_FAST_PATH;
-          sawOptional = true;
-          optional = readOptional(r);
-          break;
-        default:
-          throw OFF_FAST_PATH;
-      }
-    } while (r.objectNext());
-  }
-  if (critical === undefined) throw OFF_FAST_PATH;
-  return { type: critical.type, dockerReference: critical.dockerReference, manifestDigest: critical.manifestDigest, optional };
-}
-
-/** `critical`: exactly `identity`, `image` and `type`. */
-function readCritical(r: PlainJsonReader): Omit<PayloadFields, 'optional'> {
-  let dockerReference: string | undefined;
-  let manifestDigest: string | undefined;
-  let type: string | undefined;
-  if (r.objectStart()) {
-    do {
-      switch (r.keyIn(CRITICAL_KEYS)) {
-        case 'identity':
-          if (dockerReference !== undefined) throw OFF_FAST_PATH;
-          dockerReference = readIdentity(r);
-          break;
-        case 'image':
-          if (manifestDigest !== undefined) throw OFF_FAST_PATH;
-          manifestDigest = readImage(r);
-          break;
-        case 'type':
-          if (type !== undefined) throw OFF_FAST_PATH;
-          type = r.token();
-          if (type !== COSIGN_SIGNATURE_TYPE && hasControlCharacter(type)) throw OFF_FAST_PATH;
-          break;
-        default:
-          throw OFF_FAST_PATH;
-      }
-    } while (r.objectNext());
-  }
-  if (dockerReference === undefined || manifestDigest === undefined || type === undefined) throw OFF_FAST_PATH;
-  return { type, dockerReference, manifestDigest };
-}
-
-/** `identity`: exactly `{"docker-reference": string}`. */
-function readIdentity(r: PlainJsonReader): string {
-  if (!r.objectStart()) throw OFF_FAST_PATH;
-  r.keyIn(IDENTITY_KEYS);
-  const reference = r.string();
-  if (r.objectNext()) throw OFF_FAST_PATH;
-  return reference;
-}
-
-/** `image`: exactly `{"docker-manifest-digest": "sha256:…"}`; other digest algorithms take the slow path. */
-function readImage(r: PlainJsonReader): string {
-  if (!r.objectStart()) throw OFF_FAST_PATH;
-  r.keyIn(IMAGE_KEYS);
-  // The check also rules out control characters and escapes.
-  const digest = r.tokenMatching(isSha256DigestAt);
-  if (r.objectNext()) throw OFF_FAST_PATH;
-  return digest;
-}
-
-/** `optional`: `null`, or an object of scalars built like `JSON.parse` builds it (nested values, numbers other than short integers and a `__proto__` key leave the fast path). */
-function readOptional(r: PlainJsonReader): Record<string, unknown> | null {
-  if (r.literal() === null) return null;
-  const map: Record<string, unknown> = {};
-  if (r.objectStart()) {
-    do {
-      const k = r.mapKey();
-      if (k === '__proto__' || Object.hasOwn(map, k)) throw OFF_FAST_PATH;
-      if (r.atString()) {
-        map[k] = r.string();
-      } else {
-        const literal = r.literal();
-        map[k] = literal === undefined ? r.integer(true) : literal;
-      }
-    } while (r.objectNext());
-  }
-  return map;
+/** The payload JSON as `parseStrictJson` gives it, once `PayloadSchema` accepted it. */
+interface PayloadJson {
+  readonly critical: { readonly identity: { readonly 'docker-reference': string }; readonly image: { readonly 'docker-manifest-digest': string }; readonly type: string };
+  /** Unchecked here: `checkOptional` decides. */
+  readonly optional?: unknown;
 }
 
 /**
- * The full path: `parseStrictJson` then `PayloadSchema`; its errors are the reference behaviour
- * that the fast path defers to.
+ * The payload JSON value: {@link PLAIN_PAYLOAD}'s fast path, else {@link readPayloadChecked}. Either way,
+ * the value `parseStrictJson` gives, checked.
  */
-export function readPayloadChecked(text: string): PayloadFields {
+function readPayloadJson(text: string): unknown {
+  return readPlainJson(text, PLAIN_PAYLOAD) ?? readPayloadChecked(text);
+}
+
+/** The checked path: `parseStrictJson` then `PayloadSchema`; its errors are the reference behaviour. */
+export function readPayloadChecked(text: string): unknown {
   const value = parseStrictJson(text, 'payload', 'BAD_PAYLOAD');
   const parsed = PayloadSchema().safeParse(value);
   if (!parsed.success) {
@@ -270,13 +178,7 @@ export function readPayloadChecked(text: string): PayloadFields {
     const fullPath = issue !== undefined && issue.code === 'unrecognized_keys' ? `${path === '(root)' ? '' : `${path}.`}${issue.keys.join(',')}` : path;
     throw fail('BAD_PAYLOAD', `payload: ${fullPath}: ${issue?.message ?? 'invalid'}`, { details: { path: fullPath } });
   }
-  const c = parsed.data.critical;
-  return {
-    type: c.type,
-    dockerReference: c.identity['docker-reference'],
-    manifestDigest: c.image['docker-manifest-digest'],
-    optional: (value as { optional?: unknown }).optional,
-  };
+  return value;
 }
 
 /**
@@ -297,7 +199,7 @@ export function parsePayload(bytes: Uint8Array, options: ParsePayloadOptions = {
     throw fail('TOO_LARGE', `payload: ${bytes.byteLength} bytes is over the ${max}-byte limit`, { details: { size: bytes.byteLength, limit: max } });
   }
   const text = decodeUtf8Strict(bytes, 'payload', 'BAD_PAYLOAD');
-  const p = readPayloadFast(text) ?? readPayloadChecked(text);
+  const p = readPayloadJson(text) as PayloadJson;
   const optional = checkOptional(p.optional);
   const result: {
     raw: Uint8Array;
@@ -309,9 +211,9 @@ export function parsePayload(bytes: Uint8Array, options: ParsePayloadOptions = {
     timestamp?: number;
   } = {
     raw: bytes,
-    type: p.type,
-    dockerReference: p.dockerReference,
-    manifestDigest: p.manifestDigest as Digest,
+    type: p.critical.type,
+    dockerReference: p.critical.identity['docker-reference'],
+    manifestDigest: p.critical.image['docker-manifest-digest'] as Digest,
     optional,
   };
   if (optional !== null && Object.hasOwn(optional, 'creator')) result.creator = optional.creator as string;
