@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CosignError } from '../src/errors.js';
-import { parseStrictJson } from '../src/payload/index.js';
-import { parseJsonStrictSlow } from '../src/json.js';
+import { parseJsonStrictSlow, parseStrictJson } from '../src/json.js';
 import { codeOf } from './helpers/errors.js';
 
 const slow = (t: string): unknown => parseJsonStrictSlow(t, 'doc', 'BAD_INPUT');

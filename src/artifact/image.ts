@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { schema } from '../zod.js';
+import { schema } from '../internal/deps.js';
 import type { Digest } from '../digest.js';
 import { fail } from '../errors.js';
 import { goMarshal, goStruct, type GoValue } from '../payload/gojson.js';
@@ -91,7 +91,7 @@ function descriptorValue(d: LayerDescriptor): GoValue {
 /**
  * Build the signature image around `layers` (in order), byte-identical to cosign:
  * manifest `{"schemaVersion":2,"mediaType":…,"config":{mediaType,size,digest},"layers":[{mediaType,size,digest,annotations}]}`
- * with annotation keys sorted, and the config of {@link buildSignatureConfig}.
+ * with annotation keys sorted, and cosign's config blob (one `rootfs.diff_ids` entry per layer).
  */
 export function buildSignatureImage(layers: readonly ImageLayer[], options: BuildSignatureImageOptions = {}): SignatureImage {
   const docker = options.dockerMediaTypes ?? false;

@@ -20,7 +20,6 @@ export {
   DEFAULT_MAX_LAYERS,
   DEFAULT_MAX_MANIFEST_BYTES,
   appendSignature,
-  buildSignatureConfig,
   buildSignatureImage,
   parseSignatureManifest,
 } from './image.js';
@@ -33,21 +32,9 @@ export type {
   SignatureImage,
   SignatureManifest,
 } from './image.js';
+export { encodeRekorBundle, encodeRfc3161Timestamp, parseRekorBundle, parseRfc3161Timestamp, rekorKey, verifyRekorSET } from './rekor.js';
+export type { RekorBundle, RekorKey, Rfc3161Timestamp } from './rekor.js';
 export {
-  MAX_REKOR_BUNDLE_BYTES,
-  checkRekorBody,
-  encodeRekorBundle,
-  encodeRfc3161Timestamp,
-  parseRekorBundle,
-  parseRekorEntry,
-  parseRfc3161Timestamp,
-  rekorKey,
-  rekorSetMessage,
-  verifyRekorSET,
-} from './rekor.js';
-export type { RekorBodyExpectations, RekorBundle, RekorEntry, RekorKey, Rfc3161Timestamp } from './rekor.js';
-export {
-  MAX_SIGSTORE_JSON_BYTES,
   encodeSigstoreJsonSignature,
   parseSigstoreJsonSignature,
   signatureLayerFromSigstoreJson,

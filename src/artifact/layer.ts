@@ -8,7 +8,7 @@
  * @module
  */
 import { hash } from 'node:crypto';
-import { schema } from '../zod.js';
+import { schema } from '../internal/deps.js';
 import { assertDigest, isDigest, isSha256DigestAt, type Digest } from '../digest.js';
 import { decodeBase64StrictBytes, encodeBase64 } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';

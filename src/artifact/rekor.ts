@@ -10,7 +10,7 @@
  */
 import { createHash, createPublicKey, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { z } from 'zod';
-import { schema } from '../zod.js';
+import { schema } from '../internal/deps.js';
 import { decodeBase64Strict } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
 import { canonicalJson } from '../payload/jcs.js';
@@ -164,7 +164,8 @@ export function rekorSetMessage(bundle: RekorBundle): Uint8Array {
 
 /**
  * Verify the bundle's signed entry timestamp offline: the log named by `logID` must be one of
- * `rekorKeys`, and the SET must be its ECDSA (ASN.1) signature over SHA-256 of {@link rekorSetMessage}.
+ * `rekorKeys`, and the SET must be its ECDSA (ASN.1) signature over SHA-256 of the RFC 8785 JSON of
+ * `{body, integratedTime, logID, logIndex}`.
  * @throws CosignError `SIGNATURE_INVALID` for an unknown log or a bad SET, `UNSUPPORTED_KEY` for a non-ECDSA key.
  */
 export function verifyRekorSET(bundle: RekorBundle, rekorKeys: ReadonlyArray<RekorKey>): void {

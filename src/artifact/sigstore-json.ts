@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { schema } from '../zod.js';
+import { schema } from '../internal/deps.js';
 import { digestOf } from '../digest.js';
 import { decodeBase64Strict } from '../encoding.js';
 import { fail } from '../errors.js';

@@ -8,7 +8,7 @@
  * @module
  */
 import { isCosignError } from '../errors.js';
-import { MAX_CA_BUNDLE_BYTES, readFileLimited } from '../node-fs.js';
+import { MAX_CA_BUNDLE_BYTES, readFileLimited } from '../internal/read-file.js';
 import type { ImageReference } from '../reference.js';
 import type { CliContext } from './context.js';
 import { debug } from './context.js';

@@ -6,9 +6,9 @@
  * @module
  */
 import { timerDelay } from '../concurrency.js';
-import { readFileLimited } from '../node-fs.js';
+import { readFileLimited } from '../internal/read-file.js';
 import { RegistryClient, type RegistryClientOptions } from '../oci/client.js';
-import { MAX_POLICY_BYTES, parsePolicy } from '../policy/index.js';
+import { MAX_POLICY_BYTES, parsePolicy } from '../policy/policy.js';
 import { DockerClient, parseDockerHost } from './docker.js';
 import { runCycle, type CycleReport, type KillerEvent, type KillerOptions } from './killer.js';
 import { KillerMetrics } from './metrics.js';

@@ -6,12 +6,13 @@
  *
  * @module
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { parseJson } from '../encoding.js';
 import { timerDelay } from '../concurrency.js';
 import { fail } from '../errors.js';
 import type * as httpT from 'node:http';
-import { http } from '../node-http.js';
+import { http } from '../internal/node-http.js';
+import { schema } from '../internal/deps.js';
 
 /** A running container as the killer sees it. */
 export interface ContainerSummary {
@@ -78,17 +79,21 @@ export function parseDockerHost(value: string | undefined): DockerEndpoint {
   throw fail('USAGE', `unsupported DOCKER_HOST ${JSON.stringify(value.slice(0, 200))} (use unix:///path or tcp://host:port)`);
 }
 
-const ContainerListSchema = z.array(
-  z.looseObject({ Id: z.string(), Names: z.array(z.string()).nullable().optional(), Image: z.string(), ImageID: z.string().optional(), Labels: z.record(z.string(), z.string()).nullable().optional() }),
+const ContainerListSchema = schema((z) =>
+  z.array(
+    z.looseObject({ Id: z.string(), Names: z.array(z.string()).nullable().optional(), Image: z.string(), ImageID: z.string().optional(), Labels: z.record(z.string(), z.string()).nullable().optional() }),
+  ),
 );
-const ImageSchema = z.looseObject({ Id: z.string(), RepoDigests: z.array(z.string()).nullable().optional(), RepoTags: z.array(z.string()).nullable().optional() });
-const ContainerSchema = z.looseObject({
-  Id: z.string(),
-  Image: z.string(),
-  Name: z.string().optional(),
-  Config: z.looseObject({ Image: z.string().optional() }).nullable().optional(),
-  State: z.looseObject({ Running: z.boolean().optional(), StartedAt: z.string().optional() }).optional(),
-});
+const ImageSchema = schema((z) => z.looseObject({ Id: z.string(), RepoDigests: z.array(z.string()).nullable().optional(), RepoTags: z.array(z.string()).nullable().optional() }));
+const ContainerSchema = schema((z) =>
+  z.looseObject({
+    Id: z.string(),
+    Image: z.string(),
+    Name: z.string().optional(),
+    Config: z.looseObject({ Image: z.string().optional() }).nullable().optional(),
+    State: z.looseObject({ Running: z.boolean().optional(), StartedAt: z.string().optional() }).optional(),
+  }),
+);
 
 /** The Docker Engine API client. */
 export class DockerClient {
@@ -163,7 +168,7 @@ export class DockerClient {
 
   /** Running containers. */
   async listContainers(options: { signal?: AbortSignal } = {}): Promise<ContainerSummary[]> {
-    const list = (await this.#json('GET', '/containers/json', ContainerListSchema, options.signal)) ?? [];
+    const list = (await this.#json('GET', '/containers/json', ContainerListSchema(), options.signal)) ?? [];
     return list.map((c) => ({
       id: c.Id,
       name: (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''),
@@ -175,14 +180,14 @@ export class DockerClient {
 
   /** A container's image (`image`: its id; `configImage`: as it was started), running state and start time; undefined when it no longer exists. */
   async inspectContainer(id: string, options: { signal?: AbortSignal } = {}): Promise<ContainerDetails | undefined> {
-    const c = await this.#json('GET', `/containers/${encodeURIComponent(id)}/json`, ContainerSchema, options.signal);
+    const c = await this.#json('GET', `/containers/${encodeURIComponent(id)}/json`, ContainerSchema(), options.signal);
     if (c === undefined) return undefined;
     return { id: c.Id, image: c.Image, configImage: c.Config?.Image, running: c.State?.Running !== false, startedAt: c.State?.StartedAt };
   }
 
   /** An image's repo digests and tags; undefined when it no longer exists. */
   async inspectImage(id: string, options: { signal?: AbortSignal } = {}): Promise<ImageInfo | undefined> {
-    const i = await this.#json('GET', `/images/${encodeURIComponent(id)}/json`, ImageSchema, options.signal);
+    const i = await this.#json('GET', `/images/${encodeURIComponent(id)}/json`, ImageSchema(), options.signal);
     if (i === undefined) return undefined;
     return { id: i.Id, repoDigests: i.RepoDigests ?? [], repoTags: i.RepoTags ?? [] };
   }

@@ -11,13 +11,11 @@
  *
  * @module cosign-ts/enforce
  */
-export { DockerClient, isImageId, parseDockerHost, type ContainerDetails, type ContainerSummary, type DockerEndpoint, type ImageInfo } from './docker.js';
+export { DockerClient, parseDockerHost, type ContainerDetails, type ContainerSummary, type DockerEndpoint, type ImageInfo } from './docker.js';
 export {
   runCycle,
-  candidateDigests,
   outcomeOf,
   OUTAGE_CODES,
-  killedIn,
   type CycleReport,
   type IndexResolver,
   type KillerAction,
@@ -31,9 +29,6 @@ export { createPolicyVerifier, type PolicyVerifierOptions } from './verifier.js'
 export { KillerMetrics } from './metrics.js';
 export {
   formatSyslog,
-  escapeParamValue,
-  escapeMessage,
-  safeJsonLine,
   syslogTransportFor,
   tcpTransport,
   udpTransport,

@@ -4,7 +4,7 @@
  * @module
  */
 import type { AddressInfo } from 'node:net';
-import { http } from '../node-http.js';
+import { http } from '../internal/node-http.js';
 import type { CycleReport, VerifyOutcome } from './killer.js';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

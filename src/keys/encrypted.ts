@@ -5,8 +5,7 @@
  * @module
  */
 import { randomBytes, scrypt, scryptSync } from 'node:crypto';
-import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
-import { schema } from '../zod.js';
+import { nobleSalsa, schema } from '../internal/deps.js';
 import { fail } from '../errors.js';
 import { decodeBase64Strict, parseJson } from '../encoding.js';
 
@@ -105,7 +104,7 @@ export function deriveKey(password: string, data: Pick<EncryptedKeyData, 'N' | '
  */
 export function openSecretbox(key: Uint8Array, data: Pick<EncryptedKeyData, 'nonce' | 'ciphertext'>, what = 'encrypted private key'): Buffer {
   try {
-    const plain = xsalsa20poly1305(key, data.nonce).decrypt(data.ciphertext);
+    const plain = nobleSalsa().xsalsa20poly1305(key, data.nonce).decrypt(data.ciphertext);
     return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
   } catch (cause) {
     throw fail('WRONG_PASSWORD', `${what}: decryption failed (wrong password or corrupted key)`, { cause });
@@ -127,7 +126,7 @@ export function encryptPkcs8(pkcs8: Uint8Array, password: string, N: number = DE
   const key = deriveKeySync(password, { N, salt });
   let ct: Uint8Array;
   try {
-    ct = xsalsa20poly1305(key, nonce).encrypt(pkcs8);
+    ct = nobleSalsa().xsalsa20poly1305(key, nonce).encrypt(pkcs8);
   } finally {
     key.fill(0);
   }

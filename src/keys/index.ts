@@ -36,7 +36,6 @@
  * @module cosign-ts/keys
  */
 export type { HashAlgorithm, Signer, SignatureVerifier } from './signer.js';
-export { decodePem, decodeFirstPem, encodePem, looksLikePem, MAX_PEM_SIZE, type PemBlock } from './pem.js';
 export {
   parsePublicKey,
   publicKeyToPem,
@@ -59,14 +58,6 @@ export {
   type KeyPairPem,
   type EncryptOptions,
 } from './private.js';
-export {
-  SIGSTORE_PRIVATE_KEY_PEM_TYPE,
-  COSIGN_PRIVATE_KEY_PEM_TYPE,
-  ALLOWED_SCRYPT_N,
-  DEFAULT_SCRYPT_N,
-  parseEncryptedKeyJson,
-  type EncryptedKeyData,
-} from './encrypted.js';
 export { FileSigner, signerFromPrivateKey, type FileSignerOptions } from './file-signer.js';
 export { loadEd25519ph } from './ed25519ph.js';
 export {

@@ -8,7 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { fail, isCosignError } from '../errors.js';
-import { MAX_KEY_FILE_BYTES, readFileLimited } from '../node-fs.js';
+import { MAX_KEY_FILE_BYTES, readFileLimited } from '../internal/read-file.js';
 import { parsePublicKey } from './public.js';
 import type { Signer } from './signer.js';
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { KeyObject } from 'node:crypto';
-import { MAX_CA_BUNDLE_BYTES, readFileLimited } from '../node-fs.js';
+import { MAX_CA_BUNDLE_BYTES, readFileLimited } from '../internal/read-file.js';
 import type { HashAlgorithm, Signer } from '../keys/signer.js';
 import { digest, keyInfo, parsePublicKey } from './crypto.js';
 import { describe, kmsError, networkErrorCode, networkErrorTarget, passThrough, type KmsErrorCode } from './errors.js';

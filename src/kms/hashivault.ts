@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { MAX_CA_BUNDLE_BYTES, MAX_TOKEN_FILE_BYTES, readFileLimited } from '../node-fs.js';
+import { MAX_CA_BUNDLE_BYTES, MAX_TOKEN_FILE_BYTES, readFileLimited } from '../internal/read-file.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';

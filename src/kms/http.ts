@@ -5,7 +5,7 @@
  * @module
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { http, nodeHttps } from '../node-http.js';
+import { http, nodeHttps } from '../internal/node-http.js';
 
 /** TLS settings for {@link httpJson}. */
 export interface TlsSettings {

@@ -44,6 +44,5 @@ export {
   type VaultTokenAuth,
 } from './hashivault.js';
 export { k8sPublicKey, k8sSigner, parseK8sReference, type K8sSecretOptions } from './k8s.js';
-export { crc32c, p1363ToDer } from './crypto.js';
 export type { KmsErrorCode } from './errors.js';
 export type { HashAlgorithm, SignatureVerifier, Signer } from '../keys/signer.js';

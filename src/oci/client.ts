@@ -7,7 +7,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { schema } from '../zod.js';
+import { schema } from '../internal/deps.js';
 import { parseDigest, type Digest } from '../digest.js';
 import { parseJson } from '../encoding.js';
 import { CosignError, fail, isCosignError } from '../errors.js';

@@ -15,7 +15,6 @@
  */
 export {
   RegistryClient,
-  MANIFEST_ACCEPT,
   type CallOptions,
   type ManifestResponse,
   type RegistryClientOptions,
@@ -24,5 +23,4 @@ export { DOCKER_MANIFEST_LIST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, OCI_INDEX_
 export { isIndexMediaType, isManifestMediaType, manifestMediaType, parseImageIndex, parseImageIndexIfAny, parseManifest, referrersFallbackTag } from './manifest.js';
 export type { Descriptor, ImageIndex, ImageManifest, OciDocument } from './manifest.js';
 export { anonymousKeychain, chainKeychains, dockerConfigKeychain, staticKeychain, type Credentials, type Keychain } from './keychain.js';
-export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MIN_BYTES_PER_SECOND, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_UNRESPONSIVE_MS, MAX_TIMED_OUT_ATTEMPTS, parseRetryAfter, type TransportOptions, type TransportStats } from './transport.js';
-export { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
+export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MIN_BYTES_PER_SECOND, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_UNRESPONSIVE_MS, type TransportOptions, type TransportStats } from './transport.js';

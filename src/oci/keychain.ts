@@ -5,14 +5,14 @@
  *
  * @module
  */
-import { MAX_CONFIG_FILE_BYTES, readFileLimited } from '../node-fs.js';
+import { MAX_CONFIG_FILE_BYTES, readFileLimited } from '../internal/read-file.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
-import { schema } from '../zod.js';
+import { schema } from '../internal/deps.js';
 import { decodeBase64Strict, parseJson } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
-import { nodeChildProcess } from '../node-http.js';
+import { nodeChildProcess } from '../internal/node-http.js';
 
 /** Credentials for one registry. Never logged. */
 export type Credentials =

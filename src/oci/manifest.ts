@@ -16,7 +16,7 @@ import { DOCKER_MANIFEST_LIST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, OCI_INDEX_
 import { parseDigest, type Digest } from '../digest.js';
 import { parseJson } from '../encoding.js';
 import { fail } from '../errors.js';
-import { schema } from '../zod.js';
+import { schema } from '../internal/deps.js';
 
 export { DOCKER_MANIFEST_LIST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE };
 

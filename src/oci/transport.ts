@@ -8,7 +8,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { http, net, nodeHttps, nodeTls } from '../node-http.js';
+import { http, net, nodeHttps, nodeTls } from '../internal/node-http.js';
 import { CosignError, fail } from '../errors.js';
 import { raceAbort, timerDelay } from '../concurrency.js';
 import type * as httpT from 'node:http';

@@ -1,6 +1,6 @@
 /**
- * Simple-signing payloads (build, strict parse, claim checks, `cosign verify` output) and the JSON
- * encoders that make cosign's bytes: a Go `encoding/json` clone and an RFC 8785 canonicaliser.
+ * Simple-signing payloads: build (cosign's exact bytes), strict parse, claim checks, and the
+ * `cosign verify` output.
  *
  * ```ts
  * import { buildPayload, parsePayload } from 'cosign-ts/payload';
@@ -11,10 +11,6 @@
  *
  * @module cosign-ts/payload
  */
-export { GoStruct, compareUtf8, goFormatFloat, goMarshal, goMarshalBytes, goQuote, goStruct } from './gojson.js';
-export type { GoMarshalOptions, GoValue } from './gojson.js';
-export { canonicalJson } from './jcs.js';
-export { decodeUtf8Strict, parseStrictJson } from '../json.js';
 export {
   COSIGN_SIGNATURE_TYPE,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -23,8 +19,6 @@ export {
   checkClaims,
   matchDockerReference,
   parsePayload,
-  rekorBundleOutputValue,
-  rfc3161TimestampOutputValue,
   verifyOutputJson,
 } from './payload.js';
 export type {
@@ -33,7 +27,6 @@ export type {
   ParsePayloadOptions,
   ReferenceExpectation,
   ReferenceMatch,
-  RekorBundleLike,
   SimpleSigningPayload,
   VerifyOutputItem,
 } from './payload.js';

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { schema } from '../zod.js';
+import { schema } from '../internal/deps.js';
 import { isDigest, isSha256DigestAt, parseDigest, type Digest } from '../digest.js';
 import { decodeUtf8Strict, parseStrictJson, plain, readPlainJson } from '../json.js';
 import { fail, isCosignError } from '../errors.js';
@@ -333,6 +333,7 @@ export interface VerifyOutputItem {
    * Keys cosign adds to `optional` (`Subject`, `Issuer`, the certificate-extension OIDs, `Bundle`,
    * `RFC3161Timestamp`); see {@link rekorBundleOutputValue}. When present, `optional` becomes a map
    * even if the payload had `null`; added keys replace payload keys of the same name.
+   * @internal
    */
   readonly extraOptional?: Readonly<Record<string, GoValue>>;
 }

@@ -14,7 +14,5 @@
  *
  * @module cosign-ts/policy
  */
-export { parsePolicy, MAX_POLICY_BYTES, type Policy, type PolicyAuthority, type PolicyMode, type PolicyRule } from './policy.js';
+export { parsePolicy, type Policy, type PolicyAuthority, type PolicyMode, type PolicyRule } from './policy.js';
 export { evaluatePolicy, type PolicyDecision } from './evaluate.js';
-export { compileGlob, normalisePattern } from './glob.js';
-export { canonicalName, normaliseRegistryHost } from '../reference.js';

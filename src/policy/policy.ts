@@ -24,9 +24,8 @@
  *
  * @module
  */
-import { LineCounter, parseDocument } from 'yaml';
-import { z } from 'zod';
 import { fail } from '../errors.js';
+import { schema, yamlLib } from '../internal/deps.js';
 import { parseJson } from '../encoding.js';
 import { compileGlob } from './glob.js';
 
@@ -71,30 +70,32 @@ export interface Policy {
   readonly allowMatchers: ReadonlyArray<(name: string) => boolean>;
 }
 
-const KeySchema = z.union([
-  z.strictObject({ path: z.string().min(1) }),
-  z.strictObject({ pem: z.string().includes('BEGIN', { message: 'must be a PEM public key' }) }),
-  z.strictObject({ kms: z.string().regex(/^[a-z0-9]+:\/\//, { message: 'must be a KMS URI such as awskms:///alias/name' }) }),
-]);
-const KeylessSchema = z
-  .strictObject({ issuer: z.string().optional(), issuerRegExp: z.string().optional(), subject: z.string().optional(), subjectRegExp: z.string().optional() })
-  .refine((k) => (k.issuer ?? k.issuerRegExp) !== undefined && (k.subject ?? k.subjectRegExp) !== undefined, { message: 'keyless needs an issuer (or issuerRegExp) and a subject (or subjectRegExp)' });
-const AuthoritySchema = z.union([z.strictObject({ key: KeySchema }), z.strictObject({ keyless: KeylessSchema })], { error: 'must be {key: {path|pem|kms}} or {keyless: {issuer, subject}}' });
-const ModeSchema = z.enum(['enforce', 'audit']);
-const GlobSchema = z.string().min(1).max(1024);
-const RuleSchema = z.strictObject({
-  name: z.string().min(1),
-  images: z.array(GlobSchema).min(1),
-  mode: ModeSchema.optional(),
-  authorities: z.array(AuthoritySchema).min(1),
-  annotations: z.record(z.string(), z.string()).optional(),
-  signatureRepository: z.string().optional(),
-});
-const PolicySchema = z.strictObject({
-  apiVersion: z.literal('cosign-ts/v1').optional(),
-  defaults: z.strictObject({ unmatched: z.enum(['deny', 'allow']).optional(), unverifiable: z.enum(['deny', 'allow']).optional(), mode: ModeSchema.optional() }).optional(),
-  allow: z.array(GlobSchema).optional(),
-  rules: z.array(RuleSchema).default([]),
+const PolicySchema = schema((z) => {
+  const KeySchema = z.union([
+    z.strictObject({ path: z.string().min(1) }),
+    z.strictObject({ pem: z.string().includes('BEGIN', { message: 'must be a PEM public key' }) }),
+    z.strictObject({ kms: z.string().regex(/^[a-z0-9]+:\/\//, { message: 'must be a KMS URI such as awskms:///alias/name' }) }),
+  ]);
+  const KeylessSchema = z
+    .strictObject({ issuer: z.string().optional(), issuerRegExp: z.string().optional(), subject: z.string().optional(), subjectRegExp: z.string().optional() })
+    .refine((k) => (k.issuer ?? k.issuerRegExp) !== undefined && (k.subject ?? k.subjectRegExp) !== undefined, { message: 'keyless needs an issuer (or issuerRegExp) and a subject (or subjectRegExp)' });
+  const AuthoritySchema = z.union([z.strictObject({ key: KeySchema }), z.strictObject({ keyless: KeylessSchema })], { error: 'must be {key: {path|pem|kms}} or {keyless: {issuer, subject}}' });
+  const ModeSchema = z.enum(['enforce', 'audit']);
+  const GlobSchema = z.string().min(1).max(1024);
+  const RuleSchema = z.strictObject({
+    name: z.string().min(1),
+    images: z.array(GlobSchema).min(1),
+    mode: ModeSchema.optional(),
+    authorities: z.array(AuthoritySchema).min(1),
+    annotations: z.record(z.string(), z.string()).optional(),
+    signatureRepository: z.string().optional(),
+  });
+  return z.strictObject({
+    apiVersion: z.literal('cosign-ts/v1').optional(),
+    defaults: z.strictObject({ unmatched: z.enum(['deny', 'allow']).optional(), unverifiable: z.enum(['deny', 'allow']).optional(), mode: ModeSchema.optional() }).optional(),
+    allow: z.array(GlobSchema).optional(),
+    rules: z.array(RuleSchema).default([]),
+  });
 });
 
 /** Largest policy file accepted (1 MiB). */
@@ -117,6 +118,7 @@ export function parsePolicy(text: string, options: { format?: 'yaml' | 'json'; s
       throw fail('POLICY_INVALID', (e as Error).message, { cause: e });
     }
   } else {
+    const { LineCounter, parseDocument } = yamlLib();
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
     const first = doc.errors[0];
@@ -139,7 +141,7 @@ export function parsePolicy(text: string, options: { format?: 'yaml' | 'json'; s
       return `:${pos.line}:${pos.col}`;
     };
   }
-  const parsed = PolicySchema.safeParse(value ?? {});
+  const parsed = PolicySchema().safeParse(value ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path ?? [];

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { http } from '../node-http.js';
+import { http } from '../internal/node-http.js';
 import type * as httpT from 'node:http';
 
 /** Options of {@link startTestRegistry}. */

@@ -11,7 +11,6 @@ import {
   encodeRekorBundle,
   encodeSigstoreJsonSignature,
   parseRekorBundle,
-  parseRekorEntry,
   parseRfc3161Timestamp,
   parseSignatureLayer,
   parseSignatureManifest,
@@ -22,6 +21,7 @@ import { digestOf, isDigest } from '../../src/digest.js';
 import { buildPayload } from '../../src/payload/index.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';
 import { mutated, typedOnly } from '../helpers/property.js';
+import { parseRekorEntry } from '../../src/artifact/rekor.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const payload = buildPayload({ dockerReference: 'r.io/a', digest: `sha256:${'ab'.repeat(32)}` });

@@ -8,7 +8,6 @@ import {
   SIGNATURE_ANNOTATION,
   SIMPLE_SIGNING_MEDIA_TYPE,
   appendSignature,
-  buildSignatureConfig,
   buildSignatureImage,
   buildSignatureLayer,
   encodeRekorBundle,
@@ -23,6 +22,7 @@ import {
   signatureTag,
   type SignatureLayer,
 } from '../../src/artifact/index.js';
+import { buildSignatureConfig } from '../../src/artifact/image.js';
 import { digestOf, type Digest } from '../../src/digest.js';
 import { buildPayload } from '../../src/payload/index.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf } from '../../src/digest.js';
 import { KillerMetrics, runKiller } from '../../src/enforce/index.js';
-import { http } from '../../src/node-http.js';
+import { http } from '../../src/internal/node-http.js';
 import { RegistryClient } from '../../src/oci/index.js';
 import { parseReference } from '../../src/reference.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf, type Digest } from '../../src/digest.js';
-import { createPolicyVerifier, DockerClient, isImageId, KillerMetrics, OUTAGE_CODES, outcomeOf, parseDockerHost, runCycle, type KillerDeps, type KillerEvent } from '../../src/enforce/index.js';
+import { createPolicyVerifier, DockerClient, KillerMetrics, OUTAGE_CODES, outcomeOf, parseDockerHost, runCycle, type KillerDeps, type KillerEvent } from '../../src/enforce/index.js';
 import { CosignError, ERROR_CODES } from '../../src/errors.js';
 import { signerFromPrivateKey } from '../../src/keys/index.js';
 import { RegistryClient } from '../../src/oci/index.js';
@@ -20,8 +20,9 @@ import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src
 import { DockerApiServer } from './docker-api-server.js';
 import { signatureTag } from '../../src/artifact/tags.js';
 import { isCosignError } from '../../src/errors.js';
-import { http } from '../../src/node-http.js';
+import { http } from '../../src/internal/node-http.js';
 import type { AddressInfo } from 'node:net';
+import { isImageId } from '../../src/enforce/docker.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

@@ -2,7 +2,8 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { HOSTILE } from './hostile-strings.js';
-import { escapeMessage, escapeParamValue, formatSyslog, safeJsonLine, tcpTransport, udpTransport } from '../../src/enforce/index.js';
+import { formatSyslog, tcpTransport, udpTransport } from '../../src/enforce/index.js';
+import { escapeMessage, escapeParamValue, safeJsonLine } from '../../src/enforce/syslog.js';
 
 const MSG = {
   severity: 'alert' as const,

@@ -3,17 +3,17 @@ import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
 import { describe, expect, it } from 'vitest';
 import { isCosignError } from '../../src/errors.js';
 import {
-  decodePem,
   encryptPrivateKey,
   generateKeyPair,
   keyDescription,
-  parseEncryptedKeyJson,
   parsePrivateKey,
   parsePrivateKeyAsync,
   publicKeyToPem,
 } from '../../src/keys/index.js';
 import { deriveKeySync, openSecretbox } from '../../src/keys/encrypted.js';
 import { fixture } from '../helpers/fixtures.js';
+import { parseEncryptedKeyJson } from '../../src/keys/encrypted.js';
+import { decodePem } from '../../src/keys/pem.js';
 
 function code(f: () => unknown): string | undefined {
   try {

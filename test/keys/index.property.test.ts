@@ -3,10 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCosignError } from '../../src/errors.js';
 import {
-  decodePem,
-  encodePem,
   encryptPrivateKey,
-  parseEncryptedKeyJson,
   parsePrivateKey,
   parsePublicKey,
   PublicKeyVerifier,
@@ -15,6 +12,8 @@ import {
 import { loadEd25519ph } from '../../src/keys/ed25519ph.js';
 import { openSecretbox } from '../../src/keys/encrypted.js';
 import { fixtureText } from '../helpers/fixtures.js';
+import { parseEncryptedKeyJson } from '../../src/keys/encrypted.js';
+import { decodePem, encodePem } from '../../src/keys/pem.js';
 
 /** Run f; it may succeed, but if it throws it must be a CosignError. Returns whether it threw. */
 function onlyCosignErrors(f: () => unknown): boolean {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isCosignError } from '../../src/errors.js';
-import { decodePem, encodePem, MAX_PEM_SIZE, parsePublicKey, publicKeyToPem } from '../../src/keys/index.js';
+import { parsePublicKey, publicKeyToPem } from '../../src/keys/index.js';
 import { fixtureText } from '../helpers/fixtures.js';
+import { decodePem, encodePem, MAX_PEM_SIZE } from '../../src/keys/pem.js';
 
 function code(f: () => unknown): string | undefined {
   try {
@@ -82,7 +83,7 @@ describe('parsePublicKey errors', () => {
 
 describe('decodeFirstPem', () => {
   it('looks only at the first block, like Go pem.Decode', async () => {
-    const { decodeFirstPem } = await import('../../src/keys/index.js');
+    const { decodeFirstPem } = await import('../../src/keys/pem.js');
     expect(decodeFirstPem(`${pub}-----BEGIN BROKEN-----\nAAAA\n`).label).toBe('PUBLIC KEY');
     expect(code(() => decodePem(`${pub}-----BEGIN BROKEN-----\nAAAA\n`))).toBe('BAD_KEY');
     expect(parsePublicKey(`${pub}${fixtureText('cosign/keys/release-cosign.pub')}`).export({ type: 'spki', format: 'der' })).toEqual(

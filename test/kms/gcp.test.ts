@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crc32c, parseGcpReference, resolvePublicKey, resolveSigner, type KmsOptions } from '../../src/kms/index.js';
+import { parseGcpReference, resolvePublicKey, resolveSigner, type KmsOptions } from '../../src/kms/index.js';
 import { deadPort } from './servers/base.js';
 import { GcpKmsServer } from './servers/gcp-kms.js';
 import { expectKmsError, verifyLocally } from './helpers.js';
+import { crc32c } from '../../src/kms/crypto.js';
 
 let gcp: GcpKmsServer;
 beforeAll(async () => {

@@ -11,12 +11,14 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf, type Digest } from '../../src/digest.js';
 import { isCosignError } from '../../src/errors.js';
-import { dockerConfigKeychain, parseRetryAfter, parseWwwAuthenticate, RegistryClient, staticKeychain, type Keychain } from '../../src/oci/index.js';
+import { dockerConfigKeychain, RegistryClient, staticKeychain, type Keychain } from '../../src/oci/index.js';
 import { Transport } from '../../src/oci/transport.js';
 import { parseReference, withDigest, withTag } from '../../src/reference.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
 import { makeTestCertificates } from '../helpers/real/registry.js';
 import { codeOfAsync } from '../helpers/errors.js';
+import { parseRetryAfter } from '../../src/oci/transport.js';
+import { parseWwwAuthenticate } from '../../src/oci/www-authenticate.js';
 
 const anonymous: Keychain = { resolve: async () => undefined };
 

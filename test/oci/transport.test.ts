@@ -10,9 +10,10 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CosignError } from '../../src/errors.js';
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, MAX_TIMED_OUT_ATTEMPTS, RegistryClient, type Keychain } from '../../src/oci/index.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, RegistryClient, type Keychain } from '../../src/oci/index.js';
 import { Transport, withDeadline } from '../../src/oci/transport.js';
 import { DEFAULT_VERIFY_TIMEOUT_MS, keyAuthority, verifyImage, verifyImages } from '../../src/verify/index.js';
+import { MAX_TIMED_OUT_ATTEMPTS } from '../../src/oci/transport.js';
 
 const anonymous: Keychain = { resolve: async () => undefined };
 

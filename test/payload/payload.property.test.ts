@@ -5,9 +5,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isDigest } from '../../src/digest.js';
-import { buildPayload, goMarshal, parsePayload, verifyOutputJson } from '../../src/payload/index.js';
+import { buildPayload, parsePayload, verifyOutputJson } from '../../src/payload/index.js';
 import { fixture } from '../helpers/fixtures.js';
 import { mutated, typedOnly } from '../helpers/property.js';
+import { goMarshal } from '../../src/payload/gojson.js';
 
 const VALID = [
   fixture('sigstore-rs/legacy-sig-key-busybox/payload.json'),

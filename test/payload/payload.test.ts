@@ -6,11 +6,10 @@ import {
   checkClaims,
   matchDockerReference,
   parsePayload,
-  rekorBundleOutputValue,
-  rfc3161TimestampOutputValue,
   verifyOutputJson,
   type ReferenceMatch,
 } from '../../src/payload/index.js';
+import { rekorBundleOutputValue, rfc3161TimestampOutputValue } from '../../src/payload/payload.js';
 
 const D = `sha256:${'ab'.repeat(32)}` as const;
 const D2 = `sha256:${'cd'.repeat(32)}` as const;

@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCosignError } from '../../src/errors.js';
-import { canonicalName, compileGlob, evaluatePolicy, parsePolicy } from '../../src/policy/index.js';
+import { evaluatePolicy, parsePolicy } from '../../src/policy/index.js';
 import { parseReference } from '../../src/reference.js';
+import { compileGlob } from '../../src/policy/glob.js';
+import { canonicalName } from '../../src/reference.js';
 
 function policyError(text: string, format?: 'json'): string {
   try {

@@ -14,7 +14,8 @@ import { signerFromPrivateKey } from '../../src/keys/index.js';
 import { RegistryClient } from '../../src/oci/index.js';
 import { signImage } from '../../src/sign/index.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
-import { authorityFingerprint, keyAuthority, verifyImage } from '../../src/verify/index.js';
+import { keyAuthority, verifyImage } from '../../src/verify/index.js';
+import { authorityFingerprint } from '../../src/verify/authority.js';
 
 describe('signImage with an Ed25519 key', () => {
   let reg: TestRegistry;

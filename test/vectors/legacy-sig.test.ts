@@ -9,11 +9,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  buildSignatureConfig,
   buildSignatureLayer,
-  checkRekorBody,
   parseRekorBundle,
-  parseRekorEntry,
   parseSignatureLayer,
   parseSignatureManifest,
   parseSigstoreJsonSignature,
@@ -23,6 +20,7 @@ import {
   type RekorKey,
   type SignatureLayer,
 } from '../../src/artifact/index.js';
+import { buildSignatureConfig } from '../../src/artifact/image.js';
 import { digestOf } from '../../src/digest.js';
 import { decodeBase64Strict } from '../../src/encoding.js';
 import { isCosignError, type CosignErrorCode } from '../../src/errors.js';
@@ -30,6 +28,7 @@ import { parsePublicKey, verifySignature } from '../../src/keys/index.js';
 import { buildPayload, checkClaims, parsePayload } from '../../src/payload/index.js';
 import { fixture, fixtureText, vectors, type Vector } from '../helpers/fixtures.js';
 import { COVERED_LEGACY_VECTOR_IDS } from './covered-legacy.js';
+import { checkRekorBody, parseRekorEntry } from '../../src/artifact/rekor.js';
 
 /** Keyless / bundle / DSSE vectors: out of scope for the legacy key-based formats, handled later. */
 export const DEFERRED_TO_KEYLESS_ISSUE: readonly string[] = [

@@ -7,7 +7,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { isCosignError } from '../../errors.js';
-import { MAX_KEY_FILE_BYTES, MAX_PAYLOAD_FILE_BYTES, readFileLimited, stat } from '../../node-fs.js';
+import { stat } from 'node:fs/promises';
+import { MAX_KEY_FILE_BYTES, MAX_PAYLOAD_FILE_BYTES, readFileLimited } from '../../internal/read-file.js';
 import type { Command } from '../command.js';
 import { REGISTRY_FLAGS } from '../command.js';
 import type { CliContext } from '../context.js';

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isCosignError } from '../src/errors.js';
-import { readFileLimited } from '../src/node-fs.js';
+import { isCosignError } from '../../src/errors.js';
+import { readFileLimited } from '../../src/internal/read-file.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cosign-ts-node-fs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

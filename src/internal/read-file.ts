@@ -1,16 +1,14 @@
 /**
- * Bounded file reads and `stat` as promises on top of `node:fs`'s callback API. `node:fs/promises`
- * loads Node's FileHandle, stream and readline code on first use (a few ms of every CLI call);
- * reading a key file or `config.json` needs none of it.
+ * Bounded file reads: {@link readFileLimited} is the one way `src/` reads a file whose size it does not
+ * control (keys, certificates, payloads, policies, config files, tokens): bounded by the bytes actually
+ * read. There is deliberately no unbounded `readFile` here.
  *
- * {@link readFileLimited} is the one way `src/` reads a file whose size it does not control (keys,
- * certificates, payloads, policies, config files, tokens): bounded by the bytes actually read. There
- * is deliberately no unbounded `readFile` here.
- *
+ * @internal
  * @module
  */
-import { close as closeCb, open as openCb, read as readCb, stat as statCb, type PathLike, type Stats } from 'node:fs';
-import { fail } from './errors.js';
+import { open } from 'node:fs/promises';
+import type { PathLike } from 'node:fs';
+import { fail } from '../errors.js';
 
 /** Limit for key, public key, certificate and Rekor public key files (PEM or DER): 1 MiB. */
 export const MAX_KEY_FILE_BYTES = 1024 * 1024;
@@ -24,21 +22,6 @@ export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
 export const MAX_TOKEN_FILE_BYTES = 64 * 1024;
 
 const CHUNK = 64 * 1024;
-
-/** `fs.promises.stat`. */
-export function stat(file: PathLike): Promise<Stats> {
-  return new Promise((resolve, reject) => statCb(file, (err, st) => (err === null ? resolve(st) : reject(err))));
-}
-
-function openP(file: PathLike): Promise<number> {
-  return new Promise((resolve, reject) => openCb(file, 'r', (err, fd) => (err === null ? resolve(fd) : reject(err))));
-}
-function readP(fd: number, buf: Buffer, offset: number, length: number): Promise<number> {
-  return new Promise((resolve, reject) => readCb(fd, buf, offset, length, null, (err, n) => (err === null ? resolve(n) : reject(err))));
-}
-function closeP(fd: number): Promise<void> {
-  return new Promise((resolve) => closeCb(fd, () => resolve()));
-}
 
 /**
  * Read a whole file, but never more than `maxBytes`: reads through a file descriptor in chunks of
@@ -56,14 +39,14 @@ export function readFileLimited(file: PathLike, maxBytes: number, what?: string)
 export function readFileLimited(file: PathLike, maxBytes: number, what: string | undefined, encoding: BufferEncoding): Promise<string>;
 export async function readFileLimited(file: PathLike, maxBytes: number, what = 'file', encoding?: BufferEncoding): Promise<Buffer | string> {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw fail('BAD_INPUT', `readFileLimited: invalid limit ${maxBytes}`);
-  const fd = await openP(file);
+  const fh = await open(file, 'r');
   try {
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
       // never ask for more than one byte past the limit
       const buf = Buffer.alloc(Math.min(CHUNK, maxBytes + 1 - total));
-      const n = await readP(fd, buf, 0, buf.length);
+      const { bytesRead: n } = await fh.read(buf, 0, buf.length, null);
       if (n === 0) break;
       total += n;
       if (total > maxBytes) throw fail('TOO_LARGE', `${what} ${String(file)} is larger than ${maxBytes} bytes`);
@@ -72,6 +55,6 @@ export async function readFileLimited(file: PathLike, maxBytes: number, what = '
     const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
     return encoding === undefined ? data : data.toString(encoding);
   } finally {
-    await closeP(fd);
+    await fh.close();
   }
 }

@@ -1,0 +1,60 @@
+/**
+ * The runtime dependencies that are expensive to evaluate, loaded on first use: zod (80–100 ms, about
+ * 95 modules), `yaml` (about 70 modules) and `@noble/ciphers` (cosign's key encryption).
+ *
+ * Importing `cosign-ts` or any of its subpaths evaluates none of them: valid signature manifests,
+ * payloads and Rekor bundles are read by fast paths, and zod schemas (the checked slow paths, Docker
+ * configs, token responses, policies) are built by {@link schema} only when first needed.
+ *
+ * They are loaded synchronously with `require()`, so that the synchronous API stays synchronous (zod
+ * and yaml through their CommonJS builds, `@noble/ciphers` through `require(esm)`, Node ≥ 20.19). The
+ * literal `require('…')` calls are deliberate: in the CLI bundle (CommonJS, scripts/build-cli.mjs)
+ * `require` exists and esbuild bundles each call as a module initialised on its first call; in the ES
+ * module build `require` is undefined and the calls go through `createRequire`.
+ *
+ * @internal
+ * @module
+ */
+import { createRequire } from 'node:module';
+
+// `require` for the ES module build (in the CLI bundle the global `require` is used instead).
+const nodeRequire = createRequire(import.meta.url);
+
+/** The `z` namespace of zod. */
+export type Zod = (typeof import('zod'))['z'];
+
+let z: Zod | undefined;
+/** zod's `z` namespace, loaded on the first call. */
+export function zod(): Zod {
+  z ??= (typeof require === 'function' ? (require('zod') as typeof import('zod')) : (nodeRequire('zod') as typeof import('zod'))).z;
+  return z;
+}
+
+/** A schema built by `build` on its first use (and zod loaded then, if it was not yet). */
+export function schema<T>(build: (z: Zod) => T): () => T {
+  let value: T | undefined;
+  let made = false;
+  return () => {
+    if (!made) {
+      value = build(zod());
+      made = true;
+    }
+    return value as T;
+  };
+}
+
+type Salsa = typeof import('@noble/ciphers/salsa.js');
+let salsa: Salsa | undefined;
+/** `@noble/ciphers/salsa.js` (xsalsa20poly1305, cosign's key encryption), loaded on the first call. */
+export function nobleSalsa(): Salsa {
+  salsa ??= typeof require === 'function' ? (require('@noble/ciphers/salsa.js') as Salsa) : (nodeRequire('@noble/ciphers/salsa.js') as Salsa);
+  return salsa;
+}
+
+type Yaml = typeof import('yaml');
+let yaml: Yaml | undefined;
+/** The `yaml` package, loaded on the first call. */
+export function yamlLib(): Yaml {
+  yaml ??= typeof require === 'function' ? (require('yaml') as Yaml) : (nodeRequire('yaml') as Yaml);
+  return yaml;
+}
