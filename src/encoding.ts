@@ -5,7 +5,6 @@
  * @module
  */
 import { fail, type CosignErrorCode } from './errors.js';
-import { decodeUtf8Strict, parseStrictJson } from './json.js';
 
 const STD_B64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -40,14 +39,4 @@ export function decodeBase64StrictBytes(value: string, what: string, code: Cosig
 /** Encode bytes as standard padded base64. */
 export function encodeBase64(data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
-}
-
-/**
- * Parse untrusted JSON from bytes or a string, turning any failure into a typed error: strict UTF-8
- * (no byte-order mark), no duplicate keys, nesting limit. Uses {@link parseStrictJson}, which also
- * works around a V8 bug in Node 24.21 that mis-decodes escaped object keys.
- */
-export function parseJson(data: Uint8Array | string, what: string, code: CosignErrorCode = 'BAD_INPUT'): unknown {
-  const text = typeof data === 'string' ? data : decodeUtf8Strict(data, what, code);
-  return parseStrictJson(text, what, code);
 }

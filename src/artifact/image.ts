@@ -12,8 +12,9 @@
 import { schema } from '../internal/deps.js';
 import type { Digest } from '../digest.js';
 import { fail } from '../errors.js';
-import { goMarshal, goStruct, type GoValue } from '../payload/gojson.js';
-import { decodeUtf8Strict, parseStrictJson, plain, readPlainJson } from '../json.js';
+import { goMarshal, goStruct, type GoValue } from '../json/gojson.js';
+import { decodeUtf8Strict, parseStrictJson } from '../json/strict.js';
+import { plain, readPlainJson } from '../json/plain.js';
 import { brandValidatedDescriptor, DescriptorSchema, PLAIN_DESCRIPTOR, sha256Digest, type DescriptorFields, type LayerDescriptor, type SignatureLayer } from './layer.js';
 import {
   DOCKER_CONFIG_MEDIA_TYPE,

@@ -12,7 +12,7 @@ import { schema } from '../internal/deps.js';
 import { assertDigest, isDigest, isSha256DigestAt, type Digest } from '../digest.js';
 import { decodeBase64StrictBytes, encodeBase64 } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
-import { plain } from '../json.js';
+import { plain } from '../json/plain.js';
 import {
   BUNDLE_ANNOTATION,
   CERTIFICATE_ANNOTATION,

@@ -13,9 +13,9 @@ import type { z } from 'zod';
 import { schema } from '../internal/deps.js';
 import { decodeBase64Strict } from '../encoding.js';
 import { fail, isCosignError } from '../errors.js';
-import { canonicalJson } from '../payload/jcs.js';
-import { decodeUtf8Strict, parseStrictJson } from '../json.js';
-import { goMarshal, goStruct } from '../payload/gojson.js';
+import { canonicalJson } from '../json/jcs.js';
+import { decodeUtf8Strict, parseStrictJson } from '../json/strict.js';
+import { goMarshal, goStruct, type GoValue } from '../json/gojson.js';
 
 /** Size limit for a bundle annotation or a Rekor entry body (1 MiB). */
 export const MAX_REKOR_BUNDLE_BYTES = 1024 * 1024;
@@ -291,4 +291,23 @@ export function checkRekorBody(bundle: RekorBundle, expected: RekorBodyExpectati
     });
   }
   return entry;
+}
+
+/**
+ * The `Bundle` value cosign puts into `optional` in verify output (Go struct `bundle.RekorBundle`):
+ * `{"SignedEntryTimestamp":"<base64>","Payload":{"body":…,"integratedTime":…,"logIndex":…,"logID":…}}`.
+ */
+export function rekorBundleOutputValue(bundle: RekorBundle): GoValue {
+  return goStruct(
+    ['SignedEntryTimestamp', bundle.signedEntryTimestamp],
+    [
+      'Payload',
+      goStruct(
+        ['body', bundle.payload.body],
+        ['integratedTime', BigInt(bundle.payload.integratedTime)],
+        ['logIndex', BigInt(bundle.payload.logIndex)],
+        ['logID', bundle.payload.logID],
+      ),
+    ],
+  );
 }

@@ -11,8 +11,8 @@ import { schema } from '../internal/deps.js';
 import { digestOf } from '../digest.js';
 import { decodeBase64Strict } from '../encoding.js';
 import { fail } from '../errors.js';
-import { goMarshal, goStruct } from '../payload/gojson.js';
-import { decodeUtf8Strict, parseStrictJson } from '../json.js';
+import { goMarshal, goStruct } from '../json/gojson.js';
+import { decodeUtf8Strict, parseStrictJson } from '../json/strict.js';
 import { ownRecord, parseSignatureLayer, type ParseSignatureLayerOptions, type SignatureLayer } from './layer.js';
 
 /** Largest signature file accepted (16 MiB). */

@@ -7,7 +7,7 @@
  * @module
  */
 import type { z } from 'zod';
-import { parseJson } from '../encoding.js';
+import { parseJson } from '../json/strict.js';
 import { timerDelay } from '../concurrency.js';
 import { fail } from '../errors.js';
 import type * as httpT from 'node:http';

@@ -7,7 +7,8 @@
 import { randomBytes, scrypt, scryptSync } from 'node:crypto';
 import { nobleSalsa, schema } from '../internal/deps.js';
 import { fail } from '../errors.js';
-import { decodeBase64Strict, parseJson } from '../encoding.js';
+import { decodeBase64Strict } from '../encoding.js';
+import { parseJson } from '../json/strict.js';
 
 /** PEM label cosign ≥ v2.1 writes. */
 export const SIGSTORE_PRIVATE_KEY_PEM_TYPE = 'ENCRYPTED SIGSTORE PRIVATE KEY';

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { schema } from '../internal/deps.js';
 import { parseDigest, type Digest } from '../digest.js';
-import { parseJson } from '../encoding.js';
+import { parseJson } from '../json/strict.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import { formatReference, isLoopbackRegistry, withTag, type ImageReference } from '../reference.js';
 import { DOCKER_MANIFEST_LIST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, manifestMediaType, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, parseImageIndex, referrersFallbackTag, type Descriptor } from './manifest.js';

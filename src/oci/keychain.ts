@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
 import { schema } from '../internal/deps.js';
-import { decodeBase64Strict, parseJson } from '../encoding.js';
+import { decodeBase64Strict } from '../encoding.js';
+import { parseJson } from '../json/strict.js';
 import { fail, isCosignError } from '../errors.js';
 import { nodeChildProcess } from '../internal/node-http.js';
 

@@ -1,6 +1,6 @@
 /**
  * The OCI document model: image manifests (OCI, Docker v2 schema 2) and image indexes (OCI image index,
- * Docker manifest list) as a registry serves them, untrusted: strict JSON (`src/json.ts`) and one schema
+ * Docker manifest list) as a registry serves them, untrusted: strict JSON (`src/json/strict.ts`) and one schema
  * per document, descriptors with a valid digest and a non-negative safe-integer size; every failure a
  * `BAD_MANIFEST` naming the document and the path. Also the media types and the referrers fallback tag.
  * The `.sig` manifest has its own reader with a fast path (`parseSignatureManifest`, `cosign-ts/artifact`);
@@ -14,7 +14,7 @@
 import { DescriptorSchema } from '../artifact/layer.js';
 import { DOCKER_MANIFEST_LIST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from '../artifact/media-types.js';
 import { parseDigest, type Digest } from '../digest.js';
-import { parseJson } from '../encoding.js';
+import { parseJson } from '../json/strict.js';
 import { fail } from '../errors.js';
 import { schema } from '../internal/deps.js';
 

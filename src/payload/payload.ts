@@ -11,10 +11,11 @@
  */
 import { schema } from '../internal/deps.js';
 import { isDigest, isSha256DigestAt, parseDigest, type Digest } from '../digest.js';
-import { decodeUtf8Strict, parseStrictJson, plain, readPlainJson } from '../json.js';
+import { decodeUtf8Strict, parseStrictJson } from '../json/strict.js';
+import { plain, readPlainJson } from '../json/plain.js';
 import { fail, isCosignError } from '../errors.js';
 import { formatReference, parseReference, type ImageReference } from '../reference.js';
-import { goMarshal, goStruct, type GoValue } from './gojson.js';
+import { goMarshal, goStruct, type GoValue } from '../json/gojson.js';
 
 /** The value of `critical.type` in every cosign image signature payload. */
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
@@ -331,7 +332,7 @@ export interface VerifyOutputItem {
   readonly payload: SimpleSigningPayload;
   /**
    * Keys cosign adds to `optional` (`Subject`, `Issuer`, the certificate-extension OIDs, `Bundle`,
-   * `RFC3161Timestamp`); see {@link rekorBundleOutputValue}. When present, `optional` becomes a map
+   * `RFC3161Timestamp`); see `rekorBundleOutputValue` in `cosign-ts/artifact`. When present, `optional` becomes a map
    * even if the payload had `null`; added keys replace payload keys of the same name.
    * @internal
    */
@@ -365,42 +366,6 @@ export function verifyOutputJson(items: ReadonlyArray<SimpleSigningPayload | Ver
     );
   });
   return utf8.encode(`\n${goMarshal(elements.length === 0 ? null : elements)}\n`);
-}
-
-/** The parts of a Rekor bundle annotation that {@link rekorBundleOutputValue} needs. */
-export interface RekorBundleLike {
-  /** Decoded `SignedEntryTimestamp`. */
-  readonly signedEntryTimestamp: Uint8Array;
-  /** `Payload`. */
-  readonly payload: {
-    /** Base64 of the canonicalised Rekor entry. */
-    readonly body: string;
-    /** Unix seconds. */
-    readonly integratedTime: number;
-    /** Log index. */
-    readonly logIndex: number;
-    /** Hex log ID. */
-    readonly logID: string;
-  };
-}
-
-/**
- * The `Bundle` value cosign puts into `optional` in verify output (Go struct `bundle.RekorBundle`):
- * `{"SignedEntryTimestamp":"<base64>","Payload":{"body":…,"integratedTime":…,"logIndex":…,"logID":…}}`.
- */
-export function rekorBundleOutputValue(bundle: RekorBundleLike): GoValue {
-  return goStruct(
-    ['SignedEntryTimestamp', bundle.signedEntryTimestamp],
-    [
-      'Payload',
-      goStruct(
-        ['body', bundle.payload.body],
-        ['integratedTime', BigInt(bundle.payload.integratedTime)],
-        ['logIndex', BigInt(bundle.payload.logIndex)],
-        ['logID', bundle.payload.logID],
-      ),
-    ],
-  );
 }
 
 /** The `RFC3161Timestamp` value cosign puts into `optional`: `{"SignedRFC3161Timestamp":"<base64>"}`. */

@@ -26,7 +26,7 @@
  */
 import { fail } from '../errors.js';
 import { schema, yamlLib } from '../internal/deps.js';
-import { parseJson } from '../encoding.js';
+import { parseJson } from '../json/strict.js';
 import { compileGlob } from './glob.js';
 
 /** What a signature must verify with. */

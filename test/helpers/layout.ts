@@ -4,7 +4,7 @@
  * made-up trees.
  *
  * - The test of `src/<dir>/<file>.ts` is `test/<dir>/<file>.test.ts` or `test/<dir>/<file>.<aspect>.test.ts`
- *   (the aspect may itself contain dots: `json.plain.property.test.ts`).
+ *   (the aspect may itself contain dots: `payload.fast-path.property.test.ts`).
  * - Every folder under `src/` has a test folder of the same path holding at least one test file.
  * - Exceptions, each for a stated reason, are {@link LAYOUT_EXCEPTIONS}.
  */

@@ -8,7 +8,7 @@ import { isDigest } from '../../src/digest.js';
 import { buildPayload, parsePayload, verifyOutputJson } from '../../src/payload/index.js';
 import { fixture } from '../helpers/fixtures.js';
 import { mutated, typedOnly } from '../helpers/property.js';
-import { goMarshal } from '../../src/payload/gojson.js';
+import { goMarshal } from '../../src/json/gojson.js';
 
 const VALID = [
   fixture('sigstore-rs/legacy-sig-key-busybox/payload.json'),

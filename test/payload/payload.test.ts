@@ -9,7 +9,8 @@ import {
   verifyOutputJson,
   type ReferenceMatch,
 } from '../../src/payload/index.js';
-import { rekorBundleOutputValue, rfc3161TimestampOutputValue } from '../../src/payload/payload.js';
+import { rekorBundleOutputValue } from '../../src/artifact/rekor.js';
+import { rfc3161TimestampOutputValue } from '../../src/payload/payload.js';
 
 const D = `sha256:${'ab'.repeat(32)}` as const;
 const D2 = `sha256:${'cd'.repeat(32)}` as const;

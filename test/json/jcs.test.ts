@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/payload/jcs.js';
+import { canonicalJson } from '../../src/json/jcs.js';
 
 describe('canonicalJson (RFC 8785)', () => {
   it('sorts by UTF-16 code units and uses ECMAScript number and string forms', () => {

@@ -4,8 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CosignError } from '../src/errors.js';
-import { assertNoDuplicateKeys, parseStrictJson } from '../src/json.js';
+import { CosignError } from '../../src/errors.js';
+import { assertNoDuplicateKeys, parseStrictJson } from '../../src/json/strict.js';
 
 describe('parseStrictJson duplicate-key detection', () => {
   it('agrees with a reference check on objects with random (possibly repeated, possibly escaped) keys', () => {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CosignError } from '../src/errors.js';
-import { parseJsonStrictSlow, parseStrictJson } from '../src/json.js';
-import { codeOf } from './helpers/errors.js';
+import { CosignError } from '../../src/errors.js';
+import { parseJsonStrictSlow, parseStrictJson } from '../../src/json/strict.js';
+import { codeOf } from '../helpers/errors.js';
 
 const slow = (t: string): unknown => parseJsonStrictSlow(t, 'doc', 'BAD_INPUT');
 

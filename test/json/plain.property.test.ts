@@ -8,14 +8,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildSignatureImage, buildSignatureLayer, parseSignatureManifest } from '../src/artifact/index.js';
-import { PLAIN_MANIFEST, readManifestChecked } from '../src/artifact/image.js';
-import { readPlainJson, type PlainKind } from '../src/json.js';
-import { buildPayload, parsePayload } from '../src/payload/index.js';
-import { PLAIN_PAYLOAD, readPayloadChecked } from '../src/payload/payload.js';
-import { agree, checkDocuments, checkMutations, checkRandomJsonAndText, documentBuilders, respaced, textOf, trickyString, type FastPathStats } from './helpers/fast-path.js';
-import { fixture, fixtureText } from './helpers/fixtures.js';
-import { mutated } from './helpers/property.js';
+import { buildSignatureImage, buildSignatureLayer, parseSignatureManifest } from '../../src/artifact/index.js';
+import { PLAIN_MANIFEST, readManifestChecked } from '../../src/artifact/image.js';
+import { readPlainJson, type PlainKind } from '../../src/json/plain.js';
+import { buildPayload, parsePayload } from '../../src/payload/index.js';
+import { PLAIN_PAYLOAD, readPayloadChecked } from '../../src/payload/payload.js';
+import { agree, checkDocuments, checkMutations, checkRandomJsonAndText, documentBuilders, respaced, textOf, trickyString, type FastPathStats } from '../helpers/fast-path.js';
+import { fixture, fixtureText } from '../helpers/fixtures.js';
+import { mutated } from '../helpers/property.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 

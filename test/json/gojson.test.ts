@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareUtf8, goFormatFloat, goMarshal, goQuote, goStruct } from '../../src/payload/gojson.js';
+import { compareUtf8, goFormatFloat, goMarshal, goQuote, goStruct } from '../../src/json/gojson.js';
 
 describe('goQuote (Go encoding/json string escaping)', () => {
   it('escapes HTML characters and the JS line separators', () => {
