@@ -20,15 +20,15 @@ const pub = createPublicKey(kp.publicKey.export({ type: 'spki', format: 'pem' })
 const auth = [keyAuthority(pub, 'bench.pub')];
 const m0 = parseSignatureManifest(image.manifest);
 const l0 = parseSignatureLayer(m0.layers[0], blob);
-let sink: unknown;
+let _sink: unknown;
 const fns: Record<string, () => void> = {
-  'raw crypto.verify': () => { sink = cryptoVerify('sha256', payload, pub, signature); },
-  'full path': () => { const m = parseSignatureManifest(image.manifest); const l = parseSignatureLayer(m.layers[0], blob); sink = verifyLayer(l, auth, { digest }); },
-  'parseSignatureManifest': () => { sink = parseSignatureManifest(image.manifest); },
-  'parseSignatureLayer': () => { sink = parseSignatureLayer(m0.layers[0], blob); },
-  'parsePayload': () => { sink = parsePayload(blob); },
-  'parsePayload+checkClaims': () => { const p = parsePayload(blob); checkClaims(p, { digest }); sink = p; },
-  'verifyLayer (incl. crypto)': () => { sink = verifyLayer(l0, auth, { digest }); },
+  'raw crypto.verify': () => { _sink = cryptoVerify('sha256', payload, pub, signature); },
+  'full path': () => { const m = parseSignatureManifest(image.manifest); const l = parseSignatureLayer(m.layers[0], blob); _sink = verifyLayer(l, auth, { digest }); },
+  'parseSignatureManifest': () => { _sink = parseSignatureManifest(image.manifest); },
+  'parseSignatureLayer': () => { _sink = parseSignatureLayer(m0.layers[0], blob); },
+  'parsePayload': () => { _sink = parsePayload(blob); },
+  'parsePayload+checkClaims': () => { const p = parsePayload(blob); checkClaims(p, { digest }); _sink = p; },
+  'verifyLayer (incl. crypto)': () => { _sink = verifyLayer(l0, auth, { digest }); },
 };
 const res: Record<string, number[]> = {};
 for (const [k, f] of Object.entries(fns)) { res[k] = []; for (let i = 0; i < 3000; i++) f(); }

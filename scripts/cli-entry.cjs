@@ -63,7 +63,7 @@ try {
   });
 } catch (e) {
   // A broken installation: one line, exit 1 (the bundle handles every other error itself).
-  process.stderr.write(`Error: internal error: cannot load ${file}: ${String(e && e.message).replace(/\s+/g, ' ')}\n`);
+  process.stderr.write(`Error: internal error: cannot load ${file}: ${String(e?.message).replace(/\s+/g, ' ')}\n`);
   process.exit(1);
 }
 if (cache !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {

@@ -15,7 +15,7 @@ import { fail } from '../errors.js';
 import { goMarshal, goStruct, type GoValue } from '../json/gojson.js';
 import { decodeUtf8Strict, parseStrictJson } from '../json/strict.js';
 import { plain, readPlainJson } from '../json/plain.js';
-import { brandValidatedDescriptor, DescriptorSchema, PLAIN_DESCRIPTOR, sha256Digest, type DescriptorFields, type LayerDescriptor, type SignatureLayer } from './layer.js';
+import { brandValidatedDescriptor, DescriptorSchema, PLAIN_DESCRIPTOR, sha256Digest, type DescriptorFields, type LayerDescriptor, } from './layer.js';
 import {
   DOCKER_CONFIG_MEDIA_TYPE,
   DOCKER_MANIFEST_MEDIA_TYPE,

@@ -60,7 +60,9 @@ describe('parseStrictJson decodes escaped keys correctly (V8 in Node 24.21 does 
           return;
         }
         expect(Object.keys(v).sort()).toEqual([...decoded].sort());
-        decoded.forEach((k, i) => expect(v[k]).toBe(i));
+        decoded.forEach((k, i) => {
+          expect(v[k]).toBe(i);
+        });
       }),
       { numRuns: 20000 },
     );

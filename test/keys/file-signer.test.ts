@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { encryptPrivateKey, FileSigner, loadSignerFromFile, signerFromPrivateKey } from '../../src/keys/index.js';
+import { encryptPrivateKey, FileSigner, signerFromPrivateKey } from '../../src/keys/index.js';
 import { ed25519phVerify, loadEd25519ph } from '../../src/keys/ed25519ph.js';
 
 const message = Buffer.from('{"critical":{"identity":{"docker-reference":"example.com/app"}},"optional":null}');

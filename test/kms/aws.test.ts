@@ -101,7 +101,9 @@ describe('AWS KMS signer over the real SDK', () => {
     const before = server.calls.length;
     const pub = await resolvePublicKey('awskms:///alias/many', opts(server));
     const sigs = await Promise.all(Array.from({ length: 50 }, (_, i) => signer.sign(Buffer.from(`m${i}`))));
-    sigs.forEach((s, i) => expect(verifyLocally(pub, 'sha256', Buffer.from(`m${i}`), s)).toBe(true));
+    sigs.forEach((s, i) => {
+      expect(verifyLocally(pub, 'sha256', Buffer.from(`m${i}`), s)).toBe(true);
+    });
     const calls = server.calls.slice(before);
     expect(calls.filter((c) => c.op === 'Sign')).toHaveLength(50);
     // one for resolvePublicKey's own signer, one for `signer`

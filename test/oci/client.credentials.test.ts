@@ -8,12 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { digestOf } from '../../src/digest.js';
-import { isCosignError } from '../../src/errors.js';
 import { signerFromPrivateKey } from '../../src/keys/index.js';
 import { RegistryClient, staticKeychain, type Credentials } from '../../src/oci/index.js';
 import { parseReference } from '../../src/reference.js';
 import { signImage } from '../../src/sign/index.js';
-import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
+import { pushSampleImage, startTestRegistry, } from '../../src/testing/index.js';
 import { codeOfAsync } from '../helpers/errors.js';
 
 interface Seen {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from '../../src/artifact/media-types.js';
 import { isCosignError } from '../../src/errors.js';
-import { RegistryClient } from '../../src/oci/index.js';
+import type { RegistryClient } from '../../src/oci/index.js';
 import { parseReference } from '../../src/reference.js';
 import type { TestRegistry } from '../../src/testing/index.js';
 import { useTestRegistry } from '../helpers/test-registry.js';

@@ -260,11 +260,11 @@ describe('withDeadline', () => {
     const d = withDeadline(undefined, 50);
     await new Promise((r) => setTimeout(r, 120));
     expect(d.signal?.aborted).toBe(true);
-    expect((d.signal?.reason as Error).name).toBe('TimeoutError');
+    expect((d.signal!.reason as Error).name).toBe('TimeoutError');
     const c = new AbortController();
     const d2 = withDeadline(c.signal, 10_000);
     c.abort(new Error('caller'));
-    expect((d2.signal?.reason as Error).message).toBe('caller');
+    expect((d2.signal!.reason as Error).message).toBe('caller');
     d2.dispose();
     const d3 = withDeadline(undefined, 50);
     d3.dispose();

@@ -2,7 +2,6 @@
  * evaluatePolicy called from plain JavaScript with the wrong things: typed errors, never a TypeError.
  */
 import { describe, expect, it } from 'vitest';
-import { isCosignError } from '../../src/errors.js';
 import { evaluatePolicy, parsePolicy, type Policy } from '../../src/policy/index.js';
 import { parseReference, type ImageReference } from '../../src/reference.js';
 import { codeOf } from '../helpers/errors.js';
