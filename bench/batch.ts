@@ -124,7 +124,12 @@ export async function benchBatch(
         connections: conns.cosign,
       });
     }
-    rows.push({ measure: `(${runs} runs each, interleaved; proxy delay ${delayMs} ms each way = ${2 * delayMs} ms RTT)`, 'min / median / max (ms)': '', ratio: '', connections: '' });
+    rows.push({
+      measure: `(${runs} runs each, interleaved; proxy delay ${delayMs} ms each way = ${2 * delayMs} ms RTT)`,
+      'min / median / max (ms)': '',
+      ratio: '',
+      connections: '',
+    });
     const result: ScenarioResult = {
       section: 'batch',
       name: `verify ${count} images in one call, ${2 * delayMs} ms RTT (cosign-ts: the CLI; floor: the library's verifyImages)`,

@@ -67,15 +67,17 @@ export function statOf(xs: readonly number[]): Stat {
 
 /** Escape text for XML character data and attribute values; drops characters XML 1.0 forbids. */
 export function escapeXml(s: string): string {
-  return s
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
+  return (
+    s
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+      .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&#39;')
+  );
 }
 
 /** Shorten to at most `max` characters (code points), with an ellipsis. */
@@ -184,8 +186,11 @@ export function renderChart(results: readonly ScenarioResult[], meta: ChartMeta)
           body.push(`<line x1="${x2.toFixed(1)}" y1="${mid - 5}" x2="${x2.toFixed(1)}" y2="${mid + 5}" class="whisker"/>`);
           end = Math.max(end, x2);
         }
-        const range = st.samples > 1 && Number.isFinite(st.min) && Number.isFinite(st.max) ? `(${formatValue(st.min)}–${formatValue(st.max)}, n=${st.samples})` : '';
-        body.push(`<text x="${(end + 6).toFixed(1)}" y="${by + 12}" class="value">${escapeXml(`${formatValue(st.median)} ${unit}`)}${range === '' ? '' : `<tspan class="range" dx="6">${escapeXml(range)}</tspan>`}</text>`);
+        const range =
+          st.samples > 1 && Number.isFinite(st.min) && Number.isFinite(st.max) ? `(${formatValue(st.min)}–${formatValue(st.max)}, n=${st.samples})` : '';
+        body.push(
+          `<text x="${(end + 6).toFixed(1)}" y="${by + 12}" class="value">${escapeXml(`${formatValue(st.median)} ${unit}`)}${range === '' ? '' : `<tspan class="range" dx="6">${escapeXml(range)}</tspan>`}</text>`,
+        );
       } else {
         body.push(`<text x="${BAR_X + 6}" y="${by + 12}" class="value">n/a</text>`);
       }

@@ -52,7 +52,8 @@ export async function benchCli(runs = 9): Promise<BenchSection> {
     for (let i = 0; i < runs; i++) {
       const a = await timed(node, [cli, ...args], env);
       const b = await timed(realTools.cosign, args, env);
-      if (a.code !== 0 || b.code !== 0) throw new Error(`verify failed: cosign-ts ${a.code} ${a.stderr.slice(-300)} / cosign ${b.code} ${b.stderr.slice(-300)}`);
+      if (a.code !== 0 || b.code !== 0)
+        throw new Error(`verify failed: cosign-ts ${a.code} ${a.stderr.slice(-300)} / cosign ${b.code} ${b.stderr.slice(-300)}`);
       same &&= a.stdout === b.stdout;
       ours.push(a);
       theirs.push(b);
@@ -62,7 +63,12 @@ export async function benchCli(runs = 9): Promise<BenchSection> {
     const rssOurs = median(ours.map((r) => r.rssKiB)) / 1024;
     const rssTheirs = median(theirs.map((r) => r.rssKiB)) / 1024;
     const rows = [
-      { measure: `wall time, median of ${runs}`, 'cosign-ts': `${fmt(wallOurs, 0)} ms`, cosign: `${fmt(wallTheirs, 0)} ms`, ratio: `${fmt(wallOurs / wallTheirs)}× (target ≤ 1.5×)` },
+      {
+        measure: `wall time, median of ${runs}`,
+        'cosign-ts': `${fmt(wallOurs, 0)} ms`,
+        cosign: `${fmt(wallTheirs, 0)} ms`,
+        ratio: `${fmt(wallOurs / wallTheirs)}× (target ≤ 1.5×)`,
+      },
       { measure: 'peak RSS', 'cosign-ts': `${fmt(rssOurs, 1)} MiB`, cosign: `${fmt(rssTheirs, 1)} MiB`, ratio: `${fmt(rssOurs / rssTheirs)}× (target ≤ 1.5×)` },
       { measure: 'stdout identical', 'cosign-ts': same ? 'yes' : 'NO', cosign: '', ratio: '' },
     ];

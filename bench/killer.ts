@@ -29,7 +29,9 @@ export async function benchKiller(containers = 200): Promise<BenchSection> {
     const signer = signerFromPrivateKey(kp.privateKey, 'bench.key');
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cosign-ts-bench-killer-'));
     await writeFile(path.join(dir, 'cosign.pub'), kp.publicKey.export({ type: 'spki', format: 'pem' }));
-    const policy = parsePolicy(`rules:\n  - name: fleet\n    images: ["${reg.host}/fleet/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`);
+    const policy = parsePolicy(
+      `rules:\n  - name: fleet\n    images: ["${reg.host}/fleet/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`,
+    );
     for (let i = 0; i < containers; i++) {
       const ref = `${reg.host}/fleet/app${i % 50}:v${i}`;
       const d = await pushSampleImage(client, ref, { i: String(i) });
@@ -37,7 +39,13 @@ export async function benchKiller(containers = 200): Promise<BenchSection> {
       docker.run(ref, docker.addImage([`${parseReference(ref).name}@${d}`], [ref]));
     }
     const v = createPolicyVerifier({ client });
-    const deps = { docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy, verify: v.verify, resolveIndex: v.resolveIndex, killed: new Map<string, string>() };
+    const deps = {
+      docker: new DockerClient(parseDockerHost(docker.dockerHost)),
+      policy,
+      verify: v.verify,
+      resolveIndex: v.resolveIndex,
+      killed: new Map<string, string>(),
+    };
     const cold = await runCycle(deps);
     const warm: number[] = [];
     let requests = 0;
@@ -58,15 +66,22 @@ export async function benchKiller(containers = 200): Promise<BenchSection> {
       const t0 = performance.now();
       await get('/v1.41/containers/json');
       let next = 0;
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        while (next < ids.length) await get(`/v1.41/images/${encodeURIComponent(ids[next++] as string)}/json`);
-      }));
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < ids.length) await get(`/v1.41/images/${encodeURIComponent(ids[next++] as string)}/json`);
+        }),
+      );
       floor.push(performance.now() - t0);
     }
     agent.destroy();
     client.close();
     const rows = [
-      { measure: `cold cycle, ${containers} containers (fills the cache)`, 'time (ms)': fmt(cold.durationMs, 0), baseline: '-', ratio: `${cold.events.filter((e) => e.action === 'verified').length} verified` },
+      {
+        measure: `cold cycle, ${containers} containers (fills the cache)`,
+        'time (ms)': fmt(cold.durationMs, 0),
+        baseline: '-',
+        ratio: `${cold.events.filter((e) => e.action === 'verified').length} verified`,
+      },
       {
         measure: `warm cycle, ${containers} containers (median of 5)`,
         'time (ms)': fmt(median(warm), 1),

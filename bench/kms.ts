@@ -32,7 +32,9 @@ export async function benchKms(count = 200, concurrency = 8): Promise<BenchSecti
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (next++ < count) {
-          await kms.send(new SignCommand({ KeyId: 'alias/image_signing_cosign_signature_key', Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+          await kms.send(
+            new SignCommand({ KeyId: 'alias/image_signing_cosign_signature_key', Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
+          );
         }
       }),
     );
@@ -41,7 +43,9 @@ export async function benchKms(count = 200, concurrency = 8): Promise<BenchSecti
 
     const signsBefore = aws.count('Sign');
     const pubBefore = aws.count('GetPublicKey');
-    const signer = await resolveSigner('awskms:///alias/image_signing_cosign_signature_key', { aws: { endpoint: aws.url, region: aws.region, credentials: creds } });
+    const signer = await resolveSigner('awskms:///alias/image_signing_cosign_signature_key', {
+      aws: { endpoint: aws.url, region: aws.region, credentials: creds },
+    });
     next = 0;
     t0 = performance.now();
     await Promise.all(

@@ -24,9 +24,21 @@ export async function benchMemory(runs = 5, layers = 1000): Promise<BenchSection
       max: fmt(Math.max(...xs), d),
     });
     const rows = [
-      row(`peak RSS above baseline, MiB (${layers} layers, ${runs} runs${results.every((r) => r.peakReset) ? '' : ', peak NOT reset after warm-up'})`, results.map((r) => r.deltaMiB), 1),
-      row('baseline RSS, MiB', results.map((r) => r.baselineKiB / 1024), 1),
-      row('verification time, ms', results.map((r) => r.ms), 0),
+      row(
+        `peak RSS above baseline, MiB (${layers} layers, ${runs} runs${results.every((r) => r.peakReset) ? '' : ', peak NOT reset after warm-up'})`,
+        results.map((r) => r.deltaMiB),
+        1,
+      ),
+      row(
+        'baseline RSS, MiB',
+        results.map((r) => r.baselineKiB / 1024),
+        1,
+      ),
+      row(
+        'verification time, ms',
+        results.map((r) => r.ms),
+        0,
+      ),
     ];
     return {
       rows,

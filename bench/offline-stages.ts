@@ -22,20 +22,44 @@ const m0 = parseSignatureManifest(image.manifest);
 const l0 = parseSignatureLayer(m0.layers[0], blob);
 let _sink: unknown;
 const fns: Record<string, () => void> = {
-  'raw crypto.verify': () => { _sink = cryptoVerify('sha256', payload, pub, signature); },
-  'full path': () => { const m = parseSignatureManifest(image.manifest); const l = parseSignatureLayer(m.layers[0], blob); _sink = verifyLayer(l, auth, { digest }); },
-  'parseSignatureManifest': () => { _sink = parseSignatureManifest(image.manifest); },
-  'parseSignatureLayer': () => { _sink = parseSignatureLayer(m0.layers[0], blob); },
-  'parsePayload': () => { _sink = parsePayload(blob); },
-  'parsePayload+checkClaims': () => { const p = parsePayload(blob); checkClaims(p, { digest }); _sink = p; },
-  'verifyLayer (incl. crypto)': () => { _sink = verifyLayer(l0, auth, { digest }); },
+  'raw crypto.verify': () => {
+    _sink = cryptoVerify('sha256', payload, pub, signature);
+  },
+  'full path': () => {
+    const m = parseSignatureManifest(image.manifest);
+    const l = parseSignatureLayer(m.layers[0], blob);
+    _sink = verifyLayer(l, auth, { digest });
+  },
+  parseSignatureManifest: () => {
+    _sink = parseSignatureManifest(image.manifest);
+  },
+  parseSignatureLayer: () => {
+    _sink = parseSignatureLayer(m0.layers[0], blob);
+  },
+  parsePayload: () => {
+    _sink = parsePayload(blob);
+  },
+  'parsePayload+checkClaims': () => {
+    const p = parsePayload(blob);
+    checkClaims(p, { digest });
+    _sink = p;
+  },
+  'verifyLayer (incl. crypto)': () => {
+    _sink = verifyLayer(l0, auth, { digest });
+  },
 };
 const res: Record<string, number[]> = {};
-for (const [k, f] of Object.entries(fns)) { res[k] = []; for (let i = 0; i < 3000; i++) f(); }
-for (let r = 0; r < 21; r++) for (const [k, f] of Object.entries(fns)) {
-  const n = k.includes('raw') || k.includes('full') || k.includes('verifyLayer') ? 300 : 3000;
-  const t0 = performance.now(); for (let i = 0; i < n; i++) f(); res[k]!.push((performance.now() - t0) * 1e3 / n);
+for (const [k, f] of Object.entries(fns)) {
+  res[k] = [];
+  for (let i = 0; i < 3000; i++) f();
 }
+for (let r = 0; r < 21; r++)
+  for (const [k, f] of Object.entries(fns)) {
+    const n = k.includes('raw') || k.includes('full') || k.includes('verifyLayer') ? 300 : 3000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) f();
+    res[k]!.push(((performance.now() - t0) * 1e3) / n);
+  }
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 for (const k of Object.keys(fns)) console.log(`${k.padEnd(28)} ${med(res[k]!).toFixed(2).padStart(7)} µs`);
 console.log(`${'overhead (full - raw)'.padEnd(28)} ${(med(res['full path']!) - med(res['raw crypto.verify']!)).toFixed(2).padStart(7)} µs`);

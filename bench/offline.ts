@@ -104,8 +104,12 @@ export function benchDecrypt(): BenchSection {
     const rounds = timeSyncRounds(() => parsePrivateKey(pem, 'bench-password'), 3, 5);
     const ns = median(rounds);
     rows.push({ 'scrypt N': N, 'decrypt (ms)': fmt(ns / 1e6, 1) });
-    results.push({ section: 'decrypt', name: `decrypt an encrypted cosign key, scrypt N=${N}`, unit: 'ms', series: { 'cosign-ts': statOf(rounds.map((x) => x / 1e6)) } });
+    results.push({
+      section: 'decrypt',
+      name: `decrypt an encrypted cosign key, scrypt N=${N}`,
+      unit: 'ms',
+      series: { 'cosign-ts': statOf(rounds.map((x) => x / 1e6)) },
+    });
   }
   return { rows, results };
 }
-

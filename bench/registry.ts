@@ -60,7 +60,9 @@ async function plainBatch(agent: http.Agent, base: string, images: string[], con
     Array.from({ length: concurrency }, async () => {
       while (next < images.length) {
         const ref = parseReference(images[next++] as string);
-        const m = JSON.parse((await get(`${base}/v2/${ref.repository}/manifests/${signatureTag(ref.digest as Digest)}`, OCI_MANIFEST)).toString()) as { layers: Array<{ digest: string }> };
+        const m = JSON.parse((await get(`${base}/v2/${ref.repository}/manifests/${signatureTag(ref.digest as Digest)}`, OCI_MANIFEST)).toString()) as {
+          layers: Array<{ digest: string }>;
+        };
         for (const l of m.layers) await get(`${base}/v2/${ref.repository}/blobs/${l.digest}`);
       }
     }),
@@ -70,7 +72,9 @@ async function plainBatch(agent: http.Agent, base: string, images: string[], con
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { env, maxBuffer: 16 << 20 }, (err, _stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stderr }));
+    execFile(cmd, args, { env, maxBuffer: 16 << 20 }, (err, _stdout, stderr) =>
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stderr }),
+    );
   });
 }
 
@@ -115,7 +119,7 @@ export async function benchRegistry(count = 500, concurrency = 16, cosignSamples
       let t0 = performance.now();
       let results = await verifyImages(images, { client, authorities, batchConcurrency: concurrency });
       coldOurs.push(performance.now() - t0);
-      if (process.env.BENCH_DEBUG) console.error("round", round, "cold", coldOurs.at(-1), "plain", coldPlain.at(-1), "reqs", client.stats);
+      if (process.env.BENCH_DEBUG) console.error('round', round, 'cold', coldOurs.at(-1), 'plain', coldPlain.at(-1), 'reqs', client.stats);
       if (results.some((r) => !r.ok)) throw new Error('a bench image did not verify');
       const before = client.stats.requests;
       t0 = performance.now();
@@ -178,7 +182,11 @@ export async function benchRegistry(count = 500, concurrency = 16, cosignSamples
       for (let i = 0; i < cosignSamples; i++) {
         const img = images[Math.floor((i * count) / cosignSamples)] as string;
         const t = performance.now();
-        const r = await run('/usr/bin/time', ['-f', '%M', realTools.cosign, 'verify', '--key', pubPath, '--insecure-ignore-tlog=true', '--allow-http-registry=true', img], env);
+        const r = await run(
+          '/usr/bin/time',
+          ['-f', '%M', realTools.cosign, 'verify', '--key', pubPath, '--insecure-ignore-tlog=true', '--allow-http-registry=true', img],
+          env,
+        );
         times.push(performance.now() - t);
         if (r.code !== 0) throw new Error(`cosign verify failed: ${r.stderr.slice(-500)}`);
         rss.push(Number(/(\d+)\s*$/.exec(r.stderr.trim())?.[1] ?? 0));

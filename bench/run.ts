@@ -17,14 +17,17 @@ const wanted = new Set(args.filter((a) => !a.startsWith('-')));
 const unknown = [...wanted].filter((w) => !(SECTIONS as readonly string[]).includes(w));
 const badFlags = args.filter((a) => a.startsWith('-') && a !== '--no-svg' && !a.startsWith('--svg='));
 if (unknown.length > 0 || badFlags.length > 0) {
-  console.error(`bench: unknown ${unknown.length > 0 ? `section(s) ${unknown.join(', ')}` : `flag(s) ${badFlags.join(', ')}`}; sections: ${SECTIONS.join(', ')}; flags: --svg=PATH, --no-svg`);
+  console.error(
+    `bench: unknown ${unknown.length > 0 ? `section(s) ${unknown.join(', ')}` : `flag(s) ${badFlags.join(', ')}`}; sections: ${SECTIONS.join(', ')}; flags: --svg=PATH, --no-svg`,
+  );
   process.exit(2);
 }
 const want = (name: (typeof SECTIONS)[number]): boolean => wanted.size === 0 || wanted.has(name);
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const svgFlag = args.findLast((a) => a === '--no-svg' || a.startsWith('--svg='));
-const svgSetting = svgFlag === '--no-svg' ? '' : svgFlag !== undefined ? svgFlag.slice('--svg='.length) : (process.env.BENCH_SVG ?? path.join(repoRoot, 'docs', 'bench.svg'));
+const svgSetting =
+  svgFlag === '--no-svg' ? '' : svgFlag !== undefined ? svgFlag.slice('--svg='.length) : (process.env.BENCH_SVG ?? path.join(repoRoot, 'docs', 'bench.svg'));
 const svgPath = svgSetting === '' ? undefined : path.resolve(svgSetting);
 
 const started = new Date();
@@ -48,7 +51,10 @@ if (want('registry')) {
 }
 if (want('memory')) {
   const { benchMemory } = await import('./memory.js');
-  section('Memory: verify a .sig of 1000 layers (999 distinct 1 MiB payloads that do not verify + 1 valid), peak RSS above baseline in a child process', await benchMemory(5));
+  section(
+    'Memory: verify a .sig of 1000 layers (999 distinct 1 MiB payloads that do not verify + 1 valid), peak RSS above baseline in a child process',
+    await benchMemory(5),
+  );
 }
 if (want('kms')) {
   const { benchKms } = await import('./kms.js');

@@ -101,6 +101,9 @@ const verbs = [...(await readFile(path.join(root, 'src/cli/commands/index.ts'), 
 if (!verbs.includes('verify')) throw new Error('build-cli: no verb names found in src/cli/commands/index.ts');
 await writeFile(
   entry,
-  (await readFile(path.join(root, 'scripts/cli-entry.cjs'), 'utf8')).replace('__COSIGN_TS_BUNDLE_HASH__', hash).replace('__COSIGN_TS_BUNDLE_ENCODING__', /^[\x00-\x7f]*$/.test(code) ? 'latin1' : 'utf8').replace('__COSIGN_TS_VERBS__', JSON.stringify(verbs)),
+  (await readFile(path.join(root, 'scripts/cli-entry.cjs'), 'utf8'))
+    .replace('__COSIGN_TS_BUNDLE_HASH__', hash)
+    .replace('__COSIGN_TS_BUNDLE_ENCODING__', /^[\x00-\x7f]*$/.test(code) ? 'latin1' : 'utf8')
+    .replace('__COSIGN_TS_VERBS__', JSON.stringify(verbs)),
 );
 await chmod(entry, 0o755);

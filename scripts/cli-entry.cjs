@@ -26,7 +26,6 @@ const BUNDLE_ENCODING = '__COSIGN_TS_BUNDLE_ENCODING__';
 const VERBS = new Set(__COSIGN_TS_VERBS__);
 const file = path.join(__dirname, 'cli.cjs');
 
-
 /** The cache file for this run, or undefined when caching is off or the folder is not safe. */
 function cacheFile() {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return undefined;

@@ -59,8 +59,11 @@ try {
     e.bytes += f.size;
     byFolder.set(key, e);
   }
-  process.stdout.write(`${info.filename}: ${info.files.length} files, ${(info.size / 1024).toFixed(1)} KiB packed, ${(info.unpackedSize / 1024).toFixed(1)} KiB unpacked\n`);
-  for (const [k, v] of [...byFolder].sort()) process.stdout.write(`  ${k.padEnd(28)} ${String(v.n).padStart(4)} files ${(v.bytes / 1024).toFixed(1).padStart(8)} KiB\n`);
+  process.stdout.write(
+    `${info.filename}: ${info.files.length} files, ${(info.size / 1024).toFixed(1)} KiB packed, ${(info.unpackedSize / 1024).toFixed(1)} KiB unpacked\n`,
+  );
+  for (const [k, v] of [...byFolder].sort())
+    process.stdout.write(`  ${k.padEnd(28)} ${String(v.n).padStart(4)} files ${(v.bytes / 1024).toFixed(1).padStart(8)} KiB\n`);
   if (args.has('--list')) for (const f of files) process.stdout.write(`    ${f}\n`);
 
   const maps = files.filter((f) => f.endsWith('.map'));
@@ -105,11 +108,19 @@ try {
     packages[key] = entry;
     todo.push(...Object.keys(entry.dependencies ?? {}));
   }
-  await writeFile(path.join(app, 'package.json'), `${JSON.stringify({ name: 'pack-check-app', private: true, type: 'module', dependencies: { 'cosign-ts': tgz } }, null, 2)}\n`);
-  await writeFile(path.join(app, 'package-lock.json'), `${JSON.stringify({ name: 'pack-check-app', lockfileVersion: 3, requires: true, packages }, null, 2)}\n`);
+  await writeFile(
+    path.join(app, 'package.json'),
+    `${JSON.stringify({ name: 'pack-check-app', private: true, type: 'module', dependencies: { 'cosign-ts': tgz } }, null, 2)}\n`,
+  );
+  await writeFile(
+    path.join(app, 'package-lock.json'),
+    `${JSON.stringify({ name: 'pack-check-app', lockfileVersion: 3, requires: true, packages }, null, 2)}\n`,
+  );
   const t0 = Date.now();
   await sh(npm, ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app });
-  process.stdout.write(`installed into a fresh app (npm ci --offline, ${Object.keys(packages).length - 1} packages) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `installed into a fresh app (npm ci --offline, ${Object.keys(packages).length - 1} packages) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
 
   // 3. Use it as a user would.
   const bin = path.join(app, 'node_modules', '.bin', 'cosign-ts');
@@ -123,7 +134,9 @@ try {
   if (!/policy/.test(killer.stdout + killer.stderr)) fail(`cosign-ts-killer --help:\n${killer.stdout}${killer.stderr}`);
   process.stdout.write('cosign-ts-killer --help: ok\n');
 
-  const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json').map((k) => (k === '.' ? 'cosign-ts' : `cosign-ts/${k.slice(2)}`));
+  const subpaths = Object.keys(pkg.exports)
+    .filter((k) => k !== './package.json')
+    .map((k) => (k === '.' ? 'cosign-ts' : `cosign-ts/${k.slice(2)}`));
   await writeFile(
     path.join(app, 'check.mjs'),
     `import { execFile } from 'node:child_process';

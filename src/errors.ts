@@ -75,9 +75,7 @@ export class CosignError extends Error {
 
   /** JSON form for `--output json` and structured logs (never includes secrets: messages are built without them). */
   toJSON(): { code: CosignErrorCode; message: string; details?: ErrorDetails } {
-    return this.details === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, details: this.details };
+    return this.details === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, details: this.details };
   }
 }
 

@@ -95,7 +95,8 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
   if (repository.length === 0) bad(input, 'empty repository');
   if (repository.length > 255) bad(input, 'repository longer than 255 characters');
   for (const part of repository.split('/')) {
-    if (!COMPONENT.test(part)) bad(input, `bad repository component ${JSON.stringify(part.slice(0, 100))} (lower-case letters, digits and separators . _ __ - only)`);
+    if (!COMPONENT.test(part))
+      bad(input, `bad repository component ${JSON.stringify(part.slice(0, 100))} (lower-case letters, digits and separators . _ __ - only)`);
   }
 
   if (tag === undefined && digest === undefined && options.defaultTag !== null) tag = options.defaultTag ?? 'latest';

@@ -14,10 +14,16 @@ describe('isSha256Digest ≡ /^sha256:[0-9a-f]{64}$/', () => {
       const s = DIGEST.replace('ab', '0f');
       return s.slice(0, at) + ins + s.slice(at + (del ? 1 : 0));
     });
-    fc.assert(fc.property(fc.oneof(near, fc.string(), fc.constantFrom(DIGEST, `sha256:${'g'.repeat(64)}`, `sha256:${'F'.repeat(64)}`, `SHA256:${'a'.repeat(64)}`)), (s) => {
-      expect(isSha256Digest(s)).toBe(re.test(s));
-    }), {
-      numRuns: 3000,
-    });
+    fc.assert(
+      fc.property(
+        fc.oneof(near, fc.string(), fc.constantFrom(DIGEST, `sha256:${'g'.repeat(64)}`, `sha256:${'F'.repeat(64)}`, `SHA256:${'a'.repeat(64)}`)),
+        (s) => {
+          expect(isSha256Digest(s)).toBe(re.test(s));
+        },
+      ),
+      {
+        numRuns: 3000,
+      },
+    );
   });
 });

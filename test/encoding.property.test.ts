@@ -37,7 +37,9 @@ describe('decodeBase64StrictBytes ≡ decodeBase64Strict', () => {
     );
   });
   it('refuses non-strings like the general decoder', () => {
-    for (const v of [undefined, null, 1, {}]) expect(outcome(() => decodeBase64StrictBytes(v as unknown as string, 'w'))).toEqual(outcome(() => new Uint8Array(decodeBase64Strict(v as unknown as string, 'w'))));
+    for (const v of [undefined, null, 1, {}])
+      expect(outcome(() => decodeBase64StrictBytes(v as unknown as string, 'w'))).toEqual(
+        outcome(() => new Uint8Array(decodeBase64Strict(v as unknown as string, 'w'))),
+      );
   });
 });
-

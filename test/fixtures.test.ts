@@ -24,7 +24,12 @@ describe('fixtures/', () => {
   });
 
   it('every listed file has the recorded sha256', () => {
-    const wrong = sums.filter(({ hex, file }) => createHash('sha256').update(readFileSync(path.join(sharedFixtures, file))).digest('hex') !== hex);
+    const wrong = sums.filter(
+      ({ hex, file }) =>
+        createHash('sha256')
+          .update(readFileSync(path.join(sharedFixtures, file)))
+          .digest('hex') !== hex,
+    );
     expect(wrong.map((w) => w.file)).toEqual([]);
   });
 

@@ -79,7 +79,13 @@ describe('parseReference', () => {
     expect(`${withTag(r, 'v2')}`).toBe('127.0.0.1:5000/app:v2');
     expect(`${parseRepository('busybox')}`).toBe('index.docker.io/library/busybox');
     expect(Object.keys(r)).toEqual(['registry', 'repository', 'tag', 'digest', 'name']);
-    expect(JSON.parse(JSON.stringify(r))).toEqual({ registry: '127.0.0.1:5000', repository: 'app', tag: 'v1', digest: `sha256:${'a'.repeat(64)}`, name: '127.0.0.1:5000/app' });
+    expect(JSON.parse(JSON.stringify(r))).toEqual({
+      registry: '127.0.0.1:5000',
+      repository: 'app',
+      tag: 'v1',
+      digest: `sha256:${'a'.repeat(64)}`,
+      name: '127.0.0.1:5000/app',
+    });
     expect({ ...r }).toEqual(r);
     expect(r).toEqual({ registry: '127.0.0.1:5000', repository: 'app', tag: 'v1', digest: `sha256:${'a'.repeat(64)}`, name: '127.0.0.1:5000/app' });
     expect(Object.isFrozen(r)).toBe(true);

@@ -15,7 +15,7 @@ import { fail } from '../errors.js';
 import { goMarshal, goStruct, type GoValue } from '../json/gojson.js';
 import { decodeUtf8Strict, parseStrictJson } from '../json/strict.js';
 import { plain, readPlainJson } from '../json/plain.js';
-import { brandValidatedDescriptor, DescriptorSchema, PLAIN_DESCRIPTOR, sha256Digest, type DescriptorFields, type LayerDescriptor, } from './layer.js';
+import { brandValidatedDescriptor, DescriptorSchema, PLAIN_DESCRIPTOR, sha256Digest, type DescriptorFields, type LayerDescriptor } from './layer.js';
 import {
   DOCKER_CONFIG_MEDIA_TYPE,
   DOCKER_MANIFEST_MEDIA_TYPE,
@@ -196,7 +196,9 @@ export function readManifestChecked(text: string, maxLayers: number): unknown {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const layers = (value as { layers?: unknown }).layers;
     if (Array.isArray(layers) && layers.length > maxLayers) {
-      throw fail('TOO_LARGE', `signature manifest has ${layers.length} layers, more than the limit of ${maxLayers}`, { details: { layers: layers.length, limit: maxLayers } });
+      throw fail('TOO_LARGE', `signature manifest has ${layers.length} layers, more than the limit of ${maxLayers}`, {
+        details: { layers: layers.length, limit: maxLayers },
+      });
     }
   }
   const parsed = ManifestSchema().safeParse(value);
@@ -210,7 +212,11 @@ export function readManifestChecked(text: string, maxLayers: number): unknown {
 
 /** The fields of a checked manifest value (its own objects: the annotations records keep a `__proto__` key, unlike zod's copies). */
 function manifestFields(value: unknown): ManifestFields {
-  const m = value as { mediaType?: string; config: DescriptorFields; layers: Array<Omit<DescriptorFields, 'annotations'> & { annotations?: Record<string, string> }> };
+  const m = value as {
+    mediaType?: string;
+    config: DescriptorFields;
+    layers: Array<Omit<DescriptorFields, 'annotations'> & { annotations?: Record<string, string> }>;
+  };
   return {
     mediaType: m.mediaType,
     config: { mediaType: m.config.mediaType, size: m.config.size, digest: m.config.digest },
@@ -238,7 +244,9 @@ export function parseSignatureManifest(bytes: Uint8Array, options: ParseSignatur
     throw fail('BAD_MANIFEST', `signature manifest: Content-Type ${JSON.stringify(contentType.slice(0, 200))} is not an image manifest type`);
   }
   if (m.mediaType !== undefined && !SIGNATURE_MANIFEST_MEDIA_TYPES.includes(m.mediaType)) {
-    throw fail('BAD_MANIFEST', `signature manifest: mediaType ${JSON.stringify(m.mediaType.slice(0, 200))} is not an image manifest type`, { details: { path: 'mediaType' } });
+    throw fail('BAD_MANIFEST', `signature manifest: mediaType ${JSON.stringify(m.mediaType.slice(0, 200))} is not an image manifest type`, {
+      details: { path: 'mediaType' },
+    });
   }
   if (m.mediaType !== undefined && contentType !== undefined && contentType !== '' && m.mediaType !== contentType) {
     throw fail('BAD_MANIFEST', `signature manifest: mediaType ${m.mediaType} disagrees with Content-Type ${contentType}`, { details: { path: 'mediaType' } });

@@ -77,5 +77,9 @@ export function encodeSigstoreJsonSignature(sig: SigstoreJsonSignature): Uint8Ar
  * `TYPE_MISMATCH`.
  */
 export function signatureLayerFromSigstoreJson(sig: SigstoreJsonSignature, options: ParseSignatureLayerOptions = {}): SignatureLayer {
-  return parseSignatureLayer({ mediaType: sig.mediaType, size: sig.payload.byteLength, digest: digestOf(sig.payload), annotations: sig.annotations }, sig.payload, options);
+  return parseSignatureLayer(
+    { mediaType: sig.mediaType, size: sig.payload.byteLength, digest: digestOf(sig.payload), annotations: sig.annotations },
+    sig.payload,
+    options,
+  );
 }

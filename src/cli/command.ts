@@ -63,7 +63,12 @@ export const REGISTRY_FLAGS: readonly FlagSpec[] = [
   { name: 'registry-username', type: 'string', default: '', help: 'registry basic auth username' },
   { name: 'registry-password', type: 'string', default: '', help: 'registry basic auth password' },
   { name: 'registry-token', type: 'string', default: '', help: 'registry bearer auth token' },
-  { name: 'registry-cacert', type: 'string', default: '', help: 'path to the X.509 CA certificate file in PEM format to be used for the connection to the registry' },
+  {
+    name: 'registry-cacert',
+    type: 'string',
+    default: '',
+    help: 'path to the X.509 CA certificate file in PEM format to be used for the connection to the registry',
+  },
   { name: 'registry-client-cert', type: 'string', default: '', help: 'mTLS client certificate for the registry (not supported yet)' },
   { name: 'registry-client-key', type: 'string', default: '', help: 'mTLS client key for the registry (not supported yet)' },
   { name: 'registry-server-name', type: 'string', default: '', help: 'TLS server name for the registry (not supported yet)' },

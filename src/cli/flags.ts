@@ -136,7 +136,10 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
         return;
       }
       const b = parseGoBool(value);
-      if (b === undefined) throw new UsageError(`invalid argument ${JSON.stringify(value)} for ${JSON.stringify(flagLabel(s))} flag: strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`);
+      if (b === undefined)
+        throw new UsageError(
+          `invalid argument ${JSON.stringify(value)} for ${JSON.stringify(flagLabel(s))} flag: strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`,
+        );
       norm.push(b ? `--${s.name}` : `--no-${s.name}`);
       return;
     }

@@ -41,7 +41,10 @@ export async function writePair(ctx: CliContext, prefix: string, pair: KeyPairPe
     await writeKeyPairFiles(dir, pair, { prefix: base, force: true });
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'IO_ERROR') throw new CliError(`open ${prefix}.key: ${(e as Error).message.includes('ENOENT') ? 'no such file or directory' : (e as Error).message}`, 1, 'IO_ERROR', { cause: e });
+    if (code === 'IO_ERROR')
+      throw new CliError(`open ${prefix}.key: ${(e as Error).message.includes('ENOENT') ? 'no such file or directory' : (e as Error).message}`, 1, 'IO_ERROR', {
+        cause: e,
+      });
     throw e;
   }
   info(ctx, `Private key written to ${prefix}.key`);

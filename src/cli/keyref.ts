@@ -35,7 +35,8 @@ export async function loadSigner(ctx: CliContext, keyRef: string): Promise<Signe
     return await resolveSigner(keyRef, { ...keyOptions(ctx), password });
   } catch (e) {
     // Say where the password came from (an empty pipe, a newline from echo, a stale COSIGN_PASSWORD).
-    if (given !== undefined && isCosignError(e, 'WRONG_PASSWORD')) throw new CliError(`${e.message}; ${passwordSource(ctx, given)}`, EXIT.ERROR, 'WRONG_PASSWORD', { cause: e });
+    if (given !== undefined && isCosignError(e, 'WRONG_PASSWORD'))
+      throw new CliError(`${e.message}; ${passwordSource(ctx, given)}`, EXIT.ERROR, 'WRONG_PASSWORD', { cause: e });
     throw e;
   }
 }

@@ -102,7 +102,12 @@ export async function getPassword(ctx: CliContext, confirm: boolean): Promise<st
 export function passwordSource(ctx: CliContext, password: string): string {
   if (ctx.env.COSIGN_PASSWORD !== undefined) return `the password came from COSIGN_PASSWORD${password === '' ? ' (set but empty)' : ''}`;
   if (stdinIsTerminal(ctx)) return 'the password was typed at the prompt';
-  const what = password === '' ? 'it was empty (nothing was piped in)' : /\r?\n$/.test(password) ? 'its trailing newline is part of the password' : 'it has no trailing newline';
+  const what =
+    password === ''
+      ? 'it was empty (nothing was piped in)'
+      : /\r?\n$/.test(password)
+        ? 'its trailing newline is part of the password'
+        : 'it has no trailing newline';
   return `COSIGN_PASSWORD is not set and stdin is not a terminal, so the password was all of stdin: ${what}`;
 }
 

@@ -82,7 +82,10 @@ export async function registrySettings(ctx: CliContext, flags: Flags, options: {
     ...(ca === undefined ? {} : { ca }),
     ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
   });
-  debug(ctx, `registry client: allow-http=${flags.bool('allow-http-registry')} allow-insecure=${flags.bool('allow-insecure-registry')} credentials=${username !== '' || token !== '' ? 'flags' : 'docker config / anonymous'}`);
+  debug(
+    ctx,
+    `registry client: allow-http=${flags.bool('allow-http-registry')} allow-insecure=${flags.bool('allow-insecure-registry')} credentials=${username !== '' || token !== '' ? 'flags' : 'docker config / anonymous'}`,
+  );
   return {
     client,
     signatureRepository: await signatureRepositoryFromEnv(ctx),

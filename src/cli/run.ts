@@ -30,7 +30,16 @@ export interface RunCliOptions {
 
 /** Go's largest duration, in nanoseconds (2^63 − 1). */
 const MAX_DURATION_NS = (1n << 63n) - 1n;
-const UNIT_NS: Readonly<Record<string, bigint>> = { ns: 1n, us: 1000n, '\u00b5s': 1000n, '\u03bcs': 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+const UNIT_NS: Readonly<Record<string, bigint>> = {
+  ns: 1n,
+  us: 1000n,
+  '\u00b5s': 1000n,
+  '\u03bcs': 1000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
 
 /**
  * Parse a Go duration (`3m0s`, `30s`, `1h30m`, `500ms`, `+1s`, `-1s`) into milliseconds, as Go's
@@ -256,4 +265,3 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     outFile?.closeFile();
   }
 }
-

@@ -72,7 +72,12 @@ export async function runKiller(options: RunKillerOptions): Promise<CycleReport 
   const metrics = options.metricsRecorder ?? new KillerMetrics();
   metrics.cacheHitRatio = () => cache.hitRatio();
   const metricsServer =
-    options.metrics === undefined ? undefined : await metrics.serve(Number(options.metrics.split(':').pop()), options.metrics.includes(':') ? options.metrics.slice(0, options.metrics.lastIndexOf(':')) : '127.0.0.1');
+    options.metrics === undefined
+      ? undefined
+      : await metrics.serve(
+          Number(options.metrics.split(':').pop()),
+          options.metrics.includes(':') ? options.metrics.slice(0, options.metrics.lastIndexOf(':')) : '127.0.0.1',
+        );
   const syslog = syslogTransportFor(options.syslog ?? 'unix:///dev/log', options.syslogFormat);
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const killed = new Map<string, string>();
@@ -84,7 +89,17 @@ export async function runKiller(options: RunKillerOptions): Promise<CycleReport 
         severity: severityOf(e),
         msgId: e.action.toUpperCase(),
         message: `${e.action} container ${e.containerName} (${e.containerId.slice(0, 12)}) image ${e.image}${e.reason === undefined ? '' : `: ${e.reason}`}`,
-        data: { container_id: e.containerId, container_name: e.containerName, image: e.image, digest: e.digest, rule: e.rule, mode: e.mode, reason: e.reason, code: e.code, action: e.action },
+        data: {
+          container_id: e.containerId,
+          container_name: e.containerName,
+          image: e.image,
+          digest: e.digest,
+          rule: e.rule,
+          mode: e.mode,
+          reason: e.reason,
+          code: e.code,
+          action: e.action,
+        },
       };
       pending.push(
         syslog.send(formatSyslog(m, options.syslogFormat), m).catch((err: unknown) => {
@@ -108,12 +123,23 @@ export async function runKiller(options: RunKillerOptions): Promise<CycleReport 
   try {
     for (;;) {
       try {
-        last = await runCycle({ docker, policy, verify, resolveIndex, onEvent, onVerification: (s, o) => metrics.observeVerification(s, o), options: { ...options, deadlineMs }, killed });
+        last = await runCycle({
+          docker,
+          policy,
+          verify,
+          resolveIndex,
+          onEvent,
+          onVerification: (s, o) => metrics.observeVerification(s, o),
+          options: { ...options, deadlineMs },
+          killed,
+        });
         metrics.observeCycle(last);
       } catch (e) {
         // The engine itself failed (socket gone, listing timed out): report, and try again next cycle.
         if (options.once === true) throw e;
-        out(safeJsonLine({ time: new Date().toISOString(), action: 'cycle-error', ...(isCosignError(e) ? { code: e.code } : {}), reason: (e as Error).message }));
+        out(
+          safeJsonLine({ time: new Date().toISOString(), action: 'cycle-error', ...(isCosignError(e) ? { code: e.code } : {}), reason: (e as Error).message }),
+        );
       }
       await Promise.all(pending.splice(0));
       if (options.once === true || stopping) break;

@@ -81,10 +81,18 @@ export function parseDockerHost(value: string | undefined): DockerEndpoint {
 
 const ContainerListSchema = schema((z) =>
   z.array(
-    z.looseObject({ Id: z.string(), Names: z.array(z.string()).nullable().optional(), Image: z.string(), ImageID: z.string().optional(), Labels: z.record(z.string(), z.string()).nullable().optional() }),
+    z.looseObject({
+      Id: z.string(),
+      Names: z.array(z.string()).nullable().optional(),
+      Image: z.string(),
+      ImageID: z.string().optional(),
+      Labels: z.record(z.string(), z.string()).nullable().optional(),
+    }),
   ),
 );
-const ImageSchema = schema((z) => z.looseObject({ Id: z.string(), RepoDigests: z.array(z.string()).nullable().optional(), RepoTags: z.array(z.string()).nullable().optional() }));
+const ImageSchema = schema((z) =>
+  z.looseObject({ Id: z.string(), RepoDigests: z.array(z.string()).nullable().optional(), RepoTags: z.array(z.string()).nullable().optional() }),
+);
 const ContainerSchema = schema((z) =>
   z.looseObject({
     Id: z.string(),
@@ -113,7 +121,12 @@ export class DockerClient {
   #where(code: string | undefined): string {
     const e = this.#endpoint;
     const at = e.socketPath !== undefined ? `socket ${e.socketPath}` : `${e.host ?? '?'}:${e.port ?? '?'}`;
-    const hint = code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' ? (code === 'EACCES' ? ' (permission denied: run as root or a member of the docker group)' : ' (is the Docker or Podman service running?)') : '';
+    const hint =
+      code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES'
+        ? code === 'EACCES'
+          ? ' (permission denied: run as root or a member of the docker group)'
+          : ' (is the Docker or Podman service running?)'
+        : '';
     return `connecting to the Docker API at ${at}${hint}; set --docker-host or DOCKER_HOST (unix:///path or tcp://host:port; Podman: unix:///run/podman/podman.sock)`;
   }
 
@@ -126,27 +139,26 @@ export class DockerClient {
     this.requests++;
     return new Promise((resolve, reject) => {
       if (signal?.aborted === true) return reject(fail('IO_ERROR', `docker ${method} ${path}: aborted`));
-      const req = http.request(
-        { ...this.#endpoint, path: `${API}${path}`, method, agent: this.#agent, headers: { host: 'docker' } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.byteLength;
-            if (size > 64 * 1024 * 1024) {
-              res.destroy();
-              reject(fail('TOO_LARGE', `docker ${method} ${path}: response over 64 MiB`));
-            } else chunks.push(c);
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-          res.on('error', (e) => reject(fail('IO_ERROR', `docker ${method} ${path}: ${e.message}`, { cause: e })));
-        },
-      );
+      const req = http.request({ ...this.#endpoint, path: `${API}${path}`, method, agent: this.#agent, headers: { host: 'docker' } }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.byteLength;
+          if (size > 64 * 1024 * 1024) {
+            res.destroy();
+            reject(fail('TOO_LARGE', `docker ${method} ${path}: response over 64 MiB`));
+          } else chunks.push(c);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', (e) => reject(fail('IO_ERROR', `docker ${method} ${path}: ${e.message}`, { cause: e })));
+      });
       req.setTimeout(timerDelay(this.#timeout), () => req.destroy(new Error(`no answer within ${this.#timeout} ms`)));
       const onAbort = (): void => void req.destroy(new Error('aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('close', () => signal?.removeEventListener('abort', onAbort));
-      req.on('error', (e: NodeJS.ErrnoException) => reject(fail('IO_ERROR', `docker ${method} ${path}: ${e.code ?? e.message} ${this.#where(e.code)}`, { cause: e })));
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        reject(fail('IO_ERROR', `docker ${method} ${path}: ${e.code ?? e.message} ${this.#where(e.code)}`, { cause: e })),
+      );
       req.end();
     });
   }

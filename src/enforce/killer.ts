@@ -45,7 +45,10 @@ export type VerifyOutcome =
 export type RuleVerifier = (ref: ImageReference, rule: PolicyRule, options?: { throughIndex?: Digest; signal?: AbortSignal }) => Promise<VerifyOutcome>;
 
 /** Looks a tag up to find the index a platform digest belongs to (undefined: not an index). */
-export type IndexResolver = (ref: ImageReference, options?: { signal?: AbortSignal }) => Promise<{ digest: Digest; children: ReadonlyArray<string> } | undefined>;
+export type IndexResolver = (
+  ref: ImageReference,
+  options?: { signal?: AbortSignal },
+) => Promise<{ digest: Digest; children: ReadonlyArray<string> } | undefined>;
 
 /** What happened to one container in a cycle. */
 export type KillerAction = 'allowed' | 'verified' | 'killed' | 'killed-and-removed' | 'audit' | 'skipped-unavailable' | 'gone' | 'already-killed' | 'error';
@@ -125,7 +128,13 @@ export interface KillerDeps {
  * breaks a limit or does not match its digest is evidence against the image, not an outage, so
  * whoever can push a junk `.sig` cannot keep an unsigned container alive.
  */
-export const OUTAGE_CODES: ReadonlySet<CosignErrorCode> = new Set<CosignErrorCode>(['REGISTRY_UNAVAILABLE', 'REGISTRY_THROTTLED', 'REGISTRY_UNAUTHORIZED', 'KMS_NETWORK', 'KMS_THROTTLED']);
+export const OUTAGE_CODES: ReadonlySet<CosignErrorCode> = new Set<CosignErrorCode>([
+  'REGISTRY_UNAVAILABLE',
+  'REGISTRY_THROTTLED',
+  'REGISTRY_UNAUTHORIZED',
+  'KMS_NETWORK',
+  'KMS_THROTTLED',
+]);
 
 /**
  * Classify a verification error: an outage (a code in {@link OUTAGE_CODES}: retried next cycle, or
@@ -146,7 +155,10 @@ function safeRef(s: string): ImageReference | undefined {
 }
 
 /** The candidate digests of a container's image, in the order of the module documentation. */
-export function candidateDigests(imageRef: ImageReference | undefined, info: ImageInfo | undefined): Array<{ ref: ImageReference; via: 'reference' | 'repo-digest' }> {
+export function candidateDigests(
+  imageRef: ImageReference | undefined,
+  info: ImageInfo | undefined,
+): Array<{ ref: ImageReference; via: 'reference' | 'repo-digest' }> {
   const out: Array<{ ref: ImageReference; via: 'reference' | 'repo-digest' }> = [];
   const seen = new Set<string>();
   const add = (ref: ImageReference, via: 'reference' | 'repo-digest'): void => {
@@ -162,7 +174,6 @@ export function candidateDigests(imageRef: ImageReference | undefined, info: Ima
   for (const r of same.length > 0 ? same : repoDigests) add(r, 'repo-digest');
   return out;
 }
-
 
 /** Per-cycle state shared by the checks of its containers. */
 interface CycleContext {
@@ -228,7 +239,12 @@ export async function runCycle(deps: KillerDeps): Promise<CycleReport> {
     } catch (e) {
       if ((signal as AbortSignal | undefined)?.aborted === true) {
         ctx.late = true;
-        return emit({ ...base, action: 'skipped-unavailable', code: 'REGISTRY_UNAVAILABLE', reason: `${why()} while checking this container: ${(e as Error).message}` });
+        return emit({
+          ...base,
+          action: 'skipped-unavailable',
+          code: 'REGISTRY_UNAVAILABLE',
+          reason: `${why()} while checking this container: ${(e as Error).message}`,
+        });
       }
       emit({ ...base, action: 'error', ...(isCosignError(e) ? { code: e.code } : {}), reason: (e as Error).message });
     }
@@ -254,7 +270,12 @@ async function checkContainer(c: ContainerSummary, ctx: CycleContext): Promise<v
   const kill = (e: Omit<KillerEvent, keyof EventBase | 'action'>): Promise<void> =>
     act(c, ctx, { ...base, ...e, ...(restarted ? { reason: `started again after an earlier kill; ${e.reason ?? ''}` } : {}) });
   const unverifiable = (rule: PolicyRule | undefined, reason: string): Promise<void> | void => {
-    if (policy.unverifiable === 'allow') return emit({ ...(rule === undefined ? {} : { rule: rule.name }), action: 'allowed', reason: `${reason}; unverifiable images are allowed by the policy` });
+    if (policy.unverifiable === 'allow')
+      return emit({
+        ...(rule === undefined ? {} : { rule: rule.name }),
+        action: 'allowed',
+        reason: `${reason}; unverifiable images are allowed by the policy`,
+      });
     return kill({ ...(rule === undefined ? {} : { rule: rule.name }), mode: rule?.mode ?? policy.unmatchedMode, code: 'NO_SIGNATURES', reason });
   };
 
@@ -287,7 +308,8 @@ async function checkContainer(c: ContainerSummary, ctx: CycleContext): Promise<v
   const digestRefs = (info?.repoDigests ?? []).map(safeRef).filter((r): r is ImageReference => r?.digest !== undefined);
   const tagRefs = (info?.repoTags ?? []).map(safeRef).filter((r): r is ImageReference => r !== undefined);
   const decisions = [...digestRefs, ...tagRefs].map((ref) => ({ ref, decision: evaluatePolicy(policy, ref) }));
-  if (decisions.length === 0) return unverifiable(undefined, `the image ${c.imageId !== '' ? c.imageId : c.image} has no registry name or digest (built locally, or untagged)`);
+  if (decisions.length === 0)
+    return unverifiable(undefined, `the image ${c.imageId !== '' ? c.imageId : c.image} has no registry name or digest (built locally, or untagged)`);
   for (const { ref, decision } of decisions) {
     if (decision.kind === 'allowed') {
       base = { ...base, imageName: formatReference(ref) };
@@ -296,7 +318,8 @@ async function checkContainer(c: ContainerSummary, ctx: CycleContext): Promise<v
   }
   // Prefer registry digests whose name a rule covers: each is verified under its own rule.
   const ruled: Candidate[] = [];
-  for (const { ref, decision } of decisions) if (ref.digest !== undefined && decision.kind === 'rule') ruled.push({ ref: withDigest(ref, ref.digest), via: 'repo-digest', rule: decision.rule });
+  for (const { ref, decision } of decisions)
+    if (ref.digest !== undefined && decision.kind === 'rule') ruled.push({ ref: withDigest(ref, ref.digest), via: 'repo-digest', rule: decision.rule });
   if (ruled.length > 0) {
     base = { ...base, imageName: (ruled[0] as Candidate).ref.name };
     return verifyAndAct(ruled, undefined, ctx, emit, kill);
@@ -308,7 +331,11 @@ async function checkContainer(c: ContainerSummary, ctx: CycleContext): Promise<v
   }
   base = { ...base, imageName: formatReference((decisions[0] as { ref: ImageReference }).ref) };
   if (policy.unmatched === 'allow') return emit({ action: 'allowed', reason: 'no rule matches and unmatched images are allowed' });
-  return kill({ mode: policy.unmatchedMode, code: 'NO_MATCHING_SIGNATURES', reason: 'no policy rule matches any name of this image (unmatched images are denied)' });
+  return kill({
+    mode: policy.unmatchedMode,
+    code: 'NO_MATCHING_SIGNATURES',
+    reason: 'no policy rule matches any name of this image (unmatched images are denied)',
+  });
 }
 
 /** Verify the candidates (any one passing suffices), then the tag's signed index; kill, skip or pass. */

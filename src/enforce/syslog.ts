@@ -133,7 +133,9 @@ export function tcpTransport(host: string, port = 514): SyslogTransport {
     async send(line) {
       sock ??= await connect();
       const bytes = Buffer.from(line);
-      await new Promise<void>((resolve, reject) => (sock as net.Socket).write(Buffer.concat([Buffer.from(`${bytes.byteLength} `), bytes]), (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        (sock as net.Socket).write(Buffer.concat([Buffer.from(`${bytes.byteLength} `), bytes]), (e) => (e ? reject(e) : resolve())),
+      );
     },
     close: async () => {
       sock?.end();
@@ -150,7 +152,17 @@ export function unixTransport(socketPath = '/dev/log', format: SyslogFormat = {}
   return {
     send: (_line, m) =>
       new Promise((resolve, reject) => {
-        const args = ['--socket', socketPath, '--rfc5424=notq', '-p', `${format.facility ?? 1}.${SEVERITY[m.severity]}`, '-t', format.appName ?? 'cosign-ts-killer', '--msgid', m.msgId];
+        const args = [
+          '--socket',
+          socketPath,
+          '--rfc5424=notq',
+          '-p',
+          `${format.facility ?? 1}.${SEVERITY[m.severity]}`,
+          '-t',
+          format.appName ?? 'cosign-ts-killer',
+          '--msgid',
+          m.msgId,
+        ];
         const sd = format.sdId ?? 'cosign-ts@32473';
         const data = Object.entries(m.data ?? {}).filter(([, v]) => v !== undefined);
         if (data.length > 0) {

@@ -29,7 +29,11 @@ export interface PolicyVerifierOptions {
 }
 
 /** A cache-backed {@link RuleVerifier}, plus the cache (for metrics) and an {@link IndexResolver}. */
-export function createPolicyVerifier(options: PolicyVerifierOptions): { verify: RuleVerifier; resolveIndex: IndexResolver; cache: VerificationCache<VerifyImageResult | CosignError> } {
+export function createPolicyVerifier(options: PolicyVerifierOptions): {
+  verify: RuleVerifier;
+  resolveIndex: IndexResolver;
+  cache: VerificationCache<VerifyImageResult | CosignError>;
+} {
   const cache = options.cache ?? new VerificationCache<VerifyImageResult | CosignError>();
   const authorities = new Map<PolicyRule, Promise<Authority[]>>();
   const load = (rule: PolicyRule): Promise<Authority[]> => {
@@ -58,7 +62,12 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): { verify: 
       authorities = await load(rule);
     } catch (e) {
       // The killer's own configuration (a key file, a KMS key), not the image: never evidence against it.
-      return { ok: false, definitive: false, code: isCosignError(e) ? e.code : 'IO_ERROR', reason: `rule ${rule.name}: cannot load its authorities: ${(e as Error).message}` };
+      return {
+        ok: false,
+        definitive: false,
+        code: isCosignError(e) ? e.code : 'IO_ERROR',
+        reason: `rule ${rule.name}: cannot load its authorities: ${(e as Error).message}`,
+      };
     }
     try {
       await verifyImage(ref, {

@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 const nodeRequire = createRequire(import.meta.url);
 
 /** The `z` namespace of zod. */
-export type Zod = (typeof import('zod'))['z'];
+export type Zod = typeof import('zod')['z'];
 
 let z: Zod | undefined;
 /** zod's `z` namespace, loaded on the first call. */

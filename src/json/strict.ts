@@ -13,7 +13,9 @@
  */
 import { fail, type CosignErrorCode } from '../errors.js';
 
-type Container = { readonly kind: 'object'; readonly value: Record<string, unknown>; readonly keys: Set<string>; key: string | undefined } | { readonly kind: 'array'; readonly value: unknown[] };
+type Container =
+  | { readonly kind: 'object'; readonly value: Record<string, unknown>; readonly keys: Set<string>; key: string | undefined }
+  | { readonly kind: 'array'; readonly value: unknown[] };
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 

@@ -15,7 +15,7 @@
  */
 import { fail } from '../errors.js';
 
-type NobleEd25519ph = (typeof import('@noble/curves/ed25519.js'))['ed25519ph'];
+type NobleEd25519ph = typeof import('@noble/curves/ed25519.js')['ed25519ph'];
 
 let noble: NobleEd25519ph | undefined;
 let loading: Promise<NobleEd25519ph> | undefined;

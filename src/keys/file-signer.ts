@@ -52,10 +52,7 @@ export class FileSigner implements Signer {
     this.keyRef = keyRef;
     this.#key = key;
     this.#public = createPublicKey(key);
-    this.#seed =
-      this.info.kind === 'ed25519' && options.ed25519ph === true
-        ? Buffer.from(key.export({ format: 'jwk' }).d as string, 'base64url')
-        : undefined;
+    this.#seed = this.info.kind === 'ed25519' && options.ed25519ph === true ? Buffer.from(key.export({ format: 'jwk' }).d as string, 'base64url') : undefined;
   }
 
   /**

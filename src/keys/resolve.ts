@@ -44,7 +44,11 @@ export async function readKeyFile(file: string | URL): Promise<Buffer> {
   } catch (e) {
     if (isCosignError(e, 'TOO_LARGE')) throw fail('TOO_LARGE', `reading key: ${e.message}`, { cause: e });
     const code = (e as NodeJS.ErrnoException).code;
-    throw fail('IO_ERROR', code === 'ENOENT' ? `reading key: open ${String(file)}: no such file or directory` : `reading key ${String(file)}: ${code ?? 'error'}`, { cause: e });
+    throw fail(
+      'IO_ERROR',
+      code === 'ENOENT' ? `reading key: open ${String(file)}: no such file or directory` : `reading key ${String(file)}: ${code ?? 'error'}`,
+      { cause: e },
+    );
   }
 }
 

@@ -140,8 +140,7 @@ export function verifySignature(publicKey: KeyObject, message: Uint8Array, signa
   }
   const hash = checkHash(opts.hash);
   if (info.kind === 'rsa') {
-    const keyArg =
-      opts.rsaPss === true ? { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO } : publicKey;
+    const keyArg = opts.rsaPss === true ? { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO } : publicKey;
     return safe(() => cryptoVerify(hash, message, keyArg, signature));
   }
   if (safe(() => cryptoVerify(hash, message, publicKey, signature))) return true;

@@ -200,7 +200,13 @@ class AwsSigner implements Signer {
     }
     const spec = String(out['KeySpec'] ?? out['CustomerMasterKeySpec'] ?? '');
     const chosen = SPECS[spec];
-    if (chosen === undefined) throw kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, `AWS KMS key spec ${spec || '(none)'} is not supported (ECC_NIST_P256/P384/P521, RSA_2048/3072/4096)`, { keySpec: spec });
+    if (chosen === undefined)
+      throw kmsError(
+        'KMS_UNSUPPORTED_KEY_SPEC',
+        this.keyRef,
+        `AWS KMS key spec ${spec || '(none)'} is not supported (ECC_NIST_P256/P384/P521, RSA_2048/3072/4096)`,
+        { keySpec: spec },
+      );
     const algs = out['SigningAlgorithms'];
     if (Array.isArray(algs) && algs.length > 0 && !algs.includes(chosen.alg)) {
       throw kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, `AWS KMS key does not offer ${chosen.alg}`, { keySpec: spec });

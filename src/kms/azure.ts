@@ -61,8 +61,13 @@ const REF_RE = /^azurekms:\/\/([^/]+)\/([^/]+)(?:\/([^/]+))?\/?$/;
 /** Parse `azurekms://<vault-host>/<key>[/<version>]`. */
 export function parseAzureReference(keyRef: string): AzureKeyReference {
   const m = REF_RE.exec(keyRef);
-  if (m === null) throw kmsError('KMS_ERROR', keyRef, 'invalid Azure Key Vault reference; expected azurekms://<vault>.vault.azure.net/<key>[/<version>]', { reason: 'bad-reference' });
-  return m[3] === undefined ? { vaultHost: m[1] as string, keyName: m[2] as string } : { vaultHost: m[1] as string, keyName: m[2] as string, version: m[3] as string };
+  if (m === null)
+    throw kmsError('KMS_ERROR', keyRef, 'invalid Azure Key Vault reference; expected azurekms://<vault>.vault.azure.net/<key>[/<version>]', {
+      reason: 'bad-reference',
+    });
+  return m[3] === undefined
+    ? { vaultHost: m[1] as string, keyName: m[2] as string }
+    : { vaultHost: m[1] as string, keyName: m[2] as string, version: m[3] as string };
 }
 
 type KvModule = typeof import('@azure/keyvault-keys');
@@ -113,14 +118,17 @@ class AzureSigner implements Signer {
     const status = typeof err?.statusCode === 'number' ? err.statusCode : undefined;
     const text = describe(e);
     const net = networkErrorCode(e);
-    if (net !== undefined && status === undefined) return kmsError('KMS_NETWORK', this.keyRef, `Azure Key Vault ${action} failed: network error (${net})${networkErrorTarget(e)}`, { reason: net });
-    if (status === undefined && err?.code === 'REQUEST_SEND_ERROR') return kmsError('KMS_NETWORK', this.keyRef, `Azure Key Vault ${action} failed: network error (${text})`);
+    if (net !== undefined && status === undefined)
+      return kmsError('KMS_NETWORK', this.keyRef, `Azure Key Vault ${action} failed: network error (${net})${networkErrorTarget(e)}`, { reason: net });
+    if (status === undefined && err?.code === 'REQUEST_SEND_ERROR')
+      return kmsError('KMS_NETWORK', this.keyRef, `Azure Key Vault ${action} failed: network error (${text})`);
     let code: KmsErrorCode = 'KMS_ERROR';
     if (status === 401 || status === 403) code = 'KMS_ACCESS_DENIED';
     if (status === 429) code = 'KMS_THROTTLED';
     if (/disabled/i.test(text) && (status === 403 || status === 400 || status === 409)) code = 'KMS_KEY_DISABLED';
     if (/not permitted|key_ops|KeyOperationForbidden|operation .*not allowed/i.test(text) && !/disabled/i.test(text)) code = 'KMS_WRONG_KEY_USAGE';
-    if (status === undefined && /CredentialUnavailable|AuthenticationRequired|AuthenticationError|credential/i.test(`${String(err?.name)} ${text}`)) code = 'KMS_ACCESS_DENIED';
+    if (status === undefined && /CredentialUnavailable|AuthenticationRequired|AuthenticationError|credential/i.test(`${String(err?.name)} ${text}`))
+      code = 'KMS_ACCESS_DENIED';
     const reason = status === 404 ? 'not found: ' : '';
     return kmsError(code, this.keyRef, `Azure Key Vault ${action} failed: ${reason}${text}`, status !== undefined ? { status } : undefined);
   }
@@ -144,7 +152,8 @@ class AzureSigner implements Signer {
     if (jwk === undefined) throw kmsError('KMS_ERROR', this.keyRef, 'Azure Key Vault returned no key material');
     if (kvKey.properties.enabled === false) throw kmsError('KMS_KEY_DISABLED', this.keyRef, 'Azure Key Vault key is disabled');
     const ops = jwk.keyOps ?? kvKey.keyOperations;
-    if (ops !== undefined && !ops.includes('sign')) throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, `Azure Key Vault key operations (${ops.join(', ')}) do not include sign`);
+    if (ops !== undefined && !ops.includes('sign'))
+      throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, `Azure Key Vault key operations (${ops.join(', ')}) do not include sign`);
     const kty = String(jwk.kty ?? '');
     let key: KeyObject;
     let alg: string;
@@ -153,7 +162,8 @@ class AzureSigner implements Signer {
     try {
       if (kty === 'EC' || kty === 'EC-HSM') {
         const c = CURVES[String(jwk.crv ?? '')];
-        if (c === undefined) throw kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, `Azure Key Vault curve ${String(jwk.crv)} is not supported (P-256, P-384, P-521)`);
+        if (c === undefined)
+          throw kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, `Azure Key Vault curve ${String(jwk.crv)} is not supported (P-256, P-384, P-521)`);
         key = createPublicKey({ key: { kty: 'EC', crv: String(jwk.crv), x: b64u(jwk.x) ?? '', y: b64u(jwk.y) ?? '' }, format: 'jwk' });
         ({ alg, hash, fieldSize } = c);
       } else if (kty === 'RSA' || kty === 'RSA-HSM') {
@@ -165,7 +175,9 @@ class AzureSigner implements Signer {
       }
       keyInfo(key);
     } catch (e) {
-      throw passThrough(e)?.code === 'KMS_UNSUPPORTED_KEY_SPEC' ? e : kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, `Azure Key Vault public key cannot be used: ${describe(e)}`);
+      throw passThrough(e)?.code === 'KMS_UNSUPPORTED_KEY_SPEC'
+        ? e
+        : kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, `Azure Key Vault public key cannot be used: ${describe(e)}`);
     }
     const crypto = new kv.CryptographyClient(kvKey, credential as never, clientOptions);
     return { key, alg, hash, fieldSize, crypto };

@@ -43,7 +43,9 @@ const REF_RE = /^gcpkms:\/\/(projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\
 export function parseGcpReference(keyRef: string): GcpKeyReference {
   const m = REF_RE.exec(keyRef);
   if (m === null) {
-    throw kmsError('KMS_ERROR', keyRef, 'invalid GCP KMS reference; expected gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K[/cryptoKeyVersions/V]', { reason: 'bad-reference' });
+    throw kmsError('KMS_ERROR', keyRef, 'invalid GCP KMS reference; expected gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K[/cryptoKeyVersions/V]', {
+      reason: 'bad-reference',
+    });
   }
   const cryptoKey = m[1] as string;
   return m[2] === undefined ? { cryptoKey } : { cryptoKey, version: `${cryptoKey}/cryptoKeyVersions/${m[2]}` };
@@ -164,7 +166,8 @@ class GcpSigner implements Signer {
       throw this.#map(e, 'GetCryptoKey');
     }
     const purpose = enumName(ck['purpose']);
-    if (purpose !== 'ASYMMETRIC_SIGN') throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, `GCP KMS key purpose is ${purpose}, not ASYMMETRIC_SIGN`, { purpose });
+    if (purpose !== 'ASYMMETRIC_SIGN')
+      throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, `GCP KMS key purpose is ${purpose}, not ASYMMETRIC_SIGN`, { purpose });
     let version = this.#ref.version;
     if (version === undefined) {
       let versions: Record<string, unknown>[];
@@ -197,7 +200,10 @@ class GcpSigner implements Signer {
     }
     const algorithm = enumName(pk['algorithm']);
     const hash = ALGORITHMS[algorithm];
-    if (hash === undefined) throw kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, `GCP KMS algorithm ${algorithm} is not supported (EC_SIGN_P256/P384, RSA_SIGN_PKCS1_*)`, { algorithm });
+    if (hash === undefined)
+      throw kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, `GCP KMS algorithm ${algorithm} is not supported (EC_SIGN_P256/P384, RSA_SIGN_PKCS1_*)`, {
+        algorithm,
+      });
     let key: KeyObject;
     try {
       key = parsePublicKey(pem, `${this.keyRef} public key`);

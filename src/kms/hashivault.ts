@@ -110,7 +110,6 @@ export function parseVaultReference(keyRef: string): {
 /** Environment variables (`process.env` by default). */
 export type KmsEnv = Readonly<Record<string, string | undefined>>;
 
-
 const HASH_PATH: Record<HashAlgorithm, string> = { sha256: 'sha2-256', sha384: 'sha2-384', sha512: 'sha2-512' };
 
 interface VaultReply {
@@ -233,7 +232,14 @@ class VaultSession {
       else throw kmsError('KMS_ACCESS_DENIED', this.client.keyRef, `Vault JWT login: no id-token (set ${a.jwtEnv ?? 'VAULT_AUTH_JWT'} or a jwtPath)`);
     }
     const mount = trimSlashes(a.mount ?? a.method);
-    const r = await this.client.raw('POST', `auth/${mount}/login`, { role: a.role, jwt }, undefined, `log in with the ${a.method} auth method (role ${a.role})`, [jwt]);
+    const r = await this.client.raw(
+      'POST',
+      `auth/${mount}/login`,
+      { role: a.role, jwt },
+      undefined,
+      `log in with the ${a.method} auth method (role ${a.role})`,
+      [jwt],
+    );
     const auth = (r.json?.['auth'] ?? {}) as Record<string, unknown>;
     const token = auth['client_token'];
     if (typeof token !== 'string' || token === '') throw kmsError('KMS_ERROR', this.client.keyRef, `Vault ${a.method} login returned no client token`);
@@ -245,7 +251,11 @@ class VaultSession {
     try {
       return (await readFileLimited(path, MAX_TOKEN_FILE_BYTES, 'login JWT file', 'utf8')).trim();
     } catch (e) {
-      throw kmsError('KMS_ACCESS_DENIED', this.client.keyRef, `cannot read the login JWT file ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw kmsError(
+        'KMS_ACCESS_DENIED',
+        this.client.keyRef,
+        `cannot read the login JWT file ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
   }
 }
@@ -325,7 +335,9 @@ class VaultClient {
     } catch (e) {
       if (e instanceof ResponseTooLargeError) throw kmsError('KMS_ERROR', this.keyRef, `Vault: cannot ${action}: response too large`);
       const net = networkErrorCode(e);
-      throw kmsError('KMS_NETWORK', this.keyRef, `Vault: cannot ${action}: network error (${net ?? describe(e, secrets)}) reaching ${this.#base.origin}`, { reason: net });
+      throw kmsError('KMS_NETWORK', this.keyRef, `Vault: cannot ${action}: network error (${net ?? describe(e, secrets)}) reaching ${this.#base.origin}`, {
+        reason: net,
+      });
     }
     let json: Record<string, unknown> | undefined;
     if (res.body.length > 0) {
@@ -347,8 +359,10 @@ class VaultClient {
     if (res.status === 401 || res.status === 403) throw kmsError('KMS_ACCESS_DENIED', this.keyRef, msg, details);
     if (res.status === 429) throw kmsError('KMS_THROTTLED', this.keyRef, msg, details);
     if (res.status === 400) {
-      if (/not support(s)? sign|signing not supported|does not support signing|not supported for signing/i.test(reason)) throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, msg, details);
-      if (/disabled|less than the minimum|minimum (encryption|available) (key )?version|archived/i.test(reason)) throw kmsError('KMS_KEY_DISABLED', this.keyRef, msg, details);
+      if (/not support(s)? sign|signing not supported|does not support signing|not supported for signing/i.test(reason))
+        throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, msg, details);
+      if (/disabled|less than the minimum|minimum (encryption|available) (key )?version|archived/i.test(reason))
+        throw kmsError('KMS_KEY_DISABLED', this.keyRef, msg, details);
       if (/unsupported key type|unsupported hash|invalid hash/i.test(reason)) throw kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, msg, details);
     }
     if (res.status === 404) throw kmsError('KMS_ERROR', this.keyRef, `Vault: cannot ${action}: not found (${reason})`, { ...details, reason: 'not-found' });
@@ -390,17 +404,21 @@ class VaultSigner implements Signer {
     const data = r.json?.['data'];
     if (data === null || typeof data !== 'object') throw kmsError('KMS_ERROR', this.keyRef, 'Vault: transit key response has no data');
     const d = data as Record<string, unknown>;
-    if (d['supports_signing'] === false) throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, `Vault transit key ${this.key} of type ${String(d['type'])} does not support signing`);
+    if (d['supports_signing'] === false)
+      throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, `Vault transit key ${this.key} of type ${String(d['type'])} does not support signing`);
     const latest = Number(d['latest_version']);
     const version = this.pinnedVersion ?? latest;
     if (!Number.isInteger(version) || version < 1) throw kmsError('KMS_ERROR', this.keyRef, 'Vault: transit key response has no valid latest_version');
     const keys = d['keys'];
     const entry = keys !== null && typeof keys === 'object' ? (keys as Record<string, unknown>)[String(version)] : undefined;
-    if (entry === undefined) throw kmsError('KMS_KEY_DISABLED', this.keyRef, `Vault transit key ${this.key} has no version ${version} (deleted, or below min_decryption_version)`);
-    if (entry === null || typeof entry !== 'object') throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, `Vault transit key ${this.key} has no public key (type ${String(d['type'])})`);
+    if (entry === undefined)
+      throw kmsError('KMS_KEY_DISABLED', this.keyRef, `Vault transit key ${this.key} has no version ${version} (deleted, or below min_decryption_version)`);
+    if (entry === null || typeof entry !== 'object')
+      throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, `Vault transit key ${this.key} has no public key (type ${String(d['type'])})`);
     const e = entry as Record<string, unknown>;
     const pub = e['public_key'];
-    if (typeof pub !== 'string' || pub === '') throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, `Vault transit key ${this.key} has no public key (type ${String(d['type'])})`);
+    if (typeof pub !== 'string' || pub === '')
+      throw kmsError('KMS_WRONG_KEY_USAGE', this.keyRef, `Vault transit key ${this.key} has no public key (type ${String(d['type'])})`);
     let key: KeyObject;
     try {
       if (e['name'] === 'ed25519' || d['type'] === 'ed25519') {
@@ -419,7 +437,8 @@ class VaultSigner implements Signer {
 
   async sign(message: Uint8Array): Promise<Uint8Array> {
     const { key, version } = await this.#key.get();
-    if (key.asymmetricKeyType === 'ed25519') throw kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, 'Vault ed25519 transit keys are not supported for cosign signing (cosign signs Ed25519ph)');
+    if (key.asymmetricKeyType === 'ed25519')
+      throw kmsError('KMS_UNSUPPORTED_KEY_SPEC', this.keyRef, 'Vault ed25519 transit keys are not supported for cosign signing (cosign signs Ed25519ph)');
     const d = digest(this.hash, message);
     const body = {
       input: encodeBase64(d),
@@ -479,7 +498,8 @@ export async function vaultSigner(keyRef: string, opts: VaultKmsOptions = {}, en
   if (auth.method === 'token' && (auth.token === undefined || auth.token === '')) auth = { method: 'token', token: await defaultToken(env) };
   if (auth.method !== 'token' && (auth.role === undefined || auth.role === '')) throw kmsError('KMS_ERROR', keyRef, `Vault ${auth.method} auth needs a role`);
   const mount = trimSlashes(opts.transitPath ?? (env['TRANSIT_SECRET_ENGINE_PATH'] || 'transit'));
-  if (opts.keyVersion !== undefined && (!Number.isInteger(opts.keyVersion) || opts.keyVersion < 1)) throw kmsError('KMS_ERROR', keyRef, 'Vault keyVersion must be an integer ≥ 1');
+  if (opts.keyVersion !== undefined && (!Number.isInteger(opts.keyVersion) || opts.keyVersion < 1))
+    throw kmsError('KMS_ERROR', keyRef, 'Vault keyVersion must be an integer ≥ 1');
   let ca: string | undefined;
   try {
     ca = await readCa(opts.caCert ?? env['VAULT_CACERT']);

@@ -54,11 +54,20 @@ async function readSecret(keyRef: string, o: K8sSecretOptions): Promise<Record<s
   } catch (e) {
     const status = typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : undefined;
     const net = networkErrorCode(e);
-    if (net !== undefined && status === undefined) throw kmsError('KMS_NETWORK', keyRef, `cannot read Kubernetes secret ${namespace}/${name}: network error (${net})${networkErrorTarget(e)}`, { reason: net });
-    if (status === 401 || status === 403) throw kmsError('KMS_ACCESS_DENIED', keyRef, `access to Kubernetes secret ${namespace}/${name} denied (HTTP ${status})`, { status });
+    if (net !== undefined && status === undefined)
+      throw kmsError('KMS_NETWORK', keyRef, `cannot read Kubernetes secret ${namespace}/${name}: network error (${net})${networkErrorTarget(e)}`, {
+        reason: net,
+      });
+    if (status === 401 || status === 403)
+      throw kmsError('KMS_ACCESS_DENIED', keyRef, `access to Kubernetes secret ${namespace}/${name} denied (HTTP ${status})`, { status });
     if (status === 429) throw kmsError('KMS_THROTTLED', keyRef, `Kubernetes API throttled reading secret ${namespace}/${name}`, { status });
     if (status === 404) throw kmsError('KMS_ERROR', keyRef, `Kubernetes secret ${namespace}/${name} not found`, { status, reason: 'not-found' });
-    throw kmsError('KMS_ERROR', keyRef, `cannot read Kubernetes secret ${namespace}/${name}: ${status !== undefined ? `HTTP ${status}` : describe(e).split('\n')[0]}`, status !== undefined ? { status } : undefined);
+    throw kmsError(
+      'KMS_ERROR',
+      keyRef,
+      `cannot read Kubernetes secret ${namespace}/${name}: ${status !== undefined ? `HTTP ${status}` : describe(e).split('\n')[0]}`,
+      status !== undefined ? { status } : undefined,
+    );
   }
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(secret.data ?? {})) {
@@ -79,7 +88,11 @@ export async function k8sSigner(keyRef: string, opts: KmsOptions = {}): Promise<
   const pub = data['cosign.pub'];
   if (opts.publicKeyOnly === true && pub !== undefined) {
     const key = parsePublicKey(pub, `${keyRef} cosign.pub`);
-    return { keyRef, publicKey: () => Promise.resolve(key), sign: () => Promise.reject(kmsError('KMS_ERROR', keyRef, 'resolved for its public key only (publicKeyOnly): cannot sign')) };
+    return {
+      keyRef,
+      publicKey: () => Promise.resolve(key),
+      sign: () => Promise.reject(kmsError('KMS_ERROR', keyRef, 'resolved for its public key only (publicKeyOnly): cannot sign')),
+    };
   }
   const pem = data['cosign.key'];
   if (pem === undefined) throw kmsError('KMS_ERROR', keyRef, 'Kubernetes secret has no cosign.key', { reason: 'no-private-key' });
@@ -99,7 +112,8 @@ export async function k8sSigner(keyRef: string, opts: KmsOptions = {}): Promise<
       stored = undefined;
     }
   }
-  if (stored !== undefined && !stored.equals(publicOf(key))) throw kmsError('KMS_ERROR', keyRef, 'cosign.pub does not match cosign.key in the Kubernetes secret');
+  if (stored !== undefined && !stored.equals(publicOf(key)))
+    throw kmsError('KMS_ERROR', keyRef, 'cosign.pub does not match cosign.key in the Kubernetes secret');
   return signerFromPrivateKey(key, keyRef);
 }
 

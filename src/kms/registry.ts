@@ -96,9 +96,14 @@ function providerFor(keyRef: string): KmsSignerFactory | undefined {
   const p = registered.get(scheme) ?? (Object.hasOwn(BUILTIN_KMS_PROVIDERS, scheme) ? BUILTIN_KMS_PROVIDERS[scheme] : undefined);
   if (p !== undefined) return p;
   if (scheme === 'gitlab' || scheme === 'github') throw fail('UNSUPPORTED', `${scheme}:// key references is not supported by cosign-ts yet`);
-  throw kmsError('UNKNOWN_KEY_SCHEME', keyRef.replace(/^([^:]+:\/\/)[^/@]*@/, '$1'), `unknown key reference scheme ${scheme}:// (known: ${kmsSchemes().join(', ')}; register one with registerKmsProvider)`, {
-    scheme,
-  });
+  throw kmsError(
+    'UNKNOWN_KEY_SCHEME',
+    keyRef.replace(/^([^:]+:\/\/)[^/@]*@/, '$1'),
+    `unknown key reference scheme ${scheme}:// (known: ${kmsSchemes().join(', ')}; register one with registerKmsProvider)`,
+    {
+      scheme,
+    },
+  );
 }
 
 /**

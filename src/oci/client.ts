@@ -12,7 +12,16 @@ import { parseDigest, type Digest } from '../digest.js';
 import { parseJson } from '../json/strict.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import { formatReference, isLoopbackRegistry, withTag, type ImageReference } from '../reference.js';
-import { DOCKER_MANIFEST_LIST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, manifestMediaType, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, parseImageIndex, referrersFallbackTag, type Descriptor } from './manifest.js';
+import {
+  DOCKER_MANIFEST_LIST_MEDIA_TYPE,
+  DOCKER_MANIFEST_MEDIA_TYPE,
+  manifestMediaType,
+  OCI_INDEX_MEDIA_TYPE,
+  OCI_MANIFEST_MEDIA_TYPE,
+  parseImageIndex,
+  referrersFallbackTag,
+  type Descriptor,
+} from './manifest.js';
 import { anonymousKeychain, dockerConfigKeychain, type Credentials, type Keychain } from './keychain.js';
 import { headerString, redact, Transport, untilAborted, type HttpResponse, type TransportOptions } from './transport.js';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
@@ -59,7 +68,6 @@ interface TokenEntry {
   readonly value: string;
   readonly expires: number;
 }
-
 
 const TokenSchema = schema((z) => z.object({ token: z.string().optional(), access_token: z.string().optional(), expires_in: z.number().optional() }));
 const ErrorsSchema = schema((z) => z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() }));
@@ -142,10 +150,16 @@ export class RegistryClient {
     const expected = ref.digest ?? (headerString(res.headers['docker-content-digest']) as Digest | undefined);
     if (expected !== undefined && (expected as string) !== '') {
       const { algorithm } = parseDigest(expected);
-      if (algorithm !== 'sha256' && algorithm !== 'sha384' && algorithm !== 'sha512') throw fail('BAD_DIGEST', `manifest ${formatReference(ref)}: unsupported digest algorithm in ${ref.digest === undefined ? 'Docker-Content-Digest' : 'the reference'}: ${JSON.stringify(expected.slice(0, 100))}`);
+      if (algorithm !== 'sha256' && algorithm !== 'sha384' && algorithm !== 'sha512')
+        throw fail(
+          'BAD_DIGEST',
+          `manifest ${formatReference(ref)}: unsupported digest algorithm in ${ref.digest === undefined ? 'Docker-Content-Digest' : 'the reference'}: ${JSON.stringify(expected.slice(0, 100))}`,
+        );
       const computed = algorithm === 'sha256' ? actual : (`${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}` as Digest);
       if (computed !== expected) {
-        throw fail('DIGEST_MISMATCH', `manifest ${formatReference(ref)}: registry sent content with digest ${computed}, expected ${expected}`, { details: { expected, actual: computed } });
+        throw fail('DIGEST_MISMATCH', `manifest ${formatReference(ref)}: registry sent content with digest ${computed}, expected ${expected}`, {
+          details: { expected, actual: computed },
+        });
       }
     }
     // Untrusted: strict JSON (no duplicate keys; escaped keys decoded right, unlike V8's JSON.parse).
@@ -225,10 +239,18 @@ export class RegistryClient {
    * Upload a blob unless it already exists: cross-repository mount when `mountFrom` is given, else a
    * monolithic POST + PUT (chunked PATCHes for blobs over `chunkSize`).
    */
-  async uploadBlob(repo: ImageReference, digest: Digest, bytes: Uint8Array, options: CallOptions & { mountFrom?: ImageReference; chunkSize?: number } = {}): Promise<void> {
+  async uploadBlob(
+    repo: ImageReference,
+    digest: Digest,
+    bytes: Uint8Array,
+    options: CallOptions & { mountFrom?: ImageReference; chunkSize?: number } = {},
+  ): Promise<void> {
     const sig = options.signal === undefined ? {} : { signal: options.signal };
     if (await this.headBlob(repo, digest, sig)) return;
-    const query = options.mountFrom !== undefined && options.mountFrom.registry === repo.registry ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(options.mountFrom.repository)}` : '';
+    const query =
+      options.mountFrom !== undefined && options.mountFrom.registry === repo.registry
+        ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(options.mountFrom.repository)}`
+        : '';
     const start = await this.#call(repo, 'push', 'POST', `/blobs/uploads/${query}`, { ...sig, body: new Uint8Array(0) });
     if (start.status === 201 && query !== '') return; // mounted
     this.#expect(start, [202], repo, 'blob upload');
@@ -330,7 +352,16 @@ export class RegistryClient {
     if (entries.some((d) => d.digest === descriptor.digest)) return;
     entries.push(descriptor);
     entries.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-    const index = { schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: entries.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }) })) };
+    const index = {
+      schemaVersion: 2,
+      mediaType: OCI_INDEX_MEDIA_TYPE,
+      manifests: entries.map((d) => ({
+        mediaType: d.mediaType,
+        digest: d.digest,
+        size: d.size,
+        ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }),
+      })),
+    };
     await this.putManifest(tagRef, Buffer.from(JSON.stringify(index)), OCI_INDEX_MEDIA_TYPE, options);
   }
 
@@ -346,10 +377,16 @@ export class RegistryClient {
     if (ok.includes(res.status)) return;
     const codes = registryErrorCodes(res.body);
     const where = `${what} ${formatReference(ref)}`;
-    if (res.status === 404) throw fail('NOT_FOUND', `${where}: not found${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`, { details: { status: 404, errors: codes } });
-    if (res.status === 401 || res.status === 403) throw fail('REGISTRY_UNAUTHORIZED', `${where}: ${res.status === 401 ? 'unauthorized' : 'denied'}${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`, { details: { status: res.status, errors: codes } });
+    if (res.status === 404)
+      throw fail('NOT_FOUND', `${where}: not found${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`, { details: { status: 404, errors: codes } });
+    if (res.status === 401 || res.status === 403)
+      throw fail('REGISTRY_UNAUTHORIZED', `${where}: ${res.status === 401 ? 'unauthorized' : 'denied'}${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`, {
+        details: { status: res.status, errors: codes },
+      });
     if (res.status === 429) throw fail('REGISTRY_THROTTLED', `${where}: throttled`, { details: { status: 429 } });
-    throw fail('REGISTRY_ERROR', `${where}: unexpected HTTP ${res.status}${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`, { details: { status: res.status, errors: codes } });
+    throw fail('REGISTRY_ERROR', `${where}: unexpected HTTP ${res.status}${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`, {
+      details: { status: res.status, errors: codes },
+    });
   }
 
   async #scheme(registry: string): Promise<'https' | 'http'> {
@@ -383,7 +420,13 @@ export class RegistryClient {
     return signal === undefined ? s : untilAborted(s, signal, what);
   }
 
-  async #call(ref: ImageReference, action: 'pull' | 'push' | 'delete', method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal }): Promise<HttpResponse> {
+  async #call(
+    ref: ImageReference,
+    action: 'pull' | 'push' | 'delete',
+    method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal },
+  ): Promise<HttpResponse> {
     const scheme = await this.#schemeFor(ref.registry, opts.signal, `${method} ${ref.registry}/v2/${ref.repository}${path.split('?')[0] ?? ''}`);
     const url = new URL(`${scheme}://${ref.registry}/v2/${ref.repository}${path}`);
     return this.#callUrl(ref, action, method, url, opts);
@@ -397,11 +440,20 @@ export class RegistryClient {
    * one from a redirect target such as a blob CDN: that is returned as is, never answered), and the
    * transport drops `Authorization` on every redirect to another origin.
    */
-  async #callUrl(ref: ImageReference, action: 'pull' | 'push' | 'delete', method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', url: URL, opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal }): Promise<HttpResponse> {
+  async #callUrl(
+    ref: ImageReference,
+    action: 'pull' | 'push' | 'delete',
+    method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE',
+    url: URL,
+    opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal },
+  ): Promise<HttpResponse> {
     const registryOrigin = new URL(`${await this.#schemeFor(ref.registry, opts.signal, `${method} ${redact(url)}`)}://${ref.registry}`).origin;
     const own = url.origin === registryOrigin;
     if (url.protocol === 'http:' && !(own ? this.#plainAllowed(ref.registry) : this.#plainAllowed(url.host))) {
-      throw fail('INSECURE_REGISTRY', `refusing plain HTTP to ${url.host}${own ? '' : ` (a URL ${ref.registry} sent)`}: allow it explicitly (insecureRegistries / --allow-http-registry)`);
+      throw fail(
+        'INSECURE_REGISTRY',
+        `refusing plain HTTP to ${url.host}${own ? '' : ` (a URL ${ref.registry} sent)`}: allow it explicitly (insecureRegistries / --allow-http-registry)`,
+      );
     }
     const scope = `repository:${ref.repository}:${action === 'pull' ? 'pull' : action === 'push' ? 'pull,push' : 'delete'}`;
     const send = async (auth: string | undefined): Promise<HttpResponse> =>
@@ -433,7 +485,14 @@ export class RegistryClient {
   }
 
   /** The `Authorization` value for a request to the registry (`origin`) under its own `challenge`. */
-  async #authorization(ref: ImageReference, origin: string, challenge: Challenge, scope: string, forceRefresh: boolean, signal: AbortSignal | undefined): Promise<string | undefined> {
+  async #authorization(
+    ref: ImageReference,
+    origin: string,
+    challenge: Challenge,
+    scope: string,
+    forceRefresh: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
     const creds = await this.#keychain.resolve(ref.registry, ref.repository);
     if (challenge.scheme === 'basic') {
       if (creds === undefined || !('username' in creds)) return undefined;
@@ -458,7 +517,13 @@ export class RegistryClient {
     }
   }
 
-  async #fetchToken(ref: ImageReference, challenge: Challenge, scope: string, creds: Credentials | undefined, signal: AbortSignal | undefined): Promise<TokenEntry> {
+  async #fetchToken(
+    ref: ImageReference,
+    challenge: Challenge,
+    scope: string,
+    creds: Credentials | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<TokenEntry> {
     const realm = challenge.params.realm;
     if (realm === undefined) throw fail('REGISTRY_UNAUTHORIZED', `${ref.registry}: bearer challenge without realm`);
     let url: URL;
@@ -474,9 +539,23 @@ export class RegistryClient {
     const sig = signal === undefined ? {} : { signal };
     let res: HttpResponse;
     if (creds !== undefined && 'identityToken' in creds) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'cosign-ts', scope, ...(challenge.params.service === undefined ? {} : { service: challenge.params.service }) });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: creds.identityToken,
+        client_id: 'cosign-ts',
+        scope,
+        ...(challenge.params.service === undefined ? {} : { service: challenge.params.service }),
+      });
       // The form carries the refresh token: it must not follow a redirect to another host (a 307 keeps the body).
-      res = await this.#transport.request({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()), maxBytes: 1024 * 1024, sameOriginRedirectsOnly: true, ...sig });
+      res = await this.#transport.request({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: Buffer.from(form.toString()),
+        maxBytes: 1024 * 1024,
+        sameOriginRedirectsOnly: true,
+        ...sig,
+      });
     } else {
       if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
       url.searchParams.set('scope', scope);
@@ -484,8 +563,12 @@ export class RegistryClient {
       if (creds !== undefined && 'username' in creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
       res = await this.#transport.request({ method: 'GET', url, headers, maxBytes: 1024 * 1024, ...sig });
     }
-    if (res.status === 401 || res.status === 403) throw fail('REGISTRY_UNAUTHORIZED', `${ref.registry}: token request to ${redact(url)} was refused (HTTP ${res.status})`, { details: { status: res.status } });
-    if (res.status !== 200) throw fail('REGISTRY_ERROR', `${ref.registry}: token request to ${redact(url)} failed (HTTP ${res.status})`, { details: { status: res.status } });
+    if (res.status === 401 || res.status === 403)
+      throw fail('REGISTRY_UNAUTHORIZED', `${ref.registry}: token request to ${redact(url)} was refused (HTTP ${res.status})`, {
+        details: { status: res.status },
+      });
+    if (res.status !== 200)
+      throw fail('REGISTRY_ERROR', `${ref.registry}: token request to ${redact(url)} failed (HTTP ${res.status})`, { details: { status: res.status } });
     const parsed = TokenSchema().safeParse(parseJson(res.body, 'token response', 'REGISTRY_ERROR'));
     const value = parsed.success ? (parsed.data.token ?? parsed.data.access_token) : undefined;
     if (value === undefined || value === '') throw fail('REGISTRY_ERROR', `${ref.registry}: token response without a token`);

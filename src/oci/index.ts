@@ -20,7 +20,22 @@ export {
   type RegistryClientOptions,
 } from './client.js';
 export { DOCKER_MANIFEST_LIST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from './manifest.js';
-export { isIndexMediaType, isManifestMediaType, manifestMediaType, parseImageIndex, parseImageIndexIfAny, parseManifest, referrersFallbackTag } from './manifest.js';
+export {
+  isIndexMediaType,
+  isManifestMediaType,
+  manifestMediaType,
+  parseImageIndex,
+  parseImageIndexIfAny,
+  parseManifest,
+  referrersFallbackTag,
+} from './manifest.js';
 export type { Descriptor, ImageIndex, ImageManifest, OciDocument } from './manifest.js';
 export { anonymousKeychain, chainKeychains, dockerConfigKeychain, staticKeychain, type Credentials, type Keychain } from './keychain.js';
-export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MIN_BYTES_PER_SECOND, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_UNRESPONSIVE_MS, type TransportOptions, type TransportStats } from './transport.js';
+export {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MIN_BYTES_PER_SECOND,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_UNRESPONSIVE_MS,
+  type TransportOptions,
+  type TransportStats,
+} from './transport.js';

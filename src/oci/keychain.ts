@@ -16,10 +16,7 @@ import { fail, isCosignError } from '../errors.js';
 import { nodeChildProcess } from '../internal/node-http.js';
 
 /** Credentials for one registry. Never logged. */
-export type Credentials =
-  | { readonly username: string; readonly password: string }
-  | { readonly identityToken: string }
-  | { readonly registryToken: string };
+export type Credentials = { readonly username: string; readonly password: string } | { readonly identityToken: string } | { readonly registryToken: string };
 
 /** Resolves credentials for a registry (and repository, for helpers that scope by path). */
 export interface Keychain {
@@ -51,7 +48,18 @@ export function chainKeychains(...chain: Keychain[]): Keychain {
 // Built on first use: zod schema construction costs start-up time, and most runs have no config.json.
 const ConfigSchema = schema((z) =>
   z.object({
-    auths: z.record(z.string(), z.object({ auth: z.string().optional(), username: z.string().optional(), password: z.string().optional(), identitytoken: z.string().optional(), registrytoken: z.string().optional() })).optional(),
+    auths: z
+      .record(
+        z.string(),
+        z.object({
+          auth: z.string().optional(),
+          username: z.string().optional(),
+          password: z.string().optional(),
+          identitytoken: z.string().optional(),
+          registrytoken: z.string().optional(),
+        }),
+      )
+      .optional(),
     credsStore: z.string().optional(),
     credHelpers: z.record(z.string(), z.string()).optional(),
   }),
@@ -104,7 +112,8 @@ export function dockerConfigKeychain(options: { configDir?: string; env?: NodeJS
     (loaded ??= readFileLimited(path.join(dir, 'config.json'), MAX_CONFIG_FILE_BYTES, 'docker config').then(
       (bytes) => {
         const parsed = ConfigSchema().safeParse(parseJson(bytes, 'docker config.json'));
-        if (!parsed.success) throw fail('BAD_INPUT', `docker config.json: ${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+        if (!parsed.success)
+          throw fail('BAD_INPUT', `docker config.json: ${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
         return parsed.data;
       },
       (e: NodeJS.ErrnoException) => {

@@ -57,10 +57,19 @@ export interface ImageIndex extends OciDocument {
 // checked by DescriptorSchema: the `as` casts below only brand them as `Digest`.
 const EntrySchema = schema((z) => z.object({ ...DescriptorSchema().shape, artifactType: z.string().optional() }));
 const DocumentSchema = schema((z) =>
-  z.object({ mediaType: z.string().optional(), artifactType: z.string().optional(), subject: EntrySchema().optional(), annotations: z.record(z.string(), z.string()).optional() }),
+  z.object({
+    mediaType: z.string().optional(),
+    artifactType: z.string().optional(),
+    subject: EntrySchema().optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  }),
 );
-const ManifestSchema = schema((z) => z.object({ schemaVersion: z.literal(2, { error: 'must be 2' }), ...DocumentSchema().shape, config: EntrySchema(), layers: z.array(EntrySchema()) }));
-const IndexSchema = schema((z) => z.object({ schemaVersion: z.literal(2, { error: 'must be 2' }).optional(), ...DocumentSchema().shape, manifests: z.array(EntrySchema()) }));
+const ManifestSchema = schema((z) =>
+  z.object({ schemaVersion: z.literal(2, { error: 'must be 2' }), ...DocumentSchema().shape, config: EntrySchema(), layers: z.array(EntrySchema()) }),
+);
+const IndexSchema = schema((z) =>
+  z.object({ schemaVersion: z.literal(2, { error: 'must be 2' }).optional(), ...DocumentSchema().shape, manifests: z.array(EntrySchema()) }),
+);
 
 /** True for the media types of an image index (OCI) or manifest list (Docker), exactly. */
 export function isIndexMediaType(mediaType: string): boolean {
@@ -92,7 +101,10 @@ export function manifestMediaType(bytes: Uint8Array, headerMediaType: string, wh
   return readDocument(bytes, headerMediaType, what).mediaType;
 }
 
-function check<T>(parsed: { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> } }, what: string): T {
+function check<T>(
+  parsed: { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> } },
+  what: string,
+): T {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const path = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
@@ -110,7 +122,11 @@ export function parseManifest(bytes: Uint8Array, headerMediaType: string, what: 
   const { doc, mediaType: given } = readDocument(bytes, headerMediaType, what);
   const mediaType = given === '' ? OCI_MANIFEST_MEDIA_TYPE : given;
   if (!isManifestMediaType(mediaType)) {
-    throw fail('BAD_MANIFEST', `${what}: media type ${JSON.stringify(mediaType.slice(0, 200))} is ${isIndexMediaType(mediaType) ? 'an image index' : 'not an image manifest type'}`, { details: { path: 'mediaType' } });
+    throw fail(
+      'BAD_MANIFEST',
+      `${what}: media type ${JSON.stringify(mediaType.slice(0, 200))} is ${isIndexMediaType(mediaType) ? 'an image index' : 'not an image manifest type'}`,
+      { details: { path: 'mediaType' } },
+    );
   }
   return { ...check(ManifestSchema().safeParse(doc), what), mediaType } as ImageManifest;
 }

@@ -123,7 +123,9 @@ export function abortError(signal: AbortSignal, what: string): CosignError {
   const reason: unknown = signal.reason;
   if (reason instanceof CosignError) return reason;
   const timedOut = (reason as { name?: unknown } | null | undefined)?.name === 'TimeoutError';
-  return fail('REGISTRY_UNAVAILABLE', `${what}: ${timedOut ? 'timed out (the deadline of the whole call passed)' : 'aborted'}`, { details: { timeout: timedOut, aborted: true } });
+  return fail('REGISTRY_UNAVAILABLE', `${what}: ${timedOut ? 'timed out (the deadline of the whole call passed)' : 'aborted'}`, {
+    details: { timeout: timedOut, aborted: true },
+  });
 }
 
 /** A signal with a deadline, from {@link withDeadline}. */
@@ -318,7 +320,10 @@ export class Transport {
     const down = this.#unresponsive.get(url.origin);
     if (down === undefined) return;
     if (down.until > Date.now()) {
-      throw fail('REGISTRY_UNAVAILABLE', `${what}: not sent, ${url.host} timed out moments ago (${down.error.message})`, { cause: down.error, details: down.error.details ?? {} });
+      throw fail('REGISTRY_UNAVAILABLE', `${what}: not sent, ${url.host} timed out moments ago (${down.error.message})`, {
+        cause: down.error,
+        details: down.error.details ?? {},
+      });
     }
     this.#unresponsive.delete(url.origin);
   }
@@ -368,7 +373,12 @@ export class Transport {
         } else resolve(v);
       };
       const timer = setTimeout(
-        () => finish(fail('REGISTRY_UNAVAILABLE', `GET ${redact(url)}: timed out: no answer within ${secs(this.#idle)} (HTTPS-or-HTTP probe)`, { details: { timeout: true, timeoutMs: this.#idle } })),
+        () =>
+          finish(
+            fail('REGISTRY_UNAVAILABLE', `GET ${redact(url)}: timed out: no answer within ${secs(this.#idle)} (HTTPS-or-HTTP probe)`, {
+              details: { timeout: true, timeoutMs: this.#idle },
+            }),
+          ),
         timerDelay(this.#idle),
       );
       const onAbort = (): void => finish(abortError(signal as AbortSignal, `GET ${redact(url)}`));
@@ -433,7 +443,9 @@ export class Transport {
         if (req.method !== 'HEAD' && Number.isFinite(declared) && declared > max && (res.statusCode ?? 0) < 300) {
           res.destroy();
           r.destroy();
-          return done(fail('TOO_LARGE', `${req.method} ${redact(req.url)}: response of ${declared} bytes is over the ${max}-byte limit`, { details: { limit: max } }));
+          return done(
+            fail('TOO_LARGE', `${req.method} ${redact(req.url)}: response of ${declared} bytes is over the ${max}-byte limit`, { details: { limit: max } }),
+          );
         }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => {
@@ -458,7 +470,11 @@ export class Transport {
           return;
         }
         r.destroy();
-        done(fail('REGISTRY_UNAVAILABLE', `${what}: timed out: no complete response within ${secs(this.#timeout)}`, { details: { timeout: true, timeoutMs: this.#timeout } }));
+        done(
+          fail('REGISTRY_UNAVAILABLE', `${what}: timed out: no complete response within ${secs(this.#timeout)}`, {
+            details: { timeout: true, timeoutMs: this.#timeout },
+          }),
+        );
       };
       let timer = setTimeout(onDeadline, timerDelay(this.#timeout));
       // Once the request is sent, the server has the idle timeout to start answering.
@@ -470,7 +486,9 @@ export class Transport {
         done(abortError(req.signal as AbortSignal, what));
       };
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      r.on('error', (e: NodeJS.ErrnoException) => done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${e.code ?? e.message}`, { cause: e, details: { errno: e.code } })));
+      r.on('error', (e: NodeJS.ErrnoException) =>
+        done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${e.code ?? e.message}`, { cause: e, details: { errno: e.code } })),
+      );
       r.end(req.body === undefined ? undefined : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength));
     });
   }
@@ -489,11 +507,14 @@ function clientHello(serverName: string | undefined): Buffer {
   const extensions = [
     ...(serverName === undefined
       ? []
-      : ext(0x0000, (() => {
-          const name = [...Buffer.from(serverName, 'ascii')];
-          const entry = [0, ...u16(name.length), ...name];
-          return [...u16(entry.length), ...entry];
-        })())),
+      : ext(
+          0x0000,
+          (() => {
+            const name = [...Buffer.from(serverName, 'ascii')];
+            const entry = [0, ...u16(name.length), ...name];
+            return [...u16(entry.length), ...entry];
+          })(),
+        )),
     ...ext(0x000a, list16([0x001d, 0x0017, 0x0018])), // supported_groups: x25519, P-256, P-384
     ...ext(0x000b, [1, 0]), // ec_point_formats: uncompressed
     ...ext(0x000d, list16([0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601])), // signature_algorithms

@@ -156,7 +156,11 @@ export const PLAIN_PAYLOAD = plain.object({
 
 /** The payload JSON as `parseStrictJson` gives it, once `PayloadSchema` accepted it. */
 interface PayloadJson {
-  readonly critical: { readonly identity: { readonly 'docker-reference': string }; readonly image: { readonly 'docker-manifest-digest': string }; readonly type: string };
+  readonly critical: {
+    readonly identity: { readonly 'docker-reference': string };
+    readonly image: { readonly 'docker-manifest-digest': string };
+    readonly type: string;
+  };
   /** Unchecked here: `checkOptional` decides. */
   readonly optional?: unknown;
 }
@@ -311,9 +315,13 @@ export function checkClaims(payload: SimpleSigningPayload, expectations: ClaimEx
   const ref = expectations.reference;
   if (ref !== undefined && !matchDockerReference(payload.dockerReference, ref.ref, ref.match)) {
     const expected = typeof ref.ref === 'string' ? ref.ref : formatReference(ref.ref);
-    throw fail('REFERENCE_MISMATCH', `payload docker-reference ${JSON.stringify(payload.dockerReference.slice(0, 300))} does not match ${JSON.stringify(expected)} (${ref.match})`, {
-      details: { expected, actual: payload.dockerReference.slice(0, 300), match: ref.match },
-    });
+    throw fail(
+      'REFERENCE_MISMATCH',
+      `payload docker-reference ${JSON.stringify(payload.dockerReference.slice(0, 300))} does not match ${JSON.stringify(expected)} (${ref.match})`,
+      {
+        details: { expected, actual: payload.dockerReference.slice(0, 300), match: ref.match },
+      },
+    );
   }
   const annotations = expectations.annotations;
   for (const [k, v] of annotations === undefined ? [] : Object.entries(annotations)) {

@@ -19,8 +19,18 @@ const isMatchers = (v: unknown): boolean => Array.isArray(v) && v.every((m) => t
 /** Check what plain JavaScript may pass: a policy from {@link parsePolicy}, a parsed reference. */
 function checkInputs(policy: unknown, ref: unknown): void {
   const p = policy as Partial<Record<keyof Policy, unknown>> | null;
-  if (typeof p !== 'object' || p === null || !isMatchers(p.allowMatchers) || !Array.isArray(p.allow) || !Array.isArray(p.rules) || (p.unmatched !== 'deny' && p.unmatched !== 'allow')) {
-    throw fail('POLICY_INVALID', 'evaluatePolicy: the policy must be the result of parsePolicy() (allow, allowMatchers, rules and unmatched missing or malformed)');
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    !isMatchers(p.allowMatchers) ||
+    !Array.isArray(p.allow) ||
+    !Array.isArray(p.rules) ||
+    (p.unmatched !== 'deny' && p.unmatched !== 'allow')
+  ) {
+    throw fail(
+      'POLICY_INVALID',
+      'evaluatePolicy: the policy must be the result of parsePolicy() (allow, allowMatchers, rules and unmatched missing or malformed)',
+    );
   }
   p.rules.forEach((r: unknown, i) => {
     if (typeof r !== 'object' || r === null || !isMatchers((r as { matchers?: unknown }).matchers)) {

@@ -28,7 +28,8 @@ export function normalisePattern(pattern: string): string {
   const lastSlash = rest.lastIndexOf('/');
   const colon = rest.indexOf(':', lastSlash + 1);
   const path = colon < 0 ? rest : rest.slice(0, colon);
-  if (/[A-Z]/.test(path)) throw fail('POLICY_INVALID', `glob ${JSON.stringify(pattern)}: repository paths are lower case (${JSON.stringify(path)} is not a valid repository)`);
+  if (/[A-Z]/.test(path))
+    throw fail('POLICY_INVALID', `glob ${JSON.stringify(pattern)}: repository paths are lower case (${JSON.stringify(path)} is not a valid repository)`);
   return registry === DOCKER_HUB && !rest.includes('/') ? `${DOCKER_HUB}/library/${rest}` : `${registry}/${rest}`;
 }
 

@@ -78,8 +78,12 @@ const PolicySchema = schema((z) => {
   ]);
   const KeylessSchema = z
     .strictObject({ issuer: z.string().optional(), issuerRegExp: z.string().optional(), subject: z.string().optional(), subjectRegExp: z.string().optional() })
-    .refine((k) => (k.issuer ?? k.issuerRegExp) !== undefined && (k.subject ?? k.subjectRegExp) !== undefined, { message: 'keyless needs an issuer (or issuerRegExp) and a subject (or subjectRegExp)' });
-  const AuthoritySchema = z.union([z.strictObject({ key: KeySchema }), z.strictObject({ keyless: KeylessSchema })], { error: 'must be {key: {path|pem|kms}} or {keyless: {issuer, subject}}' });
+    .refine((k) => (k.issuer ?? k.issuerRegExp) !== undefined && (k.subject ?? k.subjectRegExp) !== undefined, {
+      message: 'keyless needs an issuer (or issuerRegExp) and a subject (or subjectRegExp)',
+    });
+  const AuthoritySchema = z.union([z.strictObject({ key: KeySchema }), z.strictObject({ keyless: KeylessSchema })], {
+    error: 'must be {key: {path|pem|kms}} or {keyless: {issuer, subject}}',
+  });
   const ModeSchema = z.enum(['enforce', 'audit']);
   const GlobSchema = z.string().min(1).max(1024);
   const RuleSchema = z.strictObject({
@@ -92,7 +96,9 @@ const PolicySchema = schema((z) => {
   });
   return z.strictObject({
     apiVersion: z.literal('cosign-ts/v1').optional(),
-    defaults: z.strictObject({ unmatched: z.enum(['deny', 'allow']).optional(), unverifiable: z.enum(['deny', 'allow']).optional(), mode: ModeSchema.optional() }).optional(),
+    defaults: z
+      .strictObject({ unmatched: z.enum(['deny', 'allow']).optional(), unverifiable: z.enum(['deny', 'allow']).optional(), mode: ModeSchema.optional() })
+      .optional(),
     allow: z.array(GlobSchema).optional(),
     rules: z.array(RuleSchema).default([]),
   });
@@ -124,7 +130,9 @@ export function parsePolicy(text: string, options: { format?: 'yaml' | 'json'; s
     const first = doc.errors[0];
     if (first !== undefined) {
       const pos = lines.linePos(first.pos[0]);
-      throw fail('POLICY_INVALID', `${source}:${pos.line}:${pos.col}: ${first.message.split('\n')[0] ?? 'invalid YAML'}`, { details: { line: pos.line, column: pos.col } });
+      throw fail('POLICY_INVALID', `${source}:${pos.line}:${pos.col}: ${first.message.split('\n')[0] ?? 'invalid YAML'}`, {
+        details: { line: pos.line, column: pos.col },
+      });
     }
     try {
       value = doc.toJS({ maxAliasCount: 100 }) as unknown;

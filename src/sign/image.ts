@@ -110,7 +110,12 @@ export async function signImage(reference: string | ImageReference, signer: Sign
     );
   }
   const digests = await collectDigests(client, ref, root, options.recursive === true, signal);
-  const sigRepo = options.signatureRepository === undefined ? ref : typeof options.signatureRepository === 'string' ? parseRepository(options.signatureRepository) : options.signatureRepository;
+  const sigRepo =
+    options.signatureRepository === undefined
+      ? ref
+      : typeof options.signatureRepository === 'string'
+        ? parseRepository(options.signatureRepository)
+        : options.signatureRepository;
   const publicKey = await signer.publicKey();
   // the same Ed25519 scheme as the signer, so that re-signing recognises its own signature (as cosign)
   const ed25519ph = signer.ed25519ph === true;

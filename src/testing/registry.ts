@@ -85,7 +85,12 @@ export interface TestRegistry {
    * `repo@digest`, `tags` by `repo:tag`; `repoBlobs` says which blob digests each repository holds (a
    * blob stored directly must also be added there to be served).
    */
-  readonly storage: { blobs: Map<string, Buffer>; manifests: Map<string, { bytes: Buffer; mediaType: string }>; tags: Map<string, string>; repoBlobs: Map<string, Set<string>> };
+  readonly storage: {
+    blobs: Map<string, Buffer>;
+    manifests: Map<string, { bytes: Buffer; mediaType: string }>;
+    tags: Map<string, string>;
+    repoBlobs: Map<string, Set<string>>;
+  };
   close(): Promise<void>;
 }
 
@@ -155,7 +160,13 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     const list: unknown[] = [];
     for (const [key, m] of manifests) {
       if (!key.startsWith(`${repo}@`)) continue;
-      let doc: { subject?: { digest?: string }; artifactType?: string; config?: { mediaType?: string }; annotations?: Record<string, string>; mediaType?: string };
+      let doc: {
+        subject?: { digest?: string };
+        artifactType?: string;
+        config?: { mediaType?: string };
+        annotations?: Record<string, string>;
+        mediaType?: string;
+      };
       try {
         doc = JSON.parse(m.bytes.toString('utf8')) as typeof doc;
       } catch {
@@ -164,7 +175,13 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
       if (doc.subject?.digest !== digest) continue;
       const at = doc.artifactType ?? doc.config?.mediaType;
       if (artifactType !== null && at !== artifactType) continue;
-      list.push({ mediaType: m.mediaType, digest: key.slice(repo.length + 1), size: m.bytes.byteLength, ...(at === undefined ? {} : { artifactType: at }), ...(doc.annotations === undefined ? {} : { annotations: doc.annotations }) });
+      list.push({
+        mediaType: m.mediaType,
+        digest: key.slice(repo.length + 1),
+        size: m.bytes.byteLength,
+        ...(at === undefined ? {} : { artifactType: at }),
+        ...(doc.annotations === undefined ? {} : { annotations: doc.annotations }),
+      });
     }
     return { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: list };
   };
@@ -256,7 +273,11 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
       if (fault?.badJson === true) body = Buffer.from('{"schemaVersion":2,');
       if (fault?.oversizeBytes !== undefined) body = Buffer.alloc(fault.oversizeBytes, 0x20);
       // wrongDigest: the header agrees with the body, which is not what the digest reference names.
-      res.writeHead(200, { 'content-type': stored.mediaType, 'content-length': body.byteLength, 'docker-content-digest': body === stored.bytes ? digest : sha256(body) });
+      res.writeHead(200, {
+        'content-type': stored.mediaType,
+        'content-length': body.byteLength,
+        'docker-content-digest': body === stored.bytes ? digest : sha256(body),
+      });
       res.end(method === 'HEAD' ? undefined : body);
       return;
     }
@@ -322,14 +343,18 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     }
 
     if (kind === 'tags' && rest === 'list') {
-      const all = [...tags.keys()].filter((k) => k.startsWith(`${repo}:`)).map((k) => k.slice(repo.length + 1)).sort();
+      const all = [...tags.keys()]
+        .filter((k) => k.startsWith(`${repo}:`))
+        .map((k) => k.slice(repo.length + 1))
+        .sort();
       if (all.length === 0 && ![...manifests.keys()].some((k) => k.startsWith(`${repo}@`))) return err(res, 404, 'NAME_UNKNOWN', 'repository unknown');
       const n = Number(url.searchParams.get('n') ?? '1000');
       const last = url.searchParams.get('last');
       const start = last === null ? 0 : all.findIndex((t) => t > last);
       const page = start < 0 ? [] : all.slice(start, start + n);
       const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (start >= 0 && start + n < all.length) headers.link = `</v2/${repo}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1] ?? '')}>; rel="next"`;
+      if (start >= 0 && start + n < all.length)
+        headers.link = `</v2/${repo}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1] ?? '')}>; rel="next"`;
       res.writeHead(200, headers);
       res.end(JSON.stringify({ name: repo, tags: page }));
       return;

@@ -15,10 +15,16 @@ const LAYER = Buffer.from('hello from cosign-ts\n');
  * Push a one-layer OCI image to `reference` (`registry/repo:tag`) with `labels` in its config, so
  * different labels give different digests. Returns the manifest digest.
  */
-export async function pushSampleImage(client: RegistryClient, reference: string | ImageReference, labels: Readonly<Record<string, string>> = {}): Promise<Digest> {
+export async function pushSampleImage(
+  client: RegistryClient,
+  reference: string | ImageReference,
+  labels: Readonly<Record<string, string>> = {},
+): Promise<Digest> {
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   const layerDigest = digestOf(LAYER);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: labels }, rootfs: { type: 'layers', diff_ids: [layerDigest] } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: labels }, rootfs: { type: 'layers', diff_ids: [layerDigest] } }),
+  );
   await client.uploadBlob(ref, layerDigest, LAYER);
   await client.uploadBlob(ref, digestOf(config), config);
   const manifest = Buffer.from(

@@ -71,7 +71,9 @@ export function authorityFingerprint(a: Authority): string {
   if (a.kind === 'key') {
     let fp = fingerprints.get(a.publicKey);
     if (fp === undefined) {
-      fp = createHash('sha256').update(a.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+      fp = createHash('sha256')
+        .update(a.publicKey.export({ type: 'spki', format: 'der' }))
+        .digest('hex');
       fingerprints.set(a.publicKey, fp);
     }
     return `key:${fp}:${a.hash ?? 'sha256'}${a.ed25519ph === true ? ':ed25519ph' : ''}`;

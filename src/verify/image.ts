@@ -101,7 +101,6 @@ function cacheKey(digest: Digest, signatureRepo: string, options: VerifyImageOpt
   ]);
 }
 
-
 /** Resolve a reference to the digest of its manifest (a GET by tag, digest-checked by the client). */
 export async function resolveDigest(client: RegistryClient, ref: ImageReference, signal?: AbortSignal): Promise<Digest> {
   if (ref.digest !== undefined) return ref.digest;
@@ -161,7 +160,13 @@ async function verifyWithin(reference: string | ImageReference, options: VerifyI
   }
 }
 
-async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest: Digest, source: SignatureSource, options: VerifyImageOptions): Promise<VerifyImageResult> {
+async function verifyUncached(
+  ref: ImageReference,
+  digest: Digest,
+  signedDigest: Digest,
+  source: SignatureSource,
+  options: VerifyImageOptions,
+): Promise<VerifyImageResult> {
   const { client, signal } = options;
   if (options.throughIndex !== undefined) {
     const index = await client.getManifest(withDigest(ref, signedDigest), signal === undefined ? {} : { signal });
@@ -204,7 +209,9 @@ async function verifyUncached(ref: ImageReference, digest: Digest, signedDigest:
     // One entry per distinct reason, naming its layers: n layers signed with another key say it once.
     const byReason = new Map<string, string[]>();
     for (const r of rejected) byReason.set(r.reason, [...(byReason.get(r.reason) ?? []), r.digest]);
-    const reasons = [...byReason].map(([reason, layers]) => `${reason} (${layers.length === 1 ? 'layer' : `${layers.length} layers`} ${layers.join(', ')})`).join('; ');
+    const reasons = [...byReason]
+      .map(([reason, layers]) => `${reason} (${layers.length === 1 ? 'layer' : `${layers.length} layers`} ${layers.join(', ')})`)
+      .join('; ');
     throw fail('NO_MATCHING_SIGNATURES', `no matching signatures for ${formatReference(withDigest(ref, signedDigest))}: ${reasons}`, {
       details: { digest: signedDigest, layers: rejected },
     });

@@ -33,4 +33,13 @@ export {
 } from './image.js';
 export { keyAuthority, type Authority, type IdentityAuthority, type KeyAuthority, type KeyAuthorityOptions } from './authority.js';
 export { VerificationCache, type CacheStats, type VerificationCacheOptions } from './cache.js';
-export { sigTagSource, fetchSignatures, type FetchedSignatures, type FetchOptions, type LayerVisitor, type SignatureListing, type SignatureSource, type SourceLayer } from './source.js';
+export {
+  sigTagSource,
+  fetchSignatures,
+  type FetchedSignatures,
+  type FetchOptions,
+  type LayerVisitor,
+  type SignatureListing,
+  type SignatureSource,
+  type SourceLayer,
+} from './source.js';

@@ -60,7 +60,10 @@ const verifiers = new WeakMap<KeyAuthority, PublicKeyVerifier>();
 function verifierFor(a: KeyAuthority): PublicKeyVerifier {
   let v = verifiers.get(a);
   if (v === undefined) {
-    v = new PublicKeyVerifier(a.publicKey, a.keyRef, { ...(a.hash === undefined ? {} : { hash: a.hash }), ...(a.ed25519ph === true ? { ed25519ph: true } : {}) });
+    v = new PublicKeyVerifier(a.publicKey, a.keyRef, {
+      ...(a.hash === undefined ? {} : { hash: a.hash }),
+      ...(a.ed25519ph === true ? { ed25519ph: true } : {}),
+    });
     verifiers.set(a, v);
   }
   return v;
@@ -107,7 +110,9 @@ export function verifyLayer(layer: SignatureLayer, authorities: ReadonlyArray<Au
     } else if (tlog?.required === true) {
       throw fail(
         'SIGNATURE_INVALID',
-        layer.bundle === undefined ? 'no transparency-log bundle on the signature (signed with --tlog-upload=false?)' : 'a transparency-log bundle is present but no Rekor key was given to check it',
+        layer.bundle === undefined
+          ? 'no transparency-log bundle on the signature (signed with --tlog-upload=false?)'
+          : 'a transparency-log bundle is present but no Rekor key was given to check it',
       );
     }
     return { ok: true, signature: { layer, payload, authority: matched.keyRef, tlogVerified } };

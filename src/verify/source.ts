@@ -122,7 +122,12 @@ function isLayerBlobError(e: unknown): boolean {
  * the blob is dropped.
  */
 export function sigTagSource(client: RegistryClient, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
-  const fixedRepo = options.signatureRepository === undefined ? undefined : typeof options.signatureRepository === 'string' ? parseRepository(options.signatureRepository) : options.signatureRepository;
+  const fixedRepo =
+    options.signatureRepository === undefined
+      ? undefined
+      : typeof options.signatureRepository === 'string'
+        ? parseRepository(options.signatureRepository)
+        : options.signatureRepository;
   return {
     id: `sig-tag:${fixedRepo?.name ?? ''}`,
     async read(image, digest, visit, opts = {}) {

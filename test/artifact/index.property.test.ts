@@ -43,7 +43,10 @@ describe('parseSignatureManifest properties', () => {
   const check = (b: Uint8Array): void => {
     const m = typedOnly(() => parseSignatureManifest(b));
     if (m === undefined) return;
-    const doc = JSON.parse(Buffer.from(b).toString('utf8')) as { layers: Array<{ digest: string; size: number; annotations?: Record<string, string> }>; mediaType?: string };
+    const doc = JSON.parse(Buffer.from(b).toString('utf8')) as {
+      layers: Array<{ digest: string; size: number; annotations?: Record<string, string> }>;
+      mediaType?: string;
+    };
     expect(m.layers.length).toBe(doc.layers.length);
     expect(m.layers.length).toBeLessThanOrEqual(1000);
     m.layers.forEach((l, i) => {
@@ -57,7 +60,10 @@ describe('parseSignatureManifest properties', () => {
   };
   it('random bytes and JSON: typed errors only', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), check), { numRuns: 300 });
-    fc.assert(fc.property(fc.json(), (s) => check(enc(s))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.json(), (s) => check(enc(s))),
+      { numRuns: 300 },
+    );
   });
   it('mutated valid manifests: typed errors or a correct result', () => {
     for (const m of manifests) fc.assert(fc.property(mutated(m), check), { numRuns: 300 });
@@ -95,7 +101,10 @@ describe('parseSignatureLayer properties', () => {
     fc.assert(fc.property(fc.anything(), fc.uint8Array({ maxLength: 64 }), check), { numRuns: 500 });
   });
   it('mutated blobs and annotation values: typed errors or a correct result', () => {
-    fc.assert(fc.property(mutated(payload), (b) => check(layer.descriptor, b)), { numRuns: 300 });
+    fc.assert(
+      fc.property(mutated(payload), (b) => check(layer.descriptor, b)),
+      { numRuns: 300 },
+    );
     const keys = Object.keys(layer.descriptor.annotations);
     fc.assert(
       fc.property(fc.constantFrom(...keys), fc.integer({ min: 0, max: keys.length }), fc.string(), fc.nat(), (key, _i, junk, at) => {
@@ -121,8 +130,14 @@ describe('parseRekorBundle / parseRfc3161Timestamp / parseRekorEntry properties'
   };
   it('random input: typed errors only', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), check), { numRuns: 300 });
-    fc.assert(fc.property(fc.json(), (s) => check(enc(s))), { numRuns: 300 });
-    fc.assert(fc.property(fc.string(), (s) => void typedOnly(() => parseRfc3161Timestamp(s))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.json(), (s) => check(enc(s))),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.string(), (s) => void typedOnly(() => parseRfc3161Timestamp(s))),
+      { numRuns: 300 },
+    );
   });
   it('mutated valid bundles: typed errors or a correct result', () => {
     fc.assert(fc.property(mutated(good), check), { numRuns: 500 });
@@ -155,7 +170,10 @@ describe('parseSigstoreJsonSignature properties', () => {
   };
   it('random bytes: typed errors only', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), check), { numRuns: 300 });
-    fc.assert(fc.property(fc.json(), (s) => check(Buffer.concat([Buffer.from([0]), Buffer.from(`sigstore-json\n${s}`)]))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.json(), (s) => check(Buffer.concat([Buffer.from([0]), Buffer.from(`sigstore-json\n${s}`)]))),
+      { numRuns: 300 },
+    );
   });
   it('mutated valid files: typed errors or a correct result', () => {
     fc.assert(fc.property(mutated(good), check), { numRuns: 500 });

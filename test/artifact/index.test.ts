@@ -50,7 +50,12 @@ describe('signature layers', () => {
 
   it('builds a key-signed layer with only the signature annotation', () => {
     const l = buildSignatureLayer({ payload, signature });
-    expect(l.descriptor).toEqual({ mediaType: SIMPLE_SIGNING_MEDIA_TYPE, size: payload.byteLength, digest: digestOf(payload), annotations: { [SIGNATURE_ANNOTATION]: 'AQID+g==' } });
+    expect(l.descriptor).toEqual({
+      mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+      size: payload.byteLength,
+      digest: digestOf(payload),
+      annotations: { [SIGNATURE_ANNOTATION]: 'AQID+g==' },
+    });
     expect(parseSignatureLayer(l.descriptor, payload)).toMatchObject({ signature, payload });
   });
 
@@ -70,18 +75,32 @@ describe('signature layers', () => {
   });
 
   it('treats empty certificate, chain, bundle and timestamp values as absent', () => {
-    const annotations = { [SIGNATURE_ANNOTATION]: 'AQID', [CERTIFICATE_ANNOTATION]: '', [CHAIN_ANNOTATION]: '', [BUNDLE_ANNOTATION]: '', [RFC3161_TIMESTAMP_ANNOTATION]: '' };
+    const annotations = {
+      [SIGNATURE_ANNOTATION]: 'AQID',
+      [CERTIFICATE_ANNOTATION]: '',
+      [CHAIN_ANNOTATION]: '',
+      [BUNDLE_ANNOTATION]: '',
+      [RFC3161_TIMESTAMP_ANNOTATION]: '',
+    };
     const l = parseSignatureLayer({ mediaType: SIMPLE_SIGNING_MEDIA_TYPE, size: payload.byteLength, digest: digestOf(payload), annotations }, payload);
     expect(l.certificate ?? l.chain ?? l.bundle ?? l.rfc3161Timestamp).toBeUndefined();
   });
 
-  const withSig = (sig: string) => ({ mediaType: SIMPLE_SIGNING_MEDIA_TYPE, size: payload.byteLength, digest: digestOf(payload), annotations: { [SIGNATURE_ANNOTATION]: sig } });
+  const withSig = (sig: string) => ({
+    mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+    size: payload.byteLength,
+    digest: digestOf(payload),
+    annotations: { [SIGNATURE_ANNOTATION]: sig },
+  });
 
   it('decodes the signature annotation strictly: line breaks accepted; !, *, base64url, bad padding refused', () => {
     expect(parseSignatureLayer(withSig('AQID\n+g=='), payload).signature).toEqual(signature);
     expect(parseSignatureLayer(withSig('AQ\r\nID+g==\n'), payload).signature).toEqual(signature);
     for (const bad of ['AQID!+g==', 'AQ*D+g==', 'AQID-g==', 'AQID_g==', 'AQID+g', 'AQID+g=', ' AQID+g==', 'AQID+g==\t']) {
-      expect(codeOf(() => parseSignatureLayer(withSig(bad), payload)), bad).toBe('BAD_SIGNATURE_LAYER');
+      expect(
+        codeOf(() => parseSignatureLayer(withSig(bad), payload)),
+        bad,
+      ).toBe('BAD_SIGNATURE_LAYER');
     }
   });
 
@@ -147,9 +166,11 @@ describe('containers/image sigstore-json signature files', () => {
     expect(codeOf(() => parseSigstoreJsonSignature(enc(`sigstore-json\n${json}`)))).toBe('BAD_SIGNATURE_LAYER');
     expect(codeOf(() => parseSigstoreJsonSignature(Buffer.concat([Buffer.from([0]), Buffer.from(`other\n${json}`)])))).toBe('BAD_SIGNATURE_LAYER');
     expect(codeOf(() => parseSigstoreJsonSignature(Buffer.concat([Buffer.from([0]), Buffer.from('sigstore-json')])))).toBe('BAD_SIGNATURE_LAYER');
-    expect(codeOf(() => parseSigstoreJsonSignature(Buffer.concat([Buffer.from([0]), Buffer.from('sigstore-json\n{"mimeType":"x","payload":"!","annotations":{}}')])))).toBe(
-      'BAD_SIGNATURE_LAYER',
-    );
+    expect(
+      codeOf(() =>
+        parseSigstoreJsonSignature(Buffer.concat([Buffer.from([0]), Buffer.from('sigstore-json\n{"mimeType":"x","payload":"!","annotations":{}}')])),
+      ),
+    ).toBe('BAD_SIGNATURE_LAYER');
     expect(parseSigstoreJsonSignature(Buffer.concat([Buffer.from([0]), Buffer.from(`sigstore-json\n${json}`)])).mediaType).toBe('x');
   });
 });
@@ -177,7 +198,13 @@ describe('signature image', () => {
   });
 
   it('writes annotation keys sorted and one history entry / diff_id per layer', () => {
-    const l2 = buildSignatureLayer({ payload: enc('other'), signature: new Uint8Array([1]), certificate: 'C', chain: 'X', bundle: fixtureText('sigstore-rs/rekor-bundle-rekord-key/rekor-bundle.json') });
+    const l2 = buildSignatureLayer({
+      payload: enc('other'),
+      signature: new Uint8Array([1]),
+      certificate: 'C',
+      chain: 'X',
+      bundle: fixtureText('sigstore-rs/rekor-bundle-rekord-key/rekor-bundle.json'),
+    });
     const img = buildSignatureImage([layer, l2]);
     const m = text(img.manifest);
     const keys = [...m.matchAll(/"(dev\.[^"]+)":/g)].map((x) => x[1]);
@@ -185,12 +212,16 @@ describe('signature image', () => {
     const cfg = JSON.parse(text(img.config)) as { history: unknown[]; rootfs: { diff_ids: string[] } };
     expect(cfg.history).toHaveLength(2);
     expect(cfg.rootfs.diff_ids).toEqual([layer.descriptor.digest, l2.descriptor.digest]);
-    expect(text(buildSignatureConfig([]))).toBe('{"architecture":"","created":"0001-01-01T00:00:00Z","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}');
+    expect(text(buildSignatureConfig([]))).toBe(
+      '{"architecture":"","created":"0001-01-01T00:00:00Z","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}',
+    );
   });
 
   it('uses Docker media types on request and refuses a blob that does not match', () => {
     const img = buildSignatureImage([layer], { dockerMediaTypes: true });
-    expect(text(img.manifest)).toContain('"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json"');
+    expect(text(img.manifest)).toContain(
+      '"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json"',
+    );
     expect(parseSignatureManifest(img.manifest).mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
     expect(codeOf(() => buildSignatureImage([{ descriptor: layer.descriptor, payload: enc('x') }]))).toBe('DIGEST_MISMATCH');
   });
@@ -215,7 +246,8 @@ describe('signature image', () => {
 
   it('refuses more than 1000 layers up front, accepts exactly 1000', () => {
     const d = layer.descriptor;
-    const many = (n: number) => enc(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: d, layers: Array.from({ length: n }, () => d) }));
+    const many = (n: number) =>
+      enc(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: d, layers: Array.from({ length: n }, () => d) }));
     expect(codeOf(() => parseSignatureManifest(many(1001)))).toBe('TOO_LARGE');
     expect(parseSignatureManifest(many(1000)).layers).toHaveLength(1000);
     // Refused before the layers are even validated.
@@ -244,9 +276,16 @@ describe('signature image', () => {
     });
 
     it('appends when digest, media type or annotations differ, or no verifier is given', () => {
-      const withBundle = buildSignatureLayer({ payload, signature: again.signature, bundle: fixtureText('sigstore-rs/rekor-bundle-rekord-key/rekor-bundle.json') });
+      const withBundle = buildSignatureLayer({
+        payload,
+        signature: again.signature,
+        bundle: fixtureText('sigstore-rs/rekor-bundle-rekord-key/rekor-bundle.json'),
+      });
       expect(appendSignature([layer], withBundle, { verifiesWithSignerKey: verifies }).appended).toBe(true);
-      const otherPayload = buildSignatureLayer({ payload: buildPayload({ dockerReference: 'r.io/a', digest: D, annotations: { a: 'b' } }), signature: again.signature });
+      const otherPayload = buildSignatureLayer({
+        payload: buildPayload({ dockerReference: 'r.io/a', digest: D, annotations: { a: 'b' } }),
+        signature: again.signature,
+      });
       expect(appendSignature([layer], otherPayload, { verifiesWithSignerKey: () => true }).appended).toBe(true);
       const otherType = { ...again, descriptor: { ...again.descriptor, mediaType: 'application/vnd.dsse.envelope.v1+json' } };
       expect(appendSignature([layer], otherType, { verifiesWithSignerKey: () => true }).appended).toBe(true);
@@ -257,7 +296,11 @@ describe('signature image', () => {
     });
 
     it('ignores extra annotations on the existing layer (only the new layer’s must match)', () => {
-      const existing = buildSignatureLayer({ payload, signature: layer.signature, bundle: fixtureText('sigstore-rs/rekor-bundle-rekord-key/rekor-bundle.json') });
+      const existing = buildSignatureLayer({
+        payload,
+        signature: layer.signature,
+        bundle: fixtureText('sigstore-rs/rekor-bundle-rekord-key/rekor-bundle.json'),
+      });
       expect(appendSignature([existing], again, { verifiesWithSignerKey: verifies }).appended).toBe(false);
     });
   });
@@ -279,7 +322,9 @@ describe('__proto__ annotation keys are kept', () => {
     const annotations = JSON.parse(`{"${SIGNATURE_ANNOTATION}":"AQID","__proto__":"x"}`) as Record<string, string>;
     const desc = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, size: 1, digest: digestOf(payload), annotations };
     expect(Object.keys(parseSignatureLayer(desc, payload).descriptor.annotations)).toEqual([SIGNATURE_ANNOTATION, '__proto__']);
-    const manifest = enc(`{"schemaVersion":2,"config":${JSON.stringify(desc)},"layers":[{"mediaType":"${SIMPLE_SIGNING_MEDIA_TYPE}","size":1,"digest":"${digestOf(payload)}","annotations":{"__proto__":"x"}}]}`);
+    const manifest = enc(
+      `{"schemaVersion":2,"config":${JSON.stringify(desc)},"layers":[{"mediaType":"${SIMPLE_SIGNING_MEDIA_TYPE}","size":1,"digest":"${digestOf(payload)}","annotations":{"__proto__":"x"}}]}`,
+    );
     expect(Object.keys(parseSignatureManifest(manifest).layers[0]!.annotations)).toEqual(['__proto__']);
     const file = Buffer.concat([Buffer.from([0]), Buffer.from(`sigstore-json\n{"mimeType":"x","payload":"cA==","annotations":{"__proto__":"y"}}`)]);
     expect(Object.keys(parseSigstoreJsonSignature(file).annotations)).toEqual(['__proto__']);

@@ -30,4 +30,3 @@ describe('parseSignatureManifest → parseSignatureLayer on the manifest descrip
     expect({ ...m }.digest).toBe(m.digest);
   });
 });
-

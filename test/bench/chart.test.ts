@@ -68,7 +68,12 @@ function checkXml(doc: string): { elements: Array<{ name: string; attrs: Record<
 }
 
 const sample: ScenarioResult[] = [
-  { section: 'offline', name: 'verify an in-memory .sig, ECDSA P-256', unit: 'µs', series: { 'cosign-ts': statOf([61.7, 60.2, 70.1]), floor: statOf([54.5, 53.9, 58.0]) } },
+  {
+    section: 'offline',
+    name: 'verify an in-memory .sig, ECDSA P-256',
+    unit: 'µs',
+    series: { 'cosign-ts': statOf([61.7, 60.2, 70.1]), floor: statOf([54.5, 53.9, 58.0]) },
+  },
   {
     section: 'registry',
     name: 'verify 500 images, cold',
@@ -104,10 +109,12 @@ describe('renderChart', () => {
 
   it('escapes hostile scenario names, units, sections and metadata', () => {
     const hostile = `</text><script>alert(1)</script> & "q" 'a' ]]> <!-- \u0000\u0007 \uD800`;
-    const svg = renderChart(
-      [{ section: '<g>', name: hostile, unit: '<&>', series: { 'cosign-ts': statOf([1]), cosign: statOf([2]) } }],
-      { ...meta, cpu: '"><svg onload=x>', command: '<x & y>', node: '&' },
-    );
+    const svg = renderChart([{ section: '<g>', name: hostile, unit: '<&>', series: { 'cosign-ts': statOf([1]), cosign: statOf([2]) } }], {
+      ...meta,
+      cpu: '"><svg onload=x>',
+      command: '<x & y>',
+      node: '&',
+    });
     const { elements, text } = checkXml(svg);
     expect(elements.some((e) => e.name === 'script')).toBe(false);
     expect(svg).not.toContain('<script');
@@ -147,7 +154,14 @@ describe('chart helpers', () => {
     expect(statOf([]).samples).toBe(0);
   });
   it('formatValue: about three significant digits', () => {
-    expect([formatValue(60570.4), formatValue(61.74), formatValue(1.234), formatValue(0.0304), formatValue(0), formatValue(NaN)]).toEqual(['60,570', '61.7', '1.23', '0.030', '0', 'n/a']);
+    expect([formatValue(60570.4), formatValue(61.74), formatValue(1.234), formatValue(0.0304), formatValue(0), formatValue(NaN)]).toEqual([
+      '60,570',
+      '61.7',
+      '1.23',
+      '0.030',
+      '0',
+      'n/a',
+    ]);
   });
   it('escapeXml: the five XML specials, forbidden characters dropped', () => {
     expect(escapeXml(`<a href="x">&'\u0001`)).toBe('&lt;a href=&quot;x&quot;&gt;&amp;&#39;');

@@ -144,7 +144,10 @@ describe('an aborted signal stops the demo', () => {
   }, 30_000);
 
   it('the installed bin: Ctrl-C (SIGINT) ends the demo within a second, exit 130, one clean error', async () => {
-    const child = spawn(process.execPath, [cliPath, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...cleanEnv() } as NodeJS.ProcessEnv });
+    const child = spawn(process.execPath, [cliPath, 'demo'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...cleanEnv() } as NodeJS.ProcessEnv,
+    });
     let out = '';
     let err = '';
     let sentAt = 0;

@@ -38,11 +38,17 @@ describe('splitCsvRecord (cobra StringSlice)', () => {
   });
   it('round-trips any list of quote-free, comma-free fields', () => {
     fc.assert(
-      fc.property(fc.array(fc.string().filter((s) => !/[",\r\n]/.test(s)), { minLength: 1 }), (fields) => {
-        const joined = fields.join(',');
-        if (joined === '') return;
-        expect(splitCsvRecord(joined)).toEqual(fields);
-      }),
+      fc.property(
+        fc.array(
+          fc.string().filter((s) => !/[",\r\n]/.test(s)),
+          { minLength: 1 },
+        ),
+        (fields) => {
+          const joined = fields.join(',');
+          if (joined === '') return;
+          expect(splitCsvRecord(joined)).toEqual(fields);
+        },
+      ),
     );
   });
 });

@@ -14,7 +14,10 @@ import { pushBlob, pushManifest, sha256Digest } from '../helpers/real/image.js';
 import { realTools, runCommand, type RunOptions, type RunResult } from '../helpers/real/proc.js';
 
 /** The `cosign-ts` binary, as installed: package.json's `bin`. */
-export const cliPath = path.join(repoRoot, (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['cosign-ts'] as string);
+export const cliPath = path.join(
+  repoRoot,
+  (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['cosign-ts'] as string,
+);
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -63,7 +66,11 @@ export function cli(args: readonly string[], opts: RunOptions = {}): Promise<Run
  * Run the CLI under a pseudo-terminal (util-linux `script`), answering each prompt (a string the
  * output must contain) with the given line, typed only once the prompt is shown.
  */
-export function cliInPty(args: readonly string[], answers: ReadonlyArray<readonly [prompt: string, line: string]>, opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<{ code: number | null; output: string }> {
+export function cliInPty(
+  args: readonly string[],
+  answers: ReadonlyArray<readonly [prompt: string, line: string]>,
+  opts: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<{ code: number | null; output: string }> {
   const command = [process.execPath, cliPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'dumb' };
   for (const [k, v] of Object.entries(cleanEnv(opts.env))) {
@@ -71,7 +78,11 @@ export function cliInPty(args: readonly string[], answers: ReadonlyArray<readonl
     else env[k] = v;
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(realTools.script, ['--quiet', '--return', '--flush', '--command', command, '/dev/null'], { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(realTools.script, ['--quiet', '--return', '--flush', '--command', command, '/dev/null'], {
+      cwd: opts.cwd,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let output = '';
     let next = 0;
     let searchFrom = 0;

@@ -53,7 +53,8 @@ function write(doc: Json, style: Style): string {
       else if (c < 0x20) out += c === 0x0a && how === 'plain' ? '\\n' : hex4(c, how === 'U');
       else if (c === 0x2f && how === 'slash') out += '\\/';
       else if (how === 'u' || how === 'U') out += hex4(c, how === 'U');
-      else if (c >= 0xd800 && c <= 0xdfff) out += hex4(c, false); // a lone surrogate has no UTF-8 spelling
+      else if (c >= 0xd800 && c <= 0xdfff)
+        out += hex4(c, false); // a lone surrogate has no UTF-8 spelling
       else out += s[i];
     }
     return `${out}"`;
@@ -100,9 +101,11 @@ const jsonValue: fc.Arbitrary<Json> = fc.letrec<{ v: Json }>((tie) => ({
 /** `optional`: null, or an object with unknown keys (always-string annotations look the same to cosign). */
 const optional: fc.Arbitrary<Json> = fc.oneof(
   fc.constant<Json>({ t: 'lit', v: 'null' }),
-  fc.dictionary(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 8 }), fc.constantFrom('creator', 'timestamp', 'Bundle', '__proto__', '')), jsonValue, { maxKeys: 4 }).map(
-    (d): Json => ({ t: 'obj', entries: Object.entries(d) }),
-  ),
+  fc
+    .dictionary(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 8 }), fc.constantFrom('creator', 'timestamp', 'Bundle', '__proto__', '')), jsonValue, {
+      maxKeys: 4,
+    })
+    .map((d): Json => ({ t: 'obj', entries: Object.entries(d) })),
 );
 const style: fc.Arbitrary<Style> = fc.record({
   ws: fc.array(fc.constantFrom('', '', ' ', '\n', '\t', '\r\n    '), { minLength: 1, maxLength: 9 }),
@@ -114,7 +117,14 @@ const payloadSpec = fc.record({ optional, style });
 
 function payloadFor(name: string, digest: Digest, spec: { optional: Json; style: Style }): Buffer {
   const doc = obj(
-    ['critical', obj(['identity', obj(['docker-reference', s(name)])], ['image', obj(['docker-manifest-digest', s(digest)])], ['type', s('cosign container image signature')])],
+    [
+      'critical',
+      obj(
+        ['identity', obj(['docker-reference', s(name)])],
+        ['image', obj(['docker-manifest-digest', s(digest)])],
+        ['type', s('cosign container image signature')],
+      ),
+    ],
     ['optional', spec.optional],
   );
   return Buffer.from(write(doc, spec.style), 'utf8');

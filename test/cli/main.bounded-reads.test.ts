@@ -36,7 +36,11 @@ setInterval(() => { if (process.memoryUsage.rss() > 1024 * 1024 * 1024) { proces
 async function run(name: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; rss: number; ms: number }> {
   const rssFile = path.join(dir, `${name}.rss`);
   const t0 = performance.now();
-  const r = await cli(args, { cwd: dir, timeoutMs: 30_000, env: { COSIGN_PASSWORD: 'pw', NODE_OPTIONS: `--require ${preload}`, COSIGN_TS_TEST_RSS_FILE: rssFile, ...env } });
+  const r = await cli(args, {
+    cwd: dir,
+    timeoutMs: 30_000,
+    env: { COSIGN_PASSWORD: 'pw', NODE_OPTIONS: `--require ${preload}`, COSIGN_TS_TEST_RSS_FILE: rssFile, ...env },
+  });
   const ms = performance.now() - t0;
   const rss = Number(await readFile(rssFile, 'utf8'));
   return { code: r.code, stderr: r.stderr, rss, ms };
@@ -45,7 +49,10 @@ async function run(name: string, args: string[], env: Record<string, string> = {
 function expectBounded(r: { code: number | null; stderr: string; rss: number; ms: number }, message: RegExp): void {
   expect(r.code, r.stderr).toBe(1);
   // cosign's error shape: the one-line message, twice; nothing else but verify's tlog warning
-  const lines = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('WARNING: Skipping tlog verification'));
+  const lines = r.stderr
+    .trimEnd()
+    .split('\n')
+    .filter((l) => !l.startsWith('WARNING: Skipping tlog verification'));
   const m = /^Error: (.*)$/.exec(lines[0] ?? '')?.[1] ?? '';
   expect(lines, r.stderr).toEqual([`Error: ${m}`, `error during command execution: ${m}`]);
   expect(m).toMatch(message);
@@ -59,11 +66,17 @@ describe('CLI: /dev/zero as a key, Rekor key or payload file', () => {
   }, 60_000);
 
   it('--key /dev/zero (verification key: verify)', async () => {
-    expectBounded(await run('verify-key', ['verify', '--key', '/dev/zero', '--insecure-ignore-tlog=true', REF]), /key file \/dev\/zero is larger than 1048576 bytes/);
+    expectBounded(
+      await run('verify-key', ['verify', '--key', '/dev/zero', '--insecure-ignore-tlog=true', REF]),
+      /key file \/dev\/zero is larger than 1048576 bytes/,
+    );
   }, 60_000);
 
   it('SIGSTORE_REKOR_PUBLIC_KEY=/dev/zero', async () => {
-    expectBounded(await run('rekor', ['verify', '--key', 'cosign.pub', REF], { SIGSTORE_REKOR_PUBLIC_KEY: '/dev/zero' }), /SIGSTORE_REKOR_PUBLIC_KEY: .*\/dev\/zero is larger than 1048576 bytes/);
+    expectBounded(
+      await run('rekor', ['verify', '--key', 'cosign.pub', REF], { SIGSTORE_REKOR_PUBLIC_KEY: '/dev/zero' }),
+      /SIGSTORE_REKOR_PUBLIC_KEY: .*\/dev\/zero is larger than 1048576 bytes/,
+    );
   }, 60_000);
 
   it('verify --payload /dev/zero', async () => {
@@ -100,6 +113,9 @@ describe('CLI: a key URL with an endless body', () => {
   });
 
   it('--key http://127.0.0.1/... stops at 1 MiB', async () => {
-    expectBounded(await run('http-key', ['verify', '--key', url, '--insecure-ignore-tlog=true', REF]), /key at http:\/\/127\.0\.0\.1:\d+\/cosign\.pub is larger than 1048576 bytes/);
+    expectBounded(
+      await run('http-key', ['verify', '--key', url, '--insecure-ignore-tlog=true', REF]),
+      /key at http:\/\/127\.0\.0\.1:\d+\/cosign\.pub is larger than 1048576 bytes/,
+    );
   }, 60_000);
 });

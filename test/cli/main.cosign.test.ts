@@ -74,7 +74,11 @@ describe.skipIf(skipReal(['cosign', 'registry']))('verify output and exit status
   it('tree and triangulate print what cosign prints', async () => {
     const digest = await pushTinyImage(reg.url, 'interop/tree', 'v1');
     const ref = `${reg.host}/interop/tree@${digest}`;
-    for (const args of [['tree', ref], ['triangulate', ref], ['triangulate', '--type', 'digest', `${reg.host}/interop/tree:v1`]]) {
+    for (const args of [
+      ['tree', ref],
+      ['triangulate', ref],
+      ['triangulate', '--type', 'digest', `${reg.host}/interop/tree:v1`],
+    ]) {
       const a = await ours(args);
       const b = await theirs([...args, ...cosignRegistryFlags(reg)]);
       expect(a.code).toBe(b.code);

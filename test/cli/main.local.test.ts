@@ -80,7 +80,9 @@ describe('help and usage', () => {
     ]) {
       const r = await cli(['verify', '--key', 'k.pub', `--timeout=${value}`, 'img']);
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe(`Error: invalid argument ${JSON.stringify(value)} for "-t, --timeout" flag: time: ${why}\nRun 'cosign-ts verify --help' for usage.\n`);
+      expect(r.stderr).toBe(
+        `Error: invalid argument ${JSON.stringify(value)} for "-t, --timeout" flag: time: ${why}\nRun 'cosign-ts verify --help' for usage.\n`,
+      );
     }
   });
 
@@ -106,9 +108,7 @@ describe('help and usage', () => {
   it('unknown verb: cobra wording, exit 1', async () => {
     const r = await cli(['bogusverb']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(
-      'Error: unknown command "bogusverb" for "cosign-ts"\nRun \'cosign-ts --help\' for usage.\n',
-    );
+    expect(r.stderr).toBe('Error: unknown command "bogusverb" for "cosign-ts"\nRun \'cosign-ts --help\' for usage.\n');
   });
 
   it('annotation values are split like cobra StringSlice; a bare quote is a usage error', async () => {
@@ -192,7 +192,9 @@ describe('keys', () => {
     expect((await cli(['generate-key-pair'], { cwd: dir, env: { COSIGN_PASSWORD: 'secret-pw' } })).code).toBe(0);
     const empty = await cli(['public-key', '--key', 'cosign.key'], { cwd: dir, input: '' });
     expect(empty.code).toBe(1);
-    expect(empty.stderr).toMatch(/^Error: .*decryption failed.*; COSIGN_PASSWORD is not set and stdin is not a terminal, so the password was all of stdin: it was empty/);
+    expect(empty.stderr).toMatch(
+      /^Error: .*decryption failed.*; COSIGN_PASSWORD is not set and stdin is not a terminal, so the password was all of stdin: it was empty/,
+    );
     const noNewline = await cli(['public-key', '--key', 'cosign.key'], { cwd: dir, input: 'secret-px' });
     expect(noNewline.stderr).toContain('so the password was all of stdin: it has no trailing newline');
     expect(noNewline.stderr).not.toContain('secret-p');

@@ -33,7 +33,8 @@ describe.skipIf(skipReal(['registry']))('CLI against a registry', () => {
   let reg: RealRegistry;
   let dir: string;
   let otherDir: string;
-  const run = (args: string[], env: Record<string, string> = {}, input?: string) => cli(args, { cwd: dir, env: { ...PW, ...env }, ...(input === undefined ? {} : { input }) });
+  const run = (args: string[], env: Record<string, string> = {}, input?: string) =>
+    cli(args, { cwd: dir, env: { ...PW, ...env }, ...(input === undefined ? {} : { input }) });
 
   beforeAll(async () => {
     ensureBuilt();
@@ -180,7 +181,10 @@ describe.skipIf(skipReal(['registry']))('CLI against a registry', () => {
     const other = await pushTinyImage(reg.url, 'app/offline', 'v2');
     const mismatch = await run([...VERIFY, '--signature', 'off.sig', '--payload', 'off.json', `${reg.host}/app/offline@${other}`]);
     expect(mismatch.code).toBe(12);
-    const wrongKey = await cli(['verify', '--key', 'cosign.pub', '--insecure-ignore-tlog', '--signature', path.join(dir, 'off.sig'), '--payload', path.join(dir, 'off.json'), ref], { cwd: otherDir });
+    const wrongKey = await cli(
+      ['verify', '--key', 'cosign.pub', '--insecure-ignore-tlog', '--signature', path.join(dir, 'off.sig'), '--payload', path.join(dir, 'off.json'), ref],
+      { cwd: otherDir },
+    );
     expect(wrongKey.code).toBe(12);
   });
 
@@ -270,7 +274,9 @@ describe.skipIf(skipReal(['registry']))('CLI against a registry', () => {
     expect((await run([...SIGN, ref])).code).toBe(0);
     const declined = await run(['clean', ref]);
     expect(declined.code).toBe(1);
-    expect(declined.stderr).toContain('WARNING: this will remove all signatures, SBOMs and attestations from the image\nAre you sure you would like to continue? [y/N] Error: user declined the prompt\n');
+    expect(declined.stderr).toContain(
+      'WARNING: this will remove all signatures, SBOMs and attestations from the image\nAre you sure you would like to continue? [y/N] Error: user declined the prompt\n',
+    );
     expect((await run([...VERIFY, ref])).code).toBe(0);
     const yes = await run(['clean', ref], {}, 'y\n');
     expect(yes.code, yes.stderr).toBe(0);
@@ -306,8 +312,22 @@ describe.skipIf(skipReal(['registry']))('CLI against a registry', () => {
     expect(sigOnly.code, sigOnly.stderr).toBe(0);
     const triangulated = await run(['triangulate', `${reg.host}/copy/sigs-only@${digest}`]);
     const tag = triangulated.stdout.trim().split(':').pop() as string;
-    expect((await httpRequest(`${reg.url}/v2/copy/sigs-only/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).status).toBe(200);
-    expect((await httpRequest(`${reg.url}/v2/copy/sigs-only/manifests/${digest}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).status).toBe(404);
+    expect(
+      (
+        await httpRequest(`${reg.url}/v2/copy/sigs-only/manifests/${tag}`, {
+          method: 'HEAD',
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await httpRequest(`${reg.url}/v2/copy/sigs-only/manifests/${digest}`, {
+          method: 'HEAD',
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it('copy of an index copies every child and the children signatures', async () => {
@@ -370,7 +390,10 @@ describe.skipIf(skipReal(['registry']))('CLI with a KMS key (hashivault:// again
     expect(byFile.code).toBe(0);
     expect(byFile.stdout).toBe(byUri.stdout);
     // the token never shows up in output, even on failure
-    const denied = await cli(['sign', '--key', 'hashivault://cosign', '--tlog-upload=false', ref], { cwd: dir, env: { ...venv, VAULT_TOKEN: 'hvs.wrong-token-value' } });
+    const denied = await cli(['sign', '--key', 'hashivault://cosign', '--tlog-upload=false', ref], {
+      cwd: dir,
+      env: { ...venv, VAULT_TOKEN: 'hvs.wrong-token-value' },
+    });
     expect(denied.code).toBe(1);
     expect(denied.stderr).not.toContain('hvs.wrong-token-value');
     expect(denied.stderr).not.toContain(vault.rootToken);

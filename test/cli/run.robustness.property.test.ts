@@ -49,7 +49,26 @@ afterAll(async () => {
 });
 
 /** Flags of the fuzzed lists that take the next argument as their value. */
-const VALUE_FLAGS = new Set(['--key', '-a', '--annotations', '-o', '--output', '--max-workers', '-t', '--timeout', '--signature-digest-algorithm', '--signature', '--payload', '--registry-username', '--registry-password', '--registry-token', '--attachment-tag-prefix', '--type', '--only', '--output-file']);
+const VALUE_FLAGS = new Set([
+  '--key',
+  '-a',
+  '--annotations',
+  '-o',
+  '--output',
+  '--max-workers',
+  '-t',
+  '--timeout',
+  '--signature-digest-algorithm',
+  '--signature',
+  '--payload',
+  '--registry-username',
+  '--registry-password',
+  '--registry-token',
+  '--attachment-tag-prefix',
+  '--type',
+  '--only',
+  '--output-file',
+]);
 const VERB_NAMES = new Set(['verify', 'sign', 'triangulate', 'tree', 'clean', 'copy', 'version', 'completion', 'public-key', 'help']);
 
 /**
@@ -110,14 +129,23 @@ function argvArbitrary(): fc.Arbitrary<string[]> {
   );
   const value = (xs: ReadonlyArray<() => string>): fc.Arbitrary<() => string> => fc.constantFrom(...xs);
   const flag = fc.oneof(
-    fc.tuple(fc.constantFrom('--key', '--key='), value([() => pubPath, () => keyPath, () => path.join(dir, 'missing.pub'), () => '', () => 'env://FUZZ_PUB', () => 'env://NOPE', () => dir])),
+    fc.tuple(
+      fc.constantFrom('--key', '--key='),
+      value([() => pubPath, () => keyPath, () => path.join(dir, 'missing.pub'), () => '', () => 'env://FUZZ_PUB', () => 'env://NOPE', () => dir]),
+    ),
     fc.tuple(fc.constantFrom('-a', '--annotations', '-a='), value([() => 'k=v', () => '=', () => 'novalue', () => '', () => 'a=b=c'])),
     fc.tuple(fc.constantFrom('-o', '--output', '--output='), value([() => 'json', () => 'text', () => '', () => 'yaml'])),
-    fc.tuple(fc.constantFrom('--max-workers', '--max-workers='), value([() => '0', () => '1', () => '-1', () => 'abc', () => '100000', () => '3', () => '99999999999999999999'])),
+    fc.tuple(
+      fc.constantFrom('--max-workers', '--max-workers='),
+      value([() => '0', () => '1', () => '-1', () => 'abc', () => '100000', () => '3', () => '99999999999999999999']),
+    ),
     fc.tuple(fc.constantFrom('-t', '--timeout', '--timeout='), value([() => '2s', () => '0', () => 'abc', () => '1ms', () => '-1s', () => '9999999h'])),
     fc.tuple(fc.constantFrom('--signature-digest-algorithm'), value([() => 'sha512', () => 'sha224', () => 'md5', () => ''])),
     fc.tuple(fc.constantFrom('--signature', '--payload'), value([() => path.join(dir, 'missing'), () => 'AAAAAAAAAAAAAAAAAAAA', () => pubPath, () => ''])),
-    fc.tuple(fc.constantFrom('--registry-username', '--registry-password', '--registry-token', '--attachment-tag-prefix', '--type', '--only'), value([() => 'u', () => '', () => 'sig,att', () => 'bogus'])),
+    fc.tuple(
+      fc.constantFrom('--registry-username', '--registry-password', '--registry-token', '--attachment-tag-prefix', '--type', '--only'),
+      value([() => 'u', () => '', () => 'sig,att', () => 'bogus']),
+    ),
     fc.tuple(fc.constantFrom('--output-file'), value([() => path.join(dir, 'out.txt')])),
     fc.constantFrom(
       ...[
@@ -148,10 +176,37 @@ function argvArbitrary(): fc.Arbitrary<string[]> {
       ].map((f) => [f] as const),
     ),
   );
-  const verb = fc.constantFrom('verify', 'verify', 'verify', 'sign', 'triangulate', 'tree', 'clean', 'copy', 'version', 'completion', 'public-key', 'help', 'bogus', '', '--help', '-t', '--timeout=1s');
+  const verb = fc.constantFrom(
+    'verify',
+    'verify',
+    'verify',
+    'sign',
+    'triangulate',
+    'tree',
+    'clean',
+    'copy',
+    'version',
+    'completion',
+    'public-key',
+    'help',
+    'bogus',
+    '',
+    '--help',
+    '-t',
+    '--timeout=1s',
+  );
   const piece = fc.oneof(
     { weight: 3, arbitrary: ref.map((r) => [r]) },
-    { weight: 3, arbitrary: flag.map((f) => (f.length === 1 ? [() => f[0]] : typeof f[0] === 'string' && f[0].endsWith('=') ? [() => `${f[0]}${(f[1] as () => string)()}`] : [() => f[0] as string, f[1] as () => string])) },
+    {
+      weight: 3,
+      arbitrary: flag.map((f) =>
+        f.length === 1
+          ? [() => f[0]]
+          : typeof f[0] === 'string' && f[0].endsWith('=')
+            ? [() => `${f[0]}${(f[1] as () => string)()}`]
+            : [() => f[0] as string, f[1] as () => string],
+      ),
+    },
   );
   const anything = fc.tuple(verb, fc.array(piece, { maxLength: 8 })).map(([v, pieces]) => [v, ...pieces.flat().map((f) => f())]);
   // Mostly well-formed verify and sign calls with odd references and a few extra flags: these get past
@@ -234,12 +289,15 @@ describe('CLI robustness: fuzzed argument lists', () => {
   it('through the bin: the same, and the process ends', async () => {
     await fc.assert(
       // A real argument list cannot hold a NUL byte (the OS ends the string there).
-      fc.asyncProperty(argvArbitrary().map((argv) => argv.map((a) => a.split('\u0000')[0] as string)), async (argv) => {
-        const r = await cli(argv, { cwd: dir, env: env(), timeoutMs: 10_000 });
-        expect(r.timedOut, JSON.stringify(argv)).toBe(false);
-        expect(EXIT_STATUSES.has(r.code ?? -1), `exit ${r.code} for ${JSON.stringify(argv)}:\n${r.stderr}`).toBe(true);
-        expect(r.stderr, JSON.stringify(argv)).not.toMatch(STACK);
-      }),
+      fc.asyncProperty(
+        argvArbitrary().map((argv) => argv.map((a) => a.split('\u0000')[0] as string)),
+        async (argv) => {
+          const r = await cli(argv, { cwd: dir, env: env(), timeoutMs: 10_000 });
+          expect(r.timedOut, JSON.stringify(argv)).toBe(false);
+          expect(EXIT_STATUSES.has(r.code ?? -1), `exit ${r.code} for ${JSON.stringify(argv)}:\n${r.stderr}`).toBe(true);
+          expect(r.stderr, JSON.stringify(argv)).not.toMatch(STACK);
+        },
+      ),
       { numRuns: 15 },
     );
   }, 300_000);
@@ -266,7 +324,12 @@ describe('CLI robustness: fuzzed argument lists', () => {
         expect(r.stderr).toContain('Error: internal error: boom second line');
         if (debug === undefined) {
           expect(r.stderr).not.toMatch(/\n\s+at \S/);
-          expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('Error:'))).toHaveLength(1);
+          expect(
+            r.stderr
+              .trim()
+              .split('\n')
+              .filter((l) => l.startsWith('Error:')),
+          ).toHaveLength(1);
         } else {
           expect(r.stderr).toMatch(/\n\s+at \S/);
         }

@@ -70,7 +70,14 @@ describe('runKiller', () => {
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
     const lines: string[] = [];
     try {
-      await runKiller({ policyFile, once: true, dockerHost: docker.dockerHost, syslog: `udp://127.0.0.1:${sock.address().port}`, out: (l) => lines.push(l), registry: anonymous });
+      await runKiller({
+        policyFile,
+        once: true,
+        dockerHost: docker.dockerHost,
+        syslog: `udp://127.0.0.1:${sock.address().port}`,
+        out: (l) => lines.push(l),
+        registry: anonymous,
+      });
       await new Promise((r) => setTimeout(r, 100));
     } finally {
       sock.close();
@@ -120,7 +127,12 @@ describe('runKiller', () => {
     expect(metrics.render()).toContain('cosign_killer_cycle_deadlines_reached_total 3');
     const events = lines.map((l) => JSON.parse(l) as { action: string; reason?: string; code?: string });
     expect(events).toHaveLength(12);
-    for (const e of events) expect(e).toMatchObject({ action: 'skipped-unavailable', code: 'REGISTRY_UNAVAILABLE', reason: expect.stringMatching(/cycle deadline \(800 ms\) passed/) });
+    for (const e of events)
+      expect(e).toMatchObject({
+        action: 'skipped-unavailable',
+        code: 'REGISTRY_UNAVAILABLE',
+        reason: expect.stringMatching(/cycle deadline \(800 ms\) passed/),
+      });
     console.log(`stalled registry, 1 s interval: cycles took ${durations.map((d) => d.toFixed(0)).join(', ')} ms; 3 cycles in ${total.toFixed(0)} ms`);
   });
 });

@@ -107,7 +107,13 @@ export class DockerApiServer {
     if (m !== null) {
       const c = this.containers.get(decodeURIComponent(m[1] as string));
       if (c === undefined) return this.#json(res, 404, { message: `No such container: ${m[1]}` });
-      return this.#json(res, 200, { Id: c.id, Name: `/${c.name}`, Image: c.imageId, Config: { Image: c.configImage ?? c.image }, State: { Running: c.running, Status: c.running ? 'running' : 'exited', StartedAt: c.startedAt } });
+      return this.#json(res, 200, {
+        Id: c.id,
+        Name: `/${c.name}`,
+        Image: c.imageId,
+        Config: { Image: c.configImage ?? c.image },
+        State: { Running: c.running, Status: c.running ? 'running' : 'exited', StartedAt: c.startedAt },
+      });
     }
     m = /^\/images\/(.+)\/json$/.exec(p);
     if (m !== null) {

@@ -103,7 +103,9 @@ describe.skipIf(skipReal(['registry', 'podman', 'runc', 'busybox']))('image kill
     expect(text).toMatch(/cosign_killer_verification_seconds_count [1-9]/);
     await new Promise((r) => setTimeout(r, 200));
     const line = syslogLines.find((l) => l.includes(unsignedId));
-    expect(line).toMatch(/^<9>1 \d{4}-\d\d-\d\dT\S+Z \S+ cosign-ts-killer \d+ KILLED \[cosign-ts@32473 container_id="[0-9a-f]{64}" container_name="unsigned-\d+" image="[^"]+\/ci\/unsigned:v1" digest="sha256:[0-9a-f]{64}" rule="ci-images" mode="enforce" reason="[^"]+" code="NO_SIGNATURES" action="killed"\] killed container unsigned-/);
+    expect(line).toMatch(
+      /^<9>1 \d{4}-\d\d-\d\dT\S+Z \S+ cosign-ts-killer \d+ KILLED \[cosign-ts@32473 container_id="[0-9a-f]{64}" container_name="unsigned-\d+" image="[^"]+\/ci\/unsigned:v1" digest="sha256:[0-9a-f]{64}" rule="ci-images" mode="enforce" reason="[^"]+" code="NO_SIGNATURES" action="killed"\] killed container unsigned-/,
+    );
   });
 
   /** The killer's library pieces over the podman socket, with the test policy and a fresh kill memory. */
@@ -155,12 +157,27 @@ describe.skipIf(skipReal(['registry', 'podman', 'runc', 'busybox']))('image kill
   it('registry down: nothing is killed by default (fail-open); --fail-closed kills', async () => {
     await startBoth();
     await reg.stop();
-    const open = await runKiller({ policyFile, once: true, dockerHost: podman.dockerHost, syslog: 'none', out: () => undefined, registry: { attempts: 1, timeoutMs: 2000 } });
+    const open = await runKiller({
+      policyFile,
+      once: true,
+      dockerHost: podman.dockerHost,
+      syslog: 'none',
+      out: () => undefined,
+      registry: { attempts: 1, timeoutMs: 2000 },
+    });
     let ids = await running();
     expect(ids.has(signedId)).toBe(true);
     expect(ids.has(unsignedId)).toBe(true);
     expect(open?.events.filter((e) => e.action === 'skipped-unavailable').length).toBeGreaterThanOrEqual(2);
-    const closed = await runKiller({ policyFile, once: true, failClosed: true, dockerHost: podman.dockerHost, syslog: 'none', out: () => undefined, registry: { attempts: 1, timeoutMs: 2000 } });
+    const closed = await runKiller({
+      policyFile,
+      once: true,
+      failClosed: true,
+      dockerHost: podman.dockerHost,
+      syslog: 'none',
+      out: () => undefined,
+      registry: { attempts: 1, timeoutMs: 2000 },
+    });
     ids = await running();
     expect(ids.has(unsignedId)).toBe(false);
     expect(ids.has(signedId)).toBe(false);

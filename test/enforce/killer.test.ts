@@ -9,7 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf, type Digest } from '../../src/digest.js';
-import { createPolicyVerifier, DockerClient, KillerMetrics, OUTAGE_CODES, outcomeOf, parseDockerHost, runCycle, type KillerDeps, type KillerEvent } from '../../src/enforce/index.js';
+import {
+  createPolicyVerifier,
+  DockerClient,
+  KillerMetrics,
+  OUTAGE_CODES,
+  outcomeOf,
+  parseDockerHost,
+  runCycle,
+  type KillerDeps,
+  type KillerEvent,
+} from '../../src/enforce/index.js';
 import { CosignError, ERROR_CODES } from '../../src/errors.js';
 import { signerFromPrivateKey } from '../../src/keys/index.js';
 import { RegistryClient } from '../../src/oci/index.js';
@@ -27,15 +37,44 @@ import { isImageId } from '../../src/enforce/docker.js';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const EMPTY_CONFIG = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf('{}'), size: 2 };
-const layer = (i: number) => ({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: digestOf(String(i)), size: String(i).length, annotations: { 'dev.cosignproject.cosign/signature': 'AAAA' } });
+const layer = (i: number) => ({
+  mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+  digest: digestOf(String(i)),
+  size: String(i).length,
+  annotations: { 'dev.cosignproject.cosign/signature': 'AAAA' },
+});
 
 /** Junk a tag pusher can put at `sha256-<hex>.sig`: each must be a definitive failure (killed), never an outage. */
 const JUNK_SIGS: ReadonlyArray<[string, () => Buffer, string]> = [
   ['invalid JSON', () => Buffer.from('{"schemaVersion":2,'), 'BAD_MANIFEST'],
   ['an index instead of a manifest', () => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] })), 'BAD_MANIFEST'],
-  ['1001 layers', () => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY_CONFIG, layers: Array.from({ length: 1001 }, (_, i) => layer(i)) })), 'TOO_LARGE'],
-  ['a 5 MiB manifest', () => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY_CONFIG, layers: [layer(1)], annotations: { pad: 'x'.repeat(5 * 1024 * 1024) } })), 'TOO_LARGE'],
-  ['a manifest with a layer of digest foo:bar', () => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY_CONFIG, layers: [{ ...layer(1), digest: 'foo:bar' }] })), '*'],
+  [
+    '1001 layers',
+    () =>
+      Buffer.from(
+        JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY_CONFIG, layers: Array.from({ length: 1001 }, (_, i) => layer(i)) }),
+      ),
+    'TOO_LARGE',
+  ],
+  [
+    'a 5 MiB manifest',
+    () =>
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: EMPTY_CONFIG,
+          layers: [layer(1)],
+          annotations: { pad: 'x'.repeat(5 * 1024 * 1024) },
+        }),
+      ),
+    'TOO_LARGE',
+  ],
+  [
+    'a manifest with a layer of digest foo:bar',
+    () => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY_CONFIG, layers: [{ ...layer(1), digest: 'foo:bar' }] })),
+    '*',
+  ],
 ];
 
 describe('image killer cycle', () => {
@@ -150,7 +189,10 @@ describe('image killer cycle', () => {
     docker.containers.clear();
     const local = docker.run(`${reg.host}/ci/local-build:dev`, docker.addImage([], [`${reg.host}/ci/local-build:dev`]));
     const r = await runCycle(deps({ options: { remove: true } }));
-    expect(r.events.find((e) => e.containerId === local.id)).toMatchObject({ action: 'killed-and-removed', reason: expect.stringMatching(/no registry digest/) });
+    expect(r.events.find((e) => e.containerId === local.id)).toMatchObject({
+      action: 'killed-and-removed',
+      reason: expect.stringMatching(/no registry digest/),
+    });
     expect(docker.containers.has(local.id)).toBe(false);
   });
 
@@ -160,7 +202,18 @@ describe('image killer cycle', () => {
     const amd = await pushSampleImage(client, `${repo}:amd64`, { arch: 'amd64' });
     const arm = await pushSampleImage(client, `${repo}:arm64`, { arch: 'arm64' });
     const m = await client.getManifest(parseReference(`${repo}@${amd}`));
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [amd, arm].map((d, i) => ({ mediaType: m.mediaType, digest: d, size: m.size, platform: { os: 'linux', architecture: i === 0 ? 'amd64' : 'arm64' } })) }));
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [amd, arm].map((d, i) => ({
+          mediaType: m.mediaType,
+          digest: d,
+          size: m.size,
+          platform: { os: 'linux', architecture: i === 0 ? 'amd64' : 'arm64' },
+        })),
+      }),
+    );
     await client.putManifest(parseReference(`${repo}:v1`), index, OCI_INDEX);
     const indexDigest = digestOf(index);
     await signImage(`${repo}@${indexDigest}`, signer, { client }); // what `cosign sign repo:v1` does
@@ -185,7 +238,14 @@ describe('image killer cycle', () => {
     const metrics = new KillerMetrics();
     const v = createPolicyVerifier({ client });
     metrics.cacheHitRatio = () => v.cache.hitRatio();
-    const d: KillerDeps = { docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy, verify: v.verify, resolveIndex: v.resolveIndex, killed: new Map(), onVerification: (s, o) => metrics.observeVerification(s, o) };
+    const d: KillerDeps = {
+      docker: new DockerClient(parseDockerHost(docker.dockerHost)),
+      policy,
+      verify: v.verify,
+      resolveIndex: v.resolveIndex,
+      killed: new Map(),
+      onVerification: (s, o) => metrics.observeVerification(s, o),
+    };
     const cold = await runCycle(d);
     metrics.observeCycle(cold);
     expect(cold.events.filter((e) => e.action === 'verified')).toHaveLength(200);
@@ -226,7 +286,10 @@ describe('image killer cycle', () => {
     await signImage(`${repo}@${d}`, signer, { client });
     const sigPath = new RegExp(`/manifests/${signatureTag(d)}$`);
     const c = docker.run(`${repo}:v1`, image(`${repo}:v1`, d));
-    for (const [fault, code] of [[{ badJson: true }, 'BAD_MANIFEST'], [{ oversizeBytes: 5 * 1024 * 1024 }, 'TOO_LARGE']] as const) {
+    for (const [fault, code] of [
+      [{ badJson: true }, 'BAD_MANIFEST'],
+      [{ oversizeBytes: 5 * 1024 * 1024 }, 'TOO_LARGE'],
+    ] as const) {
       c.running = true;
       reg.faults.next({ path: sigPath, ...fault });
       const r = await runCycle(deps());
@@ -251,7 +314,9 @@ describe('image killer cycle', () => {
       expect((err as Error).message).toMatch(/Docker-Content-Digest/);
       docker.containers.clear();
       const d = digestOf('image');
-      const p = parsePolicy(`rules:\n  - name: other\n    images: ["${host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`);
+      const p = parsePolicy(
+        `rules:\n  - name: other\n    images: ["${host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`,
+      );
       const v = createPolicyVerifier({ client: c2 });
       const c = docker.run(`${host}/ci/app:v1`, image(`${host}/ci/app:v1`, d));
       const r = await runCycle({ docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy: p, verify: v.verify, resolveIndex: v.resolveIndex });
@@ -269,7 +334,11 @@ describe('image killer cycle', () => {
     const v = createPolicyVerifier({ client: fresh });
     const base = { docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy, verify: v.verify, resolveIndex: v.resolveIndex };
     const bad = docker.run(unsigned.ref, image(unsigned.ref, unsigned.digest));
-    for (const [status, code] of [[500, 'REGISTRY_UNAVAILABLE'], [502, 'REGISTRY_UNAVAILABLE'], [429, 'REGISTRY_THROTTLED']] as const) {
+    for (const [status, code] of [
+      [500, 'REGISTRY_UNAVAILABLE'],
+      [502, 'REGISTRY_UNAVAILABLE'],
+      [429, 'REGISTRY_THROTTLED'],
+    ] as const) {
       reg.faults.next({ path: /manifests/, status, times: 1000 });
       const r = await runCycle(base);
       reg.faults.clear();
@@ -281,7 +350,9 @@ describe('image killer cycle', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const host = `127.0.0.1:${(closed.address() as AddressInfo).port}`;
     await new Promise<void>((r) => closed.close(() => r()));
-    const p = parsePolicy(`rules:\n  - name: down\n    images: ["${host}/**"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`);
+    const p = parsePolicy(
+      `rules:\n  - name: down\n    images: ["${host}/**"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`,
+    );
     const down = docker.run(`${host}/ci/app:v1`, image(`${host}/ci/app:v1`, digestOf('down')));
     const r = await runCycle({ ...base, policy: p });
     expect(r.events.find((e) => e.containerId === down.id)).toMatchObject({ action: 'skipped-unavailable', code: 'REGISTRY_UNAVAILABLE' });
@@ -294,7 +365,9 @@ describe('image killer cycle', () => {
     const anon = new RegistryClient({ keychain: { resolve: async () => undefined }, attempts: 1 });
     try {
       docker.containers.clear();
-      const p = parsePolicy(`rules:\n  - name: locked\n    images: ["${locked.host}/**"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`);
+      const p = parsePolicy(
+        `rules:\n  - name: locked\n    images: ["${locked.host}/**"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`,
+      );
       const c = docker.run(`${locked.host}/ci/app:v1`, image(`${locked.host}/ci/app:v1`, digestOf('locked')));
       const v = createPolicyVerifier({ client: anon });
       const r = await runCycle({ docker: new DockerClient(parseDockerHost(docker.dockerHost)), policy: p, verify: v.verify, resolveIndex: v.resolveIndex });
@@ -309,21 +382,27 @@ describe('image killer cycle', () => {
   it('outcomeOf: only transport failures are outages; content errors, unknown errors and everything else are definitive', () => {
     expect([...OUTAGE_CODES].sort()).toEqual(['KMS_NETWORK', 'KMS_THROTTLED', 'REGISTRY_THROTTLED', 'REGISTRY_UNAUTHORIZED', 'REGISTRY_UNAVAILABLE']);
     for (const code of ERROR_CODES) expect(outcomeOf(new CosignError(code, 'x'))).toMatchObject({ ok: false, code, definitive: !OUTAGE_CODES.has(code) });
-    for (const code of ['BAD_MANIFEST', 'TOO_LARGE', 'DIGEST_MISMATCH', 'BAD_DIGEST', 'NOT_FOUND', 'REGISTRY_ERROR'] as const) expect(outcomeOf(new CosignError(code, 'x')).ok === false && outcomeOf(new CosignError(code, 'x'))).toMatchObject({ definitive: true });
+    for (const code of ['BAD_MANIFEST', 'TOO_LARGE', 'DIGEST_MISMATCH', 'BAD_DIGEST', 'NOT_FOUND', 'REGISTRY_ERROR'] as const)
+      expect(outcomeOf(new CosignError(code, 'x')).ok === false && outcomeOf(new CosignError(code, 'x'))).toMatchObject({ definitive: true });
     expect(outcomeOf(new TypeError('boom'))).toMatchObject({ ok: false, definitive: true, reason: 'boom' });
   });
 
-  it('an authority that cannot be loaded (missing key file) is the killer\'s problem, not the image\'s: skipped, not killed', async () => {
+  it("an authority that cannot be loaded (missing key file) is the killer's problem, not the image's: skipped, not killed", async () => {
     docker.containers.clear();
-    const p = parsePolicy(`rules:\n  - name: nokey\n    images: ["${reg.host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'missing.pub'))} } }]\n`);
+    const p = parsePolicy(
+      `rules:\n  - name: nokey\n    images: ["${reg.host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'missing.pub'))} } }]\n`,
+    );
     const c = docker.run(unsigned.ref, image(unsigned.ref, unsigned.digest));
     const r = await runCycle(deps({ policy: p }));
-    expect(r.events.find((e) => e.containerId === c.id)).toMatchObject({ action: 'skipped-unavailable', reason: expect.stringMatching(/nokey: cannot load its authorities/) });
+    expect(r.events.find((e) => e.containerId === c.id)).toMatchObject({
+      action: 'skipped-unavailable',
+      reason: expect.stringMatching(/nokey: cannot load its authorities/),
+    });
     expect(c.running).toBe(true);
   });
 
   describe('containers whose image is shown as an id', () => {
-    it('isImageId: full ids, sha256: ids and prefixes of the container\'s image id; other hex names stay names', () => {
+    it("isImageId: full ids, sha256: ids and prefixes of the container's image id; other hex names stay names", () => {
       const id = `sha256:${'ab12'.repeat(16)}`;
       expect(isImageId(id)).toBe(true);
       expect(isImageId(id.slice(7))).toBe(true);
@@ -343,7 +422,14 @@ describe('image killer cycle', () => {
       const goodShort = docker.run(si.id.slice(7, 19), si);
       const bad = docker.run(ui.id, ui);
       const r = await runCycle(deps());
-      for (const c of [good, goodShort]) expect(r.events.find((e) => e.containerId === c.id)).toMatchObject({ action: 'verified', via: 'repo-digest', rule: 'ci', digest: signed.digest, imageName: `${reg.host}/ci/signed` });
+      for (const c of [good, goodShort])
+        expect(r.events.find((e) => e.containerId === c.id)).toMatchObject({
+          action: 'verified',
+          via: 'repo-digest',
+          rule: 'ci',
+          digest: signed.digest,
+          imageName: `${reg.host}/ci/signed`,
+        });
       expect(r.events.find((e) => e.containerId === bad.id)).toMatchObject({ action: 'killed', rule: 'ci', code: 'NO_SIGNATURES', digest: unsigned.digest });
       expect(good.running && goodShort.running).toBe(true);
     });
@@ -363,15 +449,32 @@ describe('image killer cycle', () => {
       const tagged = docker.addImage([], [`${reg.host}/ci/local-build:dev`]);
       const a = docker.run(local.id, local);
       const b = docker.run(tagged.id.slice(7), tagged);
-      const allowStar = parsePolicy(`allow: ["*"]\nrules:\n  - name: ci\n    images: ["${reg.host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`);
+      const allowStar = parsePolicy(
+        `allow: ["*"]\nrules:\n  - name: ci\n    images: ["${reg.host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`,
+      );
       const r = await runCycle(deps({ policy: allowStar }));
-      expect(r.events.find((e) => e.containerId === a.id)).toMatchObject({ action: 'killed', code: 'NO_SIGNATURES', reason: expect.stringMatching(/no registry name or digest/) });
-      expect(r.events.find((e) => e.containerId === b.id)).toMatchObject({ action: 'killed', rule: 'ci', imageName: `${reg.host}/ci/local-build:dev`, reason: expect.stringMatching(/no registry digest/) });
+      expect(r.events.find((e) => e.containerId === a.id)).toMatchObject({
+        action: 'killed',
+        code: 'NO_SIGNATURES',
+        reason: expect.stringMatching(/no registry name or digest/),
+      });
+      expect(r.events.find((e) => e.containerId === b.id)).toMatchObject({
+        action: 'killed',
+        rule: 'ci',
+        imageName: `${reg.host}/ci/local-build:dev`,
+        reason: expect.stringMatching(/no registry digest/),
+      });
       docker.restart(a);
       docker.restart(b);
-      const lenient = parsePolicy(`defaults: { unverifiable: allow }\nrules:\n  - name: ci\n    images: ["${reg.host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`);
+      const lenient = parsePolicy(
+        `defaults: { unverifiable: allow }\nrules:\n  - name: ci\n    images: ["${reg.host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`,
+      );
       const r2 = await runCycle(deps({ policy: lenient }));
-      for (const c of [a, b]) expect(r2.events.find((e) => e.containerId === c.id)).toMatchObject({ action: 'allowed', reason: expect.stringMatching(/unverifiable images are allowed/) });
+      for (const c of [a, b])
+        expect(r2.events.find((e) => e.containerId === c.id)).toMatchObject({
+          action: 'allowed',
+          reason: expect.stringMatching(/unverifiable images are allowed/),
+        });
     });
   });
 
@@ -385,7 +488,10 @@ describe('image killer cycle', () => {
     expect(killed.get(bad.id)).toBe(bad.startedAt);
     docker.restart(bad);
     const r2 = await runCycle(d);
-    expect(r2.events.find((e) => e.containerId === bad.id)).toMatchObject({ action: 'killed', reason: expect.stringMatching(/started again after an earlier kill/) });
+    expect(r2.events.find((e) => e.containerId === bad.id)).toMatchObject({
+      action: 'killed',
+      reason: expect.stringMatching(/started again after an earlier kill/),
+    });
     expect(logged.filter((e) => e.containerId === bad.id && e.action === 'killed')).toHaveLength(2);
     expect(bad.running).toBe(false);
     expect(docker.kills).toBeGreaterThanOrEqual(2);
@@ -437,7 +543,11 @@ describe('image killer cycle', () => {
       expect(r.deadlineReached).toBe(true);
       for (const c of stuck) {
         const e = r.events.find((x) => x.containerId === c.id);
-        expect(e, JSON.stringify(e)).toMatchObject({ action: 'skipped-unavailable', code: 'REGISTRY_UNAVAILABLE', reason: expect.stringMatching(/cycle deadline \(400 ms\) passed/) });
+        expect(e, JSON.stringify(e)).toMatchObject({
+          action: 'skipped-unavailable',
+          code: 'REGISTRY_UNAVAILABLE',
+          reason: expect.stringMatching(/cycle deadline \(400 ms\) passed/),
+        });
         expect(c.running).toBe(true);
       }
       // Checked in order with 2 at a time: the last two wait behind the stalled ones and are not reached.

@@ -47,7 +47,10 @@ describe('cosign-ts-killer bin', () => {
     unsignedDigest = await pushSampleImage(client, unsignedRef, { u: '1' });
     await signImage(`${reg.host}/ci/signed@${signedDigest}`, signerFromPrivateKey(kp.privateKey, 'k'), { client });
     policy = path.join(dir, 'policy.yaml');
-    await writeFile(policy, `rules:\n  - name: ci\n    images: ["${reg.host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`);
+    await writeFile(
+      policy,
+      `rules:\n  - name: ci\n    images: ["${reg.host}/ci/*"]\n    authorities: [{ key: { path: ${JSON.stringify(path.join(dir, 'cosign.pub'))} } }]\n`,
+    );
     client.close();
   });
   afterAll(async () => {
@@ -71,11 +74,19 @@ describe('cosign-ts-killer bin', () => {
     docker.run(signedRef, docker.addImage([`${reg.host}/ci/signed@${signedDigest}`]));
     const ok = await run(['--once', '--policy', policy, '--syslog', 'none', '--docker-host', docker.dockerHost]);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout.trim().split('\n').map((l) => JSON.parse(l).action)).toEqual(['verified']);
+    expect(
+      ok.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).action),
+    ).toEqual(['verified']);
     const bad = docker.run(unsignedRef, docker.addImage([`${reg.host}/ci/unsigned@${unsignedDigest}`]));
     const killed = await run(['--once', '--policy', policy, '--syslog', 'none'], { DOCKER_HOST: docker.dockerHost });
     expect(killed.code, killed.stderr).toBe(3);
-    const events = killed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { containerId: string; action: string });
+    const events = killed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { containerId: string; action: string });
     expect(events.find((e) => e.containerId === bad.id)?.action).toBe('killed');
     const invalid = path.join(os.tmpdir(), `bad-policy-${process.pid}.yaml`);
     await writeFile(invalid, 'rules:\n  - name: x\n');

@@ -7,7 +7,15 @@ describe('metrics', () => {
     m.cacheHitRatio = () => 0.75;
     m.observeVerification(0.003, { ok: true });
     m.observeVerification(0.2, { ok: false, definitive: false, code: 'REGISTRY_UNAVAILABLE', reason: 'down' });
-    m.observeCycle({ startedAt: new Date(), durationMs: 1, checked: 3, events: [{ containerId: 'a', containerName: 'a', image: 'i', action: 'killed' }, { containerId: 'b', containerName: 'b', image: 'i', action: 'audit' }] });
+    m.observeCycle({
+      startedAt: new Date(),
+      durationMs: 1,
+      checked: 3,
+      events: [
+        { containerId: 'a', containerName: 'a', image: 'i', action: 'killed' },
+        { containerId: 'b', containerName: 'b', image: 'i', action: 'audit' },
+      ],
+    });
     const server = await m.serve(0);
     try {
       const text = await (await fetch(server.url)).text();

@@ -13,13 +13,16 @@ const MSG = {
   timestamp: new Date('2026-11-24T12:00:00.123Z'),
 };
 const FORMAT = { hostname: 'runner-1', appName: 'cosign-ts-killer', procId: '42' };
-const LINE = '<9>1 2026-11-24T12:00:00.123Z runner-1 cosign-ts-killer 42 KILLED [cosign-ts@32473 container_id="0123456789ab" image="r/x:v1" reason="say \\"hi\\" \\\\ [x\\]"] killed container bad (0123456789ab) image r/x:v1: no signatures';
+const LINE =
+  '<9>1 2026-11-24T12:00:00.123Z runner-1 cosign-ts-killer 42 KILLED [cosign-ts@32473 container_id="0123456789ab" image="r/x:v1" reason="say \\"hi\\" \\\\ [x\\]"] killed container bad (0123456789ab) image r/x:v1: no signatures';
 
 describe('syslog (RFC 5424)', () => {
   it('formats header, structured data and escaping exactly', () => {
     expect(formatSyslog(MSG, FORMAT)).toBe(LINE);
     expect(escapeParamValue('a"b\\c]d')).toBe('a\\"b\\\\c\\]d');
-    expect(formatSyslog({ severity: 'info', msgId: '', message: 'm', timestamp: MSG.timestamp }, { hostname: '', appName: 'a', procId: '1' })).toBe('<14>1 2026-11-24T12:00:00.123Z - a 1 - - m');
+    expect(formatSyslog({ severity: 'info', msgId: '', message: 'm', timestamp: MSG.timestamp }, { hostname: '', appName: 'a', procId: '1' })).toBe(
+      '<14>1 2026-11-24T12:00:00.123Z - a 1 - - m',
+    );
   });
 
   it('UDP: one datagram per message', async () => {
@@ -74,7 +77,16 @@ function parseSd(s: string): { params: Record<string, string>; rest: string } {
 
 describe('hostile strings in logs (no forged lines, no broken structured data)', () => {
   it.each(HOSTILE)('syslog line with %j in every field stays one line with intact SD', (h) => {
-    const line = formatSyslog({ severity: 'alert', msgId: `K${h}`, message: `killed ${h} image ${h}`, data: { image: h, container_name: h, reason: h, digest: h }, timestamp: MSG.timestamp }, { ...FORMAT, hostname: `host${h}` });
+    const line = formatSyslog(
+      {
+        severity: 'alert',
+        msgId: `K${h}`,
+        message: `killed ${h} image ${h}`,
+        data: { image: h, container_name: h, reason: h, digest: h },
+        timestamp: MSG.timestamp,
+      },
+      { ...FORMAT, hostname: `host${h}` },
+    );
     expect(line).not.toMatch(RAW_UNSAFE);
     const header = line.split(' ').slice(0, 6);
     expect(header).toHaveLength(6);

@@ -43,8 +43,14 @@ describe('createPolicyVerifier().resolveIndex', () => {
   }
 
   it('OCI index and Docker list: the children; other manifests: undefined', async () => {
-    expect(await resolve(`{"schemaVersion":2,"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(A)},${entry(B)}]}`)).toEqual({ digest: 'the index digest', children: [A, B] });
-    expect(await resolve(`{"schemaVersion":2,"manifests":[${entry(A)}]}`, DOCKER_MANIFEST_LIST_MEDIA_TYPE)).toEqual({ digest: 'the index digest', children: [A] });
+    expect(await resolve(`{"schemaVersion":2,"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(A)},${entry(B)}]}`)).toEqual({
+      digest: 'the index digest',
+      children: [A, B],
+    });
+    expect(await resolve(`{"schemaVersion":2,"manifests":[${entry(A)}]}`, DOCKER_MANIFEST_LIST_MEDIA_TYPE)).toEqual({
+      digest: 'the index digest',
+      children: [A],
+    });
     expect(await resolve(`{"schemaVersion":2,"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","config":{},"layers":[]}`)).toBeUndefined();
   });
 
@@ -54,7 +60,10 @@ describe('createPolicyVerifier().resolveIndex', () => {
   });
 
   it('escaped keys are read as Go reads them', async () => {
-    expect(await resolve(`{"\\u006dediaType":"${OCI_INDEX_MEDIA_TYPE}","manifest\\u0073":[{"mediaType":"m","size":1,"digest":"${A}"}]}`)).toEqual({ digest: 'the index digest', children: [A] });
+    expect(await resolve(`{"\\u006dediaType":"${OCI_INDEX_MEDIA_TYPE}","manifest\\u0073":[{"mediaType":"m","size":1,"digest":"${A}"}]}`)).toEqual({
+      digest: 'the index digest',
+      children: [A],
+    });
   });
 
   it.each([

@@ -39,7 +39,8 @@ export function agree<T>(text: string, fast: (t: string) => T | undefined, check
   try {
     c = checked(text);
   } catch (e) {
-    if (e instanceof CosignError) throw new Error(`fast path accepted what the checked path refuses (${e.code}: ${e.message}): ${JSON.stringify(text).slice(0, 400)}`);
+    if (e instanceof CosignError)
+      throw new Error(`fast path accepted what the checked path refuses (${e.code}: ${e.message}): ${JSON.stringify(text).slice(0, 400)}`);
     throw e;
   }
   expect(f).toStrictEqual(c);
@@ -58,7 +59,32 @@ function expectSameKeyOrder(a: unknown, b: unknown): void {
 export const trickyString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 12 }),
   fc.string({ unit: 'binary', maxLength: 8 }),
-  fc.constantFrom('', '__proto__', 'constructor', 'a b', '\u0000', '\t', '\n', '\u001f', '\u007f', '\u2028', 'é', '😀', '"', '\\', '\\u0061', ':', ',', '{', '}', '[', ']', '1', '-0', 'null'),
+  fc.constantFrom(
+    '',
+    '__proto__',
+    'constructor',
+    'a b',
+    '\u0000',
+    '\t',
+    '\n',
+    '\u001f',
+    '\u007f',
+    '\u2028',
+    'é',
+    '😀',
+    '"',
+    '\\',
+    '\\u0061',
+    ':',
+    ',',
+    '{',
+    '}',
+    '[',
+    ']',
+    '1',
+    '-0',
+    'null',
+  ),
 );
 
 /** Re-space a JSON text: spaces (or other white space) after punctuation, which both readers must treat alike. */
@@ -69,13 +95,24 @@ export function respaced(text: string, ws: string): string {
 /** Run `check` on random JSON documents and on random text (the fast path may answer or decline; it must never disagree). */
 export function checkRandomJsonAndText(check: (text: string, stats: FastPathStats) => void): FastPathStats {
   const stats = { accepted: 0, declined: 0 };
-  fc.assert(fc.property(fc.json(), (s) => check(s, stats)), { numRuns: 500 });
-  fc.assert(fc.property(fc.string(), (s) => check(s, stats)), { numRuns: 500 });
+  fc.assert(
+    fc.property(fc.json(), (s) => check(s, stats)),
+    { numRuns: 500 },
+  );
+  fc.assert(
+    fc.property(fc.string(), (s) => check(s, stats)),
+    { numRuns: 500 },
+  );
   return stats;
 }
 
 /** Run `check` on generated documents, as written and re-spaced with each white space in `spaces`. */
-export function checkDocuments(doc: fc.Arbitrary<string>, spaces: readonly string[], check: (text: string, stats: FastPathStats) => void, numRuns: number): FastPathStats {
+export function checkDocuments(
+  doc: fc.Arbitrary<string>,
+  spaces: readonly string[],
+  check: (text: string, stats: FastPathStats) => void,
+  numRuns: number,
+): FastPathStats {
   const stats = { accepted: 0, declined: 0 };
   fc.assert(
     fc.property(doc, fc.constantFrom(...spaces), (text, ws) => {
@@ -88,9 +125,18 @@ export function checkDocuments(doc: fc.Arbitrary<string>, spaces: readonly strin
 }
 
 /** Run `check` on byte-level mutations of each valid document (`mutate` makes them). */
-export function checkMutations(valid: readonly Uint8Array[], mutate: (v: Uint8Array) => fc.Arbitrary<Uint8Array>, check: (text: string | undefined, stats: FastPathStats) => void, numRuns: number): FastPathStats {
+export function checkMutations(
+  valid: readonly Uint8Array[],
+  mutate: (v: Uint8Array) => fc.Arbitrary<Uint8Array>,
+  check: (text: string | undefined, stats: FastPathStats) => void,
+  numRuns: number,
+): FastPathStats {
   const stats = { accepted: 0, declined: 0 };
-  for (const v of valid) fc.assert(fc.property(mutate(v), (b) => check(textOf(b), stats)), { numRuns });
+  for (const v of valid)
+    fc.assert(
+      fc.property(mutate(v), (b) => check(textOf(b), stats)),
+      { numRuns },
+    );
   return stats;
 }
 
@@ -102,7 +148,8 @@ export function checkMutations(valid: readonly Uint8Array[], mutate: (v: Uint8Ar
  */
 export function documentBuilders(value: fc.Arbitrary<unknown>, goodWeight: number, dice: number) {
   const json = (a: fc.Arbitrary<unknown>): fc.Arbitrary<string> => a.map((v) => JSON.stringify(v) ?? 'null');
-  const pick = <T>(good: fc.Arbitrary<T>, odd: fc.Arbitrary<T>): fc.Arbitrary<T> => fc.oneof({ arbitrary: good, weight: goodWeight }, { arbitrary: odd, weight: 1 });
+  const pick = <T>(good: fc.Arbitrary<T>, odd: fc.Arbitrary<T>): fc.Arbitrary<T> =>
+    fc.oneof({ arbitrary: good, weight: goodWeight }, { arbitrary: odd, weight: 1 });
   const object = (members: fc.Arbitrary<Array<[string, string]>>): fc.Arbitrary<string> =>
     members
       .chain((ms) => fc.tuple(fc.shuffledSubarray(ms, { minLength: ms.length }), fc.nat(dice), trickyString, value))

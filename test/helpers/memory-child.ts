@@ -78,7 +78,17 @@ try {
 }
 const ms = performance.now() - t0;
 const peakKiB = status('VmHWM');
-const out: MemoryChildOutput = { baselineKiB, peakKiB, deltaMiB: (peakKiB - baselineKiB) / 1024, peakReset, ms, verified, rejected, codes, ...(error === undefined ? {} : { error }) };
+const out: MemoryChildOutput = {
+  baselineKiB,
+  peakKiB,
+  deltaMiB: (peakKiB - baselineKiB) / 1024,
+  peakReset,
+  ms,
+  verified,
+  rejected,
+  codes,
+  ...(error === undefined ? {} : { error }),
+};
 process.stdout.write(`${JSON.stringify(out)}\n`);
 client.close();
 process.exit(0);

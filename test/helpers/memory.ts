@@ -28,7 +28,13 @@ export function storeMemoryScenario(reg: TestRegistry, options: { layers?: numbe
 
 /** Run test/helpers/memory-child.ts (through vite-node, with `--expose-gc` and any extra node flags) and parse its report. */
 export function runMemoryChild(input: MemoryChildInput, nodeFlags: readonly string[] = [], timeoutMs = 120_000): Promise<MemoryChildOutput> {
-  const args = ['--expose-gc', ...nodeFlags, path.join(repoRoot, 'node_modules/vite-node/vite-node.mjs'), path.join(repoRoot, 'test/helpers/memory-child.ts'), JSON.stringify(input)];
+  const args = [
+    '--expose-gc',
+    ...nodeFlags,
+    path.join(repoRoot, 'node_modules/vite-node/vite-node.mjs'),
+    path.join(repoRoot, 'test/helpers/memory-child.ts'),
+    JSON.stringify(input),
+  ];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: repoRoot, timeout: timeoutMs, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop() ?? '';

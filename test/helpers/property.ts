@@ -54,4 +54,3 @@ export function typedOnly<T>(f: () => T): T | undefined {
     throw e;
   }
 }
-

@@ -42,7 +42,12 @@ export function testKey(name = 'test-key'): { sign: (payload: Uint8Array) => str
 }
 
 /** A simple-signing payload for `repo@digest` and the layer carrying `key`'s signature over it. */
-export function signedLayer(key: { sign: (payload: Uint8Array) => string }, dockerReference: string, digest: Digest, annotations?: Record<string, string>): RawSigLayer {
+export function signedLayer(
+  key: { sign: (payload: Uint8Array) => string },
+  dockerReference: string,
+  digest: Digest,
+  annotations?: Record<string, string>,
+): RawSigLayer {
   const blob = buildPayload(annotations === undefined ? { dockerReference, digest } : { dockerReference, digest, annotations });
   return { blob, annotations: { [SIGNATURE_ANNOTATION]: key.sign(blob) } };
 }
@@ -65,12 +70,23 @@ export function storeSignatures(reg: TestRegistry, repo: string, imageDigest: Di
     return { mediaType: l.mediaType ?? SIMPLE_SIGNING_MEDIA_TYPE, size: l.blob.byteLength, digest, ...(annotations === undefined ? {} : { annotations }) };
   });
   const config = Buffer.from(
-    JSON.stringify({ architecture: '', created: '0001-01-01T00:00:00Z', os: '', rootfs: { type: 'layers', diff_ids: descriptors.map((d) => d.digest) }, config: {} }),
+    JSON.stringify({
+      architecture: '',
+      created: '0001-01-01T00:00:00Z',
+      os: '',
+      rootfs: { type: 'layers', diff_ids: descriptors.map((d) => d.digest) },
+      config: {},
+    }),
   );
   const configDigest = sha256(config);
   put(config, configDigest);
   const manifest = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST_MEDIA_TYPE, config: { mediaType: OCI_CONFIG_MEDIA_TYPE, size: config.byteLength, digest: configDigest }, layers: descriptors }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST_MEDIA_TYPE,
+      config: { mediaType: OCI_CONFIG_MEDIA_TYPE, size: config.byteLength, digest: configDigest },
+      layers: descriptors,
+    }),
   );
   const manifestDigest = sha256(manifest);
   reg.storage.manifests.set(`${repo}@${manifestDigest}`, { bytes: manifest, mediaType: OCI_MANIFEST_MEDIA_TYPE });

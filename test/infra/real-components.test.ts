@@ -120,10 +120,7 @@ describe.skipIf(skipReal(['registry', 'htpasswd', 'openssl', 'cosign', 'skopeo',
       const ref = `${reg.host}/smoke/signed@${digest}`;
       const sign = await cosign(['sign', '--key', keys.keyPath, '--tlog-upload=false', '--yes', ...cosignRegistryFlags(reg), ref], { env });
       expect(sign.code, sign.stderr).toBe(0);
-      const verify = await cosign(
-        ['verify', '--key', keys.pubPath, '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), ref],
-        { env },
-      );
+      const verify = await cosign(['verify', '--key', keys.pubPath, '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), ref], { env });
       expect(verify.code, verify.stderr).toBe(0);
       const payloads = JSON.parse(verify.stdout) as { critical: { image: { 'docker-manifest-digest': string } } }[];
       expect(payloads[0]?.critical.image['docker-manifest-digest']).toBe(digest);
@@ -139,7 +136,14 @@ describe.skipIf(skipReal(['registry', 'htpasswd', 'openssl', 'cosign', 'skopeo',
     const unsigned = await pushBusyboxImage(plain.url, 'smoke/unsigned', 'v1');
     const cfg = await writeSkopeoConfig(path.join(work, 'skopeo-unsigned'), { keyPath: keys.pubPath });
     const refused = await skopeo(
-      [...cfg.globalFlags, 'copy', '--quiet', ...skopeoRegistryFlags(plain, 'src'), `docker://${plain.host}/smoke/unsigned@${unsigned}`, `dir:${path.join(work, 'copy-unsigned')}`],
+      [
+        ...cfg.globalFlags,
+        'copy',
+        '--quiet',
+        ...skopeoRegistryFlags(plain, 'src'),
+        `docker://${plain.host}/smoke/unsigned@${unsigned}`,
+        `dir:${path.join(work, 'copy-unsigned')}`,
+      ],
       { env },
     );
     expect(refused.code).not.toBe(0);
@@ -265,7 +269,9 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'kubectl']))('real cosign 3 and
     const digest = await pushBusyboxImage(reg.url, 'smoke/v3', 'v1');
     const ref = `${reg.host}/smoke/v3@${digest}`;
     const flags = cosignRegistryFlags(reg);
-    const sign = await cosign3(['sign', '--key', path.join(keys, 'cosign.key'), '--tlog-upload=false', '--use-signing-config=false', '--yes', ...flags, ref], { env });
+    const sign = await cosign3(['sign', '--key', path.join(keys, 'cosign.key'), '--tlog-upload=false', '--use-signing-config=false', '--yes', ...flags, ref], {
+      env,
+    });
     expect(sign.code, sign.stderr).toBe(0);
     // Debian's docker-registry has no referrers API: cosign 3 keeps the fallback tag index sha256-<hex>.
     const fallback = await httpRequest(`${reg.url}/v2/smoke/v3/manifests/${digest.replace(':', '-')}`, {

@@ -32,7 +32,11 @@ describe('CLI bundle', () => {
     const pub = await runCommand(process.execPath, [bin, 'public-key', '--key', 'cosign.key'], { cwd: root, env, timeoutMs: 60_000 });
     expect(pub.code, pub.stderr).toBe(0);
     expect(pub.stdout).toBe(readFileSync(path.join(root, 'cosign.pub'), 'utf8'));
-    const wrong = await runCommand(process.execPath, [bin, 'public-key', '--key', 'cosign.key'], { cwd: root, env: { ...env, COSIGN_PASSWORD: 'not it' }, timeoutMs: 60_000 });
+    const wrong = await runCommand(process.execPath, [bin, 'public-key', '--key', 'cosign.key'], {
+      cwd: root,
+      env: { ...env, COSIGN_PASSWORD: 'not it' },
+      timeoutMs: 60_000,
+    });
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/decryption failed/);
   });

@@ -80,7 +80,9 @@ describe('readFileLimited', () => {
   it('a file growing while it is read never yields more than the limit', async () => {
     const f = path.join(dir, 'growing');
     writeFileSync(f, 'start\n'); // stat().size says 6 bytes
-    const appender = spawn(process.execPath, ['-e', `const fs=require('fs');const b=Buffer.alloc(65536,66);for(;;)fs.appendFileSync(${JSON.stringify(f)},b)`], { stdio: 'ignore' });
+    const appender = spawn(process.execPath, ['-e', `const fs=require('fs');const b=Buffer.alloc(65536,66);for(;;)fs.appendFileSync(${JSON.stringify(f)},b)`], {
+      stdio: 'ignore',
+    });
     try {
       await new Promise((r) => setTimeout(r, 200));
       for (let i = 0; i < 5; i++) {

@@ -22,7 +22,17 @@ import { RegistryClient } from '../../src/oci/index.js';
 import { signImage } from '../../src/sign/index.js';
 import { keyAuthority, verifyImage } from '../../src/verify/index.js';
 import { cli, ensureBuilt } from '../cli/helpers.js';
-import { cosign, cosignRegistryFlags, isolatedToolEnv, pushBusyboxImage, realTools, runOk, skipReal, startRegistry, type RealRegistry } from '../helpers/real/index.js';
+import {
+  cosign,
+  cosignRegistryFlags,
+  isolatedToolEnv,
+  pushBusyboxImage,
+  realTools,
+  runOk,
+  skipReal,
+  startRegistry,
+  type RealRegistry,
+} from '../helpers/real/index.js';
 
 const PASSWORD = 'ed25519-interop';
 
@@ -60,7 +70,11 @@ describe.skipIf(skipReal(['registry', 'cosign', 'openssl']))('Ed25519 key files 
     await runOk(realTools.openssl, ['genpkey', '-algorithm', 'ed25519', '-out', path.join(dir, 'openssl.pem')]);
     const imp = await cosign(['import-key-pair', '--key', 'openssl.pem', '--output-key-prefix', 'cosign-ed'], { cwd: dir, env });
     expect(imp.code, imp.stderr).toBe(0);
-    cosignKey = { key: path.join(dir, 'cosign-ed.key'), pub: path.join(dir, 'cosign-ed.pub'), publicKey: parsePublicKey(await readFile(path.join(dir, 'cosign-ed.pub'))) };
+    cosignKey = {
+      key: path.join(dir, 'cosign-ed.key'),
+      pub: path.join(dir, 'cosign-ed.pub'),
+      publicKey: parsePublicKey(await readFile(path.join(dir, 'cosign-ed.pub'))),
+    };
 
     await writeFile(path.join(dir, 'node.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const ours = await cli(['import-key-pair', '--key', 'node.pem', '--output-key-prefix', 'ts-ed'], { cwd: dir, env: { COSIGN_PASSWORD: PASSWORD } });
@@ -96,7 +110,8 @@ describe.skipIf(skipReal(['registry', 'cosign', 'openssl']))('Ed25519 key files 
     return ed25519phVerify(raw, d.payload, d.signature) ? 'ph' : 'neither';
   }
 
-  const cosignVerify = (k: KeyFiles, image: string) => cosign(['verify', '--key', k.pub, '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), image], { env });
+  const cosignVerify = (k: KeyFiles, image: string) =>
+    cosign(['verify', '--key', k.pub, '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), image], { env });
 
   it('cosign sign --tlog-upload=false signs pure Ed25519; cosign, the cosign-ts CLI and the library verify it', async () => {
     for (const k of [cosignKey, tsKey]) {
@@ -154,7 +169,9 @@ describe.skipIf(skipReal(['registry', 'cosign', 'openssl']))('Ed25519 key files 
     const blob = path.join(dir, 'blob.txt');
     await writeFile(blob, 'hello ed25519\n');
     const data = await readFile(blob);
-    const sb = await cosign(['sign-blob', '--key', cosignKey.key, '--tlog-upload=false', '--yes', '--output-signature', path.join(dir, 'blob.sig'), blob], { env });
+    const sb = await cosign(['sign-blob', '--key', cosignKey.key, '--tlog-upload=false', '--yes', '--output-signature', path.join(dir, 'blob.sig'), blob], {
+      env,
+    });
     expect(sb.code, sb.stderr).toBe(0);
     const cosignSig = Buffer.from(await readFile(path.join(dir, 'blob.sig'), 'utf8'), 'base64');
     expect(scheme(cosignKey, { payload: data, signature: cosignSig })).toBe('pure');

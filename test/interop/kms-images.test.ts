@@ -68,7 +68,9 @@ describe.skipIf(skipReal(['registry', 'cosign']))('KMS-signed images in a real r
         kv.createKey('image-signing', 'EC-P256');
         return {
           ref: `azurekms://${kv.host}/image-signing`,
-          opts: { azure: { credential: kv.credential(), disableChallengeResourceVerification: true, clientOptions: { agent: new Agent({ ca: TEST_CA_PEM }) } } },
+          opts: {
+            azure: { credential: kv.credential(), disableChallengeResourceVerification: true, clientOptions: { agent: new Agent({ ca: TEST_CA_PEM }) } },
+          },
         };
       },
     ],
@@ -111,7 +113,13 @@ describe.skipIf(skipReal(['registry', 'cosign']))('KMS-signed images in a real r
     const repo = `kms/cosign-aws-${++n}`;
     const digest = await pushBusyboxImage(reg.url, repo, 'v1', { labels: { kms: 'cosign-aws' } });
     const image = `${reg.host}/${repo}@${digest}`;
-    const awsEnv = { AWS_ACCESS_KEY_ID: aws.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.secretAccessKey, AWS_REGION: aws.region, AWS_CA_BUNDLE: TEST_CA_PATH, AWS_EC2_METADATA_DISABLED: 'true' };
+    const awsEnv = {
+      AWS_ACCESS_KEY_ID: aws.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: aws.secretAccessKey,
+      AWS_REGION: aws.region,
+      AWS_CA_BUNDLE: TEST_CA_PATH,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
     const r = await cosign(['sign', '--key', ref, '--tlog-upload=false', '--yes', ...cosignRegistryFlags(reg), image], { env: { ...env, ...awsEnv } });
     expect(r.code, r.stderr).toBe(0);
     const pub = await resolvePublicKey(ref, { aws: awsCreds() });

@@ -89,7 +89,11 @@ for (const variant of ['plain', 'tls+auth'] as const) {
      * the bin must give the library's verdict (exit status) and stdout. Resolves to the library's result,
      * or rejects with its error.
      */
-    async function ours(image: string, pubPath: string, opts: { annotations?: Record<string, string>; signatureRepository?: string } = {}): Promise<VerifyImageResult> {
+    async function ours(
+      image: string,
+      pubPath: string,
+      opts: { annotations?: Record<string, string>; signatureRepository?: string } = {},
+    ): Promise<VerifyImageResult> {
       const lib = await verifyImage(image, {
         client,
         authorities: [keyAuthority(parsePublicKey(await readFile(pubPath)), pubPath)],
@@ -156,7 +160,10 @@ for (const variant of ['plain', 'tls+auth'] as const) {
 
     it('real cosign signs → cosign-ts verifies (and rejects the wrong key)', async () => {
       const image = await push(repo());
-      const r = await cosign(['sign', '--key', cosignKey.privateKeyPath, '--tlog-upload=false', '--yes', '-a', 'by=cosign', ...cosignRegistryFlags(reg), image], { env });
+      const r = await cosign(
+        ['sign', '--key', cosignKey.privateKeyPath, '--tlog-upload=false', '--yes', '-a', 'by=cosign', ...cosignRegistryFlags(reg), image],
+        { env },
+      );
       expect(r.code, r.stderr).toBe(0);
       const mine = await ourVerify(image, cosignKey.publicKeyPath);
       expect(mine.signatures[0]?.payload.optional).toEqual({ by: 'cosign' });
@@ -171,10 +178,15 @@ for (const variant of ['plain', 'tls+auth'] as const) {
       await signImage(image, await ourSigner(), { client });
       const cfg = await writeSkopeoConfig(path.join(dir, `skopeo-${counter}`), { keyPath: ourKey.pub });
       const copyTo = `oci:${path.join(dir, `copy-${counter}`)}:x`;
-      const ok = await skopeo([...cfg.globalFlags, 'copy', '--quiet', '--remove-signatures', ...skopeoRegistryFlags(reg, 'src'), `docker://${image}`, copyTo], { env });
+      const ok = await skopeo([...cfg.globalFlags, 'copy', '--quiet', '--remove-signatures', ...skopeoRegistryFlags(reg, 'src'), `docker://${image}`, copyTo], {
+        env,
+      });
       expect(ok.code, ok.stderr).toBe(0);
       const unsigned = await push(repo());
-      const refused = await skopeo([...cfg.globalFlags, 'copy', '--quiet', '--remove-signatures', ...skopeoRegistryFlags(reg, 'src'), `docker://${unsigned}`, `${copyTo}u`], { env });
+      const refused = await skopeo(
+        [...cfg.globalFlags, 'copy', '--quiet', '--remove-signatures', ...skopeoRegistryFlags(reg, 'src'), `docker://${unsigned}`, `${copyTo}u`],
+        { env },
+      );
       expect(refused.code).not.toBe(0);
     });
 
@@ -216,7 +228,18 @@ for (const variant of ['plain', 'tls+auth'] as const) {
       const r = await cosign(['verify', '--key', ourKey.pub, '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), image], { env });
       expect(r.code).toBe(12);
       const cfg = await writeSkopeoConfig(path.join(dir, `skopeo-t-${counter}`), { keyPath: ourKey.pub });
-      const sk = await skopeo([...cfg.globalFlags, 'copy', '--quiet', '--remove-signatures', ...skopeoRegistryFlags(reg, 'src'), `docker://${image}`, `oci:${path.join(dir, `t-${counter}`)}:x`], { env });
+      const sk = await skopeo(
+        [
+          ...cfg.globalFlags,
+          'copy',
+          '--quiet',
+          '--remove-signatures',
+          ...skopeoRegistryFlags(reg, 'src'),
+          `docker://${image}`,
+          `oci:${path.join(dir, `t-${counter}`)}:x`,
+        ],
+        { env },
+      );
       expect(sk.code).not.toBe(0);
     });
 

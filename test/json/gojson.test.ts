@@ -71,7 +71,14 @@ describe('goMarshal', () => {
     expect(goMarshal([true, false, null, undefined])).toBe('[true,false,null,null]');
     expect(goMarshal(new Uint8Array([0xfb, 0xff]))).toBe('"+/8="');
     expect(goMarshal(9007199254740993n)).toBe('9007199254740993');
-    expect(goMarshal(new Map([['b', 1], ['a', 2]]))).toBe('{"a":2,"b":1}');
+    expect(
+      goMarshal(
+        new Map([
+          ['b', 1],
+          ['a', 2],
+        ]),
+      ),
+    ).toBe('{"a":2,"b":1}');
     expect(goMarshal([])).toBe('[]');
     expect(goMarshal({})).toBe('{}');
   });

@@ -13,7 +13,17 @@ import { PLAIN_MANIFEST, readManifestChecked } from '../../src/artifact/image.js
 import { readPlainJson, type PlainKind } from '../../src/json/plain.js';
 import { buildPayload, parsePayload } from '../../src/payload/index.js';
 import { PLAIN_PAYLOAD, readPayloadChecked } from '../../src/payload/payload.js';
-import { agree, checkDocuments, checkMutations, checkRandomJsonAndText, documentBuilders, respaced, textOf, trickyString, type FastPathStats } from '../helpers/fast-path.js';
+import {
+  agree,
+  checkDocuments,
+  checkMutations,
+  checkRandomJsonAndText,
+  documentBuilders,
+  respaced,
+  textOf,
+  trickyString,
+  type FastPathStats,
+} from '../helpers/fast-path.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';
 import { mutated } from '../helpers/property.js';
 
@@ -27,7 +37,12 @@ function checker(shape: PlainKind & { readonly t: 'object' }, checked: (text: st
 }
 
 /** Every text is declined by the fast path; where the checked path refuses one, `parse` refuses it with the same message. */
-function expectDeclined(texts: readonly string[], shape: PlainKind & { readonly t: 'object' }, checked: (text: string) => unknown, parse: (text: string) => unknown): void {
+function expectDeclined(
+  texts: readonly string[],
+  shape: PlainKind & { readonly t: 'object' },
+  checked: (text: string) => unknown,
+  parse: (text: string) => unknown,
+): void {
   for (const text of texts) {
     expect(readPlainJson(text, shape), text).toBeUndefined();
     let checkedError: unknown;
@@ -88,13 +103,25 @@ describe('signature manifest: readPlainJson(PLAIN_MANIFEST) ≡ parseStrictJson 
 
   it('random members, key orders and values at every level', () => {
     const { json, pick, object, keyOr } = documentBuilders(value, 15, 30);
-    const digest = pick(fc.constant(DIGEST), fc.constantFrom(`sha512:${'ab'.repeat(64)}`, `sha256:${'AB'.repeat(32)}`, `sha256:${'a'.repeat(63)}`, 'sha256:', `${DIGEST}\n`, 'x'));
+    const digest = pick(
+      fc.constant(DIGEST),
+      fc.constantFrom(`sha512:${'ab'.repeat(64)}`, `sha256:${'AB'.repeat(32)}`, `sha256:${'a'.repeat(63)}`, 'sha256:', `${DIGEST}\n`, 'x'),
+    );
     const mediaType = pick(
-      fc.constantFrom('application/vnd.dev.cosign.simplesigning.v1+json', 'application/vnd.oci.image.config.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'text/plain'),
+      fc.constantFrom(
+        'application/vnd.dev.cosign.simplesigning.v1+json',
+        'application/vnd.oci.image.config.v1+json',
+        'application/vnd.docker.distribution.manifest.v2+json',
+        'text/plain',
+      ),
       trickyString,
     );
     const size = pick(fc.nat(), fc.oneof(fc.integer(), fc.constantFrom(-0, 1.5, 1e3, 2 ** 53, 123456789012345, 1234567890123456)));
-    const annotations = object(fc.array(fc.tuple(pick(fc.constantFrom('dev.cosignproject.cosign/signature', 'a', 'b'), trickyString), pick(json(trickyString), json(value))), { maxLength: 3 }));
+    const annotations = object(
+      fc.array(fc.tuple(pick(fc.constantFrom('dev.cosignproject.cosign/signature', 'a', 'b'), trickyString), pick(json(trickyString), json(value))), {
+        maxLength: 3,
+      }),
+    );
     const descriptor = object(
       fc
         .tuple(
@@ -106,7 +133,10 @@ describe('signature manifest: readPlainJson(PLAIN_MANIFEST) ≡ parseStrictJson 
         .map(([a, b, c, d]) => (d === null ? [a, b, c] : [a, b, c, d])),
     );
     const layers = fc.array(pick(descriptor, json(value)), { maxLength: 4 }).map((ds) => `[${ds.join(',')}]`);
-    const manifestType = pick(fc.constantFrom('application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'), json(trickyString));
+    const manifestType = pick(
+      fc.constantFrom('application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'),
+      json(trickyString),
+    );
     const doc = object(
       fc
         .tuple(
@@ -176,7 +206,7 @@ describe('payload: readPlainJson(PLAIN_PAYLOAD) ≡ parseStrictJson + PayloadSch
   const VALID = [
     new Uint8Array(fixture('sigstore-rs/legacy-sig-key-busybox/payload.json')),
     buildPayload({ dockerReference: 'r.io/a', digest: DIGEST }),
-    buildPayload({ dockerReference: 'r.io/a', digest: DIGEST, annotations: { a: 'b', 'é': '😀 x' } }),
+    buildPayload({ dockerReference: 'r.io/a', digest: DIGEST, annotations: { a: 'b', é: '😀 x' } }),
     enc(SKOPEO),
   ];
   const check = checker(PLAIN_PAYLOAD, readPayloadChecked);
@@ -199,12 +229,17 @@ describe('payload: readPlainJson(PLAIN_PAYLOAD) ≡ parseStrictJson + PayloadSch
   it('built payloads with random references and annotations', () => {
     const stats = { accepted: 0, declined: 0 };
     fc.assert(
-      fc.property(trickyString, fc.dictionary(trickyString, trickyString, { maxKeys: 4 }), fc.constantFrom('', ' ', '  ', '\n', '\t'), (ref, annotations, ws) => {
-        if (ref === '') return;
-        const text = textOf(buildPayload({ dockerReference: ref, digest: DIGEST, annotations }))!;
-        check(text, stats);
-        check(respaced(text, ws), stats);
-      }),
+      fc.property(
+        trickyString,
+        fc.dictionary(trickyString, trickyString, { maxKeys: 4 }),
+        fc.constantFrom('', ' ', '  ', '\n', '\t'),
+        (ref, annotations, ws) => {
+          if (ref === '') return;
+          const text = textOf(buildPayload({ dockerReference: ref, digest: DIGEST, annotations }))!;
+          check(text, stats);
+          check(respaced(text, ws), stats);
+        },
+      ),
       { numRuns: 1000 },
     );
     // Go escapes <, >, &, U+2028/9 and control characters; keys with escapes take the checked path.
@@ -213,11 +248,16 @@ describe('payload: readPlainJson(PLAIN_PAYLOAD) ≡ parseStrictJson + PayloadSch
 
   it('random members, key orders and values at every level', () => {
     const { json, pick, object, keyOr } = documentBuilders(value, 8, 15);
-    const digest = pick(fc.constant(DIGEST), fc.constantFrom(`sha512:${'ab'.repeat(64)}`, `sha256:${'AB'.repeat(32)}`, `sha256:${'a'.repeat(63)}`, 'sha256:', `${DIGEST}\n`));
+    const digest = pick(
+      fc.constant(DIGEST),
+      fc.constantFrom(`sha512:${'ab'.repeat(64)}`, `sha256:${'AB'.repeat(32)}`, `sha256:${'a'.repeat(63)}`, 'sha256:', `${DIGEST}\n`),
+    );
     const identity = object(fc.tuple(keyOr('docker-reference'), pick(json(trickyString), json(value))).map((m) => [m]));
     const image = object(fc.tuple(keyOr('docker-manifest-digest'), pick(json(digest), json(value))).map((m) => [m]));
     const type = pick(json(fc.constant('cosign container image signature')), json(fc.oneof(trickyString, value)));
-    const critical = object(fc.tuple(fc.tuple(keyOr('identity'), pick(identity, json(value))), fc.tuple(keyOr('image'), pick(image, json(value))), fc.tuple(keyOr('type'), type)));
+    const critical = object(
+      fc.tuple(fc.tuple(keyOr('identity'), pick(identity, json(value))), fc.tuple(keyOr('image'), pick(image, json(value))), fc.tuple(keyOr('type'), type)),
+    );
     const optionalValue = pick(json(fc.oneof(trickyString, fc.integer(), fc.boolean(), fc.constant(null))), json(value));
     const optional = pick(fc.oneof(fc.constant('null'), object(fc.array(fc.tuple(trickyString, optionalValue), { maxLength: 4 }))), json(value));
     const doc = object(fc.tuple(fc.tuple(keyOr('critical'), critical), fc.tuple(keyOr('optional'), optional)));

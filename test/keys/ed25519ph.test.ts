@@ -12,12 +12,7 @@ const ABC = Buffer.from('abc');
 
 /** PKCS#8 v2 (RFC 8410 OneAsymmetricKey with the public key) of the RFC seed, as PEM. */
 function rfcKeyPem(): string {
-  const der = Buffer.concat([
-    Buffer.from('3051020101300506032b657004220420', 'hex'),
-    SEED,
-    Buffer.from('812100', 'hex'),
-    PUB,
-  ]);
+  const der = Buffer.concat([Buffer.from('3051020101300506032b657004220420', 'hex'), SEED, Buffer.from('812100', 'hex'), PUB]);
   return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----\n`;
 }
 

@@ -2,14 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
 import { describe, expect, it } from 'vitest';
 import { isCosignError } from '../../src/errors.js';
-import {
-  encryptPrivateKey,
-  generateKeyPair,
-  keyDescription,
-  parsePrivateKey,
-  parsePrivateKeyAsync,
-  publicKeyToPem,
-} from '../../src/keys/index.js';
+import { encryptPrivateKey, generateKeyPair, keyDescription, parsePrivateKey, parsePrivateKeyAsync, publicKeyToPem } from '../../src/keys/index.js';
 import { deriveKeySync, openSecretbox } from '../../src/keys/encrypted.js';
 import { fixture } from '../helpers/fixtures.js';
 import { parseEncryptedKeyJson } from '../../src/keys/encrypted.js';

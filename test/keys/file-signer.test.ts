@@ -18,7 +18,11 @@ describe('FileSigner: Ed25519 scheme per path', () => {
   const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(-32);
 
   it('new FileSigner / signerFromPrivateKey: pure Ed25519, byte-identical to node:crypto, sync and async', async () => {
-    for (const signer of [new FileSigner(privateKey, 'k'), signerFromPrivateKey(privateKey, 'k'), signerFromPrivateKey(privateKey, 'k', { ed25519ph: false })]) {
+    for (const signer of [
+      new FileSigner(privateKey, 'k'),
+      signerFromPrivateKey(privateKey, 'k'),
+      signerFromPrivateKey(privateKey, 'k', { ed25519ph: false }),
+    ]) {
       expect(signer.ed25519ph).toBe(false);
       const expected = cryptoSign(null, message, privateKey);
       expect(Buffer.from(await signer.sign(message))).toEqual(expected);

@@ -2,13 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCosignError } from '../../src/errors.js';
-import {
-  encryptPrivateKey,
-  parsePrivateKey,
-  parsePublicKey,
-  PublicKeyVerifier,
-  verifySignature,
-} from '../../src/keys/index.js';
+import { encryptPrivateKey, parsePrivateKey, parsePublicKey, PublicKeyVerifier, verifySignature } from '../../src/keys/index.js';
 import { loadEd25519ph } from '../../src/keys/ed25519ph.js';
 import { openSecretbox } from '../../src/keys/encrypted.js';
 import { fixtureText } from '../helpers/fixtures.js';
@@ -41,13 +35,11 @@ const privPems = [
 
 /** Mutate a PEM: flip/insert/delete a character anywhere. */
 const mutatedPem = (pems: string[]) =>
-  fc
-    .tuple(fc.constantFrom(...pems), fc.nat(), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 32, max: 126 }))
-    .map(([pem, pos, op, ch]) => {
-      const i = pos % pem.length;
-      const c = String.fromCharCode(ch);
-      return op === 0 ? pem.slice(0, i) + c + pem.slice(i + 1) : op === 1 ? pem.slice(0, i) + c + pem.slice(i) : pem.slice(0, i) + pem.slice(i + 1);
-    });
+  fc.tuple(fc.constantFrom(...pems), fc.nat(), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 32, max: 126 })).map(([pem, pos, op, ch]) => {
+    const i = pos % pem.length;
+    const c = String.fromCharCode(ch);
+    return op === 0 ? pem.slice(0, i) + c + pem.slice(i + 1) : op === 1 ? pem.slice(0, i) + c + pem.slice(i) : pem.slice(0, i) + pem.slice(i + 1);
+  });
 
 /** Mutate the DER inside a PEM (keeps the PEM valid, so the DER parsers are exercised). */
 const mutatedDer = (pems: string[]) =>
@@ -55,7 +47,7 @@ const mutatedDer = (pems: string[]) =>
     const b = decodePem(pem)[0] as { label: string; bytes: Buffer };
     const der = Buffer.from(b.bytes);
     const i = pos % der.length;
-    const out = truncate ? der.subarray(0, i) : (der[i] = (der[i] as number) ^ x, der);
+    const out = truncate ? der.subarray(0, i) : ((der[i] = (der[i] as number) ^ x), der);
     return out.length === 0 ? pem : encodePem(b.label, out);
   });
 
@@ -72,21 +64,42 @@ describe('property: parsers only ever throw CosignError', () => {
   });
 
   it('mutated public key PEMs', () => {
-    fc.assert(fc.property(mutatedPem(pubPems), (pem) => void onlyCosignErrors(() => parsePublicKey(pem))), { numRuns: 400 });
-    fc.assert(fc.property(mutatedDer(pubPems), (pem) => void onlyCosignErrors(() => parsePublicKey(pem))), { numRuns: 400 });
+    fc.assert(
+      fc.property(mutatedPem(pubPems), (pem) => void onlyCosignErrors(() => parsePublicKey(pem))),
+      { numRuns: 400 },
+    );
+    fc.assert(
+      fc.property(mutatedDer(pubPems), (pem) => void onlyCosignErrors(() => parsePublicKey(pem))),
+      { numRuns: 400 },
+    );
   });
 
   it('mutated private key PEMs', () => {
-    fc.assert(fc.property(mutatedPem(privPems), (pem) => void onlyCosignErrors(() => parsePrivateKey(pem))), { numRuns: 300 });
-    fc.assert(fc.property(mutatedDer(privPems), (pem) => void onlyCosignErrors(() => parsePrivateKey(pem))), { numRuns: 300 });
+    fc.assert(
+      fc.property(mutatedPem(privPems), (pem) => void onlyCosignErrors(() => parsePrivateKey(pem))),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(mutatedDer(privPems), (pem) => void onlyCosignErrors(() => parsePrivateKey(pem))),
+      { numRuns: 300 },
+    );
   });
 
   it('random / mutated encrypted-key JSON', () => {
     const good = (decodePem(fixtureText('cosign/keys/encrypted-sigstore-label.key'))[0] as { bytes: Buffer }).bytes.toString();
     fc.assert(
-      fc.property(fc.oneof(fc.json(), fc.string(), fc.tuple(fc.nat(), fc.integer({ min: 32, max: 126 })).map(([p, c]) => good.slice(0, p % good.length) + String.fromCharCode(c) + good.slice((p % good.length) + 1))), (json) => {
-        onlyCosignErrors(() => parseEncryptedKeyJson(json));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.json(),
+          fc.string(),
+          fc
+            .tuple(fc.nat(), fc.integer({ min: 32, max: 126 }))
+            .map(([p, c]) => good.slice(0, p % good.length) + String.fromCharCode(c) + good.slice((p % good.length) + 1)),
+        ),
+        (json) => {
+          onlyCosignErrors(() => parseEncryptedKeyJson(json));
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -19,7 +19,9 @@ beforeAll(() => loadEd25519ph());
 
 /** The raw public key node:crypto derives from an Ed25519 seed. */
 function ed25519PublicFromSeed(seed: Buffer): Buffer {
-  const spki = createPublicKey(createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
+  const spki = createPublicKey(
+    createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' }),
+  ).export({ type: 'spki', format: 'der' });
   return spki.subarray(spki.length - 32);
 }
 
@@ -98,7 +100,11 @@ describe('sign → verify', () => {
   });
 
   it('ECDSA raw r||s (IEEE P1363) is accepted, only at exactly 2× field size', () => {
-    for (const [curve, size, hash] of [['P-256', 32, 'sha256'], ['P-384', 48, 'sha384'], ['P-521', 66, 'sha512']] as const) {
+    for (const [curve, size, hash] of [
+      ['P-256', 32, 'sha256'],
+      ['P-384', 48, 'sha384'],
+      ['P-521', 66, 'sha512'],
+    ] as const) {
       const priv = gen(curve);
       const sig = cryptoSign(hash, message, { key: priv, dsaEncoding: 'ieee-p1363' });
       expect(sig.length).toBe(2 * size);
@@ -229,8 +235,14 @@ describe('verification speed', () => {
     let raw = Infinity;
     let ours = Infinity;
     for (let r = 0; r < 5; r++) {
-      raw = Math.min(raw, time(() => cryptoVerify('sha256', message, publicKey, sig)));
-      ours = Math.min(ours, time(() => v.verify(message, sig)));
+      raw = Math.min(
+        raw,
+        time(() => cryptoVerify('sha256', message, publicKey, sig)),
+      );
+      ours = Math.min(
+        ours,
+        time(() => v.verify(message, sig)),
+      );
     }
     console.log(`verify throughput vs raw crypto.verify: ${(raw / ours).toFixed(3)}x`);
     // generous bound for noisy CI; the benchmark target is ≥ 0.85× raw throughput

@@ -101,7 +101,13 @@ describe('sigstore-rs keys (README C3)', () => {
   }
   it('Ed25519 PKCS#8 v2 with a mismatching embedded public key is refused', () => {
     const pem = fixtureText('sigstore-rs/keys/ed25519_private.key');
-    const der = Buffer.from(pem.split('\n').filter((l) => l !== '' && !l.startsWith('-----')).join(''), 'base64');
+    const der = Buffer.from(
+      pem
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('-----'))
+        .join(''),
+      'base64',
+    );
     der[der.length - 1] = (der[der.length - 1] as number) ^ 1;
     const bad = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----\n`;
     expectCode(() => parsePrivateKey(bad), 'BAD_KEY');

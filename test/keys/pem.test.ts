@@ -47,7 +47,11 @@ describe('decodePem', () => {
       '-----BEGIN -----\nAAAA\n-----END -----\n',
       '-----BEGIN PUBLIC KEY-----\n-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n',
     ];
-    for (const b of bad) expect(code(() => decodePem(b)), JSON.stringify(b)).toBe('BAD_KEY');
+    for (const b of bad)
+      expect(
+        code(() => decodePem(b)),
+        JSON.stringify(b),
+      ).toBe('BAD_KEY');
   });
   it('enforces the size limit with TOO_LARGE', () => {
     expect(code(() => decodePem('x'.repeat(MAX_PEM_SIZE + 1)))).toBe('TOO_LARGE');

@@ -62,7 +62,10 @@ describe('readKeyFile', () => {
   });
 
   it('/dev/zero → TOO_LARGE at 1 MiB, by bytes read', async () => {
-    await expect(readKeyFile('/dev/zero')).rejects.toMatchObject({ code: 'TOO_LARGE', message: 'reading key: key file /dev/zero is larger than 1048576 bytes' });
+    await expect(readKeyFile('/dev/zero')).rejects.toMatchObject({
+      code: 'TOO_LARGE',
+      message: 'reading key: key file /dev/zero is larger than 1048576 bytes',
+    });
   });
 });
 
@@ -91,9 +94,18 @@ describe('readKeyReference', () => {
   it('key URLs: HTTP errors, declared and actual size over 1 MiB, abort', async () => {
     const o = { allowHttp: true };
     await expect(readKeyReference(`${base}/missing`, o)).rejects.toMatchObject({ code: 'IO_ERROR', message: `fetching key ${base}/missing: HTTP 404` });
-    await expect(readKeyReference(`${base}/declared-large`, o)).rejects.toMatchObject({ code: 'TOO_LARGE', message: `key at ${base}/declared-large is larger than ${MiB} bytes` });
-    await expect(readKeyReference(`${base}/endless`, o)).rejects.toMatchObject({ code: 'TOO_LARGE', message: `key at ${base}/endless is larger than ${MiB} bytes` });
-    await expect(readKeyReference(`${base}/cosign.pub`, { ...o, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining(`fetching key ${base}/cosign.pub: `) });
+    await expect(readKeyReference(`${base}/declared-large`, o)).rejects.toMatchObject({
+      code: 'TOO_LARGE',
+      message: `key at ${base}/declared-large is larger than ${MiB} bytes`,
+    });
+    await expect(readKeyReference(`${base}/endless`, o)).rejects.toMatchObject({
+      code: 'TOO_LARGE',
+      message: `key at ${base}/endless is larger than ${MiB} bytes`,
+    });
+    await expect(readKeyReference(`${base}/cosign.pub`, { ...o, signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'IO_ERROR',
+      message: expect.stringContaining(`fetching key ${base}/cosign.pub: `),
+    });
   });
 });
 

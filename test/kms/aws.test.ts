@@ -36,7 +36,10 @@ describe('parseAwsReference', () => {
     [`awskms:///mrk-1234abcd12ab34cd56ef1234567890ab`, { endpoint: '', keyId: 'mrk-1234abcd12ab34cd56ef1234567890ab' }],
     [`awskms://localhost:4566/${id}`, { endpoint: 'localhost:4566', keyId: id }],
     [`awskms:///arn:aws:kms:us-east-2:111122223333:key/${id}`, { endpoint: '', keyId: `arn:aws:kms:us-east-2:111122223333:key/${id}`, region: 'us-east-2' }],
-    [`awskms://localhost:4566/arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/${id}`, { endpoint: 'localhost:4566', keyId: `arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/${id}`, region: 'us-gov-west-1' }],
+    [
+      `awskms://localhost:4566/arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/${id}`,
+      { endpoint: 'localhost:4566', keyId: `arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/${id}`, region: 'us-gov-west-1' },
+    ],
     [`awskms:///alias/ExampleAlias`, { endpoint: '', keyId: 'alias/ExampleAlias', alias: 'alias/ExampleAlias' }],
     [`awskms://localhost:4566/alias/ExampleAlias`, { endpoint: 'localhost:4566', keyId: 'alias/ExampleAlias', alias: 'alias/ExampleAlias' }],
     [
@@ -92,7 +95,9 @@ describe('AWS KMS signer over the real SDK', () => {
     });
     expect(sign?.headers['content-type']).toBe('application/x-amz-json-1.1');
     expect(sign?.headers['x-amz-target']).toBe('TrentService.Sign');
-    expect(String(sign?.headers['authorization'])).toMatch(/^AWS4-HMAC-SHA256 Credential=AKID\w+\/\d{8}\/us-east-1\/kms\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/);
+    expect(String(sign?.headers['authorization'])).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKID\w+\/\d{8}\/us-east-1\/kms\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/,
+    );
   });
 
   it('GetPublicKey exactly once across many concurrent signs', async () => {
@@ -195,7 +200,12 @@ describe('AWS KMS failures', () => {
   it('access denied → KMS_ACCESS_DENIED', async () => {
     const key = server.createKey('ECC_NIST_P256', { alias: 'denied' });
     key.deny = true;
-    await expectKmsError((await resolveSigner('awskms:///alias/denied', opts(server))).sign(Buffer.from('x')), 'KMS_ACCESS_DENIED', 'awskms:///alias/denied', secrets());
+    await expectKmsError(
+      (await resolveSigner('awskms:///alias/denied', opts(server))).sign(Buffer.from('x')),
+      'KMS_ACCESS_DENIED',
+      'awskms:///alias/denied',
+      secrets(),
+    );
   });
 
   it('wrong secret key → KMS_ACCESS_DENIED (SigV4 checked by the server), secret not echoed', async () => {
@@ -203,7 +213,10 @@ describe('AWS KMS failures', () => {
     const wrong = 'wrongSecretKeyThatMustNotLeak/000000000000';
     const o = opts(server, { credentials: { accessKeyId: server.accessKeyId, secretAccessKey: wrong } });
     const fails = server.authFailures.length;
-    const e = await expectKmsError((await resolveSigner('awskms:///alias/badsig', o)).publicKey(), 'KMS_ACCESS_DENIED', 'awskms:///alias/badsig', [wrong, server.secretAccessKey]);
+    const e = await expectKmsError((await resolveSigner('awskms:///alias/badsig', o)).publicKey(), 'KMS_ACCESS_DENIED', 'awskms:///alias/badsig', [
+      wrong,
+      server.secretAccessKey,
+    ]);
     expect(e.message).toContain('InvalidSignatureException');
     expect(server.authFailures.slice(fails)).toEqual(['InvalidSignatureException']);
   });
@@ -217,18 +230,33 @@ describe('AWS KMS failures', () => {
     const key = server.createKey('ECC_NIST_P256', { alias: 'throttled' });
     key.throttle = true;
     const before = server.calls.length;
-    await expectKmsError((await resolveSigner('awskms:///alias/throttled', opts(server, { maxAttempts: 2 }))).publicKey(), 'KMS_THROTTLED', 'awskms:///alias/throttled', secrets());
+    await expectKmsError(
+      (await resolveSigner('awskms:///alias/throttled', opts(server, { maxAttempts: 2 }))).publicKey(),
+      'KMS_THROTTLED',
+      'awskms:///alias/throttled',
+      secrets(),
+    );
     expect(server.calls.length - before).toBe(2); // the SDK retried throttling once
   });
 
   it('wrong key usage → KMS_WRONG_KEY_USAGE', async () => {
     server.createKey('RSA_2048', { alias: 'encrypt', usage: 'ENCRYPT_DECRYPT' });
-    await expectKmsError((await resolveSigner('awskms:///alias/encrypt', opts(server))).sign(Buffer.from('x')), 'KMS_WRONG_KEY_USAGE', 'awskms:///alias/encrypt', secrets());
+    await expectKmsError(
+      (await resolveSigner('awskms:///alias/encrypt', opts(server))).sign(Buffer.from('x')),
+      'KMS_WRONG_KEY_USAGE',
+      'awskms:///alias/encrypt',
+      secrets(),
+    );
   });
 
   it('unsupported key spec → KMS_UNSUPPORTED_KEY_SPEC', async () => {
     server.createKey('ECC_SECG_P256K1', { alias: 'k1' });
-    const e = await expectKmsError((await resolveSigner('awskms:///alias/k1', opts(server))).sign(Buffer.from('x')), 'KMS_UNSUPPORTED_KEY_SPEC', 'awskms:///alias/k1', secrets());
+    const e = await expectKmsError(
+      (await resolveSigner('awskms:///alias/k1', opts(server))).sign(Buffer.from('x')),
+      'KMS_UNSUPPORTED_KEY_SPEC',
+      'awskms:///alias/k1',
+      secrets(),
+    );
     expect(e.message).toContain('ECC_SECG_P256K1');
   });
 
@@ -240,7 +268,12 @@ describe('AWS KMS failures', () => {
   it('network error → KMS_NETWORK', async () => {
     const port = await deadPort();
     const ref = 'awskms:///alias/x';
-    const e = await expectKmsError((await resolveSigner(ref, opts(server, { endpoint: `http://127.0.0.1:${port}` }))).publicKey(), 'KMS_NETWORK', ref, secrets());
+    const e = await expectKmsError(
+      (await resolveSigner(ref, opts(server, { endpoint: `http://127.0.0.1:${port}` }))).publicKey(),
+      'KMS_NETWORK',
+      ref,
+      secrets(),
+    );
     expect(e.message).toContain(`reaching 127.0.0.1:${port}`);
   });
 

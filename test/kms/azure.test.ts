@@ -22,7 +22,11 @@ const opts = (extra: Partial<NonNullable<KmsOptions['azure']>> = {}): KmsOptions
 describe('parseAzureReference', () => {
   it('parses vault, key, version', () => {
     expect(parseAzureReference('azurekms://myvault.vault.azure.net/mykey')).toEqual({ vaultHost: 'myvault.vault.azure.net', keyName: 'mykey' });
-    expect(parseAzureReference('azurekms://myvault.vault.azure.net/mykey/abc123')).toEqual({ vaultHost: 'myvault.vault.azure.net', keyName: 'mykey', version: 'abc123' });
+    expect(parseAzureReference('azurekms://myvault.vault.azure.net/mykey/abc123')).toEqual({
+      vaultHost: 'myvault.vault.azure.net',
+      keyName: 'mykey',
+      version: 'abc123',
+    });
     expect(() => parseAzureReference('azurekms://vault-only')).toThrow(expect.objectContaining({ code: 'KMS_ERROR' }));
   });
 });
@@ -134,9 +138,19 @@ describe('Azure Key Vault failures', () => {
 
   it('P-256K or symmetric key → KMS_UNSUPPORTED_KEY_SPEC', async () => {
     kv.createKey('k1', 'EC-P256K');
-    await expectKmsError((await resolveSigner(`azurekms://${kv.host}/k1`, opts())).sign(Buffer.from('x')), 'KMS_UNSUPPORTED_KEY_SPEC', `azurekms://${kv.host}/k1`, secrets());
+    await expectKmsError(
+      (await resolveSigner(`azurekms://${kv.host}/k1`, opts())).sign(Buffer.from('x')),
+      'KMS_UNSUPPORTED_KEY_SPEC',
+      `azurekms://${kv.host}/k1`,
+      secrets(),
+    );
     kv.createKey('oct', 'oct', { keyOps: ['sign'] });
-    await expectKmsError((await resolveSigner(`azurekms://${kv.host}/oct`, opts())).sign(Buffer.from('x')), 'KMS_UNSUPPORTED_KEY_SPEC', `azurekms://${kv.host}/oct`, secrets());
+    await expectKmsError(
+      (await resolveSigner(`azurekms://${kv.host}/oct`, opts())).sign(Buffer.from('x')),
+      'KMS_UNSUPPORTED_KEY_SPEC',
+      `azurekms://${kv.host}/oct`,
+      secrets(),
+    );
   });
 
   it('unknown key → KMS_ERROR not found', async () => {

@@ -158,7 +158,12 @@ describe('GCP KMS failures', () => {
   it('network error → KMS_NETWORK', async () => {
     const port = await deadPort();
     const name = 'projects/p/locations/global/keyRings/ring/cryptoKeys/x';
-    const e = await expectKmsError((await resolveSigner(ref(name), opts({ endpoint: `http://127.0.0.1:${port}` }))).publicKey(), 'KMS_NETWORK', name, secrets());
+    const e = await expectKmsError(
+      (await resolveSigner(ref(name), opts({ endpoint: `http://127.0.0.1:${port}` }))).publicKey(),
+      'KMS_NETWORK',
+      name,
+      secrets(),
+    );
     expect(e.message).toContain(`reaching 127.0.0.1:${port}`);
   });
 });

@@ -10,7 +10,8 @@ import { isCosignError } from '../../src/errors.js';
 import { resolvePublicKey } from '../../src/kms/index.js';
 
 const pem = (): string => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-const keyData = (publicKey: string): string => JSON.stringify({ type: 'ecdsa-p256', latest_version: 1, supports_signing: true, keys: { '1': { name: 'P-256', public_key: publicKey } } });
+const keyData = (publicKey: string): string =>
+  JSON.stringify({ type: 'ecdsa-p256', latest_version: 1, supports_signing: true, keys: { '1': { name: 'P-256', public_key: publicKey } } });
 
 describe('Vault answers with duplicate keys', () => {
   let server: http.Server;
@@ -33,7 +34,8 @@ describe('Vault answers with duplicate keys', () => {
     await new Promise((r) => server.close(r));
   });
 
-  const resolve = (): Promise<unknown> => resolvePublicKey('hashivault://k', { env: { VAULT_ADDR: url, VAULT_TOKEN: 'hvs.test-token' } }).catch((e: unknown) => e);
+  const resolve = (): Promise<unknown> =>
+    resolvePublicKey('hashivault://k', { env: { VAULT_ADDR: url, VAULT_TOKEN: 'hvs.test-token' } }).catch((e: unknown) => e);
 
   it('a well-formed answer gives the key', async () => {
     body = `{"data":${keyData(pem())}}`;

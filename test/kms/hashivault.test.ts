@@ -63,7 +63,9 @@ describe('Vault transit signer (env configuration like cosign)', () => {
   it('TRANSIT_SECRET_ENGINE_PATH and VAULT_NAMESPACE (X-Vault-Namespace)', async () => {
     vault.createKey('nskey', 'ecdsa-p256', { mount: 'signing/transit', namespace: 'team-a' });
     const token = vault.createToken(3600, true, 'team-a');
-    const signer = await resolveSigner('hashivault://nskey', { env: { VAULT_ADDR: vault.url, VAULT_TOKEN: token, VAULT_NAMESPACE: 'team-a', TRANSIT_SECRET_ENGINE_PATH: 'signing/transit' } });
+    const signer = await resolveSigner('hashivault://nskey', {
+      env: { VAULT_ADDR: vault.url, VAULT_TOKEN: token, VAULT_NAMESPACE: 'team-a', TRANSIT_SECRET_ENGINE_PATH: 'signing/transit' },
+    });
     const msg = Buffer.from('ns');
     expect(verifyLocally(await signer.publicKey(), 'sha256', msg, await signer.sign(msg))).toBe(true);
     expect(vault.signRequests.at(-1)?.namespace).toBe('team-a');
@@ -97,7 +99,9 @@ describe('Vault transit signer (env configuration like cosign)', () => {
     const tlsVault = await VaultServer.start(true);
     try {
       const key = tlsVault.createKey('tlskey', 'ecdsa-p256');
-      const signer = await resolveSigner('hashivault://tlskey', { env: { VAULT_ADDR: tlsVault.url, VAULT_TOKEN: tlsVault.rootToken, VAULT_CACERT: TEST_CA_PATH } });
+      const signer = await resolveSigner('hashivault://tlskey', {
+        env: { VAULT_ADDR: tlsVault.url, VAULT_TOKEN: tlsVault.rootToken, VAULT_CACERT: TEST_CA_PATH },
+      });
       const msg = Buffer.from('tls');
       expect(verifyLocally(await signer.publicKey(), 'sha256', msg, await signer.sign(msg))).toBe(true);
       expect((await signer.publicKey()).equals(key.versions[0]?.publicKey as never)).toBe(true);
@@ -180,7 +184,10 @@ describe('Vault auth beyond cosign: Kubernetes and JWT login, renewal', () => {
     vault.now = () => t;
     try {
       const token = vault.createToken(90, true);
-      const signer = await resolveSigner('hashivault://renewkey', { env: { VAULT_ADDR: vault.url, VAULT_TOKEN: token }, vault: { renew: true, renewBeforeSeconds: 30, now: () => t } });
+      const signer = await resolveSigner('hashivault://renewkey', {
+        env: { VAULT_ADDR: vault.url, VAULT_TOKEN: token },
+        vault: { renew: true, renewBeforeSeconds: 30, now: () => t },
+      });
       const c0 = { ...vault.counts };
       await signer.sign(Buffer.from('a'));
       expect(vault.counts.lookup - c0.lookup).toBe(1);
@@ -201,7 +208,12 @@ describe('Vault failures', () => {
   it('bad token → KMS_ACCESS_DENIED, token not in the message', async () => {
     const bad = 'hvs.ThisIsNotAValidTokenAndMustNotLeak01';
     vault.createKey('f1', 'ecdsa-p256');
-    await expectKmsError((await resolveSigner('hashivault://f1', { env: { VAULT_ADDR: vault.url, VAULT_TOKEN: bad } })).sign(Buffer.from('x')), 'KMS_ACCESS_DENIED', 'hashivault://f1', [bad]);
+    await expectKmsError(
+      (await resolveSigner('hashivault://f1', { env: { VAULT_ADDR: vault.url, VAULT_TOKEN: bad } })).sign(Buffer.from('x')),
+      'KMS_ACCESS_DENIED',
+      'hashivault://f1',
+      [bad],
+    );
   });
 
   it('throttled (429) → KMS_THROTTLED', async () => {
@@ -222,14 +234,21 @@ describe('Vault failures', () => {
     const key = vault.createKey('minver', 'ecdsa-p256');
     vault.rotate(key);
     key.minEncryptionVersion = 2;
-    await expectKmsError((await resolveSigner('hashivault://minver', { ...env(), vault: { keyVersion: 1 } })).sign(Buffer.from('x')), 'KMS_KEY_DISABLED', 'hashivault://minver', [vault.rootToken]);
+    await expectKmsError(
+      (await resolveSigner('hashivault://minver', { ...env(), vault: { keyVersion: 1 } })).sign(Buffer.from('x')),
+      'KMS_KEY_DISABLED',
+      'hashivault://minver',
+      [vault.rootToken],
+    );
   });
 
   it('ed25519 transit key → KMS_UNSUPPORTED_KEY_SPEC for signing, public key still exported', async () => {
     const key = vault.createKey('ed', 'ed25519');
     const pub = await resolvePublicKey('hashivault://ed', env());
     expect(pub.equals(key.versions[0]?.publicKey as never)).toBe(true);
-    await expectKmsError((await resolveSigner('hashivault://ed', env())).sign(Buffer.from('x')), 'KMS_UNSUPPORTED_KEY_SPEC', 'hashivault://ed', [vault.rootToken]);
+    await expectKmsError((await resolveSigner('hashivault://ed', env())).sign(Buffer.from('x')), 'KMS_UNSUPPORTED_KEY_SPEC', 'hashivault://ed', [
+      vault.rootToken,
+    ]);
   });
 
   it('missing key → KMS_ERROR not found', async () => {
@@ -249,7 +268,12 @@ describe('Vault failures', () => {
 
   it('network error → KMS_NETWORK', async () => {
     const port = await deadPort();
-    await expectKmsError((await resolveSigner('hashivault://f1', { env: { VAULT_ADDR: `http://127.0.0.1:${port}`, VAULT_TOKEN: vault.rootToken } })).publicKey(), 'KMS_NETWORK', 'hashivault://f1', [vault.rootToken]);
+    await expectKmsError(
+      (await resolveSigner('hashivault://f1', { env: { VAULT_ADDR: `http://127.0.0.1:${port}`, VAULT_TOKEN: vault.rootToken } })).publicKey(),
+      'KMS_NETWORK',
+      'hashivault://f1',
+      [vault.rootToken],
+    );
   });
 
   it('no VAULT_ADDR → KMS_ERROR', async () => {

@@ -64,22 +64,35 @@ describe('k8s:// secrets through @kubernetes/client-node', () => {
     const kubeconfig = api.kubeconfig();
     const signer = await resolveSigner('k8s://signing/nopw', { password, k8s: { kubeconfig } });
     await expect(signer.sign(Buffer.from('x'))).resolves.toBeInstanceOf(Uint8Array);
-    await expectKmsError(resolveSigner('k8s://signing/nopw', { password: 'wrong-password-xyz', k8s: { kubeconfig } }), 'WRONG_PASSWORD', 'k8s://signing/nopw', ['wrong-password-xyz', password]);
+    await expectKmsError(resolveSigner('k8s://signing/nopw', { password: 'wrong-password-xyz', k8s: { kubeconfig } }), 'WRONG_PASSWORD', 'k8s://signing/nopw', [
+      'wrong-password-xyz',
+      password,
+    ]);
   });
 
   it('forbidden → KMS_ACCESS_DENIED; bad token → KMS_ACCESS_DENIED; missing → KMS_ERROR; throttled; network', async () => {
     api.forbidden.add('signing/cosign');
     try {
-      await expectKmsError(resolveSigner('k8s://signing/cosign', { k8s: { kubeconfig: api.kubeconfig() } }), 'KMS_ACCESS_DENIED', 'k8s://signing/cosign', [api.token, password]);
+      await expectKmsError(resolveSigner('k8s://signing/cosign', { k8s: { kubeconfig: api.kubeconfig() } }), 'KMS_ACCESS_DENIED', 'k8s://signing/cosign', [
+        api.token,
+        password,
+      ]);
     } finally {
       api.forbidden.clear();
     }
     const badToken = 'bad-k8s-token-must-not-leak';
-    await expectKmsError(resolveSigner('k8s://signing/cosign', { k8s: { kubeconfig: api.kubeconfig(badToken) } }), 'KMS_ACCESS_DENIED', 'k8s://signing/cosign', [badToken]);
+    await expectKmsError(
+      resolveSigner('k8s://signing/cosign', { k8s: { kubeconfig: api.kubeconfig(badToken) } }),
+      'KMS_ACCESS_DENIED',
+      'k8s://signing/cosign',
+      [badToken],
+    );
     await expectKmsError(resolveSigner('k8s://signing/missing', { k8s: { kubeconfig: api.kubeconfig() } }), 'KMS_ERROR', 'k8s://signing/missing', [api.token]);
     api.throttle = true;
     try {
-      await expectKmsError(resolveSigner('k8s://signing/cosign', { k8s: { kubeconfig: api.kubeconfig() } }), 'KMS_THROTTLED', 'k8s://signing/cosign', [api.token]);
+      await expectKmsError(resolveSigner('k8s://signing/cosign', { k8s: { kubeconfig: api.kubeconfig() } }), 'KMS_THROTTLED', 'k8s://signing/cosign', [
+        api.token,
+      ]);
     } finally {
       api.throttle = false;
     }

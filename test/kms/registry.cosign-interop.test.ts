@@ -66,16 +66,34 @@ describe.skipIf(skipReal(['cosign']))('real cosign through the test servers', ()
     const sig = Buffer.from((await readFile(join(dir, `sig-${spec}`), 'utf8')).trim(), 'base64');
     // the library verifies cosign's KMS signature with the KMS public key
     const verifier = await resolveVerifier(`awskms:///alias/cosign-cli-${spec}`, {
-      aws: { endpoint: aws.url, region: aws.region, caBundle: TEST_CA_PATH, credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey } },
+      aws: {
+        endpoint: aws.url,
+        region: aws.region,
+        caBundle: TEST_CA_PATH,
+        credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey },
+      },
     });
     expect(await verifier.verify(await readFile(blob), sig)).toBe(true);
 
     // and cosign verifies the library's KMS signature
-    const signer = await resolveSigner(ref, { aws: { caBundle: TEST_CA_PATH, region: aws.region, credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey } } });
+    const signer = await resolveSigner(ref, {
+      aws: { caBundle: TEST_CA_PATH, region: aws.region, credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey } },
+    });
     const ours = await signer.sign(await readFile(blob));
     await writeFile(join(dir, `ours-${spec}`), Buffer.from(ours).toString('base64'));
-    await writeFile(join(dir, `pub-${spec}.pem`), (await resolvePublicKey(ref, { aws: { caBundle: TEST_CA_PATH, region: aws.region, credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey } } })).export({ type: 'spki', format: 'pem' }));
-    const vb = await run(['verify-blob', '--key', join(dir, `pub-${spec}.pem`), '--signature', join(dir, `ours-${spec}`), '--insecure-ignore-tlog=true', blob], {}, dir);
+    await writeFile(
+      join(dir, `pub-${spec}.pem`),
+      (
+        await resolvePublicKey(ref, {
+          aws: { caBundle: TEST_CA_PATH, region: aws.region, credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey } },
+        })
+      ).export({ type: 'spki', format: 'pem' }),
+    );
+    const vb = await run(
+      ['verify-blob', '--key', join(dir, `pub-${spec}.pem`), '--signature', join(dir, `ours-${spec}`), '--insecure-ignore-tlog=true', blob],
+      {},
+      dir,
+    );
     expect(vb.code, vb.stderr).toBe(0);
     // cosign can also verify against the KMS reference itself (GetPublicKey + DescribeKey on the server)
     const vk = await run(['verify-blob', '--key', ref, '--signature', join(dir, `ours-${spec}`), '--insecure-ignore-tlog=true', blob], awsEnv(), dir);
@@ -108,7 +126,11 @@ describe.skipIf(skipReal(['cosign']))('real cosign through the test servers', ()
     expect(pk.stdout).toBe(key.versions[0]?.publicKey?.export({ type: 'spki', format: 'pem' }));
     const blob = join(dir, 'blob-vault.txt');
     await writeFile(blob, 'hello from cosign via vault\n');
-    const sb = await run(['sign-blob', '--key', 'hashivault://cosign-cli', '--tlog-upload=false', '--yes', '--output-signature', join(dir, 'sig-vault'), blob], env, dir);
+    const sb = await run(
+      ['sign-blob', '--key', 'hashivault://cosign-cli', '--tlog-upload=false', '--yes', '--output-signature', join(dir, 'sig-vault'), blob],
+      env,
+      dir,
+    );
     expect(sb.code, sb.stderr).toBe(0);
     const sig = Buffer.from((await readFile(join(dir, 'sig-vault'), 'utf8')).trim(), 'base64');
     const verifier = await resolveVerifier('hashivault://cosign-cli', { vault: { address: vault.url, token: vault.rootToken } });

@@ -24,10 +24,15 @@ const ROOT = resolve(import.meta.dirname, '../..');
 
 function runChild(mode: 'import' | 'use-aws'): Promise<{ loaded: string[]; exports: string[]; used?: string }> {
   return new Promise((res, rej) => {
-    execFile(process.execPath, ['--no-warnings', join(import.meta.dirname, 'fixtures/lazy-import.mjs'), join(ROOT, 'src/kms/index.ts'), mode], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err !== null) rej(new Error(`${err.message}\n${stderr}`));
-      else res(JSON.parse(stdout) as { loaded: string[]; exports: string[]; used?: string });
-    });
+    execFile(
+      process.execPath,
+      ['--no-warnings', join(import.meta.dirname, 'fixtures/lazy-import.mjs'), join(ROOT, 'src/kms/index.ts'), mode],
+      { cwd: ROOT, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err !== null) rej(new Error(`${err.message}\n${stderr}`));
+        else res(JSON.parse(stdout) as { loaded: string[]; exports: string[]; used?: string });
+      },
+    );
   });
 }
 
@@ -180,7 +185,10 @@ describe('key files', () => {
 
   it('key URLs only with allowHttp', async () => {
     await expect(resolvePublicKey('https://127.0.0.1:1/cosign.pub')).rejects.toMatchObject({ code: 'UNSUPPORTED' });
-    await expect(resolvePublicKey('http://127.0.0.1:1/cosign.pub', { allowHttp: true })).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining('fetching key http://127.0.0.1:1/cosign.pub') });
+    await expect(resolvePublicKey('http://127.0.0.1:1/cosign.pub', { allowHttp: true })).rejects.toMatchObject({
+      code: 'IO_ERROR',
+      message: expect.stringContaining('fetching key http://127.0.0.1:1/cosign.pub'),
+    });
   });
 });
 

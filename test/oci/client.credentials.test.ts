@@ -12,7 +12,7 @@ import { signerFromPrivateKey } from '../../src/keys/index.js';
 import { RegistryClient, staticKeychain, type Credentials } from '../../src/oci/index.js';
 import { parseReference } from '../../src/reference.js';
 import { signImage } from '../../src/sign/index.js';
-import { pushSampleImage, startTestRegistry, } from '../../src/testing/index.js';
+import { pushSampleImage, startTestRegistry } from '../../src/testing/index.js';
 import { codeOfAsync } from '../helpers/errors.js';
 
 interface Seen {
@@ -22,7 +22,10 @@ interface Seen {
 }
 
 /** A plain HTTP server on `address` that logs every request and answers with `answer`. */
-async function server(address: string, answer: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<{ origin: string; seen: Seen[]; close(): Promise<void> }> {
+async function server(
+  address: string,
+  answer: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+): Promise<{ origin: string; seen: Seen[]; close(): Promise<void> }> {
   const seen: Seen[] = [];
   const s = http.createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
@@ -39,7 +42,6 @@ async function server(address: string, answer: (req: http.IncomingMessage, res: 
       }),
   };
 }
-
 
 const USER = 'alice';
 const PASSWORD = 'registry-password-9f2c';

@@ -22,7 +22,6 @@ import { parseWwwAuthenticate } from '../../src/oci/www-authenticate.js';
 
 const anonymous: Keychain = { resolve: async () => undefined };
 
-
 describe('RegistryClient: content', () => {
   let reg: TestRegistry;
   let client: RegistryClient;
@@ -85,7 +84,14 @@ describe('RegistryClient: content', () => {
     const subject = await pushSampleImage(client, `${reg.host}/ref/app:v1`);
     const repo = parseReference(`${reg.host}/ref/app`);
     const art = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/x-test', config: { mediaType: 'application/vnd.oci.empty.v1+json', size: 2, digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a' }, layers: [], subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: subject, size: 1 } }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/x-test',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', size: 2, digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a' },
+        layers: [],
+        subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: subject, size: 1 },
+      }),
     );
     await client.uploadBlob(repo, 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', Buffer.from('{}'));
     await client.putManifest(withDigest(repo, digestOf(art)), art, 'application/vnd.oci.image.manifest.v1+json');
@@ -267,7 +273,9 @@ describe('RegistryClient: faults', () => {
   it('a stalled response times out quickly', async () => {
     reg.faults.next({ path: /manifests/, delayMs: 5000, times: 10 });
     const t = Date.now();
-    expect(await codeOfAsync(new RegistryClient({ keychain: anonymous, timeoutMs: 300, attempts: 2, backoffMs: 10 }).getManifest(ref))).toBe('REGISTRY_UNAVAILABLE');
+    expect(await codeOfAsync(new RegistryClient({ keychain: anonymous, timeoutMs: 300, attempts: 2, backoffMs: 10 }).getManifest(ref))).toBe(
+      'REGISTRY_UNAVAILABLE',
+    );
     expect(Date.now() - t).toBeLessThan(3000);
   });
 
@@ -404,7 +412,10 @@ describe('header parsers', () => {
   });
 
   it('WWW-Authenticate never throws, and round-trips generated challenges', () => {
-    fc.assert(fc.property(fc.string(), (s) => void parseWwwAuthenticate(s)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.string(), (s) => void parseWwwAuthenticate(s)),
+      { numRuns: 2000 },
+    );
     const token = fc.stringMatching(/^[a-z][a-z0-9_-]{0,10}$/);
     fc.assert(
       fc.property(fc.constantFrom('Bearer', 'Basic'), fc.dictionary(token, fc.string({ maxLength: 30 }), { maxKeys: 5 }), (scheme, params) => {

@@ -60,7 +60,9 @@ describe('parseManifest', () => {
 
   it('reads OCI 1.1 fields (subject, artifactType, annotations) and drops unknown ones', () => {
     const m = parseManifest(
-      manifest(`,"artifactType":"application/x-test","subject":{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","size":7,"digest":"${C}","platform":{"os":"linux"}},"annotations":{"k":"v"},"future":[1]`),
+      manifest(
+        `,"artifactType":"application/x-test","subject":{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","size":7,"digest":"${C}","platform":{"os":"linux"}},"annotations":{"k":"v"},"future":[1]`,
+      ),
       '',
       'm',
     );
@@ -68,12 +70,18 @@ describe('parseManifest', () => {
     expect(m.subject).toEqual({ mediaType: OCI_MANIFEST_MEDIA_TYPE, size: 7, digest: C });
     expect(m.annotations).toEqual({ k: 'v' });
     expect(m).not.toHaveProperty('future');
-    const annotated = parseManifest(bytes(`{"schemaVersion":2,"config":${config},"layers":[{"mediaType":"x","size":0,"digest":"${B}","annotations":{"a":"b"},"urls":["u"]}]}`), '', 'm');
+    const annotated = parseManifest(
+      bytes(`{"schemaVersion":2,"config":${config},"layers":[{"mediaType":"x","size":0,"digest":"${B}","annotations":{"a":"b"},"urls":["u"]}]}`),
+      '',
+      'm',
+    );
     expect(annotated.layers).toEqual([{ mediaType: 'x', size: 0, digest: B, annotations: { a: 'b' } }]);
   });
 
   it('decodes escaped keys as Go does (the same answer as unescaped keys)', () => {
-    const escaped = bytes(`{"schemaVersion":2,"\\u006dediaType":"${OCI_MANIFEST_MEDIA_TYPE}","c\\u006fnfig":${config},"l\\u0061yers":[${layer(B)},${layer(C)}]}`);
+    const escaped = bytes(
+      `{"schemaVersion":2,"\\u006dediaType":"${OCI_MANIFEST_MEDIA_TYPE}","c\\u006fnfig":${config},"l\\u0061yers":[${layer(B)},${layer(C)}]}`,
+    );
     expect(parseManifest(escaped, '', 'm')).toEqual(parseManifest(manifest(), '', 'm'));
   });
 
@@ -81,7 +89,11 @@ describe('parseManifest', () => {
     ['invalid JSON', `{"schemaVersion":2,`, '(root)'],
     ['a duplicate key', `{"schemaVersion":2,"config":${config},"layers":[],"layers":[${layer(B)}]}`, '(root)'],
     ['a duplicate key spelled with escapes', `{"schemaVersion":2,"config":${config},"layers":[],"l\\u0061yers":[${layer(B)}]}`, '(root)'],
-    ['a duplicate key in a descriptor', `{"schemaVersion":2,"config":${config},"layers":[{"mediaType":"x","size":1,"digest":"${A}","digest":"${B}"}]}`, '(root)'],
+    [
+      'a duplicate key in a descriptor',
+      `{"schemaVersion":2,"config":${config},"layers":[{"mediaType":"x","size":1,"digest":"${A}","digest":"${B}"}]}`,
+      '(root)',
+    ],
     ['an array', `[${config}]`, '(root)'],
     ['null', 'null', '(root)'],
     ['a non-string mediaType', `{"schemaVersion":2,"mediaType":1,"config":${config},"layers":[]}`, 'mediaType'],
@@ -98,7 +110,11 @@ describe('parseManifest', () => {
     ['a layer without a media type', `{"schemaVersion":2,"config":${config},"layers":[{"size":1,"digest":"${B}"}]}`, 'layers.0.mediaType'],
     ['a bad digest', `{"schemaVersion":2,"config":{"mediaType":"x","size":1,"digest":"sha256:xyz"},"layers":[]}`, 'config.digest'],
     ['an upper-case sha256 digest', `{"schemaVersion":2,"config":{"mediaType":"x","size":1,"digest":"sha256:${'A'.repeat(64)}"},"layers":[]}`, 'config.digest'],
-    ['a short sha512 digest', `{"schemaVersion":2,"config":${config},"layers":[{"mediaType":"x","size":1,"digest":"sha512:${'c'.repeat(64)}"}]}`, 'layers.0.digest'],
+    [
+      'a short sha512 digest',
+      `{"schemaVersion":2,"config":${config},"layers":[{"mediaType":"x","size":1,"digest":"sha512:${'c'.repeat(64)}"}]}`,
+      'layers.0.digest',
+    ],
     ['a negative size', `{"schemaVersion":2,"config":${config},"layers":[{"mediaType":"x","size":-1,"digest":"${B}"}]}`, 'layers.0.size'],
     ['a fractional size', `{"schemaVersion":2,"config":${config},"layers":[{"mediaType":"x","size":1.5,"digest":"${B}"}]}`, 'layers.0.size'],
     ['an unsafe size', `{"schemaVersion":2,"config":${config},"layers":[{"mediaType":"x","size":9007199254740993,"digest":"${B}"}]}`, 'layers.0.size'],
@@ -127,7 +143,14 @@ describe('parseManifest', () => {
 describe('parseImageIndex', () => {
   it('reads an OCI index and a Docker manifest list (media type from the document, else the header)', () => {
     const oci = parseImageIndex(bytes(`{"schemaVersion":2,"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(A)},${entry(B)}]}`), '', 'index');
-    expect(oci).toEqual({ schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [{ mediaType: OCI_MANIFEST_MEDIA_TYPE, size: 10, digest: A }, { mediaType: OCI_MANIFEST_MEDIA_TYPE, size: 10, digest: B }] });
+    expect(oci).toEqual({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX_MEDIA_TYPE,
+      manifests: [
+        { mediaType: OCI_MANIFEST_MEDIA_TYPE, size: 10, digest: A },
+        { mediaType: OCI_MANIFEST_MEDIA_TYPE, size: 10, digest: B },
+      ],
+    });
     const docker = parseImageIndex(bytes(`{"schemaVersion":2,"manifests":[${entry(A)}]}`), DOCKER_MANIFEST_LIST_MEDIA_TYPE, 'index');
     expect(docker.mediaType).toBe(DOCKER_MANIFEST_LIST_MEDIA_TYPE);
     expect(docker.manifests.map((m) => m.digest)).toEqual([A]);
@@ -149,7 +172,13 @@ describe('parseImageIndex', () => {
 
   it('decodes escaped keys as Go does (the same answer as unescaped keys)', () => {
     const plain = parseImageIndex(bytes(`{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(A)}]}`), '', 'index');
-    const escaped = parseImageIndex(bytes(`{"\\u006dediaType":"${OCI_INDEX_MEDIA_TYPE}","manifest\\u0073":[{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","\\u0073ize":10,"d\\u0069gest":"${A}"}]}`), '', 'index');
+    const escaped = parseImageIndex(
+      bytes(
+        `{"\\u006dediaType":"${OCI_INDEX_MEDIA_TYPE}","manifest\\u0073":[{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","\\u0073ize":10,"d\\u0069gest":"${A}"}]}`,
+      ),
+      '',
+      'index',
+    );
     expect(escaped).toEqual(plain);
   });
 
@@ -172,14 +201,19 @@ describe('parseImageIndex', () => {
     ['an entry without a digest', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"mediaType":"m","size":1}]}`],
     ['an entry with an invalid digest', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"mediaType":"m","size":1,"digest":"sha256:xyz"}]}`],
     ['an entry with a negative size', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"mediaType":"m","size":-1,"digest":"${A}"}]}`],
-    ['an entry with a non-string artifactType', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"mediaType":"m","size":1,"digest":"${A}","artifactType":{}}]}`],
+    [
+      'an entry with a non-string artifactType',
+      `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"mediaType":"m","size":1,"digest":"${A}","artifactType":{}}]}`,
+    ],
     ['a deep nesting', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[],"x":${'['.repeat(20000)}${']'.repeat(20000)}}`],
   ])('rejects %s with BAD_MANIFEST', (_name, text) => {
     expect(codeOf(() => parseImageIndex(bytes(text), OCI_INDEX_MEDIA_TYPE, 'index'))).toBe('BAD_MANIFEST');
   });
 
   it('names the document and the path', () => {
-    const e = errorOf(() => parseImageIndex(bytes(`{"manifests":[${entry(A)},{"mediaType":"m","size":1,"digest":"md5:"}]}`), OCI_INDEX_MEDIA_TYPE, 'index r.io/a@x'));
+    const e = errorOf(() =>
+      parseImageIndex(bytes(`{"manifests":[${entry(A)},{"mediaType":"m","size":1,"digest":"md5:"}]}`), OCI_INDEX_MEDIA_TYPE, 'index r.io/a@x'),
+    );
     expect(e).toMatchObject({ code: 'BAD_MANIFEST', details: { path: 'manifests.1.digest' } });
     expect(e.message).toMatch(/^index r\.io\/a@x: manifests\.1\.digest: /);
   });
@@ -206,7 +240,13 @@ describe('media types', () => {
   it('exact index and manifest media types', () => {
     expect([OCI_INDEX_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE].every(isIndexMediaType)).toBe(true);
     expect([OCI_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE].every(isManifestMediaType)).toBe(true);
-    for (const mt of [OCI_INDEX_MEDIA_TYPE, 'application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.oci.artifact.manifest.v1+json', `${OCI_MANIFEST_MEDIA_TYPE}; charset=utf-8`, '']) {
+    for (const mt of [
+      OCI_INDEX_MEDIA_TYPE,
+      'application/vnd.docker.distribution.manifest.v1+json',
+      'application/vnd.oci.artifact.manifest.v1+json',
+      `${OCI_MANIFEST_MEDIA_TYPE}; charset=utf-8`,
+      '',
+    ]) {
       expect(isManifestMediaType(mt)).toBe(false);
     }
   });

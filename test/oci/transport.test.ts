@@ -136,7 +136,9 @@ describe('Transport deadlines', () => {
     expect(performance.now() - t0).toBeGreaterThan(400);
     const strict = new Transport({ timeoutMs: 400, idleTimeoutMs: 300, attempts: 1, minBytesPerSecond: 0 });
     cleanup.push(() => strict.close());
-    expect((await failure(strict.request({ method: 'GET', url: new URL(`http://${srv.host}/v2/app/blobs/x`), maxBytes: total }))).error.message).toContain('no complete response within 0.4 s');
+    expect((await failure(strict.request({ method: 'GET', url: new URL(`http://${srv.host}/v2/app/blobs/x`), maxBytes: total }))).error.message).toContain(
+      'no complete response within 0.4 s',
+    );
   });
 
   it('a body that stops mid-way: the idle deadline', async () => {
@@ -256,7 +258,7 @@ describe('an unresponsive host', () => {
 });
 
 describe('withDeadline', () => {
-  it('aborts at the deadline with a TimeoutError, or with the caller\'s reason first; dispose stops the timer', async () => {
+  it("aborts at the deadline with a TimeoutError, or with the caller's reason first; dispose stops the timer", async () => {
     const d = withDeadline(undefined, 50);
     await new Promise((r) => setTimeout(r, 120));
     expect(d.signal?.aborted).toBe(true);
@@ -324,20 +326,16 @@ describe('verifyImage deadlines', () => {
     expect(DEFAULT_VERIFY_TIMEOUT_MS).toBeLessThanOrEqual(50_000);
   });
 
-  it(
-    'with every default, a registry trickling its body forever fails in under 50 s with a timeout naming the host',
-    async () => {
-      const srv = await trickling(1000);
-      cleanup.push(() => srv.close());
-      const client = new RegistryClient({ keychain: anonymous });
-      cleanup.push(() => client.close());
-      const { error, ms } = await failure(verifyImage(`${srv.host}/app:v1`, { client, authorities }));
-      expect(error.code).toBe('REGISTRY_UNAVAILABLE');
-      expect(error.message).toContain(srv.host);
-      expect(error.message).toContain('timed out');
-      expect(ms).toBeLessThan(50_000);
-      console.log(`defaults vs a trickling registry: failed after ${Math.round(ms)} ms: ${error.message}`);
-    },
-    60_000,
-  );
+  it('with every default, a registry trickling its body forever fails in under 50 s with a timeout naming the host', async () => {
+    const srv = await trickling(1000);
+    cleanup.push(() => srv.close());
+    const client = new RegistryClient({ keychain: anonymous });
+    cleanup.push(() => client.close());
+    const { error, ms } = await failure(verifyImage(`${srv.host}/app:v1`, { client, authorities }));
+    expect(error.code).toBe('REGISTRY_UNAVAILABLE');
+    expect(error.message).toContain(srv.host);
+    expect(error.message).toContain('timed out');
+    expect(ms).toBeLessThan(50_000);
+    console.log(`defaults vs a trickling registry: failed after ${Math.round(ms)} ms: ${error.message}`);
+  }, 60_000);
 });

@@ -40,16 +40,25 @@ function checkResult(input: Uint8Array): void {
 
 describe('parsePayload properties', () => {
   it('random bytes: typed errors only', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (b) => checkResult(b)), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (b) => checkResult(b)),
+      { numRuns: 500 },
+    );
   });
 
   it('random JSON text: typed errors only', () => {
-    fc.assert(fc.property(fc.json(), (s) => checkResult(new TextEncoder().encode(s))), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.json(), (s) => checkResult(new TextEncoder().encode(s))),
+      { numRuns: 500 },
+    );
   });
 
   it('mutated valid payloads: typed errors or a correct result', () => {
     for (const valid of VALID) {
-      fc.assert(fc.property(mutated(valid), (b) => checkResult(b)), { numRuns: 400 });
+      fc.assert(
+        fc.property(mutated(valid), (b) => checkResult(b)),
+        { numRuns: 400 },
+      );
     }
   });
 

@@ -83,7 +83,11 @@ describe('parsePayload', () => {
     ['extra top-level key', enc(`{"critical":${critical()},"optional":null,"x":1}`), 'x'],
     ['extra critical key', payloadJson(`{"identity":{"docker-reference":"r"},"image":{"docker-manifest-digest":"${D}"},"type":"t","x":1}`), 'critical.x'],
     ['missing type', payloadJson(`{"identity":{"docker-reference":"r"},"image":{"docker-manifest-digest":"${D}"}}`), 'critical.type'],
-    ['non-string reference', payloadJson(`{"identity":{"docker-reference":5},"image":{"docker-manifest-digest":"${D}"},"type":"t"}`), 'critical.identity.docker-reference'],
+    [
+      'non-string reference',
+      payloadJson(`{"identity":{"docker-reference":5},"image":{"docker-manifest-digest":"${D}"},"type":"t"}`),
+      'critical.identity.docker-reference',
+    ],
     ['bad digest', payloadJson(critical('r', 'sha256:123')), 'critical.image.docker-manifest-digest'],
     ['upper-case digest', payloadJson(critical('r', D.toUpperCase())), 'critical.image.docker-manifest-digest'],
     ['optional array', payloadJson(critical(), '[]'), 'optional'],
@@ -104,7 +108,9 @@ describe('parsePayload', () => {
     expect(errorOf(() => parsePayload(enc(`{"critical":${critical()},"critical":${critical()},"optional":null}`))).code).toBe('BAD_PAYLOAD');
     expect(errorOf(() => parsePayload(payloadJson(critical(), '{"a":1,"\\u0061":2}'))).code).toBe('BAD_PAYLOAD');
     expect(
-      errorOf(() => parsePayload(payloadJson(`{"identity":{"docker-reference":"a","docker-reference":"b"},"image":{"docker-manifest-digest":"${D}"},"type":"t"}`))).code,
+      errorOf(() =>
+        parsePayload(payloadJson(`{"identity":{"docker-reference":"a","docker-reference":"b"},"image":{"docker-manifest-digest":"${D}"},"type":"t"}`)),
+      ).code,
     ).toBe('BAD_PAYLOAD');
   });
 
@@ -230,7 +236,9 @@ describe('verifyOutputJson (cosign verify stdout)', () => {
 
   it('re-escapes strings in critical and lists several payloads', () => {
     const a = parsePayload(payloadJson(critical('r.io/a', D, 'cosign container image signature')));
-    const b = parsePayload(enc(`{"critical":{"type":"t<","image":{"docker-manifest-digest":"${D2}"},"identity":{"docker-reference":"r\\u002fb"}},"optional":null}`));
+    const b = parsePayload(
+      enc(`{"critical":{"type":"t<","image":{"docker-manifest-digest":"${D2}"},"identity":{"docker-reference":"r\\u002fb"}},"optional":null}`),
+    );
     expect(text(verifyOutputJson([a, b]))).toBe(
       `\n[{"critical":${critical('r.io/a')},"optional":null},{"critical":{"identity":{"docker-reference":"r/b"},"image":{"docker-manifest-digest":"${D2}"},"type":"t\\u003c"},"optional":null}]\n`,
     );

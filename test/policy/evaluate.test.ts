@@ -15,7 +15,6 @@ rules:
     authorities: [{ key: { path: /k.pub } }]
 `);
 
-
 describe('evaluatePolicy input checks', () => {
   it('still decides for good input', () => {
     expect(evaluatePolicy(policy, parseReference('registry.example.com/ci/tf:1')).kind).toBe('rule');
@@ -26,7 +25,15 @@ describe('evaluatePolicy input checks', () => {
   it('a policy that did not come from parsePolicy is POLICY_INVALID', () => {
     const ref = parseReference('registry.example.com/ci/tf:1');
     const raw = { defaults: { unmatched: 'deny' }, allow: [], rules: [{ name: 'r', images: ['*'] }] };
-    for (const bad of [undefined, null, 'policy.yaml', raw, { ...policy, allowMatchers: ['x'] }, { ...policy, rules: [{ name: 'r' }] }, { ...policy, unmatched: 'maybe' }]) {
+    for (const bad of [
+      undefined,
+      null,
+      'policy.yaml',
+      raw,
+      { ...policy, allowMatchers: ['x'] },
+      { ...policy, rules: [{ name: 'r' }] },
+      { ...policy, unmatched: 'maybe' },
+    ]) {
       expect(codeOf(() => evaluatePolicy(bad as unknown as Policy, ref))).toBe('POLICY_INVALID');
     }
   });

@@ -49,7 +49,9 @@ describe('parsePolicy', () => {
       { kind: 'key', kms: 'awskms:///alias/image_signing_cosign_signature_key' },
     ]);
     expect(p.rules[1]?.authorities[0]).toMatchObject({ kind: 'keyless', issuer: 'https://token.actions.githubusercontent.com' });
-    const json = parsePolicy(JSON.stringify({ rules: [{ name: 'a', images: ['x/*'], authorities: [{ key: { pem: '-----BEGIN PUBLIC KEY-----\n...' } }] }] }), { format: 'json' });
+    const json = parsePolicy(JSON.stringify({ rules: [{ name: 'a', images: ['x/*'], authorities: [{ key: { pem: '-----BEGIN PUBLIC KEY-----\n...' } }] }] }), {
+      format: 'json',
+    });
     expect(json.rules[0]?.mode).toBe('enforce');
   });
 
@@ -59,7 +61,10 @@ describe('parsePolicy', () => {
     ['rules:\n  - name: a\n    images: ["x/*"]\n    mode: kill\n    authorities: [{ key: { path: /k } }]\n', /p\.yaml:4:11: rules\.0\.mode/],
     ['rules:\n  - name: a\n    imagez: ["x/*"]\n', /p\.yaml:2:5: rules\.0/],
     ['defaults: {unmatched: deny}\ndefaults: {unmatched: allow}\n', /p\.yaml:2:1: .*[Uu]nique|duplicate/i],
-    ['rules:\n  - { name: a, images: ["x/*"], authorities: [{ key: { path: /k } }] }\n  - { name: a, images: ["y/*"], authorities: [{ key: { path: /k } }] }\n', /duplicate rule name "a"/],
+    [
+      'rules:\n  - { name: a, images: ["x/*"], authorities: [{ key: { path: /k } }] }\n  - { name: a, images: ["y/*"], authorities: [{ key: { path: /k } }] }\n',
+      /duplicate rule name "a"/,
+    ],
     ['rules:\n  - { name: a, images: ["x@sha256:00"], authorities: [{ key: { path: /k } }] }\n', /not digests/],
     ['rules:\n  - { name: a, images: ["x/*"], authorities: [{ keyless: { issuer: i } }] }\n', /keyless needs/],
   ])('rejects %j with a located message', (text, message) => {
@@ -73,13 +78,20 @@ describe('parsePolicy', () => {
 
   it('random text gives POLICY_INVALID or a policy, never anything else', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.stringMatching(/^[*&!:{}[\],a-z -]{0,20}$/), fc.constantFrom(VALID).map((v) => v.slice(0, 120))), (s) => {
-        try {
-          parsePolicy(s);
-        } catch (e) {
-          expect(isCosignError(e, 'POLICY_INVALID')).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.stringMatching(/^[*&!:{}[\],a-z -]{0,20}$/),
+          fc.constantFrom(VALID).map((v) => v.slice(0, 120)),
+        ),
+        (s) => {
+          try {
+            parsePolicy(s);
+          } catch (e) {
+            expect(isCosignError(e, 'POLICY_INVALID')).toBe(true);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -113,8 +125,32 @@ describe('globs and evaluation', () => {
 describe('name normalisation (Docker reference grammar) for globs and exact names', () => {
   /** Spellings of one image that must all meet the same rule. */
   const EQUIVALENT: ReadonlyArray<[string, ReadonlyArray<string>]> = [
-    ['registry.example.com/ci/app', ['registry.example.com/ci/app', 'REGISTRY.EXAMPLE.COM/ci/app', 'Registry.Example.Com/ci/app:v1', 'registry.example.com:443/ci/app', 'REGISTRY.example.COM:443/ci/app@sha256:' + 'a'.repeat(64)]],
-    ['busybox', ['busybox', 'busybox:1.36', 'library/busybox', 'docker.io/busybox', 'docker.io/library/busybox', 'index.docker.io/busybox', 'index.docker.io/library/busybox', 'registry-1.docker.io/busybox', 'registry-1.docker.io/library/busybox', 'DOCKER.IO/busybox', 'index.docker.io:443/busybox']],
+    [
+      'registry.example.com/ci/app',
+      [
+        'registry.example.com/ci/app',
+        'REGISTRY.EXAMPLE.COM/ci/app',
+        'Registry.Example.Com/ci/app:v1',
+        'registry.example.com:443/ci/app',
+        'REGISTRY.example.COM:443/ci/app@sha256:' + 'a'.repeat(64),
+      ],
+    ],
+    [
+      'busybox',
+      [
+        'busybox',
+        'busybox:1.36',
+        'library/busybox',
+        'docker.io/busybox',
+        'docker.io/library/busybox',
+        'index.docker.io/busybox',
+        'index.docker.io/library/busybox',
+        'registry-1.docker.io/busybox',
+        'registry-1.docker.io/library/busybox',
+        'DOCKER.IO/busybox',
+        'index.docker.io:443/busybox',
+      ],
+    ],
     ['org/app', ['org/app', 'docker.io/org/app', 'index.docker.io/org/app', 'registry-1.docker.io/org/app:v2', 'Docker.IO:443/org/app']],
   ];
   const GLOBS: ReadonlyArray<[string, string]> = [
@@ -156,9 +192,14 @@ describe('name normalisation (Docker reference grammar) for globs and exact name
     for (const s of ['REGISTRY.EXAMPLE.COM/infra/x', 'registry.example.com:443/infra/a/b']) expect(evaluatePolicy(p, parseReference(s)).kind).toBe('allowed');
   });
 
-  it.each(['registry.example.com/CI/*', 'Library/busybox', 'BusyBox', 'docker.io/Org/app:v1'])('an upper-case repository path in glob %j is POLICY_INVALID', (glob) => {
-    expect(policyError(JSON.stringify({ rules: [{ name: 'r', images: [glob], authorities: [{ key: { path: '/k' } }] }] }), 'json')).toMatch(/repository paths are lower case/);
-  });
+  it.each(['registry.example.com/CI/*', 'Library/busybox', 'BusyBox', 'docker.io/Org/app:v1'])(
+    'an upper-case repository path in glob %j is POLICY_INVALID',
+    (glob) => {
+      expect(policyError(JSON.stringify({ rules: [{ name: 'r', images: [glob], authorities: [{ key: { path: '/k' } }] }] }), 'json')).toMatch(
+        /repository paths are lower case/,
+      );
+    },
+  );
 
   it('upper case in a tag is kept (tags are case sensitive); upper-case image repository paths are BAD_REFERENCE', () => {
     expect(compileGlob('registry.example.com/ci/app:V1')('registry.example.com/ci/app:V1')).toBe(true);

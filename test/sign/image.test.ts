@@ -65,7 +65,9 @@ describe('signImage with an Ed25519 key', () => {
     const s = (await signImage(ref, signer, { client })).signed[0]!;
     expect(ed25519phVerify(raw, s.payload, s.signature)).toBe(true);
     expect(cryptoVerify(null, s.payload, publicKey, s.signature)).toBe(false);
-    await expect(verifyImage(ref, { client, authorities: [keyAuthority(publicKey, 'ed.pub')] })).rejects.toSatisfy((e) => isCosignError(e, 'NO_MATCHING_SIGNATURES'));
+    await expect(verifyImage(ref, { client, authorities: [keyAuthority(publicKey, 'ed.pub')] })).rejects.toSatisfy((e) =>
+      isCosignError(e, 'NO_MATCHING_SIGNATURES'),
+    );
     const ph = keyAuthority(publicKey, 'ed.pub', { ed25519ph: true });
     expect((await verifyImage(ref, { client, authorities: [ph] })).signatures).toHaveLength(1);
     // re-signing in the same scheme recognises the existing Ed25519ph signature
@@ -89,7 +91,11 @@ describe('signImage with an Ed25519 key', () => {
       return r.signed.map((s) => s.digest);
     }
     expect(await signIndex([child(OCI_MANIFEST_MEDIA_TYPE, c1), child(DOCKER_MANIFEST_MEDIA_TYPE, c2)])).toEqual([expect.any(String), c1, c2]);
-    for (const mt of ['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.oci.artifact.manifest.v1+json', 'application/vnd.in-toto+json']) {
+    for (const mt of [
+      'application/vnd.docker.distribution.manifest.v1+json',
+      'application/vnd.oci.artifact.manifest.v1+json',
+      'application/vnd.in-toto+json',
+    ]) {
       await expect(signIndex([child(mt, c1)])).rejects.toSatisfy((e) => isCosignError(e, 'BAD_MANIFEST'));
     }
   });

@@ -68,13 +68,26 @@ function layersOf(v: Vector): ImageLayer[] {
   if (v.kind === 'legacy-sig/payload+sig') {
     const payload = fixture(v.files.find((f) => f.endsWith('payload.json')) as string);
     const sigB64 = readFileSync(abs(v.files.find((f) => f.endsWith('.b64')) as string), 'utf8').trim();
-    return [{ descriptor: { mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', size: payload.byteLength, digest: digestOf(payload), annotations: { 'dev.cosignproject.cosign/signature': sigB64 } }, payload }];
+    return [
+      {
+        descriptor: {
+          mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+          size: payload.byteLength,
+          digest: digestOf(payload),
+          annotations: { 'dev.cosignproject.cosign/signature': sigB64 },
+        },
+        payload,
+      },
+    ];
   }
   return v.files
     .filter((f) => !f.endsWith('/manifest.json'))
     .map((f) => {
       const s = parseSigstoreJsonSignature(fixture(f));
-      return { descriptor: { mediaType: s.mediaType, size: s.payload.byteLength, digest: digestOf(s.payload), annotations: s.annotations }, payload: s.payload };
+      return {
+        descriptor: { mediaType: s.mediaType, size: s.payload.byteLength, digest: digestOf(s.payload), annotations: s.annotations },
+        payload: s.payload,
+      };
     });
 }
 
@@ -89,7 +102,9 @@ function claimedDigest(layers: readonly ImageLayer[]): Digest {
 
 function manifestMediaType(bytes: Buffer): string {
   const doc = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; schemaVersion?: number };
-  return doc.mediaType ?? (doc.schemaVersion === 1 ? 'application/vnd.docker.distribution.manifest.v1+prettyjws' : 'application/vnd.oci.image.manifest.v1+json');
+  return (
+    doc.mediaType ?? (doc.schemaVersion === 1 ? 'application/vnd.docker.distribution.manifest.v1+prettyjws' : 'application/vnd.oci.image.manifest.v1+json')
+  );
 }
 
 let reg: TestRegistry;

@@ -86,7 +86,14 @@ describe('verifyImage layer by layer', () => {
     const err = await verifyImage(`${name}@${DIGEST}`, { client, authorities: [key.authority], maxPayloadBytes: 2048 }).catch((e: unknown) => e as CosignError);
     expect(isCosignError(err, 'NO_MATCHING_SIGNATURES')).toBe(true);
     const details = (err as CosignError).details as { layers: Array<{ digest: string; code: string; reason: string }> };
-    expect(details.layers.map((l) => l.code)).toEqual(['NOT_FOUND', 'BAD_SIGNATURE_LAYER', 'TOO_LARGE', 'SIGNATURE_INVALID', 'SIGNATURE_INVALID', 'DIGEST_MISMATCH']);
+    expect(details.layers.map((l) => l.code)).toEqual([
+      'NOT_FOUND',
+      'BAD_SIGNATURE_LAYER',
+      'TOO_LARGE',
+      'SIGNATURE_INVALID',
+      'SIGNATURE_INVALID',
+      'DIGEST_MISMATCH',
+    ]);
     const grouped = new Map<string, string[]>();
     for (const l of details.layers) grouped.set(l.reason, [...(grouped.get(l.reason) ?? []), l.digest]);
     expect((err as CosignError).message).toBe(
@@ -101,7 +108,9 @@ describe('verifyImage layer by layer', () => {
     const name = `${reg.host}/${r}`;
     storeSignatures(reg, r, DIGEST, mixedLayers(name).layers);
     reg.faults.next({ path: /\/blobs\//, status: 400, body: '{"errors":[{"code":"DENIED","message":"no"}]}', times: 1 });
-    const err = await verifyImage(`${name}@${DIGEST}`, { client, authorities: [key.authority], maxPayloadBytes: 2048, concurrency: 1 }).catch((e: unknown) => e as CosignError);
+    const err = await verifyImage(`${name}@${DIGEST}`, { client, authorities: [key.authority], maxPayloadBytes: 2048, concurrency: 1 }).catch(
+      (e: unknown) => e as CosignError,
+    );
     expect(isCosignError(err)).toBe(true);
     expect((err as CosignError).code).not.toBe('NO_MATCHING_SIGNATURES');
     reg.faults.clear();
@@ -155,13 +164,20 @@ describe('verifyImage throughIndex: the index is untrusted JSON', () => {
   });
 
   it('escaped keys are read as Go reads them', async () => {
-    expect(await verifyThrough(`{"schemaVersion":2,"\\u006dediaType":"${OCI_INDEX_MEDIA_TYPE}","manifest\\u0073":[{"mediaType":"m","size":1,"d\\u0069gest":"${CHILD}"}]}`)).toBe('ok');
+    expect(
+      await verifyThrough(
+        `{"schemaVersion":2,"\\u006dediaType":"${OCI_INDEX_MEDIA_TYPE}","manifest\\u0073":[{"mediaType":"m","size":1,"d\\u0069gest":"${CHILD}"}]}`,
+      ),
+    ).toBe('ok');
   });
 
   it.each([
     ['duplicate manifests (the last lists the child)', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(OTHER)}],"manifests":[${entry(CHILD)}]}`],
     ['duplicate manifests spelled with escapes', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(OTHER)}],"manifest\\u0073":[${entry(CHILD)}]}`],
-    ['a duplicate digest in an entry', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"mediaType":"m","size":1,"digest":"${OTHER}","digest":"${CHILD}"}]}`],
+    [
+      'a duplicate digest in an entry',
+      `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"mediaType":"m","size":1,"digest":"${OTHER}","digest":"${CHILD}"}]}`,
+    ],
     ['a duplicate mediaType', `{"mediaType":"${OCI_MANIFEST_MEDIA_TYPE}","mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[${entry(CHILD)}]}`],
     ['an entry without size and mediaType', `{"mediaType":"${OCI_INDEX_MEDIA_TYPE}","manifests":[{"digest":"${CHILD}"}]}`],
     ['a non-object', `[${entry(CHILD)}]`],

@@ -31,7 +31,13 @@ export const command: Command = {
   # remove only the signatures, without a confirmation prompt
   cosign-ts clean --type signature -f <IMAGE>`,
   flags: [
-    { name: 'type', type: 'string', default: 'all', values: ['signature', 'attestation', 'sbom', 'all'], help: 'a type of clean: <signature|attestation|sbom|all> (sbom is deprecated)' },
+    {
+      name: 'type',
+      type: 'string',
+      default: 'all',
+      values: ['signature', 'attestation', 'sbom', 'all'],
+      help: 'a type of clean: <signature|attestation|sbom|all> (sbom is deprecated)',
+    },
     { name: 'force', short: 'f', type: 'boolean', default: false, help: 'do not prompt for confirmation' },
     ...REGISTRY_FLAGS,
     OUTPUT_FLAG,

@@ -51,7 +51,15 @@ complete -o default -F ${fn} ${PROG}
 function zsh(vf: VerbFlags): string {
   const fn = `_${PROG.replace(/-/g, '_')}`;
   const q = (s: string): string => s.replace(/'/g, "'\\''").replace(/:/g, '\\:');
-  const cases = vf.map((v) => `    ${v.name}) _arguments '*:file:_files' ${v.flags.filter((f) => f.startsWith('--')).map((f) => `'${f}[]'`).join(' ')} ;;`).join('\n');
+  const cases = vf
+    .map(
+      (v) =>
+        `    ${v.name}) _arguments '*:file:_files' ${v.flags
+          .filter((f) => f.startsWith('--'))
+          .map((f) => `'${f}[]'`)
+          .join(' ')} ;;`,
+    )
+    .join('\n');
   return `#compdef ${PROG}
 ${fn}() {
   local -a verbs

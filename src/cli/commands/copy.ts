@@ -111,7 +111,8 @@ async function walk(ctx: CliContext, reg: RegistrySettings, repo: ImageReference
 async function runCopy(ctx: CliContext, flags: Parameters<Command['run']>[1]): Promise<number> {
   if (flags.str('platform') !== '') throw unsupported('copying one platform (--platform)');
   const only = flags.bool('sig-only') ? ['sig'] : flags.list('only');
-  for (const o of only) if (o !== 'sig' && o !== 'att' && o !== 'sbom') throw new CliError(`invalid value for --only: ${JSON.stringify(o)} (sig, att, sbom)`, 1, 'USAGE');
+  for (const o of only)
+    if (o !== 'sig' && o !== 'att' && o !== 'sbom') throw new CliError(`invalid value for --only: ${JSON.stringify(o)} (sig, att, sbom)`, 1, 'USAGE');
   const kinds: Kind[] = only.length > 0 ? (only as Kind[]) : ['sig', 'att', 'sbom'];
   const copyImage = only.length === 0;
   const force = flags.bool('force');

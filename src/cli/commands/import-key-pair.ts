@@ -15,7 +15,7 @@ import { getPassword } from '../password.js';
 export const command: Command = {
   name: 'import-key-pair',
   short: 'Imports a PEM-encoded RSA, EC or Ed25519 private key.',
-  long: 'Imports a PEM-encoded RSA, EC or Ed25519 private key for signing (RSA PRIVATE KEY, EC PRIVATE KEY\nor PRIVATE KEY) and writes it encrypted with a password in cosign\'s format.',
+  long: "Imports a PEM-encoded RSA, EC or Ed25519 private key for signing (RSA PRIVATE KEY, EC PRIVATE KEY\nor PRIVATE KEY) and writes it encrypted with a password in cosign's format.",
   usage: '[flags]',
   examples: `  cosign-ts import-key-pair  --key openssl.key --output-key-prefix my-key
 

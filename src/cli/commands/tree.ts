@@ -31,7 +31,11 @@ export const command: Command = {
 
   # machine-readable
   cosign-ts tree --output json <IMAGE>`,
-  flags: [...REGISTRY_FLAGS, { name: 'experimental-oci11', type: 'boolean', default: false, help: 'accepted for compatibility: referrers are always listed' }, OUTPUT_FLAG],
+  flags: [
+    ...REGISTRY_FLAGS,
+    { name: 'experimental-oci11', type: 'boolean', default: false, help: 'accepted for compatibility: referrers are always listed' },
+    OUTPUT_FLAG,
+  ],
   args: { min: 1, max: 1 },
   async run(ctx, flags) {
     const json = flags.str('output') === 'json';
@@ -73,7 +77,11 @@ export const command: Command = {
       const artifactRef = withDigest(ref, r.digest);
       try {
         const m = await reg.client.getManifest(artifactRef, { signal: ctx.signal });
-        referrers.push({ artifactType: type, reference: formatReference(artifactRef), layers: parseManifest(m.bytes, m.mediaType, `manifest ${formatReference(artifactRef)}`).layers.map((l) => l.digest) });
+        referrers.push({
+          artifactType: type,
+          reference: formatReference(artifactRef),
+          layers: parseManifest(m.bytes, m.mediaType, `manifest ${formatReference(artifactRef)}`).layers.map((l) => l.digest),
+        });
       } catch (e) {
         ctx.stderr.write(`Error fetching artifact ${formatReference(artifactRef)}: ${(e as Error).message}\n`);
       }

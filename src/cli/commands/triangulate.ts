@@ -28,7 +28,12 @@ export const command: Command = {
   # with signatures stored in another repository
   COSIGN_REPOSITORY=registry.example.com/signatures cosign-ts triangulate <IMAGE>`,
   flags: [
-    { name: 'type', type: 'string', default: 'signature', help: 'related attachment to triangulate (attestation|sbom|signature|digest), default signature (sbom is deprecated)' },
+    {
+      name: 'type',
+      type: 'string',
+      default: 'signature',
+      help: 'related attachment to triangulate (attestation|sbom|signature|digest), default signature (sbom is deprecated)',
+    },
     ...REGISTRY_FLAGS,
     OUTPUT_FLAG,
   ],

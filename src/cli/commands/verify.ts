@@ -94,17 +94,47 @@ Exit status (the same as cosign 2.5):
   flags: [
     { name: 'key', type: 'string', default: '', help: 'path to the public key file, KMS URI or Kubernetes Secret' },
     { name: 'annotations', short: 'a', type: 'stringSlice', help: 'extra key=value pairs to verify' },
-    { name: 'insecure-ignore-tlog', type: 'boolean', default: false, help: 'ignore transparency log verification, to be used when an artifact signature has not been uploaded to the transparency log. Artifacts cannot be publicly verified when not included in a log' },
-    { name: 'private-infrastructure', type: 'boolean', default: false, help: 'skip transparency log verification when verifying artifacts in a privately deployed infrastructure' },
+    {
+      name: 'insecure-ignore-tlog',
+      type: 'boolean',
+      default: false,
+      help: 'ignore transparency log verification, to be used when an artifact signature has not been uploaded to the transparency log. Artifacts cannot be publicly verified when not included in a log',
+    },
+    {
+      name: 'private-infrastructure',
+      type: 'boolean',
+      default: false,
+      help: 'skip transparency log verification when verifying artifacts in a privately deployed infrastructure',
+    },
     { name: 'check-claims', type: 'boolean', default: true, help: 'whether to check the claims found (cosign-ts: always true)' },
     { name: 'output', short: 'o', type: 'string', default: 'json', help: 'output format for the signing image information (json|text)' },
-    { name: 'signature', type: 'string', default: '', help: 'signature content or path or remote URL (verify this signature instead of the registry\'s)' },
+    { name: 'signature', type: 'string', default: '', help: "signature content or path or remote URL (verify this signature instead of the registry's)" },
     { name: 'payload', type: 'string', default: '', help: 'payload path or remote URL (with --signature)' },
     { name: 'offline', type: 'boolean', default: false, help: 'only allow offline verification (cosign-ts never queries Rekor online)' },
-    { name: 'rekor-url', type: 'string', default: 'https://rekor.sigstore.dev', help: 'address of rekor STL server (unused: cosign-ts never queries Rekor online)' },
-    { name: 'signature-digest-algorithm', type: 'string', default: 'sha256', help: 'digest algorithm to use when processing a signature (sha256|sha384|sha512)' },
-    { name: 'max-workers', type: 'string', default: '10', help: 'the amount of maximum workers for parallel executions (cosign-ts: images verified at once and connections per registry, at most 256)' },
-    { name: 'local-image', type: 'boolean', default: false, help: "whether the specified image is a path to an image saved locally via 'cosign save' (not supported yet)" },
+    {
+      name: 'rekor-url',
+      type: 'string',
+      default: 'https://rekor.sigstore.dev',
+      help: 'address of rekor STL server (unused: cosign-ts never queries Rekor online)',
+    },
+    {
+      name: 'signature-digest-algorithm',
+      type: 'string',
+      default: 'sha256',
+      help: 'digest algorithm to use when processing a signature (sha256|sha384|sha512)',
+    },
+    {
+      name: 'max-workers',
+      type: 'string',
+      default: '10',
+      help: 'the amount of maximum workers for parallel executions (cosign-ts: images verified at once and connections per registry, at most 256)',
+    },
+    {
+      name: 'local-image',
+      type: 'boolean',
+      default: false,
+      help: "whether the specified image is a path to an image saved locally via 'cosign save' (not supported yet)",
+    },
     { name: 'attachment', type: 'string', default: '', help: 'DEPRECATED, related image attachment to verify (not supported)' },
     { name: 'new-bundle-format', type: 'boolean', default: false, help: 'expect the signature to be packaged in a Sigstore bundle (not supported yet)' },
     { name: 'experimental-oci11', type: 'boolean', default: false, help: 'set to true to enable experimental OCI 1.1 behaviour (not supported yet)' },
@@ -113,9 +143,24 @@ Exit status (the same as cosign 2.5):
     { name: 'timestamp-certificate-chain', type: 'string', default: '', help: 'PEM certificate chain of the timestamp authority (not supported yet)' },
     { name: 'insecure-ignore-sct', type: 'boolean', default: false, help: 'keyless only (not supported yet)' },
     { name: 'certificate-identity', type: 'string', default: '', help: 'The identity expected in a valid Fulcio certificate (keyless; not supported yet)' },
-    { name: 'certificate-identity-regexp', type: 'string', default: '', help: 'A regular expression alternative to --certificate-identity (keyless; not supported yet)' },
-    { name: 'certificate-oidc-issuer', type: 'string', default: '', help: 'The OIDC issuer expected in a valid Fulcio certificate (keyless; not supported yet)' },
-    { name: 'certificate-oidc-issuer-regexp', type: 'string', default: '', help: 'A regular expression alternative to --certificate-oidc-issuer (keyless; not supported yet)' },
+    {
+      name: 'certificate-identity-regexp',
+      type: 'string',
+      default: '',
+      help: 'A regular expression alternative to --certificate-identity (keyless; not supported yet)',
+    },
+    {
+      name: 'certificate-oidc-issuer',
+      type: 'string',
+      default: '',
+      help: 'The OIDC issuer expected in a valid Fulcio certificate (keyless; not supported yet)',
+    },
+    {
+      name: 'certificate-oidc-issuer-regexp',
+      type: 'string',
+      default: '',
+      help: 'A regular expression alternative to --certificate-oidc-issuer (keyless; not supported yet)',
+    },
     { name: 'certificate', type: 'string', default: '', help: 'path to the public certificate (not supported yet)' },
     { name: 'certificate-chain', type: 'string', default: '', help: 'path to a list of CA certificates in PEM format (not supported yet)' },
     { name: 'ca-roots', type: 'string', default: '', help: 'path to a bundle file of CA certificates in PEM format (not supported yet)' },
@@ -164,7 +209,8 @@ async function prepare(ctx: CliContext, flags: Flags): Promise<Prepared> {
       'UNSUPPORTED',
     );
   }
-  if (keyless.length > 0) warn(ctx, `--${keyless.join(', --')} ignored: verifying with the key given by --key (keyless verification is not supported by cosign-ts yet)`);
+  if (keyless.length > 0)
+    warn(ctx, `--${keyless.join(', --')} ignored: verifying with the key given by --key (keyless verification is not supported by cosign-ts yet)`);
   const alg = flags.str('signature-digest-algorithm');
   if (alg !== 'sha256' && alg !== 'sha384' && alg !== 'sha512') {
     if (alg === 'sha224') throw unsupported('--signature-digest-algorithm sha224');
@@ -192,7 +238,8 @@ async function prepare(ctx: CliContext, flags: Flags): Promise<Prepared> {
     try {
       pem = await readFileLimited(rekorFile, MAX_KEY_FILE_BYTES, 'Rekor public key file', 'utf8');
     } catch (e) {
-      if (isCosignError(e, 'TOO_LARGE')) throw new CliError(`reading SIGSTORE_REKOR_PUBLIC_KEY: ${(e as Error).message}`, EXIT.ERROR, 'TOO_LARGE', { cause: e });
+      if (isCosignError(e, 'TOO_LARGE'))
+        throw new CliError(`reading SIGSTORE_REKOR_PUBLIC_KEY: ${(e as Error).message}`, EXIT.ERROR, 'TOO_LARGE', { cause: e });
       throw new CliError(`reading SIGSTORE_REKOR_PUBLIC_KEY ${rekorFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
     const { rekorKey } = await import('../../artifact/rekor.js');
@@ -223,7 +270,12 @@ function verifyError(e: unknown): never {
     case 'NOT_FOUND':
       throw new CliError(`image tag not found: ${msg}`, EXIT.NOT_FOUND, 'NOT_FOUND', { cause: e });
     case 'NO_MATCHING_SIGNATURES':
-      throw new CliError(msg.startsWith('no matching signatures') ? msg : `no matching signatures: ${msg}`, EXIT.NO_MATCHING_SIGNATURES, 'NO_MATCHING_SIGNATURES', { cause: e });
+      throw new CliError(
+        msg.startsWith('no matching signatures') ? msg : `no matching signatures: ${msg}`,
+        EXIT.NO_MATCHING_SIGNATURES,
+        'NO_MATCHING_SIGNATURES',
+        { cause: e },
+      );
     case 'BAD_REFERENCE':
       throw new CliError(`parsing reference: ${msg}`, EXIT.ERROR, 'BAD_REFERENCE', { cause: e });
     default:
@@ -388,7 +440,10 @@ async function verifyOffline(
     }
     let payload = explicitPayload;
     if (payload === undefined) {
-      warn(ctx, `using obsolete implied signature payload data (with digested reference ${formatReference(withDigest(ref, digest))}); specify it explicitly with --payload instead`);
+      warn(
+        ctx,
+        `using obsolete implied signature payload data (with digested reference ${formatReference(withDigest(ref, digest))}); specify it explicitly with --payload instead`,
+      );
       payload = Buffer.from(buildPayload({ dockerReference: ref.name, digest }));
     }
     const layer = buildSignatureLayer({ payload, signature });

@@ -64,7 +64,10 @@ export const command: Command = {
       ['Compiler:', v.compiler],
       ['Platform:', v.platform],
     ];
-    out(ctx, `cosign-ts: sign and verify container images like Sigstore cosign, in pure TypeScript.\n\n${rows.map(([k, val]) => `${k.padEnd(15)}${val}`).join('\n')}\n`);
+    out(
+      ctx,
+      `cosign-ts: sign and verify container images like Sigstore cosign, in pure TypeScript.\n\n${rows.map(([k, val]) => `${k.padEnd(15)}${val}`).join('\n')}\n`,
+    );
     return Promise.resolve(0);
   },
 };

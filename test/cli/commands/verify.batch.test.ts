@@ -63,7 +63,10 @@ describe('verify of many images: bounded connections', () => {
     for (const workers of [undefined, 4] as const) {
       await proxy.idle();
       proxy.resetCounts();
-      const r = await cli(['verify', '--key', pubPath, '--insecure-ignore-tlog=true', ...(workers === undefined ? [] : ['--max-workers', String(workers)]), ...images], { timeoutMs: 120_000 });
+      const r = await cli(
+        ['verify', '--key', pubPath, '--insecure-ignore-tlog=true', ...(workers === undefined ? [] : ['--max-workers', String(workers)]), ...images],
+        { timeoutMs: 120_000 },
+      );
       expect(r.code, r.stderr.slice(-500)).toBe(0);
       expect(r.stdout).toBe(expected);
       expect(r.stderr.split('\nVerification for ').length - 1).toBe(COUNT);

@@ -57,9 +57,7 @@ export function httpRequest(url: string | URL, opts: HttpRequestOptions = {}): P
     method: opts.method ?? 'GET',
     headers,
     path: u.pathname + u.search,
-    ...(opts.socketPath !== undefined
-      ? { socketPath: opts.socketPath }
-      : { host: u.hostname, port: u.port === '' ? (isHttps ? 443 : 80) : Number(u.port) }),
+    ...(opts.socketPath !== undefined ? { socketPath: opts.socketPath } : { host: u.hostname, port: u.port === '' ? (isHttps ? 443 : 80) : Number(u.port) }),
     ...(isHttps && ca !== undefined ? { ca } : {}),
     agent: false,
   };
@@ -91,12 +89,7 @@ export function httpRequest(url: string | URL, opts: HttpRequestOptions = {}): P
 }
 
 /** Polls `check` every `intervalMs` until it returns true or `timeoutMs` passes. */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 15_000,
-  intervalMs = 50,
-): Promise<void> {
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15_000, intervalMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

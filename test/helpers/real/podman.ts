@@ -18,16 +18,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { httpRequest, waitFor, type HttpResponse } from './http.js';
-import {
-  describeFailure,
-  onProcessExit,
-  realTools,
-  runCommand,
-  runSyncQuiet,
-  spawnDaemon,
-  type RunOptions,
-  type RunResult,
-} from './proc.js';
+import { describeFailure, onProcessExit, realTools, runCommand, runSyncQuiet, spawnDaemon, type RunOptions, type RunResult } from './proc.js';
 
 /** Options of {@link startPodman}. */
 export interface PodmanOptions {
@@ -97,10 +88,7 @@ export async function writePodmanConfig(dir: string, opts: PodmanOptions = {}): 
   const run = path.join(dir, 'run');
   const tmp = path.join(dir, 'tmp');
   await Promise.all([root, run, tmp].map((d) => mkdir(d, { recursive: true })));
-  await writeFile(
-    path.join(dir, 'storage.conf'),
-    ['[storage]', 'driver = "vfs"', `runroot = ${toml(run)}`, `graphroot = ${toml(root)}`, ''].join('\n'),
-  );
+  await writeFile(path.join(dir, 'storage.conf'), ['[storage]', 'driver = "vfs"', `runroot = ${toml(run)}`, `graphroot = ${toml(root)}`, ''].join('\n'));
   await writeFile(
     path.join(dir, 'containers.conf'),
     [
@@ -167,9 +155,7 @@ export async function startPodman(opts: PodmanOptions = {}): Promise<PodmanServi
       method,
       socketPath,
       timeoutMs: 60_000,
-      ...(body !== undefined
-        ? { body: Buffer.isBuffer(body) ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } }
-        : {}),
+      ...(body !== undefined ? { body: Buffer.isBuffer(body) ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
     });
 
   try {

@@ -209,9 +209,7 @@ const setpriv = '/usr/bin/setpriv';
 /** Starts a long-running program in the background, tied to this process's lifetime. */
 export function spawnDaemon(cmd: string, args: readonly string[], opts: Pick<RunOptions, 'env' | 'cwd' | 'cleanEnv'> = {}): Daemon {
   installExitHandler();
-  const [file, argv] = existsSync(setpriv)
-    ? [setpriv, ['--pdeathsig', 'KILL', '--', cmd, ...args]]
-    : [cmd, [...args]];
+  const [file, argv] = existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, [...args]];
   const child = spawn(file, argv, { env: mergeEnv(opts), cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
   daemons.add(child);

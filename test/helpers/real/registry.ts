@@ -89,23 +89,46 @@ export async function makeTestCertificates(dir: string, hosts: { ips?: string[];
   const ossl = (args: string[]) => runOk(realTools.openssl, args, { timeoutMs: 30_000 });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   await ossl([
-    'req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '7', '-sha256',
-    '-subj', '/CN=cosign-ts test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    '7',
+    '-sha256',
+    '-subj',
+    '/CN=cosign-ts test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   await ossl(['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
-  const san = [
-    ...(hosts.ips ?? ['127.0.0.1']).map((ip) => `IP:${ip}`),
-    ...(hosts.dns ?? ['localhost']).map((d) => `DNS:${d}`),
-  ].join(',');
+  const san = [...(hosts.ips ?? ['127.0.0.1']).map((ip) => `IP:${ip}`), ...(hosts.dns ?? ['localhost']).map((d) => `DNS:${d}`)].join(',');
   await writeFile(
     f('server.ext'),
     `subjectAltName=${san}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
   );
   await ossl([
-    'x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
-    '-out', f('server.pem'), '-days', '7', '-sha256', '-extfile', f('server.ext'),
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    f('server.pem'),
+    '-days',
+    '7',
+    '-sha256',
+    '-extfile',
+    f('server.ext'),
   ]);
   const certDir = f('certs.d');
   await mkdir(certDir, { recursive: true });
@@ -113,13 +136,7 @@ export async function makeTestCertificates(dir: string, hosts: { ips?: string[];
   return { caFile: f('ca.pem'), caKeyFile: f('ca.key'), certFile: f('server.pem'), keyFile: f('server.key'), certDir };
 }
 
-function registryConfig(o: {
-  port: number;
-  storage: string;
-  logLevel: string;
-  tls?: { cert: string; key: string };
-  htpasswd?: string;
-}): string {
+function registryConfig(o: { port: number; storage: string; logLevel: string; tls?: { cert: string; key: string }; htpasswd?: string }): string {
   // Plain YAML written by hand: no quoting issues, paths come from mkdtemp.
   const lines = [
     'version: 0.1',
@@ -266,7 +283,10 @@ export function startSecureRegistry(opts: Omit<RegistryOptions, 'tls' | 'auth'> 
  * `--authfile`) holding the registry's credentials; both are the same file format. Returns the
  * folder to use as `DOCKER_CONFIG` and the file path.
  */
-export async function writeDockerConfig(reg: Pick<RealRegistry, 'host' | 'username' | 'password'>, dir: string): Promise<{ dockerConfigDir: string; authFile: string }> {
+export async function writeDockerConfig(
+  reg: Pick<RealRegistry, 'host' | 'username' | 'password'>,
+  dir: string,
+): Promise<{ dockerConfigDir: string; authFile: string }> {
   await mkdir(dir, { recursive: true });
   const auths: Record<string, { auth: string }> = {};
   if (reg.username !== undefined) {

@@ -68,10 +68,7 @@ export function cosignRegistryFlags(reg: Pick<RealRegistry, 'url' | 'caFile' | '
  * skopeo's per-side connection flags for a test registry: `side` is `src` or `dest` (or `''` for
  * commands such as inspect that take `--tls-verify`/`--cert-dir`/`--creds`).
  */
-export function skopeoRegistryFlags(
-  reg: Pick<RealRegistry, 'url' | 'certDir' | 'username' | 'password'>,
-  side: 'src' | 'dest' | '',
-): string[] {
+export function skopeoRegistryFlags(reg: Pick<RealRegistry, 'url' | 'certDir' | 'username' | 'password'>, side: 'src' | 'dest' | ''): string[] {
   const p = side === '' ? '--' : `--${side}-`;
   const f: string[] = [];
   if (reg.url.startsWith('http:')) f.push(`${p}tls-verify=false`);
@@ -198,11 +195,14 @@ export async function skopeoCopyAndSign(o: SkopeoCopyAndSignOptions): Promise<Ru
   await writeFile(passFile, o.passphrase, { mode: 0o600 });
   const args = [
     ...cfg.globalFlags,
-    '--tmpdir', dir,
+    '--tmpdir',
+    dir,
     'copy',
     '--quiet',
-    '--sign-by-sigstore-private-key', o.keyPath,
-    '--sign-passphrase-file', passFile,
+    '--sign-by-sigstore-private-key',
+    o.keyPath,
+    '--sign-passphrase-file',
+    passFile,
     ...skopeoRegistryFlags(o.destRegistry, 'dest'),
     ...(o.srcRegistry !== undefined ? skopeoRegistryFlags(o.srcRegistry, 'src') : []),
     ...(o.extraArgs ?? []),

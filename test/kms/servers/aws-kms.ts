@@ -29,9 +29,30 @@ const SIGNING_ALGS: Record<AwsKeySpec, string[]> = {
   ECC_NIST_P384: ['ECDSA_SHA_384'],
   ECC_NIST_P521: ['ECDSA_SHA_512'],
   ECC_SECG_P256K1: ['ECDSA_SHA_256'],
-  RSA_2048: ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512', 'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512'],
-  RSA_3072: ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512', 'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512'],
-  RSA_4096: ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512', 'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512'],
+  RSA_2048: [
+    'RSASSA_PKCS1_V1_5_SHA_256',
+    'RSASSA_PKCS1_V1_5_SHA_384',
+    'RSASSA_PKCS1_V1_5_SHA_512',
+    'RSASSA_PSS_SHA_256',
+    'RSASSA_PSS_SHA_384',
+    'RSASSA_PSS_SHA_512',
+  ],
+  RSA_3072: [
+    'RSASSA_PKCS1_V1_5_SHA_256',
+    'RSASSA_PKCS1_V1_5_SHA_384',
+    'RSASSA_PKCS1_V1_5_SHA_512',
+    'RSASSA_PSS_SHA_256',
+    'RSASSA_PSS_SHA_384',
+    'RSASSA_PSS_SHA_512',
+  ],
+  RSA_4096: [
+    'RSASSA_PKCS1_V1_5_SHA_256',
+    'RSASSA_PKCS1_V1_5_SHA_384',
+    'RSASSA_PKCS1_V1_5_SHA_512',
+    'RSASSA_PSS_SHA_256',
+    'RSASSA_PSS_SHA_384',
+    'RSASSA_PSS_SHA_512',
+  ],
 };
 
 const ALG_HASH: Record<string, 'sha256' | 'sha384' | 'sha512'> = {
@@ -148,7 +169,8 @@ export class AwsKmsServer {
   }
 
   #resolve(keyId: unknown): AwsTestKey {
-    if (typeof keyId !== 'string' || keyId === '') throw new AwsError('ValidationException', "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null");
+    if (typeof keyId !== 'string' || keyId === '')
+      throw new AwsError('ValidationException', "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null");
     let id: string | undefined;
     const arn = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/.exec(keyId);
     if (arn !== null) {
@@ -160,7 +182,12 @@ export class AwsKmsServer {
     const key = id === undefined ? undefined : this.keys.get(id);
     if (key === undefined) {
       const shown = keyId.startsWith('alias/') || keyId.startsWith('arn:') ? keyId : `arn:aws:kms:${this.region}:${this.accountId}:key/${keyId}`;
-      throw new AwsError('NotFoundException', keyId.startsWith('alias/') ? `Alias ${shown.replace(/^alias/, `arn:aws:kms:${this.region}:${this.accountId}:alias`)} is not found.` : `Key '${shown}' does not exist`);
+      throw new AwsError(
+        'NotFoundException',
+        keyId.startsWith('alias/')
+          ? `Alias ${shown.replace(/^alias/, `arn:aws:kms:${this.region}:${this.accountId}:alias`)} is not found.`
+          : `Key '${shown}' does not exist`,
+      );
     }
     return key;
   }
@@ -182,7 +209,10 @@ export class AwsKmsServer {
   #checkSigV4(req: IncomingMessage, body: Buffer): AwsError | undefined {
     const auth = req.headers['authorization'];
     if (auth === undefined) return new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-    const m = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(auth);
+    const m =
+      /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(
+        auth,
+      );
     if (m === null) return new AwsError('IncompleteSignatureException', 'Authorization header requires Credential, SignedHeaders and Signature parameters.');
     const [, akid, date, region, service, signedHeadersStr, signature] = m as unknown as [string, string, string, string, string, string, string];
     if (akid !== this.accessKeyId) return new AwsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
@@ -190,12 +220,20 @@ export class AwsKmsServer {
     if (typeof amzDate !== 'string' || !/^\d{8}T\d{6}Z$/.test(amzDate) || amzDate.slice(0, 8) !== date) {
       return new AwsError('IncompleteSignatureException', 'Date must be in ISO-8601 basic format and match the credential scope');
     }
-    const t = Date.UTC(+amzDate.slice(0, 4), +amzDate.slice(4, 6) - 1, +amzDate.slice(6, 8), +amzDate.slice(9, 11), +amzDate.slice(11, 13), +amzDate.slice(13, 15));
+    const t = Date.UTC(
+      +amzDate.slice(0, 4),
+      +amzDate.slice(4, 6) - 1,
+      +amzDate.slice(6, 8),
+      +amzDate.slice(9, 11),
+      +amzDate.slice(11, 13),
+      +amzDate.slice(13, 15),
+    );
     if (Math.abs(Date.now() - t) > 15 * 60 * 1000) return new AwsError('InvalidSignatureException', 'Signature expired');
     if (region !== this.region) return new AwsError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${region}'.`);
     if (service !== 'kms') return new AwsError('InvalidSignatureException', `Credential should be scoped to correct service: 'kms'.`);
     const signedHeaders = signedHeadersStr.split(';');
-    if (!signedHeaders.includes('host') || !signedHeaders.includes('x-amz-date')) return new AwsError('IncompleteSignatureException', 'host and x-amz-date must be signed');
+    if (!signedHeaders.includes('host') || !signedHeaders.includes('x-amz-date'))
+      return new AwsError('IncompleteSignatureException', 'host and x-amz-date must be signed');
     if (this.sessionToken !== undefined && req.headers['x-amz-security-token'] !== this.sessionToken) {
       return new AwsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
     }
@@ -212,7 +250,8 @@ export class AwsKmsServer {
         return `${h}:${value.trim().replace(/\s+/g, ' ')}\n`;
       })
       .join('');
-    const payloadHash = typeof req.headers['x-amz-content-sha256'] === 'string' ? req.headers['x-amz-content-sha256'] : createHash('sha256').update(body).digest('hex');
+    const payloadHash =
+      typeof req.headers['x-amz-content-sha256'] === 'string' ? req.headers['x-amz-content-sha256'] : createHash('sha256').update(body).digest('hex');
     const canonicalRequest = [req.method, url.pathname, canonicalQuery, canonicalHeaders, signedHeadersStr, payloadHash].join('\n');
     const scope = `${date}/${region}/${service}/aws4_request`;
     const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
@@ -242,7 +281,8 @@ export class AwsKmsServer {
       const target = req.headers['x-amz-target'];
       const ct = req.headers['content-type'];
       if (typeof target !== 'string' || !target.startsWith('TrentService.')) throw new AwsError('UnknownOperationException', 'missing or invalid X-Amz-Target');
-      if (typeof ct !== 'string' || !ct.startsWith('application/x-amz-json-1.1')) throw new AwsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1');
+      if (typeof ct !== 'string' || !ct.startsWith('application/x-amz-json-1.1'))
+        throw new AwsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1');
       const authErr = this.#checkSigV4(req, body);
       if (authErr !== undefined) {
         this.authFailures.push(authErr.type);
@@ -299,7 +339,9 @@ export class AwsKmsServer {
           CustomerMasterKeySpec: key.spec,
           KeySpec: key.spec,
           KeyUsage: key.usage,
-          ...(meta['SigningAlgorithms'] !== undefined ? { SigningAlgorithms: meta['SigningAlgorithms'] } : { EncryptionAlgorithms: meta['EncryptionAlgorithms'] }),
+          ...(meta['SigningAlgorithms'] !== undefined
+            ? { SigningAlgorithms: meta['SigningAlgorithms'] }
+            : { EncryptionAlgorithms: meta['EncryptionAlgorithms'] }),
         };
       }
       case 'Sign':
@@ -308,7 +350,8 @@ export class AwsKmsServer {
         this.#checkAccess(key, op, true);
         if (key.usage !== 'SIGN_VERIFY') throw new AwsError('InvalidKeyUsageException', `${key.arn} key usage is ${key.usage} which is not valid for ${op}.`);
         const alg = input['SigningAlgorithm'];
-        if (typeof alg !== 'string' || !SIGNING_ALGS[key.spec].includes(alg)) throw new AwsError('InvalidKeyUsageException', `Signing algorithm ${String(alg)} is not valid for ${key.arn}.`);
+        if (typeof alg !== 'string' || !SIGNING_ALGS[key.spec].includes(alg))
+          throw new AwsError('InvalidKeyUsageException', `Signing algorithm ${String(alg)} is not valid for ${key.arn}.`);
         const hash = ALG_HASH[alg];
         if (hash === undefined) throw new AwsError('UnsupportedOperationException', `${alg} is not implemented by this test server`);
         if (typeof input['Message'] !== 'string') throw new AwsError('ValidationException', 'Message is required');
@@ -333,7 +376,11 @@ export class AwsKmsServer {
       }
       case 'ListAliases':
         return {
-          Aliases: [...this.aliases.entries()].map(([name, id]) => ({ AliasName: name, AliasArn: `arn:aws:kms:${this.region}:${this.accountId}:${name}`, TargetKeyId: id })),
+          Aliases: [...this.aliases.entries()].map(([name, id]) => ({
+            AliasName: name,
+            AliasArn: `arn:aws:kms:${this.region}:${this.accountId}:${name}`,
+            TargetKeyId: id,
+          })),
           Truncated: false,
         };
       default:

@@ -143,7 +143,8 @@ export class AzureKeyVaultServer {
         });
         res.writeHead(401, {
           'content-type': 'application/json; charset=utf-8',
-          'www-authenticate': 'Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001", resource="https://vault.azure.net"',
+          'www-authenticate':
+            'Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001", resource="https://vault.azure.net"',
           'content-length': String(Buffer.byteLength(data)),
         });
         res.end(data);
@@ -193,7 +194,8 @@ export class AzureKeyVaultServer {
         'ForbiddenByPolicy',
       );
     }
-    if (key.throttle) throw new KvError(429, 'Throttled', 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached');
+    if (key.throttle)
+      throw new KvError(429, 'Throttled', 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached');
     const v = version === undefined || version === '' ? key.versions.at(-1) : key.versions.find((x) => x.version === version);
     if (v === undefined) throw new KvError(404, 'KeyNotFound', `A key with (name/id) ${name}/${version ?? ''} was not found in this key vault.`);
     return { key, version: v };

@@ -36,7 +36,13 @@ function modInv(a: bigint, n: bigint): bigint {
 }
 
 function derInt(v: bigint): Buffer {
-  let b = Buffer.from(v.toString(16).padStart(2, '0').replace(/^(.(..)*)$/, '0$1'), 'hex');
+  let b = Buffer.from(
+    v
+      .toString(16)
+      .padStart(2, '0')
+      .replace(/^(.(..)*)$/, '0$1'),
+    'hex',
+  );
   while (b.length > 1 && b[0] === 0 && ((b[1] ?? 0) & 0x80) === 0) b = b.subarray(1);
   if ((b[0] ?? 0) & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
   return Buffer.concat([Buffer.from([0x02, b.length]), b]);

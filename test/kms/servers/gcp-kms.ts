@@ -140,9 +140,18 @@ export class GcpKmsServer {
     try {
       const auth = req.headers['authorization'];
       if (auth === undefined) {
-        throw new GoogleError(401, 'UNAUTHENTICATED', 'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+        throw new GoogleError(
+          401,
+          'UNAUTHENTICATED',
+          'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+        );
       }
-      if (auth !== `Bearer ${this.token}`) throw new GoogleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+      if (auth !== `Bearer ${this.token}`)
+        throw new GoogleError(
+          401,
+          'UNAUTHENTICATED',
+          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+        );
       const numeric = (url.searchParams.get('$alt') ?? '').includes('enum-encoding=int');
       const path = decodeURIComponent(url.pathname);
       let m: RegExpExecArray | null;
@@ -156,7 +165,10 @@ export class GcpKmsServer {
           destroyScheduledDuration: '86400s',
         });
       }
-      if (req.method === 'GET' && (m = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/:]+)\/cryptoKeyVersions$/.exec(path)) !== null) {
+      if (
+        req.method === 'GET' &&
+        (m = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/:]+)\/cryptoKeyVersions$/.exec(path)) !== null
+      ) {
         const key = this.#key(m[1] as string, 'cloudkms.cryptoKeyVersions.list');
         let versions = [...key.versions];
         const filter = url.searchParams.get('filter') ?? '';
@@ -219,7 +231,8 @@ export class GcpKmsServer {
         const crcValue = crcField !== null && typeof crcField === 'object' ? (crcField as { value?: unknown }).value : crcField;
         let verified = false;
         if (crcValue !== undefined) {
-          if (String(crcValue) !== String(crc32c(digest))) throw new GoogleError(400, 'INVALID_ARGUMENT', 'The checksum in field digest_crc32c did not match the data in field digest.');
+          if (String(crcValue) !== String(crc32c(digest)))
+            throw new GoogleError(400, 'INVALID_ARGUMENT', 'The checksum in field digest_crc32c did not match the data in field digest.');
           verified = !this.skipDigestVerification;
         }
         const sig = signDigest(version.privateKey, hash, digest);
@@ -245,7 +258,11 @@ export class GcpKmsServer {
     if (key === undefined) throw new GoogleError(404, 'NOT_FOUND', `CryptoKey ${name} not found.`);
     if (key.deny) throw new GoogleError(403, 'PERMISSION_DENIED', `Permission '${permission}' denied on resource '${name}' (or it may not exist).`);
     if (key.throttle) {
-      throw new GoogleError(429, 'RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Cryptographic requests' and limit 'Cryptographic requests per minute' of service 'cloudkms.googleapis.com'.");
+      throw new GoogleError(
+        429,
+        'RESOURCE_EXHAUSTED',
+        "Quota exceeded for quota metric 'Cryptographic requests' and limit 'Cryptographic requests per minute' of service 'cloudkms.googleapis.com'.",
+      );
     }
     return key;
   }

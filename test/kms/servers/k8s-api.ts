@@ -71,10 +71,16 @@ export class K8sApiServer {
     const [, ns, name] = m as unknown as [string, string, string];
     if (this.throttle) return this.#status(res, 429, 'TooManyRequests', 'the server has received too many requests and has asked us to try again later');
     if (this.forbidden.has(`${ns}/${name}`)) {
-      return this.#status(res, 403, 'Forbidden', `secrets "${name}" is forbidden: User "system:serviceaccount:default:signer" cannot get resource "secrets" in API group "" in the namespace "${ns}"`, {
-        name,
-        kind: 'secrets',
-      });
+      return this.#status(
+        res,
+        403,
+        'Forbidden',
+        `secrets "${name}" is forbidden: User "system:serviceaccount:default:signer" cannot get resource "secrets" in API group "" in the namespace "${ns}"`,
+        {
+          name,
+          kind: 'secrets',
+        },
+      );
     }
     const data = this.secrets.get(`${ns}/${name}`);
     if (data === undefined) return this.#status(res, 404, 'NotFound', `secrets "${name}" not found`, { name, kind: 'secrets' });

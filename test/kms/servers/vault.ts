@@ -205,14 +205,28 @@ export class VaultServer {
     const info = this.#auth(req);
     if (!info.renewable) throw new VaultError(400, ['lease is not renewable']);
     info.expiresAt = info.ttlSeconds > 0 ? this.now() + info.ttlSeconds * 1000 : undefined;
-    sendJson(res, 200, this.#envelope(null, { client_token: t, accessor: randomUUID(), policies: info.policies, lease_duration: info.ttlSeconds, renewable: true }));
+    sendJson(
+      res,
+      200,
+      this.#envelope(null, { client_token: t, accessor: randomUUID(), policies: info.policies, lease_duration: info.ttlSeconds, renewable: true }),
+    );
   }
 
   #lookup(req: IncomingMessage, res: ServerResponse): void {
     this.counts.lookup++;
     const info = this.#auth(req);
     const ttl = info.expiresAt === undefined ? 0 : Math.max(0, Math.floor((info.expiresAt - this.now()) / 1000));
-    sendJson(res, 200, this.#envelope({ ttl, creation_ttl: info.ttlSeconds, renewable: info.renewable, policies: info.policies, expire_time: info.expiresAt === undefined ? null : new Date(info.expiresAt).toISOString() }));
+    sendJson(
+      res,
+      200,
+      this.#envelope({
+        ttl,
+        creation_ttl: info.ttlSeconds,
+        renewable: info.renewable,
+        policies: info.policies,
+        expire_time: info.expiresAt === undefined ? null : new Date(info.expiresAt).toISOString(),
+      }),
+    );
   }
 
   #key(ns: string, mount: string, name: string): VaultTestKey | undefined {
