@@ -140,6 +140,11 @@ export function parseRepository(input: string, options: ParseReferenceOptions = 
   return ref;
 }
 
+/** A `signatureRepository` option: a string is parsed with {@link parseRepository}, a parsed reference is kept. */
+export function repositoryOption(value: string | ImageReference | undefined): ImageReference | undefined {
+  return typeof value === 'string' ? parseRepository(value) : value;
+}
+
 /** Host names that all mean Docker Hub. */
 const DOCKER_HUB_HOSTS: ReadonlySet<string> = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 

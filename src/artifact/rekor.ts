@@ -81,20 +81,7 @@ export function parseRekorBundle(json: string | Uint8Array): RekorBundle {
 
 /** Encode a bundle as cosign writes the annotation (Go `json.Marshal` of `bundle.RekorBundle`). */
 export function encodeRekorBundle(bundle: RekorBundle): string {
-  return goMarshal(
-    goStruct(
-      ['SignedEntryTimestamp', bundle.signedEntryTimestamp],
-      [
-        'Payload',
-        goStruct(
-          ['body', bundle.payload.body],
-          ['integratedTime', BigInt(bundle.payload.integratedTime)],
-          ['logIndex', BigInt(bundle.payload.logIndex)],
-          ['logID', bundle.payload.logID],
-        ),
-      ],
-    ),
-  );
+  return goMarshal(rekorBundleOutputValue(bundle));
 }
 
 const TimestampSchema = schema((z) => z.strictObject({ SignedRFC3161Timestamp: z.string() }));
@@ -294,7 +281,8 @@ export function checkRekorBody(bundle: RekorBundle, expected: RekorBodyExpectati
 }
 
 /**
- * The `Bundle` value cosign puts into `optional` in verify output (Go struct `bundle.RekorBundle`):
+ * The Go value of a bundle (Go struct `bundle.RekorBundle`): what the annotation marshals, and the `Bundle`
+ * value cosign puts into `optional` in verify output:
  * `{"SignedEntryTimestamp":"<base64>","Payload":{"body":…,"integratedTime":…,"logIndex":…,"logID":…}}`.
  */
 export function rekorBundleOutputValue(bundle: RekorBundle): GoValue {

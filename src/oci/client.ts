@@ -73,6 +73,10 @@ const TokenSchema = schema((z) => z.object({ token: z.string().optional(), acces
 const ErrorsSchema = schema((z) => z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() }));
 const TagsSchema = schema((z) => z.object({ tags: z.array(z.string()).nullable().optional() }));
 
+type Action = 'pull' | 'push' | 'delete';
+type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+type RequestOptions = { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal };
+
 /**
  * A registry client. Create one per process and share it: connections, tokens and per-registry
  * discoveries (scheme, auth challenge, referrers support) are reused across calls.
@@ -420,13 +424,7 @@ export class RegistryClient {
     return signal === undefined ? s : untilAborted(s, signal, what);
   }
 
-  async #call(
-    ref: ImageReference,
-    action: 'pull' | 'push' | 'delete',
-    method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE',
-    path: string,
-    opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal },
-  ): Promise<HttpResponse> {
+  async #call(ref: ImageReference, action: Action, method: Method, path: string, opts: RequestOptions): Promise<HttpResponse> {
     const scheme = await this.#schemeFor(ref.registry, opts.signal, `${method} ${ref.registry}/v2/${ref.repository}${path.split('?')[0] ?? ''}`);
     const url = new URL(`${scheme}://${ref.registry}/v2/${ref.repository}${path}`);
     return this.#callUrl(ref, action, method, url, opts);
@@ -440,13 +438,7 @@ export class RegistryClient {
    * one from a redirect target such as a blob CDN: that is returned as is, never answered), and the
    * transport drops `Authorization` on every redirect to another origin.
    */
-  async #callUrl(
-    ref: ImageReference,
-    action: 'pull' | 'push' | 'delete',
-    method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE',
-    url: URL,
-    opts: { headers?: Record<string, string>; body?: Uint8Array; maxBytes?: number; signal?: AbortSignal },
-  ): Promise<HttpResponse> {
+  async #callUrl(ref: ImageReference, action: Action, method: Method, url: URL, opts: RequestOptions): Promise<HttpResponse> {
     const registryOrigin = new URL(`${await this.#schemeFor(ref.registry, opts.signal, `${method} ${redact(url)}`)}://${ref.registry}`).origin;
     const own = url.origin === registryOrigin;
     if (url.protocol === 'http:' && !(own ? this.#plainAllowed(ref.registry) : this.#plainAllowed(url.host))) {

@@ -15,7 +15,7 @@ import type { RegistryClient } from '../oci/client.js';
 import { isIndexMediaType, isManifestMediaType, parseImageIndexIfAny } from '../oci/manifest.js';
 import { buildPayload } from '../payload/payload.js';
 import { mapLimit } from '../concurrency.js';
-import { formatReference, parseReference, parseRepository, withDigest, withTag, type ImageReference } from '../reference.js';
+import { formatReference, parseReference, repositoryOption, withDigest, withTag, type ImageReference } from '../reference.js';
 
 /** Options for {@link signImage}. */
 export interface SignImageOptions {
@@ -110,12 +110,7 @@ export async function signImage(reference: string | ImageReference, signer: Sign
     );
   }
   const digests = await collectDigests(client, ref, root, options.recursive === true, signal);
-  const sigRepo =
-    options.signatureRepository === undefined
-      ? ref
-      : typeof options.signatureRepository === 'string'
-        ? parseRepository(options.signatureRepository)
-        : options.signatureRepository;
+  const sigRepo = repositoryOption(options.signatureRepository) ?? ref;
   const publicKey = await signer.publicKey();
   // the same Ed25519 scheme as the signer, so that re-signing recognises its own signature (as cosign)
   const ed25519ph = signer.ed25519ph === true;

@@ -15,7 +15,7 @@ import { signatureTag } from '../artifact/tags.js';
 import type { Digest } from '../digest.js';
 import { fail, isCosignError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
-import { formatReference, parseRepository, withDigest, withTag, type ImageReference } from '../reference.js';
+import { formatReference, repositoryOption, withDigest, withTag, type ImageReference } from '../reference.js';
 import type { LayerFailure } from './layer.js';
 import { mapLimit } from '../concurrency.js';
 
@@ -122,12 +122,7 @@ function isLayerBlobError(e: unknown): boolean {
  * the blob is dropped.
  */
 export function sigTagSource(client: RegistryClient, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
-  const fixedRepo =
-    options.signatureRepository === undefined
-      ? undefined
-      : typeof options.signatureRepository === 'string'
-        ? parseRepository(options.signatureRepository)
-        : options.signatureRepository;
+  const fixedRepo = repositoryOption(options.signatureRepository);
   return {
     id: `sig-tag:${fixedRepo?.name ?? ''}`,
     async read(image, digest, visit, opts = {}) {
