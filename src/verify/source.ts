@@ -1,7 +1,8 @@
 /**
- * Where signatures come from. Today: the legacy `sha256-<hex>.sig` tag ({@link sigTagSource}). Next:
- * Sigstore bundles attached as OCI 1.1 referrers (cosign v3's default) — another implementation of
- * the same interface, so `verifyImage`, the killer and the webhook do not change.
+ * Where signatures come from: the legacy `sha256-<hex>.sig` tag ({@link sigTagSource}), Sigstore
+ * bundles attached as OCI 1.1 referrers (cosign v3's default, {@link referrerBundleSource}), and
+ * what `cosign verify` 3 does, bundles first and the `.sig` tag when there are none
+ * ({@link cosignSignatureSource}, the default of `verifyImage`).
  *
  * A source hands out its signatures one layer at a time ({@link SignatureSource.read}), as their blobs
  * arrive, with a bounded number of blobs in memory: a `.sig` of 1000 distinct 1 MiB payloads must not
@@ -18,6 +19,8 @@ import type { RegistryClient } from '../oci/client.js';
 import { formatReference, repositoryOption, withDigest, withTag, type ImageReference } from '../reference.js';
 import type { LayerFailure } from './layer.js';
 import { mapLimit } from '../concurrency.js';
+import { isManifestMediaType, parseManifest, type Descriptor } from '../oci/manifest.js';
+import { isSigstoreBundleMediaType } from './bundle.js';
 
 /** Default max bytes per signature blob (1 MiB). */
 const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -53,6 +56,8 @@ export interface SignatureListing {
   readonly reference: ImageReference;
   /** How many layers the listing has (each was visited once, with an index below this). */
   readonly count: number;
+  /** `bundle` when the layers are Sigstore bundles (cosign v3 referrers); absent for `.sig` layers. */
+  readonly format?: 'bundle';
 }
 
 /** A place signatures for an image digest are read from. */
@@ -196,6 +201,113 @@ export function sigTagSource(client: RegistryClient, options: { signatureReposit
       // An abort that arrived between fetches leaves layers unvisited: that is a failure, not a result.
       if (signal?.aborted === true) throw fail('REGISTRY_UNAVAILABLE', `reading ${formatReference(sigRef)}: aborted`);
       return { reference: sigRef, count: descriptors.length };
+    },
+  };
+}
+
+/** Most referrers of one digest that {@link referrerBundleSource} looks at. */
+const MAX_REFERRERS = 1000;
+/** The empty config / fallback-index artifact type (`application/vnd.oci.empty.v1+json`). */
+const OCI_EMPTY_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
+
+/** A referrer that is (or may be) a bundle: its bundle layer, or why its manifest could not be read. */
+type BundleEntry = { readonly manifest: Digest; readonly layer: Descriptor } | { readonly manifest: Digest; readonly failure: LayerFailure };
+
+/**
+ * cosign v3 signatures: Sigstore bundles stored as OCI 1.1 referrers of the image digest in the
+ * image's repository (or `signatureRepository`), found through the referrers API or, on registries
+ * without it, the fallback tag index `sha256-<hex>` (`RegistryClient.referrers`). Every referrer
+ * manifest whose single layer has a Sigstore bundle media type is a signature; its layer (the
+ * bundle, at most `maxPayloadBytes`) is visited as a `SignatureLayer` whose `payload` is the bundle
+ * and whose `signature` is empty (the signature is inside), verified by `verifyLayer`.
+ * Referrers whose `artifactType` says they are something else (an SBOM, …) are not fetched; the
+ * fallback index's entries carry the empty artifact type and are all looked at.
+ * @throws CosignError `NO_SIGNATURES` when no referrer is a bundle, `TOO_LARGE` beyond 1000 referrers.
+ */
+export function referrerBundleSource(client: RegistryClient, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
+  const fixedRepo = repositoryOption(options.signatureRepository);
+  return {
+    id: `referrer-bundle:${fixedRepo?.name ?? ''}`,
+    async read(image, digest, visit, opts = {}) {
+      const signal = opts.signal;
+      const maxBytes = positiveInteger(opts.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 'maxPayloadBytes');
+      const concurrency = positiveInteger(opts.concurrency, DEFAULT_CONCURRENCY, 'concurrency');
+      const repo = fixedRepo ?? image;
+      const sig = signal === undefined ? {} : { signal };
+      const where = formatReference(withDigest(image, digest));
+      const referrers = (await client.referrers(repo, digest, sig)).filter(
+        (d) =>
+          isManifestMediaType(d.mediaType) &&
+          (d.artifactType === undefined || d.artifactType === OCI_EMPTY_MEDIA_TYPE || isSigstoreBundleMediaType(d.artifactType)),
+      );
+      if (referrers.length > MAX_REFERRERS) {
+        throw fail('TOO_LARGE', `${where} has ${referrers.length} referrers, more than the ${MAX_REFERRERS} looked at`);
+      }
+      // Phase 1: the referrer manifests (small, bounded by the client), keeping only their bundle layer.
+      const found = await mapLimit(referrers, concurrency, async (d): Promise<BundleEntry | undefined> => {
+        try {
+          const m = await client.getManifest(withDigest(repo, d.digest), { ...sig, accept: d.mediaType });
+          const manifest = parseManifest(m.bytes, m.mediaType, `referrer manifest ${d.digest}`);
+          const layer = manifest.layers.length === 1 ? manifest.layers[0] : undefined;
+          return layer !== undefined && isSigstoreBundleMediaType(layer.mediaType) ? { manifest: d.digest, layer } : undefined;
+        } catch (e) {
+          if (!isCosignError(e) || (e.code !== 'BAD_MANIFEST' && !isLayerBlobError(e))) throw e;
+          return { manifest: d.digest, failure: { digest: d.digest, code: e.code, reason: e.message } };
+        }
+      });
+      const entries = found.filter((x): x is BundleEntry => x !== undefined);
+      if (entries.length === 0) {
+        throw fail('NO_SIGNATURES', `no signatures found for ${where}: no Sigstore bundle among its ${referrers.length} referrers`, {
+          details: { digest },
+        });
+      }
+      // Phase 2: the bundles, each visited as it arrives; at most `concurrency` held at once.
+      await mapLimit(entries, concurrency, async (entry, i) => {
+        if ('failure' in entry) {
+          await visit({ ok: false, ...entry.failure }, i);
+          return;
+        }
+        const desc = entry.layer;
+        let result: SourceLayer;
+        try {
+          const blob = await client.getBlob(repo, desc.digest, { maxBytes, ...sig });
+          result = {
+            ok: true,
+            layer: {
+              descriptor: { mediaType: desc.mediaType, size: desc.size, digest: desc.digest, annotations: desc.annotations ?? {} },
+              payload: blob,
+              signature: new Uint8Array(0),
+            },
+          };
+        } catch (e) {
+          if (!isLayerBlobError(e)) throw e;
+          result = { ok: false, digest: desc.digest, code: (e as { code: LayerFailure['code'] }).code, reason: (e as Error).message };
+        }
+        await visit(result, i);
+      });
+      if (signal?.aborted === true) throw fail('REGISTRY_UNAVAILABLE', `reading the referrers of ${where}: aborted`);
+      return { reference: withDigest(repo, entries[0]!.manifest), count: entries.length, format: 'bundle' };
+    },
+  };
+}
+
+/**
+ * What `cosign verify` 3 reads: the Sigstore bundles attached as referrers ({@link referrerBundleSource})
+ * and, when there are none, the legacy `.sig` tag ({@link sigTagSource}). The default source of
+ * `verifyImage`.
+ */
+export function cosignSignatureSource(client: RegistryClient, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
+  const bundles = referrerBundleSource(client, options);
+  const legacy = sigTagSource(client, options);
+  return {
+    id: `cosign:${bundles.id}:${legacy.id}`,
+    async read(image, digest, visit, opts = {}) {
+      try {
+        return await bundles.read(image, digest, visit, opts);
+      } catch (e) {
+        if (!isCosignError(e, 'NO_SIGNATURES')) throw e;
+        return legacy.read(image, digest, visit, opts);
+      }
     },
   };
 }
