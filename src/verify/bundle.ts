@@ -160,7 +160,10 @@ export function verifyBundleLayer(layer: SignatureLayer, authorities: ReadonlyAr
     const bundle = parseCosignBundle(layer.payload, `Sigstore bundle ${digest}`);
     if (bundle.hasCertificate) throw fail('UNSUPPORTED', 'keyless (certificate) Sigstore bundles are not supported yet');
     if (bundle.tlogEntries > 0 && expectations.tlog?.rekorKeys !== undefined) {
-      throw fail('UNSUPPORTED', 'checking the transparency-log entries of Sigstore bundles is not supported: verify without Rekor keys to check the signature only');
+      throw fail(
+        'UNSUPPORTED',
+        'checking the transparency-log entries of Sigstore bundles is not supported: verify without Rekor keys to check the signature only',
+      );
     }
     if (bundle.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
       throw fail('TYPE_MISMATCH', `DSSE payloadType is ${JSON.stringify(bundle.payloadType.slice(0, 200))}, expected ${JSON.stringify(IN_TOTO_PAYLOAD_TYPE)}`);

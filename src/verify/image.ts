@@ -146,7 +146,8 @@ async function verifyWithin(reference: string | ImageReference, options: VerifyI
   // A string throughIndex (from plain JS, or typed as string) is checked here: BAD_DIGEST.
   const signedDigest = (options.throughIndex ?? digest) as Digest;
   parseDigest(signedDigest);
-  const source = options.source ?? cosignSignatureSource(client, options.signatureRepository === undefined ? {} : { signatureRepository: options.signatureRepository });
+  const source =
+    options.source ?? cosignSignatureSource(client, options.signatureRepository === undefined ? {} : { signatureRepository: options.signatureRepository });
   const key = options.cache === undefined ? '' : cacheKey(digest, `${source.id}|${ref.name}`, options);
   if (options.cache !== undefined) {
     const hit = options.cache.get(key);

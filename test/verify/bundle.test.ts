@@ -103,12 +103,21 @@ describe('verifyBundleLayer', () => {
   const ok = (o = {}) => layerOf(cosign3Bundle(key.privateKey, key.der, DIGEST, o));
 
   it('verifies with the key and gives what cosign 3 prints (predicate type, reference, subject annotations)', () => {
-    const r = verifyBundleLayer(ok({ annotations: { k: 'v' } }), [key.authority], { digest: DIGEST, annotations: { k: 'v' }, dockerReference: 'r/x@' + DIGEST });
+    const r = verifyBundleLayer(ok({ annotations: { k: 'v' } }), [key.authority], {
+      digest: DIGEST,
+      annotations: { k: 'v' },
+      dockerReference: 'r/x@' + DIGEST,
+    });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.signature.format).toBe('bundle');
     expect(r.signature.authority).toBe('cosign.pub');
-    expect(r.signature.payload).toMatchObject({ type: 'https://sigstore.dev/cosign/sign/v1', dockerReference: `r/x@${DIGEST}`, manifestDigest: DIGEST, optional: { k: 'v' } });
+    expect(r.signature.payload).toMatchObject({
+      type: 'https://sigstore.dev/cosign/sign/v1',
+      dockerReference: `r/x@${DIGEST}`,
+      manifestDigest: DIGEST,
+      optional: { k: 'v' },
+    });
     // No annotations: `optional` is {} (cosign 3 prints {}), and verifyLayer dispatches on the media type.
     const plain = verifyLayer(ok(), [other.authority, key.authority], { digest: DIGEST });
     expect(plain.ok && plain.signature.payload.optional).toEqual({});
@@ -118,17 +127,21 @@ describe('verifyBundleLayer', () => {
     ['another key', () => verifyBundleLayer(ok(), [other.authority], { digest: DIGEST }), 'SIGNATURE_INVALID'],
     ['another image', () => verifyBundleLayer(ok(), [key.authority], { digest: `sha256:${'cd'.repeat(32)}` }), 'DIGEST_MISMATCH'],
     ['a missing annotation', () => verifyBundleLayer(ok(), [key.authority], { digest: DIGEST, annotations: { k: 'v' } }), 'ANNOTATION_MISMATCH'],
-    ['a different annotation', () => verifyBundleLayer(ok({ annotations: { k: 'w' } }), [key.authority], { digest: DIGEST, annotations: { k: 'v' } }), 'ANNOTATION_MISMATCH'],
-    ['an attestation predicate', () => verifyBundleLayer(ok({ predicateType: 'https://slsa.dev/provenance/v1' }), [key.authority], { digest: DIGEST }), 'TYPE_MISMATCH'],
+    [
+      'a different annotation',
+      () => verifyBundleLayer(ok({ annotations: { k: 'w' } }), [key.authority], { digest: DIGEST, annotations: { k: 'v' } }),
+      'ANNOTATION_MISMATCH',
+    ],
+    [
+      'an attestation predicate',
+      () => verifyBundleLayer(ok({ predicateType: 'https://slsa.dev/provenance/v1' }), [key.authority], { digest: DIGEST }),
+      'TYPE_MISMATCH',
+    ],
     ['another payload type', () => verifyBundleLayer(ok({ payloadType: 'text/plain' }), [key.authority], { digest: DIGEST }), 'TYPE_MISMATCH'],
     ['a bad statement', () => verifyBundleLayer(ok({ statement: Buffer.from('{}') }), [key.authority], { digest: DIGEST }), 'BAD_PAYLOAD'],
     ['a bad bundle', () => verifyBundleLayer(layerOf(Buffer.from('nope')), [key.authority], { digest: DIGEST }), 'BAD_BUNDLE'],
     ['a tlog requirement', () => verifyBundleLayer(ok(), [key.authority], { digest: DIGEST, tlog: { required: true } }), 'UNSUPPORTED'],
-    [
-      'a reference check',
-      () => verifyBundleLayer(ok(), [key.authority], { digest: DIGEST, reference: { ref: 'r/x', match: 'repository' } }),
-      'UNSUPPORTED',
-    ],
+    ['a reference check', () => verifyBundleLayer(ok(), [key.authority], { digest: DIGEST, reference: { ref: 'r/x', match: 'repository' } }), 'UNSUPPORTED'],
     ['only an identity', () => verifyBundleLayer(ok(), [{ kind: 'identity', issuer: 'i' }], { digest: DIGEST }), 'UNSUPPORTED'],
   ])('rejects %s (never throws)', (_, run, code) => {
     const r = run();
@@ -173,7 +186,11 @@ for (const referrers of [true, false]) {
     afterAll(async () => {
       await reg.close();
     });
-    const image = async (): Promise<{ ref: ReturnType<typeof parseReference>; digest: Digest; subject: { digest: Digest; size: number; mediaType: string } }> => {
+    const image = async (): Promise<{
+      ref: ReturnType<typeof parseReference>;
+      digest: Digest;
+      subject: { digest: Digest; size: number; mediaType: string };
+    }> => {
       const ref = parseReference(`${reg.host}/v3/app${++n}:v1`);
       const digest = await pushSampleImage(client, ref);
       const m = await client.getManifest(withDigest(ref, digest));
