@@ -213,6 +213,13 @@ async function verifyUncached(
   // Layers that could not be read first, then those that did not verify (each in listing order).
   const rejected = [...present(unreadableAt), ...present(failedAt)];
   if (verified.length === 0) {
+    // Bundles that cosign-ts cannot check (keyless, a tlog requirement) say so, rather than "no match".
+    const first = rejected[0];
+    if (listing.format === 'bundle' && first !== undefined && rejected.every((r) => r.code === 'UNSUPPORTED')) {
+      throw fail('UNSUPPORTED', `${formatReference(withDigest(ref, signedDigest))}: ${first.reason}`, {
+        details: { digest: signedDigest, layers: rejected, format: listing.format },
+      });
+    }
     // One entry per distinct reason, naming its layers: n layers signed with another key say it once.
     const byReason = new Map<string, string[]>();
     for (const r of rejected) byReason.set(r.reason, [...(byReason.get(r.reason) ?? []), r.digest]);

@@ -251,6 +251,14 @@ for (const referrers of [true, false]) {
       await expect(referrerBundleSource(client).read(none.ref, none.digest, () => undefined)).rejects.toMatchObject({ code: 'NO_SIGNATURES' });
     });
 
+    it('bundles that cannot be checked (a tlog requirement) fail closed with UNSUPPORTED', async () => {
+      const { ref, digest, subject } = await image();
+      await pushBundleReferrer(client, ref, subject, cosign3Bundle(key.privateKey, key.der, digest), { fallback: !referrers });
+      const err = await verifyImage(ref, { client, authorities: [key.authority], tlog: { required: true } }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'UNSUPPORTED', details: { format: 'bundle' } });
+      expect((err as Error).message).toContain('transparency-log verification of Sigstore bundles');
+    });
+
     it('sources have distinct ids', () => {
       expect(new Set([referrerBundleSource(client).id, sigTagSource(client).id, cosignSignatureSource(client).id]).size).toBe(3);
     });
