@@ -261,30 +261,46 @@ export function referrerBundleSource(client: RegistryClient, options: { signatur
           details: { digest },
         });
       }
-      // Phase 2: the bundles, each visited as it arrives; at most `concurrency` held at once.
-      await mapLimit(entries, concurrency, async (entry, i) => {
-        if ('failure' in entry) {
-          await visit({ ok: false, ...entry.failure }, i);
-          return;
-        }
-        const desc = entry.layer;
-        let result: SourceLayer;
-        try {
-          const blob = await client.getBlob(repo, desc.digest, { maxBytes, ...sig });
-          result = {
-            ok: true,
-            layer: {
-              descriptor: { mediaType: desc.mediaType, size: desc.size, digest: desc.digest, annotations: desc.annotations ?? {} },
-              payload: blob,
-              signature: new Uint8Array(0),
-            },
-          };
-        } catch (e) {
-          if (!isLayerBlobError(e)) throw e;
-          result = { ok: false, digest: desc.digest, code: (e as { code: LayerFailure['code'] }).code, reason: (e as Error).message };
-        }
-        await visit(result, i);
-      });
+      // Phase 2: the bundles, each visited as it arrives; at most `concurrency` held at once. The first
+      // failure (transport error, or `visit` throwing) stops the remaining fetches.
+      const stop = new AbortController();
+      const onAbort = (): void => stop.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted === true) onAbort();
+      try {
+        await mapLimit(entries, concurrency, async (entry, i) => {
+          if (stop.signal.aborted) return;
+          try {
+            if ('failure' in entry) {
+              await visit({ ok: false, ...entry.failure }, i);
+              return;
+            }
+            const desc = entry.layer;
+            let result: SourceLayer;
+            try {
+              const blob = await client.getBlob(repo, desc.digest, { maxBytes, signal: stop.signal });
+              result = {
+                ok: true,
+                layer: {
+                  descriptor: { mediaType: desc.mediaType, size: desc.size, digest: desc.digest, annotations: desc.annotations ?? {} },
+                  payload: blob,
+                  signature: new Uint8Array(0),
+                },
+              };
+            } catch (e) {
+              if (!isLayerBlobError(e) || stop.signal.aborted) throw e;
+              result = { ok: false, digest: desc.digest, code: (e as { code: LayerFailure['code'] }).code, reason: (e as Error).message };
+            }
+            if (stop.signal.aborted) return;
+            await visit(result, i);
+          } catch (e) {
+            stop.abort(e);
+            throw e;
+          }
+        });
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
       if (signal?.aborted === true) throw fail('REGISTRY_UNAVAILABLE', `reading the referrers of ${where}: aborted`);
       return { reference: withDigest(repo, entries[0]!.manifest), count: entries.length, format: 'bundle' };
     },
