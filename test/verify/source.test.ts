@@ -1,7 +1,8 @@
 /**
- * `sigTagSource.read` (and `referrerBundleSource.read`, the same rules for cosign 3 bundles): layers are handed out as their blobs arrive, with at most `concurrency` blob
- * fetches (and so blobs) in flight, every layer visited once, each distinct blob fetched once; a
- * failing visitor or transport error stops the remaining fetches.
+ * `sigTagSource.read` (and `referrerBundleSource.read`, the same rules for cosign 3 bundles): layers
+ * are handed out as their blobs arrive, with at most `concurrency` blob fetches (and so blobs) in
+ * flight, every layer visited once, each distinct blob fetched once; a failing visitor or transport
+ * error stops the remaining fetches.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNATURE_ANNOTATION } from '../../src/artifact/media-types.js';
