@@ -5,6 +5,7 @@
  * API path is covered on the in-process registry by test/verify/bundle.test.ts). A wrong key and a
  * tampered bundle are rejected by both.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,7 @@ import { keyAuthority, verifyImage } from '../../src/verify/index.js';
 import { cli, ensureBuilt } from '../cli/helpers.js';
 import { cosign3, cosignRegistryFlags, isolatedToolEnv, pushBusyboxImage, skipReal, startRegistry, type RealRegistry } from '../helpers/real/index.js';
 
-describe.skipIf(skipReal(['registry', 'cosign3']))('interop with cosign 3.1 Sigstore bundles (referrers, fallback tag)', () => {
+describe.skipIf(skipReal(['registry', 'cosign3', 'openssl']))('interop with cosign 3.1 Sigstore bundles (referrers, fallback tag)', () => {
   let reg: RealRegistry;
   let work: string;
   let env: Record<string, string>;
@@ -97,6 +98,41 @@ describe.skipIf(skipReal(['registry', 'cosign3']))('interop with cosign 3.1 Sigs
       expect(result.format).toBe('bundle');
       expect(result.signatureReference.repository).toBe(parseReference(ref).repository);
     }
+  });
+
+  // cosign 3.1.1 signs bundles with imported P-384 and Ed25519 keys that it then does not verify
+  // itself (with --key): cosign-ts gives the same verdicts (and, for RSA, the same output).
+  it.each([
+    ['RSA 2048', ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'], 0],
+    ['ECDSA P-384', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'], 1],
+    ['Ed25519', ['-algorithm', 'ED25519'], 1],
+  ] as const)('an imported %s key: the same verdict as cosign3 verify', async (name, genArgs, status) => {
+    const dir = path.join(work, `import-${name.replace(/\W/g, '')}`);
+    await mkdir(dir);
+    execFileSync('openssl', ['genpkey', ...genArgs, '-out', path.join(dir, 'k.pem')]);
+    const imp = await cosign3(['import-key-pair', '--key', path.join(dir, 'k.pem'), '-y'], { cwd: dir, env });
+    expect(imp.code, imp.stderr).toBe(0);
+    const repo = `v3/import${++n}`;
+    const digest = await pushBusyboxImage(reg.url, repo, 'v1');
+    const ref = `${reg.host}/${repo}@${digest}`;
+    const signArgs = [
+      'sign',
+      '--key',
+      path.join(dir, 'import-cosign.key'),
+      '--tlog-upload=false',
+      '--use-signing-config=false',
+      '--yes',
+      ...cosignRegistryFlags(reg),
+      ref,
+    ];
+    const s = await cosign3(signArgs, { env });
+    expect(s.code, s.stderr).toBe(0);
+    const pub = path.join(dir, 'import-cosign.pub');
+    const theirs = await cosign3(verifyArgs(pub, [], ref), { env });
+    expect(theirs.code, theirs.stderr).toBe(status);
+    const ours = await cli(verifyArgs(pub, [], ref));
+    expect(ours.code, ours.stderr).toBe(status);
+    expect(ours.stdout).toBe(theirs.stdout);
   });
 
   it('a wrong key, a wrong annotation and a tampered bundle are rejected by cosign3 and by cosign-ts alike (status 1)', async () => {
