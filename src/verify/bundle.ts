@@ -192,7 +192,7 @@ export function verifyBundleLayer(layer: SignatureLayer, authorities: ReadonlyAr
     const subject = statement.subject.find((s) => s.digest[algorithm] === hex);
     if (subject === undefined) {
       throw fail('DIGEST_MISMATCH', `statement subject does not name the image digest ${expectations.digest}`, {
-        details: { expected: expectations.digest, actual: statement.subject.map((s) => s.digest).slice(0, 10) },
+        details: { expected: expectations.digest, actual: JSON.stringify(statement.subject.map((s) => s.digest)).slice(0, 300) },
       });
     }
     if (expectations.reference !== undefined) {

@@ -183,7 +183,8 @@ async function verifyUncached(
     ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
     ...(options.referenceMatch === undefined || options.referenceMatch === 'ignore' ? {} : { reference: { ref, match: options.referenceMatch } }),
     ...(options.tlog === undefined ? {} : { tlog: options.tlog }),
-    dockerReference: formatReference(ref),
+    // cosign 3 prints the reference as go-containerregistry names it: a tag next to a digest is dropped.
+    dockerReference: formatReference(ref.digest === undefined ? ref : withDigest(ref, ref.digest)),
   };
   // Each layer is verified as its blob arrives and then dropped: only the (few, small) verified
   // signatures and the failure reasons are kept, by position, so the answer keeps listing order.

@@ -42,7 +42,7 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'openssl']))('interop with cosi
   });
 
   /** A fresh image signed by cosign 3 with `annotations`; its digest reference and tag reference. */
-  async function signed(annotations: string[]): Promise<{ byDigest: string; byTag: string; digest: string; repo: string }> {
+  async function signed(annotations: string[]): Promise<{ byDigest: string; byTag: string; byTagAndDigest: string; digest: string; repo: string }> {
     const repo = `v3/app${++n}`;
     const digest = await pushBusyboxImage(reg.url, repo, 'v1', { labels: { n: String(n) } });
     const byDigest = `${reg.host}/${repo}@${digest}`;
@@ -59,7 +59,7 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'openssl']))('interop with cosi
     ];
     const s = await cosign3(args, { env });
     expect(s.code, s.stderr).toBe(0);
-    return { byDigest, byTag: `${reg.host}/${repo}:v1`, digest, repo };
+    return { byDigest, byTag: `${reg.host}/${repo}:v1`, byTagAndDigest: `${reg.host}/${repo}:v1@${digest}`, digest, repo };
   }
 
   const verifyArgs = (pub: string, extra: string[], ref: string): string[] => [
@@ -76,6 +76,7 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'openssl']))('interop with cosi
     ['no annotations, by digest', [], [], 'byDigest'],
     ['-a annotations checked, by tag', ['-a', 'env=prod', '-a', 'team=a b'], ['-a', 'env=prod'], 'byTag'],
     ['-a annotations, -o text', ['-a', 'env=prod'], ['-o', 'text'], 'byDigest'],
+    ['tag and digest (cosign 3 drops the tag)', [], [], 'byTagAndDigest'],
   ] as const)('%s: library and bin print what cosign3 verify prints', async (_, signAnnotations, verifyExtra, which) => {
     const img = await signed([...signAnnotations]);
     const ref = img[which];

@@ -369,7 +369,7 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
   const p = await prepare(ctx, flags);
   const { keyAuthority } = await import('../../verify/authority.js');
   const { verificationChecks } = await import('../../verify/image.js');
-  const { formatReference } = await import('../../reference.js');
+  const { formatReference, withDigest } = await import('../../reference.js');
   const authorities = [keyAuthority(p.publicKey, p.keyRef, p.hash === 'sha256' ? undefined : p.hash)];
   const checks = verificationChecks({ ...(p.annotations === undefined ? {} : { annotations: p.annotations }), tlogVerified: p.tlog !== undefined, key: true });
   const bundleChecks = verificationChecks({ ...(p.annotations === undefined ? {} : { annotations: p.annotations }), tlogVerified: true, key: true });
@@ -409,8 +409,14 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
     const ref = refs[i] as ImageReference;
     if (r === undefined) continue;
     if (!r.ok) verifyError(r.error);
-    // cosign 3 lists the tlog check for Sigstore bundles even with --insecure-ignore-tlog.
-    header(ctx, formatReference(ref), r.result.format === 'bundle' && p.tlog === undefined ? bundleChecks : checks);
+    if (r.result.format === 'bundle') {
+      // cosign 3 names the image as go-containerregistry does (a tag next to a digest dropped) and lists
+      // the tlog check for Sigstore bundles even with --insecure-ignore-tlog.
+      const named = ref.digest === undefined ? ref : withDigest(ref, ref.digest);
+      header(ctx, formatReference(named), p.tlog === undefined ? bundleChecks : checks);
+    } else {
+      header(ctx, formatReference(ref), checks);
+    }
     if (p.text) {
       for (const s of r.result.signatures) {
         // For a bundle cosign 3 prints the verified claims (one compact JSON object), not the bundle.
