@@ -131,78 +131,105 @@ export function sigTagSource(client: RegistryClient, options: { signatureReposit
   return {
     id: `sig-tag:${fixedRepo?.name ?? ''}`,
     async read(image, digest, visit, opts = {}) {
-      const signal = opts.signal;
-      const maxBytes = positiveInteger(opts.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 'maxPayloadBytes');
-      const concurrency = positiveInteger(opts.concurrency, DEFAULT_CONCURRENCY, 'concurrency');
-      const repo = fixedRepo ?? image;
-      const sigRef = withTag(repo, signatureTag(digest));
-      let manifest;
-      try {
-        const m = await client.getManifest(sigRef, signal === undefined ? {} : { signal });
-        manifest = parseSignatureManifest(m.bytes);
-      } catch (e) {
-        if (isCosignError(e, 'NOT_FOUND')) {
-          throw fail('NO_SIGNATURES', `no signatures found for ${formatReference(withDigest(image, digest))} (looked for ${formatReference(sigRef)})`, {
-            cause: e,
-            details: { digest, signatureReference: formatReference(sigRef) },
-          });
-        }
-        throw e;
-      }
-      const descriptors = manifest.layers;
-      if (descriptors.length === 0) {
-        throw fail('NO_SIGNATURES', `no signatures found for ${formatReference(withDigest(image, digest))}: the signature artifact has no layers`);
-      }
-      // Layer positions by blob digest, in order of first use: one fetch per distinct blob.
-      const byDigest = new Map<string, number[]>();
-      descriptors.forEach((desc, i) => {
-        const at = byDigest.get(desc.digest);
-        if (at === undefined) byDigest.set(desc.digest, [i]);
-        else at.push(i);
-      });
-      // The first failure (transport error, or `visit` throwing) stops the remaining fetches.
-      const stop = new AbortController();
-      const onAbort = (): void => stop.abort(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (signal?.aborted === true) onAbort();
-      try {
-        await mapLimit([...byDigest], concurrency, async ([blobDigest, positions]) => {
-          if (stop.signal.aborted) return;
-          try {
-            let blob: Uint8Array | undefined;
-            let blobError: unknown;
-            try {
-              blob = await client.getBlob(repo, blobDigest as Digest, { maxBytes, signal: stop.signal });
-            } catch (e) {
-              if (!isLayerBlobError(e) || stop.signal.aborted) throw e;
-              blobError = e;
-            }
-            for (const i of positions) {
-              if (stop.signal.aborted) return;
-              const desc = descriptors[i]!;
-              let entry: SourceLayer;
-              try {
-                if (blob === undefined) throw blobError;
-                entry = { ok: true, layer: parseSignatureLayer(desc, blob) };
-              } catch (e) {
-                if (!isCosignError(e)) throw e;
-                entry = { ok: false, digest: desc.digest, code: e.code, reason: e.message };
-              }
-              await visit(entry, i);
-            }
-          } catch (e) {
-            stop.abort(e);
-            throw e;
-          }
-        });
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
-      // An abort that arrived between fetches leaves layers unvisited: that is a failure, not a result.
-      if (signal?.aborted === true) throw fail('REGISTRY_UNAVAILABLE', `reading ${formatReference(sigRef)}: aborted`);
-      return { reference: sigRef, count: descriptors.length };
+      return readSigLayers(client, await lookupSig(client, fixedRepo, image, digest, opts.signal), image, digest, visit, opts);
     },
   };
+}
+
+/** The `.sig` manifest of `digest`: found, or `NO_SIGNATURES` (a 404). */
+interface SigLookup {
+  readonly repo: ImageReference;
+  readonly sigRef: ImageReference;
+  readonly manifest: ReturnType<typeof parseSignatureManifest>;
+}
+
+async function lookupSig(
+  client: RegistryClient,
+  fixedRepo: ImageReference | undefined,
+  image: ImageReference,
+  digest: Digest,
+  signal: AbortSignal | undefined,
+): Promise<SigLookup> {
+  const repo = fixedRepo ?? image;
+  const sigRef = withTag(repo, signatureTag(digest));
+  try {
+    const m = await client.getManifest(sigRef, signal === undefined ? {} : { signal });
+    return { repo, sigRef, manifest: parseSignatureManifest(m.bytes) };
+  } catch (e) {
+    if (isCosignError(e, 'NOT_FOUND')) {
+      throw fail('NO_SIGNATURES', `no signatures found for ${formatReference(withDigest(image, digest))} (looked for ${formatReference(sigRef)})`, {
+        cause: e,
+        details: { digest, signatureReference: formatReference(sigRef) },
+      });
+    }
+    throw e;
+  }
+}
+
+/** Fetch and visit the layers of a `.sig` manifest, a bounded number of blobs at once. */
+async function readSigLayers(
+  client: RegistryClient,
+  { repo, sigRef, manifest }: SigLookup,
+  image: ImageReference,
+  digest: Digest,
+  visit: Parameters<SignatureSource['read']>[2],
+  opts: FetchOptions,
+): Promise<{ reference: ImageReference; count: number }> {
+  const signal = opts.signal;
+  const maxBytes = positiveInteger(opts.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 'maxPayloadBytes');
+  const concurrency = positiveInteger(opts.concurrency, DEFAULT_CONCURRENCY, 'concurrency');
+  const descriptors = manifest.layers;
+  if (descriptors.length === 0) {
+    throw fail('NO_SIGNATURES', `no signatures found for ${formatReference(withDigest(image, digest))}: the signature artifact has no layers`);
+  }
+  // Layer positions by blob digest, in order of first use: one fetch per distinct blob.
+  const byDigest = new Map<string, number[]>();
+  descriptors.forEach((desc, i) => {
+    const at = byDigest.get(desc.digest);
+    if (at === undefined) byDigest.set(desc.digest, [i]);
+    else at.push(i);
+  });
+  // The first failure (transport error, or `visit` throwing) stops the remaining fetches.
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted === true) onAbort();
+  try {
+    await mapLimit([...byDigest], concurrency, async ([blobDigest, positions]) => {
+      if (stop.signal.aborted) return;
+      try {
+        let blob: Uint8Array | undefined;
+        let blobError: unknown;
+        try {
+          blob = await client.getBlob(repo, blobDigest as Digest, { maxBytes, signal: stop.signal });
+        } catch (e) {
+          if (!isLayerBlobError(e) || stop.signal.aborted) throw e;
+          blobError = e;
+        }
+        for (const i of positions) {
+          if (stop.signal.aborted) return;
+          const desc = descriptors[i]!;
+          let entry: SourceLayer;
+          try {
+            if (blob === undefined) throw blobError;
+            entry = { ok: true, layer: parseSignatureLayer(desc, blob) };
+          } catch (e) {
+            if (!isCosignError(e)) throw e;
+            entry = { ok: false, digest: desc.digest, code: e.code, reason: e.message };
+          }
+          await visit(entry, i);
+        }
+      } catch (e) {
+        stop.abort(e);
+        throw e;
+      }
+    });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  // An abort that arrived between fetches leaves layers unvisited: that is a failure, not a result.
+  if (signal?.aborted === true) throw fail('REGISTRY_UNAVAILABLE', `reading ${formatReference(sigRef)}: aborted`);
+  return { reference: sigRef, count: descriptors.length };
 }
 
 /** Most referrers of one digest that {@link referrerBundleSource} looks at. */
@@ -314,15 +341,26 @@ export function referrerBundleSource(client: RegistryClient, options: { signatur
  */
 export function cosignSignatureSource(client: RegistryClient, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
   const bundles = referrerBundleSource(client, options);
-  const legacy = sigTagSource(client, options);
+  const fixedRepo = repositoryOption(options.signatureRepository);
   return {
-    id: `cosign:${bundles.id}:${legacy.id}`,
+    id: `cosign:${bundles.id}:sig-tag:${fixedRepo?.name ?? ''}`,
     async read(image, digest, visit, opts = {}) {
+      // The .sig lookup starts with the referrers lookup, so an image signed the legacy way costs no extra
+      // round trip; it is used only when there is no bundle, and cancelled when there is one.
+      const legacyStop = new AbortController();
+      const onAbort = (): void => legacyStop.abort(opts.signal?.reason);
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (opts.signal?.aborted === true) onAbort();
+      const legacy = lookupSig(client, fixedRepo, image, digest, legacyStop.signal);
+      legacy.catch(() => {}); // settled below, or abandoned when a bundle is found
       try {
         return await bundles.read(image, digest, visit, opts);
       } catch (e) {
         if (!isCosignError(e, 'NO_SIGNATURES')) throw e;
-        return legacy.read(image, digest, visit, opts);
+        return await readSigLayers(client, await legacy, image, digest, visit, opts);
+      } finally {
+        opts.signal?.removeEventListener('abort', onAbort);
+        legacyStop.abort();
       }
     },
   };

@@ -345,9 +345,10 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
   // The registry client first, with a hint of the registries it will talk to, so its first round trip
   // overlaps loading the key and the verification code (RegistryClient.preconnect: bounded, never
   // fails). Errors keep their order: the settings are awaited (and their errors reported) below.
-  // At most --max-workers images are verified at once, over at most as many connections per registry.
+  // At most --max-workers images are verified at once, over at most twice as many connections per registry
+  // (an image's referrers and .sig lookups run at once).
   const workers = /^\d+$/.test(flags.str('max-workers')) ? Math.max(1, Math.min(Number(flags.str('max-workers')), 256)) : 10;
-  const settingsOf = (): Promise<RegistrySettings> => registrySettings(ctx, flags, { maxSockets: workers });
+  const settingsOf = (): Promise<RegistrySettings> => registrySettings(ctx, flags, { maxSockets: 2 * workers });
   let early: Promise<RegistrySettings> | undefined;
   if (flags.str('signature') === '') {
     early = settingsOf();
