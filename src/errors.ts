@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'BAD_PAYLOAD', // simple-signing payload does not parse / is ambiguous
   'BAD_MANIFEST', // OCI/Docker manifest does not parse
   'BAD_SIGNATURE_LAYER', // a signature layer is malformed (annotations, media type)
+  'BAD_BUNDLE', // a Sigstore bundle (cosign v3 signature) or its DSSE envelope does not parse
   'BAD_KEY', // public/private key cannot be parsed or is unsupported
   'UNSUPPORTED_KEY', // key parses but its type/size is not supported by cosign
   'WRONG_PASSWORD', // encrypted private key could not be opened with the given password

@@ -1,6 +1,7 @@
 /**
  * The runtime dependencies that are expensive to evaluate, loaded on first use: zod (80–100 ms, about
- * 95 modules), `yaml` (about 70 modules) and `@noble/ciphers` (cosign's key encryption).
+ * 95 modules), `yaml` (about 70 modules), `@noble/ciphers` (cosign's key encryption) and
+ * `@sigstore/bundle` / `@sigstore/core` (cosign v3 Sigstore bundles, loaded by the first bundle verified).
  *
  * Importing `cosign-ts` or any of its subpaths evaluates none of them: valid signature manifests,
  * payloads and Rekor bundles are read by fast paths, and zod schemas (the checked slow paths, Docker
@@ -57,4 +58,20 @@ let yaml: Yaml | undefined;
 export function yamlLib(): Yaml {
   yaml ??= typeof require === 'function' ? (require('yaml') as Yaml) : (nodeRequire('yaml') as Yaml);
   return yaml;
+}
+
+type SigstoreBundle = typeof import('@sigstore/bundle');
+let sigBundle: SigstoreBundle | undefined;
+/** `@sigstore/bundle` (Sigstore bundle JSON → typed, validated bundle), loaded on the first call. */
+export function sigstoreBundle(): SigstoreBundle {
+  sigBundle ??= typeof require === 'function' ? (require('@sigstore/bundle') as SigstoreBundle) : (nodeRequire('@sigstore/bundle') as SigstoreBundle);
+  return sigBundle;
+}
+
+type SigstoreCore = typeof import('@sigstore/core');
+let sigCore: SigstoreCore | undefined;
+/** `@sigstore/core` (DSSE pre-authentication encoding), loaded on the first call. */
+export function sigstoreCore(): SigstoreCore {
+  sigCore ??= typeof require === 'function' ? (require('@sigstore/core') as SigstoreCore) : (nodeRequire('@sigstore/core') as SigstoreCore);
+  return sigCore;
 }

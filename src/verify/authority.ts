@@ -7,6 +7,7 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import type { HashAlgorithm } from '../keys/signer.js';
+import { PublicKeyVerifier } from '../keys/verify.js';
 
 /** A public key the signature must verify with. */
 export interface KeyAuthority {
@@ -79,4 +80,19 @@ export function authorityFingerprint(a: Authority): string {
     return `key:${fp}:${a.hash ?? 'sha256'}${a.ed25519ph === true ? ':ed25519ph' : ''}`;
   }
   return `identity:${JSON.stringify([a.issuer, a.issuerRegExp, a.subject, a.subjectRegExp])}`;
+}
+
+const verifiers = new WeakMap<KeyAuthority, PublicKeyVerifier>();
+
+/** The verifier of a key authority (its hash and Ed25519 settings), made once per authority. @internal */
+export function authorityVerifier(a: KeyAuthority): PublicKeyVerifier {
+  let v = verifiers.get(a);
+  if (v === undefined) {
+    v = new PublicKeyVerifier(a.publicKey, a.keyRef, {
+      ...(a.hash === undefined ? {} : { hash: a.hash }),
+      ...(a.ed25519ph === true ? { ed25519ph: true } : {}),
+    });
+    verifiers.set(a, v);
+  }
+  return v;
 }

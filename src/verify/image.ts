@@ -16,7 +16,7 @@ import { formatReference, parseReference, withDigest, type ImageReference } from
 import { authorityFingerprint, type Authority } from './authority.js';
 import type { VerificationCache } from './cache.js';
 import { verifyLayer, type LayerFailure, type TlogOptions, type VerifiedSignature } from './layer.js';
-import { sigTagSource, type SignatureSource } from './source.js';
+import { cosignSignatureSource, type SignatureSource } from './source.js';
 import { mapLimit } from '../concurrency.js';
 
 /** Options for {@link verifyImage}. */
@@ -29,7 +29,10 @@ export interface VerifyImageOptions {
   readonly annotations?: Readonly<Record<string, string>>;
   /** Where signatures are stored, like `COSIGN_REPOSITORY` (`registry/repo`). Default: the image's repository. */
   readonly signatureRepository?: string | ImageReference;
-  /** Where signatures are read from. Default: the `.sig` tag ({@link sigTagSource}) in `signatureRepository`. */
+  /**
+   * Where signatures are read from. Default: what `cosign verify` 3 reads, in `signatureRepository`:
+   * Sigstore bundles attached as referrers, else the legacy `.sig` tag (`cosignSignatureSource`).
+   */
   readonly source?: SignatureSource;
   /** Check `docker-reference` (cosign does not: default `ignore`). */
   readonly referenceMatch?: ReferenceMatch;
@@ -75,6 +78,8 @@ export interface VerifyImageResult {
   readonly rejected: ReadonlyArray<LayerFailure>;
   /** Exactly what `cosign verify` prints on stdout for this result. */
   readonly output: Uint8Array;
+  /** `bundle` when the signatures are cosign v3 Sigstore bundles (referrers); absent for `.sig` signatures. */
+  readonly format?: 'bundle';
 }
 
 /** The checks `cosign verify` reports on stderr, worded as cosign words them, for these options. */
@@ -141,7 +146,8 @@ async function verifyWithin(reference: string | ImageReference, options: VerifyI
   // A string throughIndex (from plain JS, or typed as string) is checked here: BAD_DIGEST.
   const signedDigest = (options.throughIndex ?? digest) as Digest;
   parseDigest(signedDigest);
-  const source = options.source ?? sigTagSource(client, options.signatureRepository === undefined ? {} : { signatureRepository: options.signatureRepository });
+  const source =
+    options.source ?? cosignSignatureSource(client, options.signatureRepository === undefined ? {} : { signatureRepository: options.signatureRepository });
   const key = options.cache === undefined ? '' : cacheKey(digest, `${source.id}|${ref.name}`, options);
   if (options.cache !== undefined) {
     const hit = options.cache.get(key);
@@ -177,6 +183,8 @@ async function verifyUncached(
     ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
     ...(options.referenceMatch === undefined || options.referenceMatch === 'ignore' ? {} : { reference: { ref, match: options.referenceMatch } }),
     ...(options.tlog === undefined ? {} : { tlog: options.tlog }),
+    // cosign 3 prints the reference as go-containerregistry names it: a tag next to a digest is dropped.
+    dockerReference: formatReference(ref.digest === undefined ? ref : withDigest(ref, ref.digest)),
   };
   // Each layer is verified as its blob arrives and then dropped: only the (few, small) verified
   // signatures and the failure reasons are kept, by position, so the answer keeps listing order.
@@ -206,6 +214,13 @@ async function verifyUncached(
   // Layers that could not be read first, then those that did not verify (each in listing order).
   const rejected = [...present(unreadableAt), ...present(failedAt)];
   if (verified.length === 0) {
+    // Bundles that cosign-ts cannot check (keyless, a tlog requirement) say so, rather than "no match".
+    const first = rejected[0];
+    if (listing.format === 'bundle' && first !== undefined && rejected.every((r) => r.code === 'UNSUPPORTED')) {
+      throw fail('UNSUPPORTED', `${formatReference(withDigest(ref, signedDigest))}: ${first.reason}`, {
+        details: { digest: signedDigest, layers: rejected, format: listing.format },
+      });
+    }
     // One entry per distinct reason, naming its layers: n layers signed with another key say it once.
     const byReason = new Map<string, string[]>();
     for (const r of rejected) byReason.set(r.reason, [...(byReason.get(r.reason) ?? []), r.digest]);
@@ -213,7 +228,7 @@ async function verifyUncached(
       .map(([reason, layers]) => `${reason} (${layers.length === 1 ? 'layer' : `${layers.length} layers`} ${layers.join(', ')})`)
       .join('; ');
     throw fail('NO_MATCHING_SIGNATURES', `no matching signatures for ${formatReference(withDigest(ref, signedDigest))}: ${reasons}`, {
-      details: { digest: signedDigest, layers: rejected },
+      details: { digest: signedDigest, layers: rejected, ...(listing.format === undefined ? {} : { format: listing.format }) },
     });
   }
   const output = verifyOutputJson(
@@ -222,7 +237,15 @@ async function verifyUncached(
       ...(s.layer.bundle === undefined ? {} : { extraOptional: { Bundle: rekorBundleOutputValue(s.layer.bundle) } }),
     })),
   );
-  return { reference: ref, digest: signedDigest, signatureReference: listing.reference, signatures: verified, rejected, output };
+  return {
+    reference: ref,
+    digest: signedDigest,
+    signatureReference: listing.reference,
+    signatures: verified,
+    rejected,
+    output,
+    ...(listing.format === undefined ? {} : { format: listing.format }),
+  };
 }
 
 /** The entries of a sparse array, in index order. */

@@ -34,7 +34,19 @@ export {
 export { keyAuthority, type Authority, type IdentityAuthority, type KeyAuthority, type KeyAuthorityOptions } from './authority.js';
 export { VerificationCache, type CacheStats, type VerificationCacheOptions } from './cache.js';
 export {
+  parseCosignBundle,
+  parseInTotoStatement,
+  verifyBundleLayer,
+  isSigstoreBundleMediaType,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
+  type CosignBundle,
+  type InTotoStatement,
+} from './bundle.js';
+export {
   sigTagSource,
+  referrerBundleSource,
+  cosignSignatureSource,
   fetchSignatures,
   type FetchedSignatures,
   type FetchOptions,

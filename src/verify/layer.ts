@@ -8,9 +8,9 @@ import type { SignatureLayer } from '../artifact/layer.js';
 import { SIMPLE_SIGNING_MEDIA_TYPE } from '../artifact/media-types.js';
 import { checkRekorBody, verifyRekorSET, type RekorKey } from '../artifact/rekor.js';
 import { CosignError, fail, isCosignError, type CosignErrorCode } from '../errors.js';
-import { PublicKeyVerifier } from '../keys/verify.js';
 import { checkClaims, parsePayload, type ClaimExpectations, type SimpleSigningPayload } from '../payload/payload.js';
-import type { Authority, KeyAuthority } from './authority.js';
+import { authorityVerifier, type Authority, type KeyAuthority } from './authority.js';
+import { isSigstoreBundleMediaType, verifyBundleLayer } from './bundle.js';
 
 /** Transparency-log handling for key-based signatures (offline: the bundle annotation's SET). */
 export interface TlogOptions {
@@ -28,6 +28,11 @@ export interface TlogOptions {
 export interface LayerExpectations extends ClaimExpectations {
   /** Transparency-log checks. */
   readonly tlog?: TlogOptions;
+  /**
+   * The `docker-reference` printed for a Sigstore bundle signature (cosign 3 prints the reference
+   * as given on its command line; the bundle names none). Unused for legacy signatures.
+   */
+  readonly dockerReference?: string;
 }
 
 /** A signature that verified, with what it verified against. */
@@ -40,6 +45,11 @@ export interface VerifiedSignature {
   readonly authority: string;
   /** True when a Rekor bundle was present and its SET verified offline. */
   readonly tlogVerified: boolean;
+  /**
+   * `bundle` for a cosign v3 Sigstore bundle (the layer's blob is the bundle, `payload` is what
+   * cosign 3 prints for it); absent for a legacy simple-signing layer.
+   */
+  readonly format?: 'bundle';
 }
 
 /** Why one layer did not verify. */
@@ -55,27 +65,15 @@ export interface LayerFailure {
 /** Outcome of {@link verifyLayer}. */
 export type LayerResult = { readonly ok: true; readonly signature: VerifiedSignature } | ({ readonly ok: false } & LayerFailure);
 
-const verifiers = new WeakMap<KeyAuthority, PublicKeyVerifier>();
-
-function verifierFor(a: KeyAuthority): PublicKeyVerifier {
-  let v = verifiers.get(a);
-  if (v === undefined) {
-    v = new PublicKeyVerifier(a.publicKey, a.keyRef, {
-      ...(a.hash === undefined ? {} : { hash: a.hash }),
-      ...(a.ed25519ph === true ? { ed25519ph: true } : {}),
-    });
-    verifiers.set(a, v);
-  }
-  return v;
-}
-
 /**
  * Verify one signature layer against a set of authorities (any one suffices) and the expectations.
  * Order of checks: layer media type, signature (cheapest rejection of foreign signatures first is
  * not possible without the key, so the signature comes before parsing), payload parse, claims,
  * transparency log. Never throws for a bad layer: the reason comes back in the result.
+ * A layer whose media type is a Sigstore bundle's (cosign v3) is verified by `verifyBundleLayer`.
  */
 export function verifyLayer(layer: SignatureLayer, authorities: ReadonlyArray<Authority>, expectations: LayerExpectations): LayerResult {
+  if (isSigstoreBundleMediaType(layer.descriptor.mediaType)) return verifyBundleLayer(layer, authorities, expectations);
   const digest = layer.descriptor.digest;
   try {
     if (layer.descriptor.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) {
@@ -85,7 +83,7 @@ export function verifyLayer(layer: SignatureLayer, authorities: ReadonlyArray<Au
     let keyless = false;
     for (const a of authorities) {
       if (a.kind === 'key') {
-        if (verifierFor(a).verify(layer.payload, layer.signature)) {
+        if (authorityVerifier(a).verify(layer.payload, layer.signature)) {
           matched = a;
           break;
         }

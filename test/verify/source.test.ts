@@ -1,7 +1,8 @@
 /**
- * `sigTagSource.read`: layers are handed out as their blobs arrive, with at most `concurrency` blob
- * fetches (and so blobs) in flight, every layer visited once, each distinct blob fetched once; a
- * failing visitor or transport error stops the remaining fetches.
+ * `sigTagSource.read` (and `referrerBundleSource.read`, the same rules for cosign 3 bundles): layers
+ * are handed out as their blobs arrive, with at most `concurrency` blob fetches (and so blobs) in
+ * flight, every layer visited once, each distinct blob fetched once; a failing visitor or transport
+ * error stops the remaining fetches.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNATURE_ANNOTATION } from '../../src/artifact/media-types.js';
@@ -10,7 +11,11 @@ import { CosignError, isCosignError } from '../../src/errors.js';
 import { RegistryClient } from '../../src/oci/index.js';
 import { parseReference, type ImageReference } from '../../src/reference.js';
 import { startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
-import { fetchSignatures, sigTagSource, type SourceLayer } from '../../src/verify/index.js';
+import { cosignSignatureSource, fetchSignatures, referrerBundleSource, sigTagSource, type SourceLayer } from '../../src/verify/index.js';
+import { cosign3Bundle, pushBundleReferrer } from '../helpers/bundles.js';
+import { pushSampleImage } from '../../src/testing/index.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { withDigest } from '../../src/reference.js';
 import { distinctJunkLayers, sha256, signedLayer, storeSignatures, testKey } from '../helpers/signatures.js';
 
 const DIGEST = `sha256:${'12'.repeat(32)}` as Digest;
@@ -152,5 +157,83 @@ describe('sigTagSource.read', () => {
       .catch((e: unknown) => e);
     expect(isCosignError(err, 'NO_SIGNATURES')).toBe(true);
     expect(calls).toBe(0);
+  });
+});
+
+describe('referrerBundleSource.read', () => {
+  let reg: TestRegistry;
+  let n = 0;
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  const newClient = (): CountingClient => new CountingClient({ keychain: { resolve: async () => undefined } });
+  /** An image with `count` bundle referrers (distinct bundles: each signs other annotations). */
+  const withBundles = async (count: number): Promise<{ image: ImageReference; digest: Digest }> => {
+    const client = newClient();
+    const image = parseReference(`${reg.host}/bundles/app${++n}:v1`);
+    const digest = await pushSampleImage(client, image);
+    const m = await client.getManifest(withDigest(image, digest));
+    for (let i = 0; i < count; i++) {
+      await pushBundleReferrer(
+        client,
+        image,
+        { digest, size: m.bytes.length, mediaType: m.mediaType },
+        cosign3Bundle(privateKey, der, digest, { annotations: { i: String(i) } }),
+      );
+    }
+    return { image, digest };
+  };
+
+  beforeAll(async () => {
+    reg = await startTestRegistry();
+  });
+  afterAll(async () => {
+    await reg.close();
+  });
+
+  it('visits every bundle once, with at most `concurrency` blobs in flight, and says it read bundles', async () => {
+    const { image, digest } = await withBundles(12);
+    const client = newClient();
+    reg.faults.next({ path: /\/blobs\//, delayMs: 5, times: 1000 });
+    const seen: number[] = [];
+    const listing = await referrerBundleSource(client).read(image, digest, (e, i) => void (e.ok && seen.push(i)), { concurrency: 3 });
+    reg.faults.clear();
+    expect(listing).toMatchObject({ count: 12, format: 'bundle' });
+    expect(seen.sort((a, b) => a - b)).toEqual([...Array(12).keys()]);
+    expect(client.maxInFlight).toBeLessThanOrEqual(3);
+    expect(client.gets).toBe(12);
+  });
+
+  it('a visitor that throws stops the read with its error and no further fetches; an abort is REGISTRY_UNAVAILABLE', async () => {
+    const { image, digest } = await withBundles(10);
+    const client = newClient();
+    reg.faults.next({ path: /\/blobs\//, delayMs: 10, times: 1000 });
+    const boom = new Error('boom');
+    await expect(
+      referrerBundleSource(client).read(
+        image,
+        digest,
+        () => {
+          throw boom;
+        },
+        { concurrency: 2 },
+      ),
+    ).rejects.toBe(boom);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(client.gets).toBeLessThanOrEqual(3);
+    const ac = new AbortController();
+    const err = await referrerBundleSource(newClient())
+      .read(image, digest, () => ac.abort(), { concurrency: 2, signal: ac.signal })
+      .catch((e: unknown) => e);
+    reg.faults.clear();
+    expect(isCosignError(err, 'REGISTRY_UNAVAILABLE')).toBe(true);
+  });
+
+  it('no referrers: NO_SIGNATURES, and cosignSignatureSource then reads the .sig', async () => {
+    const { image, digest } = await withBundles(0);
+    await expect(referrerBundleSource(newClient()).read(image, digest, () => undefined)).rejects.toMatchObject({ code: 'NO_SIGNATURES' });
+    const err = await cosignSignatureSource(newClient())
+      .read(image, digest, () => undefined)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NO_SIGNATURES', message: expect.stringContaining('.sig') });
   });
 });

@@ -47,8 +47,9 @@ export const command: Command = {
 
 cosign-ts verifies with a public key (file, env://, URL, KMS URI or Kubernetes secret).
 Signatures made with --tlog-upload=false have no transparency-log entry: verify them with
---insecure-ignore-tlog=true, as with cosign. Keyless (certificate identity) verification is
-not supported yet.
+--insecure-ignore-tlog=true, as with cosign. Like cosign 3, Sigstore bundles attached to the
+image as OCI 1.1 referrers are looked for first (key-based, with --insecure-ignore-tlog=true),
+then the legacy .sig signatures. Keyless (certificate identity) verification is not supported yet.
 
 stdout carries exactly what cosign prints: a newline, the JSON array of the verified
 payloads, and a newline (-o text: one raw payload per line). stderr lists the checks performed.`,
@@ -270,6 +271,10 @@ function verifyError(e: unknown): never {
     case 'NOT_FOUND':
       throw new CliError(`image tag not found: ${msg}`, EXIT.NOT_FOUND, 'NOT_FOUND', { cause: e });
     case 'NO_MATCHING_SIGNATURES':
+      // cosign 3 reports Sigstore bundles that do not verify as attestations, with status 1.
+      if ((e as { details?: { format?: unknown } }).details?.format === 'bundle') {
+        throw new CliError(`no matching attestations: ${msg}`, EXIT.ERROR, 'NO_MATCHING_SIGNATURES', { cause: e });
+      }
       throw new CliError(
         msg.startsWith('no matching signatures') ? msg : `no matching signatures: ${msg}`,
         EXIT.NO_MATCHING_SIGNATURES,
@@ -340,9 +345,10 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
   // The registry client first, with a hint of the registries it will talk to, so its first round trip
   // overlaps loading the key and the verification code (RegistryClient.preconnect: bounded, never
   // fails). Errors keep their order: the settings are awaited (and their errors reported) below.
-  // At most --max-workers images are verified at once, over at most as many connections per registry.
+  // At most --max-workers images are verified at once, over at most twice as many connections per registry
+  // (an image's referrers and .sig lookups run at once).
   const workers = /^\d+$/.test(flags.str('max-workers')) ? Math.max(1, Math.min(Number(flags.str('max-workers')), 256)) : 10;
-  const settingsOf = (): Promise<RegistrySettings> => registrySettings(ctx, flags, { maxSockets: workers });
+  const settingsOf = (): Promise<RegistrySettings> => registrySettings(ctx, flags, { maxSockets: 2 * workers });
   let early: Promise<RegistrySettings> | undefined;
   if (flags.str('signature') === '') {
     early = settingsOf();
@@ -364,9 +370,10 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
   const p = await prepare(ctx, flags);
   const { keyAuthority } = await import('../../verify/authority.js');
   const { verificationChecks } = await import('../../verify/image.js');
-  const { formatReference } = await import('../../reference.js');
+  const { formatReference, withDigest } = await import('../../reference.js');
   const authorities = [keyAuthority(p.publicKey, p.keyRef, p.hash === 'sha256' ? undefined : p.hash)];
   const checks = verificationChecks({ ...(p.annotations === undefined ? {} : { annotations: p.annotations }), tlogVerified: p.tlog !== undefined, key: true });
+  const bundleChecks = verificationChecks({ ...(p.annotations === undefined ? {} : { annotations: p.annotations }), tlogVerified: true, key: true });
   const refs: ImageReference[] = [];
   for (const a of flags.args) refs.push(await parseRef(a));
 
@@ -380,6 +387,7 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
 
   const settings = await registry();
   const { verifyImages } = await import('../../verify/image.js');
+  const { verifyOutputJson } = await import('../../payload/payload.js');
   const bar = progressBar(ctx, 'Verifying');
   let results;
   try {
@@ -402,9 +410,20 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
     const ref = refs[i] as ImageReference;
     if (r === undefined) continue;
     if (!r.ok) verifyError(r.error);
-    header(ctx, formatReference(ref), checks);
+    if (r.result.format === 'bundle') {
+      // cosign 3 names the image as go-containerregistry does (a tag next to a digest dropped) and lists
+      // the tlog check for Sigstore bundles even with --insecure-ignore-tlog.
+      const named = ref.digest === undefined ? ref : withDigest(ref, ref.digest);
+      header(ctx, formatReference(named), p.tlog === undefined ? bundleChecks : checks);
+    } else {
+      header(ctx, formatReference(ref), checks);
+    }
     if (p.text) {
-      for (const s of r.result.signatures) out(ctx, Buffer.concat([Buffer.from(s.layer.payload), Buffer.from('\n')]));
+      for (const s of r.result.signatures) {
+        // For a bundle cosign 3 prints the verified claims (one compact JSON object), not the bundle.
+        const text = s.format === 'bundle' ? Buffer.from(verifyOutputJson([s.payload])).subarray(2, -2) : Buffer.from(s.layer.payload);
+        out(ctx, Buffer.concat([text, Buffer.from('\n')]));
+      }
     } else {
       out(ctx, r.result.output);
     }
