@@ -82,7 +82,11 @@ describe.skipIf(skipReal(['cosign', 'registry']))('verify output and exit status
       const a = await ours(args);
       const b = await theirs([...args, ...cosignRegistryFlags(reg)]);
       expect(a.code).toBe(b.code);
-      expect(a.stdout).toBe(b.stdout);
+      // "nothing found": cosign-ts prints cosign 3.1's wording (cosign 2.5 doubled "artifacts" and broke the line
+      // before the comma); test/interop/cosign3-tree.test.ts compares it with cosign 3
+      if (args[0] === 'tree')
+        expect(a.stdout).toBe(b.stdout.replace('Artifacts artifacts found for image', 'Artifacts found for image').replace(/\n, start/, ',\n start'));
+      else expect(a.stdout).toBe(b.stdout);
     }
     expect((await ours(['sign', '--key', 'cosign.key', '--tlog-upload=false', ref])).code).toBe(0);
     const a = await ours(['tree', ref]);

@@ -249,7 +249,7 @@ describe.skipIf(skipReal(['registry']))('CLI against a registry', () => {
     const empty = await run(['tree', ref]);
     expect(empty.code).toBe(0);
     expect(empty.stdout).toBe(
-      `📦 Supply Chain Security Related artifacts for an image: ${ref}\nNo Supply Chain Security Related Artifacts artifacts found for image ${ref}\n, start creating one with simply running$ cosign sign <img>`,
+      `📦 Supply Chain Security Related artifacts for an image: ${ref}\nNo Supply Chain Security Related Artifacts found for image ${ref},\n start creating one with simply running$ cosign sign <img>`,
     );
     expect((await run([...SIGN, ref])).code).toBe(0);
     expect((await run([...SIGN, '-a', 'n=2', ref])).code).toBe(0);

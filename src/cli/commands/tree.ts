@@ -17,6 +17,8 @@ const TITLES: Readonly<Record<Kind, string>> = {
   sig: '🔐 Signatures for an image tag',
   sbom: '📦 SBOMs for an image tag',
 };
+/** The annotation cosign 3 puts on a Sigstore bundle referrer: the statement's predicate type. */
+const PREDICATE_TYPE = 'dev.sigstore.bundle.predicateType';
 const JSON_KEYS: Readonly<Record<Kind, string>> = { sig: 'signatures', att: 'attestations', sbom: 'sboms' };
 
 function layerLines(digests: readonly string[]): string {
@@ -72,16 +74,15 @@ export const command: Command = {
       ctx.stderr.write(`Error fetching referrers of ${formatReference(withDigest(ref, digest))}: ${(e as Error).message}\n`);
     }
     for (const r of referrerList) {
-      const type = r.annotations?.['dev.sigstore.bundle.predicateType'] ?? r.artifactType ?? '';
-      if (type === '') continue;
+      if ((r.artifactType ?? '') === '' && r.annotations?.[PREDICATE_TYPE] === undefined) continue;
       const artifactRef = withDigest(ref, r.digest);
       try {
         const m = await reg.client.getManifest(artifactRef, { signal: ctx.signal });
-        referrers.push({
-          artifactType: type,
-          reference: formatReference(artifactRef),
-          layers: parseManifest(m.bytes, m.mediaType, `manifest ${formatReference(artifactRef)}`).layers.map((l) => l.digest),
-        });
+        const parsed = parseManifest(m.bytes, m.mediaType, `manifest ${formatReference(artifactRef)}`);
+        // cosign 3 names a Sigstore bundle by its predicate type, also when the listing is the fallback tag
+        // index (whose entries carry neither that annotation nor the bundle's artifact type).
+        const type = r.annotations?.[PREDICATE_TYPE] ?? parsed.annotations?.[PREDICATE_TYPE] ?? (r.artifactType as string);
+        referrers.push({ artifactType: type, reference: formatReference(artifactRef), layers: parsed.layers.map((l) => l.digest) });
       } catch (e) {
         ctx.stderr.write(`Error fetching artifact ${formatReference(artifactRef)}: ${(e as Error).message}\n`);
       }
@@ -97,8 +98,8 @@ export const command: Command = {
       return 0;
     }
     if (sections.length === 0 && referrers.length === 0) {
-      // cosign 2.5's wording and line breaks, byte for byte (no final newline)
-      out(ctx, `No Supply Chain Security Related Artifacts artifacts found for image ${shown}\n, start creating one with simply running$ cosign sign <img>`);
+      // cosign 3.1's wording and line breaks, byte for byte (no final newline)
+      out(ctx, `No Supply Chain Security Related Artifacts found for image ${shown},\n start creating one with simply running$ cosign sign <img>`);
       return 0;
     }
     for (const s of sections) out(ctx, `└── ${TITLES[s.kind]}: ${s.tag}\n${layerLines(s.layers)}`);

@@ -13,6 +13,10 @@ import { registrySettings } from '../registry.js';
 
 const KINDS: Readonly<Record<string, Kind>> = { signature: 'sig', attestation: 'att', sbom: 'sbom' };
 
+/** What cosign 3.1 prints on stderr before it runs `triangulate` (cobra's deprecation notice). */
+const DEPRECATION =
+  'Command "triangulate" is deprecated, triangulate will be removed in v4.0.0 (see https://github.com/sigstore/cosign/issues/4696). Instead, please use `oras discover` or `cosign tree` to show referring artifacts\n';
+
 export const command: Command = {
   name: 'triangulate',
   short: 'Outputs the located cosign image reference. This is the location where cosign stores the specified artifact type.',
@@ -39,6 +43,7 @@ export const command: Command = {
   ],
   args: { min: 1, max: 1 },
   async run(ctx, flags) {
+    ctx.stderr.write(DEPRECATION);
     const type = flags.str('type');
     if (type !== 'digest' && KINDS[type] === undefined) throw new CliError(`unknown attachment type ${type}`);
     const ref = await parseImage(flags.args[0] as string);
