@@ -27,6 +27,11 @@ export const VERBS: readonly VerbEntry[] = [
   { name: 'public-key', short: 'Gets a public key from the key-pair.', load: async () => (await import('./public-key.js')).command },
   { name: 'sign', short: 'Sign the supplied container image.', load: async () => (await import('./sign.js')).command },
   {
+    name: 'sign-blob',
+    short: 'Sign the supplied blob, outputting the base64-encoded signature to stdout.',
+    load: async () => (await import('./sign-blob.js')).command,
+  },
+  {
     name: 'tree',
     short: 'Display supply chain security related artifacts for an image such as signatures, SBOMs and attestations',
     load: async () => (await import('./tree.js')).command,
@@ -37,6 +42,7 @@ export const VERBS: readonly VerbEntry[] = [
     load: async () => (await import('./triangulate.js')).command,
   },
   { name: 'verify', short: 'Verify a signature on the supplied container image', load: async () => (await import('./verify.js')).command },
+  { name: 'verify-blob', short: 'Verify a signature on the supplied blob', load: async () => (await import('./verify-blob.js')).command },
   { name: 'version', short: 'Prints the version', load: async () => (await import('./version.js')).command },
 ];
 

@@ -1,0 +1,159 @@
+/**
+ * `cosign verify-blob --key`: check a blob against a base64 signature, cosign's legacy `--bundle` file,
+ * or a Sigstore bundle (`--new-bundle-format`). Key-based only; fails closed on anything it cannot check.
+ *
+ * @module
+ */
+import { createHash, type KeyObject } from 'node:crypto';
+import { decodeBase64Strict } from '../encoding.js';
+import { fail, isCosignError } from '../errors.js';
+import { schema, sigstoreBundle } from '../internal/deps.js';
+import { parseJson } from '../json/strict.js';
+import { defaultHashFor, publicKeyToDer } from '../keys/public.js';
+import { verifySignature } from '../keys/verify.js';
+import { publicKeyHint } from './sign.js';
+
+/** Largest signature or bundle file {@link verifyBlob} parses (bytes). */
+export const MAX_BLOB_BUNDLE_BYTES = 4 * 1024 * 1024;
+
+/** Where the signature to check comes from: exactly one of these. */
+export type BlobSignatureSource =
+  | { readonly signature: string | Uint8Array }
+  | { readonly legacyBundle: string | Uint8Array }
+  | { readonly bundle: string | Uint8Array };
+
+/** Options for {@link verifyBlob}. */
+export interface VerifyBlobOptions {
+  /**
+   * Accept a signature without a transparency-log entry (cosign's `--insecure-ignore-tlog=true`).
+   * cosign-ts does not verify Rekor entries, so without this every check fails with `UNSUPPORTED`.
+   */
+  readonly insecureIgnoreTlog?: boolean;
+}
+
+/** What {@link verifyBlob} checked. */
+export interface VerifyBlobResult {
+  /** The shape of the signature input. */
+  readonly format: 'signature' | 'legacy-bundle' | 'bundle';
+  /** The signature that verified, base64. */
+  readonly signature: string;
+}
+
+const legacyBundleSchema = schema((z) =>
+  z
+    .object({
+      base64Signature: z.string().min(1),
+      cert: z.string().optional(),
+      rekorBundle: z.unknown().optional(),
+    })
+    .strict(),
+);
+
+function text(data: string | Uint8Array, what: string): string | Uint8Array {
+  const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+  if (size > MAX_BLOB_BUNDLE_BYTES) throw fail('TOO_LARGE', `${what} is ${size} bytes, over the ${MAX_BLOB_BUNDLE_BYTES}-byte limit`);
+  return data;
+}
+
+function noTlog(options: VerifyBlobOptions): void {
+  if (options.insecureIgnoreTlog !== true) {
+    throw fail(
+      'UNSUPPORTED',
+      'transparency-log verification is not supported by cosign-ts: pass insecureIgnoreTlog (--insecure-ignore-tlog=true) to verify with the key alone',
+    );
+  }
+}
+
+/**
+ * Verify `blob` against a signature made by `publicKey`, like `cosign verify-blob --key K --insecure-ignore-tlog=true`.
+ * Throws `SIGNATURE_INVALID` for a signature that does not verify, `DIGEST_MISMATCH` when a bundle's digest is not
+ * the blob's, `BAD_BUNDLE`/`BAD_INPUT` for malformed input and `UNSUPPORTED` for certificates, Rekor entries or a
+ * missing `insecureIgnoreTlog`.
+ *
+ * ```ts
+ * import { readFile } from 'node:fs/promises';
+ * import { parsePublicKey } from 'cosign-ts/keys';
+ * import { verifyBlob } from 'cosign-ts/blob';
+ *
+ * const key = parsePublicKey(await readFile('cosign.pub'));
+ * await verifyBlob(await readFile('release.tar.gz'), key, { bundle: await readFile('release.tar.gz.sigstore.json') }, { insecureIgnoreTlog: true });
+ * ```
+ */
+export async function verifyBlob(
+  blob: Uint8Array,
+  publicKey: KeyObject,
+  source: BlobSignatureSource,
+  options: VerifyBlobOptions = {},
+): Promise<VerifyBlobResult> {
+  const hash = defaultHashFor(publicKey);
+  let format: VerifyBlobResult['format'];
+  let signatureB64: string;
+  if ('signature' in source) {
+    noTlog(options);
+    format = 'signature';
+    const raw = text(source.signature, 'signature');
+    signatureB64 = (typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8')).trim();
+  } else if ('legacyBundle' in source) {
+    format = 'legacy-bundle';
+    const json = parseJson(text(source.legacyBundle, 'bundle'), 'bundle', 'BAD_BUNDLE');
+    const parsed = legacyBundleSchema().safeParse(json);
+    if (!parsed.success) {
+      throw fail('BAD_BUNDLE', `bundle: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    }
+    if (parsed.data.cert !== undefined && parsed.data.cert !== '') {
+      throw fail('UNSUPPORTED', 'bundle: certificate-based (keyless) bundles are not supported; verify with --key');
+    }
+    if (parsed.data.rekorBundle !== undefined && parsed.data.rekorBundle !== null && options.insecureIgnoreTlog !== true) {
+      throw fail('UNSUPPORTED', 'bundle: Rekor entries are not verified by cosign-ts; pass --insecure-ignore-tlog=true');
+    }
+    noTlog(options);
+    signatureB64 = parsed.data.base64Signature;
+  } else {
+    format = 'bundle';
+    const json = parseJson(text(source.bundle, 'bundle'), 'bundle', 'BAD_BUNDLE');
+    const lib = sigstoreBundle();
+    let bundle: ReturnType<typeof lib.bundleFromJSON>;
+    try {
+      bundle = lib.bundleFromJSON(json);
+    } catch (cause) {
+      throw fail('BAD_BUNDLE', `bundle: not a valid Sigstore bundle: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+    const material = bundle.verificationMaterial.content;
+    if (material.$case !== 'publicKey') {
+      throw fail('UNSUPPORTED', `bundle: verification material is ${material.$case}; only public-key bundles are supported (verify with --key)`);
+    }
+    const hint = material.publicKey.hint;
+    if (hint !== '' && hint !== publicKeyHint(publicKeyToDer(publicKey))) {
+      throw fail('SIGNATURE_INVALID', 'bundle: the public-key hint does not match the given key');
+    }
+    if (bundle.verificationMaterial.tlogEntries.length > 0 && options.insecureIgnoreTlog !== true) {
+      throw fail('UNSUPPORTED', 'bundle: Rekor entries are not verified by cosign-ts; pass --insecure-ignore-tlog=true');
+    }
+    noTlog(options);
+    if (bundle.content.$case !== 'messageSignature') {
+      throw fail('BAD_BUNDLE', 'bundle: holds a DSSE envelope (an attestation), not a blob signature: use verify-blob-attestation');
+    }
+    const { messageDigest, signature } = bundle.content.messageSignature;
+    if (messageDigest !== undefined) {
+      const algo = messageDigest.algorithm;
+      const name = algo === 1 ? 'sha256' : algo === 2 ? 'sha384' : algo === 3 ? 'sha512' : undefined;
+      if (name === undefined) throw fail('UNSUPPORTED', `bundle: messageDigest.algorithm ${algo} is not supported`);
+      const actual = createHash(name).update(blob).digest();
+      if (!actual.equals(messageDigest.digest)) {
+        throw fail('DIGEST_MISMATCH', `bundle: messageDigest (${name}) does not match the blob`);
+      }
+    }
+    signatureB64 = signature.toString('base64');
+  }
+  let sig: Buffer;
+  try {
+    sig = decodeBase64Strict(signatureB64, 'signature', 'BAD_INPUT');
+  } catch (e) {
+    if (isCosignError(e)) throw e;
+    throw fail('BAD_INPUT', 'signature: not base64', { cause: e });
+  }
+  if (!verifySignature(publicKey, blob, sig, { hash })) {
+    throw fail('SIGNATURE_INVALID', 'invalid signature when validating the blob with the given key');
+  }
+  return { format, signature: signatureB64 };
+}

@@ -1,0 +1,82 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { signBlob } from '../../src/blob/sign.js';
+import { MAX_BLOB_BUNDLE_BYTES, verifyBlob } from '../../src/blob/verify.js';
+import { signerFromPrivateKey } from '../../src/keys/file-signer.js';
+
+const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+const signer = signerFromPrivateKey(privateKey, 'test.key');
+const blob = Buffer.from('hello\n');
+const ok = { insecureIgnoreTlog: true };
+
+// A bundle written by cosign 3.1.1 `sign-blob --key` (its test key), for shape only.
+const cosign3Bundle = (signature: string, digest: string, hint: string): string =>
+  `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"${hint}"}},"messageSignature":{"messageDigest":{"algorithm":"SHA2_256","digest":"${digest}"},"signature":"${signature}"}}`;
+
+describe('verifyBlob', async () => {
+  const signed = await signBlob(blob, signer);
+
+  it('verifies each shape signBlob writes', async () => {
+    await expect(verifyBlob(blob, publicKey, { signature: signed.signature }, ok)).resolves.toEqual({ format: 'signature', signature: signed.signature });
+    await expect(verifyBlob(blob, publicKey, { signature: Buffer.from(`${signed.signature}\n`) }, ok)).resolves.toMatchObject({ format: 'signature' });
+    await expect(verifyBlob(blob, publicKey, { legacyBundle: signed.legacyBundle }, ok)).resolves.toMatchObject({ format: 'legacy-bundle' });
+    await expect(verifyBlob(blob, publicKey, { bundle: signed.bundle }, ok)).resolves.toMatchObject({ format: 'bundle' });
+  });
+
+  it('fails closed without insecureIgnoreTlog (no Rekor verification)', async () => {
+    for (const source of [{ signature: signed.signature }, { legacyBundle: signed.legacyBundle }, { bundle: signed.bundle }]) {
+      await expect(verifyBlob(blob, publicKey, source)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    }
+  });
+
+  it('rejects a tampered blob and a wrong key', async () => {
+    const tampered = Buffer.from('hellO\n');
+    await expect(verifyBlob(tampered, publicKey, { signature: signed.signature }, ok)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    await expect(verifyBlob(tampered, publicKey, { legacyBundle: signed.legacyBundle }, ok)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    await expect(verifyBlob(tampered, publicKey, { bundle: signed.bundle }, ok)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await expect(verifyBlob(blob, other, { signature: signed.signature }, ok)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    await expect(verifyBlob(blob, other, { bundle: signed.bundle }, ok)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+  });
+
+  it('accepts an empty hint, and checks the signature even when the digest matches', async () => {
+    const b = JSON.parse(signed.bundle) as { messageSignature: { messageDigest: { digest: string }; signature: string } };
+    await expect(
+      verifyBlob(blob, publicKey, { bundle: cosign3Bundle(b.messageSignature.signature, b.messageSignature.messageDigest.digest, '') }, ok),
+    ).resolves.toBeDefined();
+    const forged = cosign3Bundle(Buffer.alloc(70).toString('base64'), b.messageSignature.messageDigest.digest, '');
+    await expect(verifyBlob(blob, publicKey, { bundle: forged }, ok)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+  });
+
+  it('parses untrusted input strictly', async () => {
+    const cases: Array<[Parameters<typeof verifyBlob>[2], string]> = [
+      [{ legacyBundle: '{"base64Signature":"AAAA","extra":1}' }, 'BAD_BUNDLE'],
+      [{ legacyBundle: '{"base64Signature":"AAAA","base64Signature":"AAAA"}' }, 'BAD_BUNDLE'],
+      [{ legacyBundle: '[]' }, 'BAD_BUNDLE'],
+      [{ legacyBundle: '{"base64Signature":"AAAA","cert":"LS0t"}' }, 'UNSUPPORTED'],
+      [{ bundle: '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}' }, 'BAD_BUNDLE'],
+      [{ bundle: 'not json' }, 'BAD_BUNDLE'],
+      [{ signature: 'not base64!' }, 'BAD_INPUT'],
+      [{ signature: 'A'.repeat(MAX_BLOB_BUNDLE_BYTES + 1) }, 'TOO_LARGE'],
+    ];
+    for (const [source, code] of cases)
+      await expect(verifyBlob(blob, publicKey, source, ok), JSON.stringify(source).slice(0, 80)).rejects.toMatchObject({ code });
+  });
+
+  it('refuses certificate bundles, DSSE bundles and Rekor entries without insecureIgnoreTlog', async () => {
+    const b = JSON.parse(signed.bundle) as Record<string, unknown>;
+    const dsse = {
+      mediaType: b.mediaType,
+      verificationMaterial: b.verificationMaterial,
+      dsseEnvelope: { payload: 'e30=', payloadType: 'application/vnd.in-toto+json', signatures: [{ sig: 'AAAA', keyid: '' }] },
+    };
+    await expect(verifyBlob(blob, publicKey, { bundle: JSON.stringify(dsse) }, ok)).rejects.toMatchObject({ code: 'BAD_BUNDLE' });
+    const cert = { ...b, verificationMaterial: { certificate: { rawBytes: 'AAAA' }, tlogEntries: [] } };
+    await expect(verifyBlob(blob, publicKey, { bundle: JSON.stringify(cert) }, ok)).rejects.toMatchObject({
+      code: expect.stringMatching(/UNSUPPORTED|BAD_BUNDLE/),
+    });
+    await expect(verifyBlob(blob, publicKey, { legacyBundle: `{"base64Signature":"${signed.signature}","rekorBundle":{}}` })).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+    });
+  });
+});
