@@ -8,6 +8,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { http, net, nodeHttps, nodeTls } from '../internal/node-http.js';
 import { CosignError, fail } from '../errors.js';
 import { raceAbort, timerDelay } from '../concurrency.js';
@@ -83,6 +84,25 @@ export interface TransportOptions {
   readonly userAgent?: string;
   /** Skip TLS verification (tests only; cosign's `--allow-insecure-registry`). */
   readonly insecureSkipVerify?: boolean;
+  /**
+   * TLS settings per registry, keyed by host as in image references (`registry.example:5000`); the key
+   * `*` applies to every host without its own entry (what the CLI's `--registry-*` TLS flags do, like cosign).
+   * A host's settings are used for connections to that host only: a redirect to another host (blob
+   * storage) gets that host's settings or the defaults, never the client certificate of another.
+   */
+  readonly tls?: Readonly<Record<string, RegistryTlsOptions>>;
+}
+
+/** TLS settings of one registry (cosign's `--registry-cacert/-client-cert/-client-key/-server-name`). */
+export interface RegistryTlsOptions {
+  /** Extra trusted CA certificates (PEM), added to Node's defaults, `NODE_EXTRA_CA_CERTS` and {@link TransportOptions.ca}. */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** Client certificate chain (PEM) for mutual TLS; needs {@link key}. */
+  readonly cert?: string | Buffer;
+  /** Private key (PEM) of {@link cert}. */
+  readonly key?: string | Buffer;
+  /** Server name to send (SNI) and to check the certificate against, instead of the host. */
+  readonly servername?: string;
 }
 
 /** Request counters, for benchmarks, metrics and "zero requests" assertions. */
@@ -200,6 +220,10 @@ export class Transport {
   // Created on the first https:// request: loading node:https and node:tls costs several ms per process.
   #https: httpsT.Agent | undefined;
   readonly #httpsOptions: httpsT.AgentOptions;
+  readonly #globalCa: ReadonlyArray<string | Buffer>;
+  readonly #tls = new Map<string, RegistryTlsOptions>();
+  /** HTTPS agents of hosts with their own TLS settings (one pool each, so connections stay reused). */
+  readonly #hostAgents = new Map<string, httpsT.Agent>();
   readonly #timeout: number;
   readonly #idle: number;
   readonly #minRate: number;
@@ -214,14 +238,18 @@ export class Transport {
   constructor(options: TransportOptions = {}) {
     const maxSockets = options.maxSockets ?? 64;
     this.#http = new http.Agent({ keepAlive: true, maxSockets });
-    const extra = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
+    this.#globalCa = asList(options.ca);
     this.#httpsOptions = {
       keepAlive: true,
       maxSockets,
-      // Extra CAs are added to Node's bundled roots, not instead of them.
-      ...(extra.length > 0 ? { ca: [...nodeTls().rootCertificates, ...extra.map(String)] } : {}),
       ...(options.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
     };
+    for (const [host, t] of Object.entries(options.tls ?? {})) {
+      if ((t.cert === undefined) !== (t.key === undefined)) {
+        throw fail('USAGE', `TLS settings of ${host}: a client certificate needs its key and a key needs its certificate`);
+      }
+      this.#tls.set(host, t);
+    }
     this.#timeout = Math.max(1, options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     this.#minRate = Math.max(0, options.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND);
     this.#idle = Math.max(1, Math.min(this.#timeout, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS));
@@ -236,6 +264,7 @@ export class Transport {
   close(): void {
     this.#http.destroy();
     this.#https?.destroy();
+    for (const a of this.#hostAgents.values()) a.destroy();
   }
 
   /**
@@ -384,7 +413,8 @@ export class Transport {
       const onAbort = (): void => finish(abortError(signal as AbortSignal, `GET ${redact(url)}`));
       signal?.addEventListener('abort', onAbort, { once: true });
       let head = Buffer.alloc(0);
-      socket.on('connect', () => socket.write(clientHello(net.isIP(host) === 0 ? host : undefined)));
+      const sni = this.tlsSettings(url.host)?.servername || (net.isIP(host) === 0 ? host : undefined);
+      socket.on('connect', () => socket.write(clientHello(sni)));
       socket.on('data', (d: Buffer) => {
         head = Buffer.concat([head, d]);
         if (head.length < 2) return;
@@ -402,11 +432,38 @@ export class Transport {
     });
   }
 
+  /** TLS settings of `host` (`host[:port]`): its own, else `*`'s. */
+  tlsSettings(host: string): RegistryTlsOptions | undefined {
+    return this.#tls.get(host) ?? this.#tls.get(host.replace(/:443$/, '')) ?? this.#tls.get('*');
+  }
+
+  #httpsAgent(host: string): httpsT.Agent {
+    const t = this.tlsSettings(host);
+    if (t === undefined) {
+      if (this.#https === undefined) {
+        this.#https = new (nodeHttps().Agent)({ ...this.#httpsOptions, ...caOption(this.#globalCa) });
+      }
+      return this.#https;
+    }
+    let agent = this.#hostAgents.get(host);
+    if (agent === undefined) {
+      agent = new (nodeHttps().Agent)({
+        ...this.#httpsOptions,
+        ...caOption([...this.#globalCa, ...asList(t.ca)]),
+        ...(t.cert === undefined ? {} : { cert: t.cert }),
+        ...(t.key === undefined ? {} : { key: t.key }),
+        ...(t.servername === undefined || t.servername === '' ? {} : { servername: t.servername }),
+      });
+      this.#hostAgents.set(host, agent);
+    }
+    return agent;
+  }
+
   #once(req: HttpRequest): Promise<HttpResponse> {
     this.stats.requests++;
     const isHttps = req.url.protocol === 'https:';
     const mod = isHttps ? nodeHttps() : http;
-    const agent = isHttps ? (this.#https ??= new (nodeHttps().Agent)(this.#httpsOptions)) : this.#http;
+    const agent = isHttps ? this.#httpsAgent(req.url.host) : this.#http;
     const what = `${req.method} ${redact(req.url)}`;
     if (req.signal?.aborted === true) return Promise.reject(abortError(req.signal, what));
     return new Promise<HttpResponse>((resolve, reject) => {
@@ -486,9 +543,7 @@ export class Transport {
         done(abortError(req.signal as AbortSignal, what));
       };
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      r.on('error', (e: NodeJS.ErrnoException) =>
-        done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${e.code ?? e.message}`, { cause: e, details: { errno: e.code } })),
-      );
+      r.on('error', (e: NodeJS.ErrnoException) => done(networkError(`${req.method} ${redact(req.url)}`, e)));
       r.end(req.body === undefined ? undefined : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength));
     });
   }
@@ -500,6 +555,65 @@ export class Transport {
  * Node's and Go's TLS clients does: a plain HTTP server that reads a request line (Go's net/http waits
  * for a newline) sees a malformed line and answers 400 at once, so the probe never waits for a timeout.
  */
+/** Certificate verification failures: the same on every attempt, so not retried. */
+const TLS_TRUST_ERRORS = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_PURPOSE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A request's network error: a certificate the client does not trust, a failed handshake, or another (retryable) failure. */
+function networkError(what: string, e: NodeJS.ErrnoException): CosignError {
+  const code = e.code ?? e.message;
+  if (e.code !== undefined && TLS_TRUST_ERRORS.has(e.code)) {
+    const why = e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? 'is not valid for this host name (set the TLS server name?)' : 'is not trusted (add its CA?)';
+    return fail('REGISTRY_ERROR', `${what}: TLS: the registry's certificate ${why}: ${code}`, { cause: e, details: { errno: e.code, tls: true } });
+  }
+  if (e.code !== undefined && /^ERR_SSL_.*(CERTIFICATE|HANDSHAKE)/.test(e.code)) {
+    return fail('REGISTRY_ERROR', `${what}: TLS handshake refused by the registry (does it require a client certificate?): ${code}`, {
+      cause: e,
+      details: { errno: e.code, tls: true },
+    });
+  }
+  return fail('REGISTRY_UNAVAILABLE', `${what}: ${code}`, { cause: e, details: { errno: e.code } });
+}
+
+function asList(ca: string | Buffer | ReadonlyArray<string | Buffer> | undefined): ReadonlyArray<string | Buffer> {
+  return ca === undefined ? [] : Array.isArray(ca) ? (ca as ReadonlyArray<string | Buffer>) : [ca as string | Buffer];
+}
+
+/**
+ * The `ca` agent option for extra CAs: Node's bundled roots plus `NODE_EXTRA_CA_CERTS` plus the extras
+ * (a `ca` option replaces Node's default store, which is where `NODE_EXTRA_CA_CERTS` lives, so it is re-added).
+ */
+function caOption(extra: ReadonlyArray<string | Buffer>): { ca?: string[] } {
+  if (extra.length === 0) return {};
+  return { ca: [...nodeTls().rootCertificates, ...nodeExtraCaCerts(), ...extra.map(String)] };
+}
+
+/** Largest `NODE_EXTRA_CA_CERTS` file read. */
+const MAX_EXTRA_CA_BYTES = 8 * 1024 * 1024;
+
+function nodeExtraCaCerts(): string[] {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (file === undefined || file === '') return [];
+  try {
+    if (statSync(file).size > MAX_EXTRA_CA_BYTES) return [];
+    return [readFileSync(file, 'utf8')];
+  } catch {
+    // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS.
+    return [];
+  }
+}
+
 function clientHello(serverName: string | undefined): Buffer {
   const u16 = (n: number): number[] => [(n >> 8) & 0xff, n & 0xff];
   const ext = (type: number, body: number[]): number[] => [...u16(type), ...u16(body.length), ...body];

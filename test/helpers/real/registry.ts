@@ -136,6 +136,46 @@ export async function makeTestCertificates(dir: string, hosts: { ips?: string[];
   return { caFile: f('ca.pem'), caKeyFile: f('ca.key'), certFile: f('server.pem'), keyFile: f('server.key'), certDir };
 }
 
+/** Makes a client certificate (`clientAuth`) signed by the test CA of {@link makeTestCertificates}, in `dir`. */
+export async function makeClientCertificate(certs: TestCertificates, dir: string, name = 'client'): Promise<{ certFile: string; keyFile: string }> {
+  const f = (n: string) => path.join(dir, n);
+  const ossl = (args: string[]) => runOk(realTools.openssl, args, { timeoutMs: 30_000 });
+  await ossl([
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    f(`${name}.key`),
+    '-out',
+    f(`${name}.csr`),
+    '-subj',
+    `/CN=${name}`,
+  ]);
+  await writeFile(f(`${name}.ext`), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  await ossl([
+    'x509',
+    '-req',
+    '-in',
+    f(`${name}.csr`),
+    '-CA',
+    certs.caFile,
+    '-CAkey',
+    certs.caKeyFile,
+    '-CAcreateserial',
+    '-out',
+    f(`${name}.pem`),
+    '-days',
+    '7',
+    '-sha256',
+    '-extfile',
+    f(`${name}.ext`),
+  ]);
+  return { certFile: f(`${name}.pem`), keyFile: f(`${name}.key`) };
+}
+
 function registryConfig(o: { port: number; storage: string; logLevel: string; tls?: { cert: string; key: string }; htpasswd?: string }): string {
   // Plain YAML written by hand: no quoting issues, paths come from mkdtemp.
   const lines = [
