@@ -8,7 +8,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { http, net, nodeHttps, nodeTls } from '../internal/node-http.js';
 import { CosignError, fail } from '../errors.js';
 import { raceAbort, timerDelay } from '../concurrency.js';
@@ -591,25 +592,40 @@ function asList(ca: string | Buffer | ReadonlyArray<string | Buffer> | undefined
 }
 
 /**
- * The `ca` agent option for extra CAs: Node's bundled roots plus `NODE_EXTRA_CA_CERTS` plus the extras
- * (a `ca` option replaces Node's default store, which is where `NODE_EXTRA_CA_CERTS` lives, so it is re-added).
+ * The `ca` agent option: `undefined` (Node's default store, which holds `NODE_EXTRA_CA_CERTS`) unless
+ * there are extra CAs or `SSL_CERT_FILE`/`SSL_CERT_DIR` is set. Like Go's crypto/x509 on Linux,
+ * `SSL_CERT_FILE` replaces the base bundle (here Node's bundled roots) and the PEM files of the
+ * `SSL_CERT_DIR` folders (colon-separated) are trusted too. A `ca` option replaces Node's default store,
+ * so `NODE_EXTRA_CA_CERTS` is added back explicitly.
  */
 function caOption(extra: ReadonlyArray<string | Buffer>): { ca?: string[] } {
-  if (extra.length === 0) return {};
-  return { ca: [...nodeTls().rootCertificates, ...nodeExtraCaCerts(), ...extra.map(String)] };
+  const env = process.env;
+  const certFile = env.SSL_CERT_FILE ?? '';
+  const certDirs = (env.SSL_CERT_DIR ?? '').split(':').filter((d) => d !== '');
+  if (extra.length === 0 && certFile === '' && certDirs.length === 0) return {};
+  const base = certFile === '' ? [...nodeTls().rootCertificates] : readCaFile(certFile);
+  const fromDirs = certDirs.flatMap((d) => {
+    try {
+      return readdirSync(d)
+        .filter((n) => /\.(pem|crt)$|^[0-9a-f]{8}\.[0-9]+$/i.test(n))
+        .flatMap((n) => readCaFile(path.join(d, n)));
+    } catch {
+      return [];
+    }
+  });
+  return { ca: [...base, ...fromDirs, ...readCaFile(env.NODE_EXTRA_CA_CERTS ?? ''), ...extra.map(String)] };
 }
 
-/** Largest `NODE_EXTRA_CA_CERTS` file read. */
-const MAX_EXTRA_CA_BYTES = 8 * 1024 * 1024;
+/** Largest CA file read from `SSL_CERT_FILE`, `SSL_CERT_DIR` or `NODE_EXTRA_CA_CERTS`. */
+const MAX_ENV_CA_BYTES = 8 * 1024 * 1024;
 
-function nodeExtraCaCerts(): string[] {
-  const file = process.env.NODE_EXTRA_CA_CERTS;
-  if (file === undefined || file === '') return [];
+/** A CA bundle named by the environment; unreadable or oversized ones are skipped, as Go and Node do. */
+function readCaFile(file: string): string[] {
+  if (file === '') return [];
   try {
-    if (statSync(file).size > MAX_EXTRA_CA_BYTES) return [];
+    if (statSync(file).size > MAX_ENV_CA_BYTES) return [];
     return [readFileSync(file, 'utf8')];
   } catch {
-    // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS.
     return [];
   }
 }

@@ -153,6 +153,42 @@ describe.skipIf(skipReal(['openssl']))('registry TLS settings', () => {
     }
   });
 
+  it('SSL_CERT_FILE and SSL_CERT_DIR are trusted like Go does; NODE_EXTRA_CA_CERTS stays trusted beside a custom CA', async () => {
+    const srv = await serve(certs);
+    const saved = { f: process.env.SSL_CERT_FILE, d: process.env.SSL_CERT_DIR, x: process.env.NODE_EXTRA_CA_CERTS };
+    const restore = (k: 'SSL_CERT_FILE' | 'SSL_CERT_DIR' | 'NODE_EXTRA_CA_CERTS', v: string | undefined) => {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    };
+    try {
+      process.env.SSL_CERT_FILE = certs.caFile;
+      const viaFile = new Transport({ attempts: 1 });
+      expect((await get(viaFile, srv.host)).status).toBe(200);
+      viaFile.close();
+      // A file without certificates: nothing trusted from it (and no crash).
+      process.env.SSL_CERT_FILE = certs.keyFile.replace(/server\.key$/, 'server.ext');
+      const none = new Transport({ attempts: 1 });
+      await expect(get(none, srv.host)).rejects.toThrow(/not trusted/);
+      none.close();
+      delete process.env.SSL_CERT_FILE;
+      process.env.SSL_CERT_DIR = `/nonexistent:${certs.certDir}`;
+      const viaDir = new Transport({ attempts: 1 });
+      expect((await get(viaDir, srv.host)).status).toBe(200);
+      viaDir.close();
+      delete process.env.SSL_CERT_DIR;
+      process.env.NODE_EXTRA_CA_CERTS = certs.caFile;
+      // An unrelated custom CA (the client certificate stands in for one) must not drop NODE_EXTRA_CA_CERTS.
+      const both = new Transport({ attempts: 1, ca: await readFile(client.certFile, 'utf8') });
+      expect((await get(both, srv.host)).status).toBe(200);
+      both.close();
+    } finally {
+      restore('SSL_CERT_FILE', saved.f);
+      restore('SSL_CERT_DIR', saved.d);
+      restore('NODE_EXTRA_CA_CERTS', saved.x);
+      await srv.close();
+    }
+  });
+
   it('a client certificate without its key is refused', () => {
     expect(() => new Transport({ tls: { 'r.example': { cert: 'x' } } })).toThrow(
       expect.objectContaining({ code: 'USAGE', message: expect.stringContaining('client certificate needs its key') }),
