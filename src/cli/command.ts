@@ -69,8 +69,23 @@ export const REGISTRY_FLAGS: readonly FlagSpec[] = [
     default: '',
     help: 'path to the X.509 CA certificate file in PEM format to be used for the connection to the registry',
   },
-  { name: 'registry-client-cert', type: 'string', default: '', help: 'mTLS client certificate for the registry (not supported yet)' },
-  { name: 'registry-client-key', type: 'string', default: '', help: 'mTLS client key for the registry (not supported yet)' },
-  { name: 'registry-server-name', type: 'string', default: '', help: 'TLS server name for the registry (not supported yet)' },
-  { name: 'k8s-keychain', type: 'boolean', default: false, help: 'use the Kubernetes keychain (not supported yet)' },
+  {
+    name: 'registry-client-cert',
+    type: 'string',
+    default: '',
+    help: 'path to the X.509 certificate file in PEM format to be used for the connection to the registry',
+  },
+  {
+    name: 'registry-client-key',
+    type: 'string',
+    default: '',
+    help: "path to the X.509 private key file in PEM format to be used, together with the 'registry-client-cert' value, for the connection to the registry",
+  },
+  {
+    name: 'registry-server-name',
+    type: 'string',
+    default: '',
+    help: "SAN name to use as the 'ServerName' tls.Config field to verify the mTLS connection to the registry",
+  },
+  { name: 'k8s-keychain', type: 'boolean', default: false, help: 'use the Kubernetes keychain' },
 ];

@@ -8,7 +8,7 @@
  * @module
  */
 import { isCosignError } from '../errors.js';
-import { MAX_CA_BUNDLE_BYTES, readFileLimited } from '../internal/read-file.js';
+import { MAX_CA_BUNDLE_BYTES, MAX_KEY_FILE_BYTES, readFileLimited } from '../internal/read-file.js';
 import type { ImageReference } from '../reference.js';
 import type { CliContext } from './context.js';
 import { debug } from './context.js';
@@ -33,10 +33,45 @@ export interface RegistrySettings {
 
 /** Refuse registry flags cosign-ts cannot honour yet (never silently ignored). */
 export function checkRegistryFlags(flags: Flags): void {
-  for (const f of ['registry-client-cert', 'registry-client-key', 'registry-server-name']) {
-    if (flags.str(f) !== '') throw unsupported(`--${f} (mutual TLS to the registry)`);
+  if ((flags.str('registry-client-cert') === '') !== (flags.str('registry-client-key') === '')) {
+    throw new CliError('--registry-client-cert and --registry-client-key must be given together', EXIT.ERROR, 'USAGE');
   }
   if (flags.bool('k8s-keychain')) throw unsupported('--k8s-keychain');
+}
+
+/** Reads one PEM file of a TLS flag, bounded, checking that it parses. */
+async function readPem(flags: Flags, flag: string, kind: 'certificate' | 'key'): Promise<string> {
+  const file = { value: flags.str(flag) };
+  let text: string;
+  try {
+    text = await readFileLimited(file.value, MAX_KEY_FILE_BYTES, `--${flag}`, 'utf8');
+  } catch (e) {
+    if (isCosignError(e, 'TOO_LARGE')) throw new CliError(`reading --${flag}: ${e.message}`, EXIT.ERROR, 'TOO_LARGE', { cause: e });
+    throw new CliError(`reading --${flag} ${file.value}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  const { X509Certificate, createPrivateKey } = await import('node:crypto');
+  try {
+    if (kind === 'certificate') new X509Certificate(text);
+    else createPrivateKey(text);
+  } catch {
+    // The message never quotes the file: a key's contents are secret.
+    throw new CliError(
+      `--${flag} ${file.value}: not a PEM ${kind === 'certificate' ? 'X.509 certificate' : 'private key'}`,
+      EXIT.ERROR,
+      kind === 'key' ? 'BAD_KEY' : 'BAD_INPUT',
+    );
+  }
+  return text;
+}
+
+/** The mutual-TLS and server-name settings of `--registry-client-cert/-key/-server-name`, if any. */
+async function clientTls(flags: Flags): Promise<import('../oci/transport.js').RegistryTlsOptions | undefined> {
+  const certFile = flags.str('registry-client-cert');
+  const serverName = flags.str('registry-server-name');
+  if (certFile === '' && serverName === '') return undefined;
+  const pair =
+    certFile === '' ? {} : { cert: await readPem(flags, 'registry-client-cert', 'certificate'), key: await readPem(flags, 'registry-client-key', 'key') };
+  return { ...pair, ...(serverName === '' ? {} : { servername: serverName }) };
 }
 
 /** `COSIGN_REPOSITORY`, parsed as `registry/repo`. */
@@ -64,6 +99,7 @@ export async function registrySettings(ctx: CliContext, flags: Flags, options: {
       throw new CliError(`reading --registry-cacert ${caFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
+  const tls = await clientTls(flags);
   const username = flags.str('registry-username');
   const password = flags.str('registry-password');
   const token = flags.str('registry-token');
@@ -80,6 +116,7 @@ export async function registrySettings(ctx: CliContext, flags: Flags, options: {
     allowHttp: flags.bool('allow-http-registry'),
     insecureSkipVerify: flags.bool('allow-insecure-registry'),
     ...(ca === undefined ? {} : { ca }),
+    ...(tls === undefined ? {} : { tls: { '*': tls } }),
     ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
   });
   debug(

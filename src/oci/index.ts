@@ -36,6 +36,7 @@ export {
   DEFAULT_MIN_BYTES_PER_SECOND,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_UNRESPONSIVE_MS,
+  type RegistryTlsOptions,
   type TransportOptions,
   type TransportStats,
 } from './transport.js';

@@ -8,6 +8,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { http, net, nodeHttps, nodeTls } from '../internal/node-http.js';
 import { CosignError, fail } from '../errors.js';
 import { raceAbort, timerDelay } from '../concurrency.js';
@@ -83,6 +85,25 @@ export interface TransportOptions {
   readonly userAgent?: string;
   /** Skip TLS verification (tests only; cosign's `--allow-insecure-registry`). */
   readonly insecureSkipVerify?: boolean;
+  /**
+   * TLS settings per registry, keyed by host as in image references (`registry.example:5000`); the key
+   * `*` applies to every host without its own entry (what the CLI's `--registry-*` TLS flags do, like cosign).
+   * A host's settings are used for connections to that host only: a redirect to another host (blob
+   * storage) gets that host's settings or the defaults, never the client certificate of another.
+   */
+  readonly tls?: Readonly<Record<string, RegistryTlsOptions>>;
+}
+
+/** TLS settings of one registry (cosign's `--registry-cacert/-client-cert/-client-key/-server-name`). */
+export interface RegistryTlsOptions {
+  /** Extra trusted CA certificates (PEM), added to Node's defaults, `NODE_EXTRA_CA_CERTS` and {@link TransportOptions.ca}. */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** Client certificate chain (PEM) for mutual TLS; needs {@link key}. */
+  readonly cert?: string | Buffer;
+  /** Private key (PEM) of {@link cert}. */
+  readonly key?: string | Buffer;
+  /** Server name to send (SNI) and to check the certificate against, instead of the host. */
+  readonly servername?: string;
 }
 
 /** Request counters, for benchmarks, metrics and "zero requests" assertions. */
@@ -200,6 +221,10 @@ export class Transport {
   // Created on the first https:// request: loading node:https and node:tls costs several ms per process.
   #https: httpsT.Agent | undefined;
   readonly #httpsOptions: httpsT.AgentOptions;
+  readonly #globalCa: ReadonlyArray<string | Buffer>;
+  readonly #tls = new Map<string, RegistryTlsOptions>();
+  /** HTTPS agents of hosts with their own TLS settings (one pool each, so connections stay reused). */
+  readonly #hostAgents = new Map<string, httpsT.Agent>();
   readonly #timeout: number;
   readonly #idle: number;
   readonly #minRate: number;
@@ -214,14 +239,18 @@ export class Transport {
   constructor(options: TransportOptions = {}) {
     const maxSockets = options.maxSockets ?? 64;
     this.#http = new http.Agent({ keepAlive: true, maxSockets });
-    const extra = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
+    this.#globalCa = asList(options.ca);
     this.#httpsOptions = {
       keepAlive: true,
       maxSockets,
-      // Extra CAs are added to Node's bundled roots, not instead of them.
-      ...(extra.length > 0 ? { ca: [...nodeTls().rootCertificates, ...extra.map(String)] } : {}),
       ...(options.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
     };
+    for (const [host, t] of Object.entries(options.tls ?? {})) {
+      if ((t.cert === undefined) !== (t.key === undefined)) {
+        throw fail('USAGE', `TLS settings of ${host}: a client certificate needs its key and a key needs its certificate`);
+      }
+      this.#tls.set(host, t);
+    }
     this.#timeout = Math.max(1, options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     this.#minRate = Math.max(0, options.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND);
     this.#idle = Math.max(1, Math.min(this.#timeout, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS));
@@ -236,6 +265,7 @@ export class Transport {
   close(): void {
     this.#http.destroy();
     this.#https?.destroy();
+    for (const a of this.#hostAgents.values()) a.destroy();
   }
 
   /**
@@ -384,7 +414,8 @@ export class Transport {
       const onAbort = (): void => finish(abortError(signal as AbortSignal, `GET ${redact(url)}`));
       signal?.addEventListener('abort', onAbort, { once: true });
       let head = Buffer.alloc(0);
-      socket.on('connect', () => socket.write(clientHello(net.isIP(host) === 0 ? host : undefined)));
+      const sni = this.tlsSettings(url.host)?.servername || (net.isIP(host) === 0 ? host : undefined);
+      socket.on('connect', () => socket.write(clientHello(sni)));
       socket.on('data', (d: Buffer) => {
         head = Buffer.concat([head, d]);
         if (head.length < 2) return;
@@ -402,11 +433,38 @@ export class Transport {
     });
   }
 
+  /** TLS settings of `host` (`host[:port]`): its own, else `*`'s. */
+  tlsSettings(host: string): RegistryTlsOptions | undefined {
+    return this.#tls.get(host) ?? this.#tls.get(host.replace(/:443$/, '')) ?? this.#tls.get('*');
+  }
+
+  #httpsAgent(host: string): httpsT.Agent {
+    const t = this.tlsSettings(host);
+    if (t === undefined) {
+      if (this.#https === undefined) {
+        this.#https = new (nodeHttps().Agent)({ ...this.#httpsOptions, ...caOption(this.#globalCa) });
+      }
+      return this.#https;
+    }
+    let agent = this.#hostAgents.get(host);
+    if (agent === undefined) {
+      agent = new (nodeHttps().Agent)({
+        ...this.#httpsOptions,
+        ...caOption([...this.#globalCa, ...asList(t.ca)]),
+        ...(t.cert === undefined ? {} : { cert: t.cert }),
+        ...(t.key === undefined ? {} : { key: t.key }),
+        ...(t.servername === undefined || t.servername === '' ? {} : { servername: t.servername }),
+      });
+      this.#hostAgents.set(host, agent);
+    }
+    return agent;
+  }
+
   #once(req: HttpRequest): Promise<HttpResponse> {
     this.stats.requests++;
     const isHttps = req.url.protocol === 'https:';
     const mod = isHttps ? nodeHttps() : http;
-    const agent = isHttps ? (this.#https ??= new (nodeHttps().Agent)(this.#httpsOptions)) : this.#http;
+    const agent = isHttps ? this.#httpsAgent(req.url.host) : this.#http;
     const what = `${req.method} ${redact(req.url)}`;
     if (req.signal?.aborted === true) return Promise.reject(abortError(req.signal, what));
     return new Promise<HttpResponse>((resolve, reject) => {
@@ -486,9 +544,7 @@ export class Transport {
         done(abortError(req.signal as AbortSignal, what));
       };
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      r.on('error', (e: NodeJS.ErrnoException) =>
-        done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${e.code ?? e.message}`, { cause: e, details: { errno: e.code } })),
-      );
+      r.on('error', (e: NodeJS.ErrnoException) => done(networkError(`${req.method} ${redact(req.url)}`, e)));
       r.end(req.body === undefined ? undefined : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength));
     });
   }
@@ -500,6 +556,80 @@ export class Transport {
  * Node's and Go's TLS clients does: a plain HTTP server that reads a request line (Go's net/http waits
  * for a newline) sees a malformed line and answers 400 at once, so the probe never waits for a timeout.
  */
+/** Certificate verification failures: the same on every attempt, so not retried. */
+const TLS_TRUST_ERRORS = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_PURPOSE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A request's network error: a certificate the client does not trust, a failed handshake, or another (retryable) failure. */
+function networkError(what: string, e: NodeJS.ErrnoException): CosignError {
+  const code = e.code ?? e.message;
+  if (e.code !== undefined && TLS_TRUST_ERRORS.has(e.code)) {
+    const why = e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? 'is not valid for this host name (set the TLS server name?)' : 'is not trusted (add its CA?)';
+    return fail('REGISTRY_ERROR', `${what}: TLS: the registry's certificate ${why}: ${code}`, { cause: e, details: { errno: e.code, tls: true } });
+  }
+  if (e.code !== undefined && /^ERR_SSL_.*(CERTIFICATE|HANDSHAKE)/.test(e.code)) {
+    return fail('REGISTRY_ERROR', `${what}: TLS handshake refused by the registry (does it require a client certificate?): ${code}`, {
+      cause: e,
+      details: { errno: e.code, tls: true },
+    });
+  }
+  return fail('REGISTRY_UNAVAILABLE', `${what}: ${code}`, { cause: e, details: { errno: e.code } });
+}
+
+function asList(ca: string | Buffer | ReadonlyArray<string | Buffer> | undefined): ReadonlyArray<string | Buffer> {
+  return ca === undefined ? [] : Array.isArray(ca) ? (ca as ReadonlyArray<string | Buffer>) : [ca as string | Buffer];
+}
+
+/**
+ * The `ca` agent option: `undefined` (Node's default store, which holds `NODE_EXTRA_CA_CERTS`) unless
+ * there are extra CAs or `SSL_CERT_FILE`/`SSL_CERT_DIR` is set. Like Go's crypto/x509 on Linux,
+ * `SSL_CERT_FILE` replaces the base bundle (here Node's bundled roots) and the PEM files of the
+ * `SSL_CERT_DIR` folders (colon-separated) are trusted too. A `ca` option replaces Node's default store,
+ * so `NODE_EXTRA_CA_CERTS` is added back explicitly.
+ */
+function caOption(extra: ReadonlyArray<string | Buffer>): { ca?: string[] } {
+  const env = process.env;
+  const certFile = env.SSL_CERT_FILE ?? '';
+  const certDirs = (env.SSL_CERT_DIR ?? '').split(':').filter((d) => d !== '');
+  if (extra.length === 0 && certFile === '' && certDirs.length === 0) return {};
+  const base = certFile === '' ? [...nodeTls().rootCertificates] : readCaFile(certFile);
+  const fromDirs = certDirs.flatMap((d) => {
+    try {
+      return readdirSync(d)
+        .filter((n) => /\.(pem|crt)$|^[0-9a-f]{8}\.[0-9]+$/i.test(n))
+        .flatMap((n) => readCaFile(path.join(d, n)));
+    } catch {
+      return [];
+    }
+  });
+  return { ca: [...base, ...fromDirs, ...readCaFile(env.NODE_EXTRA_CA_CERTS ?? ''), ...extra.map(String)] };
+}
+
+/** Largest CA file read from `SSL_CERT_FILE`, `SSL_CERT_DIR` or `NODE_EXTRA_CA_CERTS`. */
+const MAX_ENV_CA_BYTES = 8 * 1024 * 1024;
+
+/** A CA bundle named by the environment; unreadable or oversized ones are skipped, as Go and Node do. */
+function readCaFile(file: string): string[] {
+  if (file === '') return [];
+  try {
+    if (statSync(file).size > MAX_ENV_CA_BYTES) return [];
+    return [readFileSync(file, 'utf8')];
+  } catch {
+    return [];
+  }
+}
+
 function clientHello(serverName: string | undefined): Buffer {
   const u16 = (n: number): number[] => [(n >> 8) & 0xff, n & 0xff];
   const ext = (type: number, body: number[]): number[] => [...u16(type), ...u16(body.length), ...body];

@@ -14,6 +14,9 @@ export interface HttpRequestOptions {
   body?: Buffer | string;
   /** PEM file of the CA that signed the server's certificate (https only). */
   caFile?: string;
+  /** Client certificate and key (PEM files) for a registry requiring mutual TLS. */
+  clientCertFile?: string;
+  clientKeyFile?: string;
   /** Basic credentials sent on every request. */
   username?: string;
   password?: string;
@@ -59,6 +62,8 @@ export function httpRequest(url: string | URL, opts: HttpRequestOptions = {}): P
     path: u.pathname + u.search,
     ...(opts.socketPath !== undefined ? { socketPath: opts.socketPath } : { host: u.hostname, port: u.port === '' ? (isHttps ? 443 : 80) : Number(u.port) }),
     ...(isHttps && ca !== undefined ? { ca } : {}),
+    ...(isHttps && opts.clientCertFile !== undefined ? { cert: readFileSync(opts.clientCertFile) } : {}),
+    ...(isHttps && opts.clientKeyFile !== undefined ? { key: readFileSync(opts.clientKeyFile) } : {}),
     agent: false,
   };
   const timeoutMs = opts.timeoutMs ?? 30_000;

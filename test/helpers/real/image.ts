@@ -147,13 +147,17 @@ export function buildBusyboxImage(opts: { format?: 'oci' | 'docker'; labels?: Re
 /** How to reach a registry from {@link pushImage}. */
 export interface RegistryAccess {
   caFile?: string;
+  clientCertFile?: string;
+  clientKeyFile?: string;
   username?: string;
   password?: string;
 }
 
-function access(a: RegistryAccess): { caFile?: string; username?: string; password?: string } {
+function access(a: RegistryAccess): RegistryAccess {
   return {
     ...(a.caFile !== undefined ? { caFile: a.caFile } : {}),
+    ...(a.clientCertFile !== undefined ? { clientCertFile: a.clientCertFile } : {}),
+    ...(a.clientKeyFile !== undefined ? { clientKeyFile: a.clientKeyFile } : {}),
     ...(a.username !== undefined ? { username: a.username, password: a.password ?? '' } : {}),
   };
 }

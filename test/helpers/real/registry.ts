@@ -25,6 +25,8 @@ export { realToolsAvailable, missingRealTools, skipReal, inCI } from './proc.js'
 export interface RegistryOptions {
   /** Serve HTTPS with a certificate for 127.0.0.1/localhost signed by a fresh test CA. */
   tls?: boolean;
+  /** With `tls`: require a client certificate signed by the test CA (mutual TLS); one is made for the tests. */
+  mtls?: boolean;
   /** Require htpasswd basic auth (user `tester`, random password unless given). */
   auth?: boolean;
   username?: string;
@@ -42,6 +44,9 @@ export interface RealRegistry {
   port: number;
   /** PEM of the CA that signed the registry's certificate (TLS variant). */
   caFile?: string;
+  /** Client certificate and key accepted by the registry (mutual TLS variant). */
+  clientCertFile?: string;
+  clientKeyFile?: string;
   /** A folder holding only `ca.crt`, for skopeo's `--src-cert-dir`/`--dest-cert-dir` (TLS variant). */
   certDir?: string;
   username?: string;
@@ -136,7 +141,53 @@ export async function makeTestCertificates(dir: string, hosts: { ips?: string[];
   return { caFile: f('ca.pem'), caKeyFile: f('ca.key'), certFile: f('server.pem'), keyFile: f('server.key'), certDir };
 }
 
-function registryConfig(o: { port: number; storage: string; logLevel: string; tls?: { cert: string; key: string }; htpasswd?: string }): string {
+/** Makes a client certificate (`clientAuth`) signed by the test CA of {@link makeTestCertificates}, in `dir`. */
+export async function makeClientCertificate(certs: TestCertificates, dir: string, name = 'client'): Promise<{ certFile: string; keyFile: string }> {
+  const f = (n: string) => path.join(dir, n);
+  const ossl = (args: string[]) => runOk(realTools.openssl, args, { timeoutMs: 30_000 });
+  await ossl([
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    f(`${name}.key`),
+    '-out',
+    f(`${name}.csr`),
+    '-subj',
+    `/CN=${name}`,
+  ]);
+  await writeFile(f(`${name}.ext`), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  await ossl([
+    'x509',
+    '-req',
+    '-in',
+    f(`${name}.csr`),
+    '-CA',
+    certs.caFile,
+    '-CAkey',
+    certs.caKeyFile,
+    '-CAcreateserial',
+    '-out',
+    f(`${name}.pem`),
+    '-days',
+    '7',
+    '-sha256',
+    '-extfile',
+    f(`${name}.ext`),
+  ]);
+  return { certFile: f(`${name}.pem`), keyFile: f(`${name}.key`) };
+}
+
+function registryConfig(o: {
+  port: number;
+  storage: string;
+  logLevel: string;
+  tls?: { cert: string; key: string; clientCa?: string };
+  htpasswd?: string;
+}): string {
   // Plain YAML written by hand: no quoting issues, paths come from mkdtemp.
   const lines = [
     'version: 0.1',
@@ -160,6 +211,7 @@ function registryConfig(o: { port: number; storage: string; logLevel: string; tl
   ];
   if (o.tls !== undefined) {
     lines.push('  tls:', `    certificate: ${JSON.stringify(o.tls.cert)}`, `    key: ${JSON.stringify(o.tls.key)}`);
+    if (o.tls.clientCa !== undefined) lines.push('    clientcas:', `      - ${JSON.stringify(o.tls.clientCa)}`);
   }
   if (o.htpasswd !== undefined) {
     lines.push('auth:', '  htpasswd:', '    realm: cosign-ts-test', `    path: ${JSON.stringify(o.htpasswd)}`);
@@ -176,6 +228,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<RealReg
     await mkdir(storage);
     let certs: TestCertificates | undefined;
     if (opts.tls === true) certs = await makeTestCertificates(path.join(dir, 'tls'));
+    const client = certs !== undefined && opts.mtls === true ? await makeClientCertificate(certs, path.join(dir, 'tls')) : undefined;
     let username: string | undefined;
     let password: string | undefined;
     let htpasswdFile: string | undefined;
@@ -198,7 +251,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<RealReg
           port,
           storage,
           logLevel: opts.logLevel ?? 'warn',
-          ...(certs !== undefined ? { tls: { cert: certs.certFile, key: certs.keyFile } } : {}),
+          ...(certs !== undefined ? { tls: { cert: certs.certFile, key: certs.keyFile, ...(client !== undefined ? { clientCa: certs.caFile } : {}) } } : {}),
           ...(htpasswdFile !== undefined ? { htpasswd: htpasswdFile } : {}),
         }),
       );
@@ -216,6 +269,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<RealReg
             const r = await httpRequest(`${url}/v2/`, {
               timeoutMs: 2000,
               ...(certs !== undefined ? { caFile: certs.caFile } : {}),
+              ...(client !== undefined ? { clientCertFile: client.certFile, clientKeyFile: client.keyFile } : {}),
             });
             return r.status === 200 || r.status === 401;
           },
@@ -253,6 +307,10 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<RealReg
       if (certs !== undefined) {
         reg.caFile = certs.caFile;
         reg.certDir = certs.certDir;
+      }
+      if (client !== undefined) {
+        reg.clientCertFile = client.certFile;
+        reg.clientKeyFile = client.keyFile;
       }
       if (username !== undefined) {
         reg.username = username;

@@ -56,10 +56,11 @@ export function skopeo(args: readonly string[], opts: RunOptions = {}): Promise<
 }
 
 /** The registry connection flags cosign needs for a test registry (http, CA, credentials). */
-export function cosignRegistryFlags(reg: Pick<RealRegistry, 'url' | 'caFile' | 'username' | 'password'>): string[] {
+export function cosignRegistryFlags(reg: Pick<RealRegistry, 'url' | 'caFile' | 'username' | 'password' | 'clientCertFile' | 'clientKeyFile'>): string[] {
   const f: string[] = [];
   if (reg.url.startsWith('http:')) f.push('--allow-http-registry=true');
   if (reg.caFile !== undefined) f.push(`--registry-cacert=${reg.caFile}`);
+  if (reg.clientCertFile !== undefined) f.push(`--registry-client-cert=${reg.clientCertFile}`, `--registry-client-key=${reg.clientKeyFile ?? ''}`);
   if (reg.username !== undefined) f.push(`--registry-username=${reg.username}`, `--registry-password=${reg.password ?? ''}`);
   return f;
 }
