@@ -15,3 +15,17 @@
  */
 export { signImage, type SignImageOptions, type SignImageResult, type SignedDigest } from './image.js';
 export type { Signer } from '../keys/signer.js';
+export {
+  buildAttestationStatement,
+  COSIGN_CUSTOM_PREDICATE_TYPE,
+  COSIGN_VULN_PREDICATE_TYPE,
+  dssePae,
+  goJson,
+  IN_TOTO_STATEMENT_V01,
+  MAX_PREDICATE_BYTES,
+  PREDICATE_TYPE_NAMES,
+  predicateType,
+  signDsse,
+  type AttestationStatementInput,
+  type DsseEnvelope,
+} from './attestation.js';

@@ -1,0 +1,173 @@
+/**
+ * Building legacy (cosign 2) attestations: the predicate-type names `cosign attest --type` accepts,
+ * the in-toto Statement cosign 2.5 writes around a predicate, and the DSSE envelope that carries it.
+ *
+ * This is the building block of `attestImage` (pushing the envelope to the `.att` tag is not done
+ * here yet). Upstream: sigstore/cosign `cmd/cosign/cli/options/predicate.go` (type names),
+ * `pkg/cosign/attestation/attestation.go` (`GenerateStatement`), sigstore/sigstore
+ * `pkg/signature/dsse` (envelope), secure-systems-lab/dsse `protocol.md` (PAE).
+ *
+ * @module
+ */
+import type { Digest } from '../digest.js';
+import { fail } from '../errors.js';
+import { parseJson } from '../json/strict.js';
+import type { Signer } from '../keys/signer.js';
+
+/** The predicate type of `--type custom`, and of any predicate cosign wraps as a string. */
+export const COSIGN_CUSTOM_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/v1';
+/** The predicate type of `--type vuln`. */
+export const COSIGN_VULN_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
+/** The in-toto Statement version cosign 2.5 writes in legacy attestations. */
+export const IN_TOTO_STATEMENT_V01 = 'https://in-toto.io/Statement/v0.1';
+/** DSSE payload type of in-toto statements. */
+export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+/** Largest predicate file read (`--predicate`), as a bound on untrusted input. */
+export const MAX_PREDICATE_BYTES = 32 * 1024 * 1024;
+
+/** `cosign attest --type` short names and the predicate types they stand for. */
+export const PREDICATE_TYPE_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  custom: COSIGN_CUSTOM_PREDICATE_TYPE,
+  slsaprovenance: 'https://slsa.dev/provenance/v0.2',
+  slsaprovenance02: 'https://slsa.dev/provenance/v0.2',
+  slsaprovenance1: 'https://slsa.dev/provenance/v1',
+  spdx: 'https://spdx.dev/Document',
+  spdxjson: 'https://spdx.dev/Document',
+  cyclonedx: 'https://cyclonedx.org/bom',
+  link: 'https://in-toto.io/Link/v1',
+  vuln: COSIGN_VULN_PREDICATE_TYPE,
+  openvex: 'https://openvex.dev/ns',
+});
+
+/**
+ * Map a `--type` value to a predicate type as cosign does: a short name from
+ * {@link PREDICATE_TYPE_NAMES}, otherwise an absolute URI taken as it is.
+ *
+ * @example
+ * ```ts
+ * predicateType('slsaprovenance1'); // 'https://slsa.dev/provenance/v1'
+ * predicateType('https://example.com/my-type/v1'); // unchanged
+ * ```
+ */
+export function predicateType(name: string): string {
+  const mapped = Object.hasOwn(PREDICATE_TYPE_NAMES, name) ? PREDICATE_TYPE_NAMES[name] : undefined;
+  if (mapped !== undefined) return mapped;
+  let url: URL | undefined;
+  try {
+    url = /^[A-Za-z][A-Za-z0-9+.-]*:/.test(name) ? new URL(name) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || /\s/.test(name)) {
+    throw fail(
+      'USAGE',
+      `invalid predicate type ${JSON.stringify(name.slice(0, 200))}: expected one of ${Object.keys(PREDICATE_TYPE_NAMES).join(', ')} or a URI`,
+    );
+  }
+  return name;
+}
+
+/** Go's `encoding/json` string escaping (HTML-safe: `<`, `>`, `&`, U+2028, U+2029 escaped). */
+function goString(s: string): string {
+  return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Serialise a JSON value as Go's `json.Marshal` does for a `map[string]interface{}` tree: object
+ * keys sorted (by UTF-8 bytes, which equals UTF-16 order outside surrogates), HTML-safe strings,
+ * no whitespace.
+ */
+export function goJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return goString(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw fail('BAD_INPUT', 'predicate: non-finite number');
+    return JSON.stringify(value);
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (Array.isArray(value)) return `[${value.map(goJson).join(',')}]`;
+  if (typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    const keys = Object.keys(o).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    return `{${keys.map((k) => `${goString(k)}:${goJson(o[k])}`).join(',')}}`;
+  }
+  throw fail('BAD_INPUT', `predicate: unsupported value of type ${typeof value}`);
+}
+
+/** Input of {@link buildAttestationStatement}. */
+export interface AttestationStatementInput {
+  /** The predicate file's bytes (`--predicate`). */
+  readonly predicate: Uint8Array;
+  /** The predicate type, already mapped by {@link predicateType}. */
+  readonly predicateType: string;
+  /** The subject's name: the image repository (`registry/repo`). */
+  readonly repository: string;
+  /** The attested manifest digest. */
+  readonly digest: Digest;
+  /** The time written into a custom predicate's `Timestamp`. Default: now. */
+  readonly time?: Date;
+}
+
+/** Go's `time.RFC3339` in UTC, without fractional seconds. */
+function rfc3339(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+/**
+ * The in-toto Statement (v0.1) cosign 2.5 writes for `cosign attest`. The predicate is the parsed
+ * JSON file re-serialised as Go does (sorted keys); the custom type wraps the file, as a string, in
+ * `{"Data": …, "Timestamp": …}`. Predicate types whose file cosign decodes into typed Go structures
+ * (SLSA, vuln, link) are serialised the same way here, so their key order may differ from cosign's;
+ * they still verify everywhere, since the signature covers the bytes written.
+ *
+ * @example
+ * ```ts
+ * const statement = buildAttestationStatement({ predicate, predicateType: predicateType('custom'), repository: 'registry.example.com/app', digest });
+ * ```
+ */
+export function buildAttestationStatement(input: AttestationStatementInput): Uint8Array {
+  if (input.predicate.length > MAX_PREDICATE_BYTES) throw fail('TOO_LARGE', `predicate: ${input.predicate.length} bytes exceeds ${MAX_PREDICATE_BYTES}`);
+  const [alg, hex] = input.digest.split(':') as [string, string];
+  let predicate: string;
+  if (input.predicateType === COSIGN_CUSTOM_PREDICATE_TYPE) {
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(input.predicate);
+    predicate = `{"Data":${goString(text)},"Timestamp":${goString(rfc3339(input.time ?? new Date()))}}`;
+  } else {
+    predicate = goJson(parseJson(input.predicate, 'predicate', 'BAD_INPUT'));
+  }
+  const subject = `[{"name":${goString(input.repository)},"digest":{${goString(alg)}:${goString(hex)}}}]`;
+  const text = `{"_type":${goString(IN_TOTO_STATEMENT_V01)},"predicateType":${goString(input.predicateType)},"subject":${subject},"predicate":${predicate}}`;
+  return new TextEncoder().encode(text);
+}
+
+/** DSSE pre-authentication encoding: the bytes a DSSE signature covers. */
+export function dssePae(payloadType: string, payload: Uint8Array): Uint8Array {
+  const type = Buffer.from(payloadType, 'utf8');
+  const head = Buffer.from(`DSSEv1 ${type.length} ${payloadType} ${payload.length} `, 'utf8');
+  return new Uint8Array(Buffer.concat([head, payload]));
+}
+
+/** A DSSE envelope as cosign writes it (one signature, empty `keyid`). */
+export interface DsseEnvelope {
+  /** The serialised envelope: the attestation layer's bytes. */
+  readonly bytes: Uint8Array;
+  /** The payload signed (the statement). */
+  readonly payload: Uint8Array;
+  /** The raw signature over PAE(payloadType, payload). */
+  readonly signature: Uint8Array;
+}
+
+/**
+ * Sign a statement into a DSSE envelope, serialised like cosign 2.5
+ * (`{"payloadType":…,"payload":…,"signatures":[{"keyid":"","sig":…}]}`).
+ *
+ * @example
+ * ```ts
+ * const envelope = await signDsse(statement, signer);
+ * ```
+ */
+export async function signDsse(payload: Uint8Array, signer: Signer, payloadType: string = IN_TOTO_PAYLOAD_TYPE): Promise<DsseEnvelope> {
+  const signature = await signer.sign(dssePae(payloadType, payload));
+  const text = `{"payloadType":${goString(payloadType)},"payload":"${Buffer.from(payload).toString('base64')}","signatures":[{"keyid":"","sig":"${Buffer.from(signature).toString('base64')}"}]}`;
+  return { bytes: new TextEncoder().encode(text), payload, signature };
+}

@@ -1,0 +1,98 @@
+import { createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { Digest } from '../../src/digest.js';
+import type { Signer } from '../../src/keys/signer.js';
+import { buildAttestationStatement, COSIGN_CUSTOM_PREDICATE_TYPE, dssePae, goJson, predicateType, signDsse } from '../../src/sign/attestation.js';
+
+const digest = `sha256:${'ab'.repeat(32)}` as Digest;
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe('predicateType', () => {
+  it('maps cosign short names', () => {
+    expect(predicateType('custom')).toBe(COSIGN_CUSTOM_PREDICATE_TYPE);
+    expect(predicateType('slsaprovenance')).toBe('https://slsa.dev/provenance/v0.2');
+    expect(predicateType('slsaprovenance1')).toBe('https://slsa.dev/provenance/v1');
+    expect(predicateType('spdxjson')).toBe('https://spdx.dev/Document');
+    expect(predicateType('cyclonedx')).toBe('https://cyclonedx.org/bom');
+    expect(predicateType('vuln')).toBe('https://cosign.sigstore.dev/attestation/vuln/v1');
+    expect(predicateType('openvex')).toBe('https://openvex.dev/ns');
+  });
+  it('takes a URI as it is and refuses anything else', () => {
+    expect(predicateType('https://example.com/t/v1')).toBe('https://example.com/t/v1');
+    expect(() => predicateType('nonsense')).toThrow(/invalid predicate type/);
+    expect(() => predicateType('toString')).toThrow(/invalid predicate type/);
+  });
+});
+
+describe('goJson', () => {
+  it('sorts keys and escapes HTML like Go', () => {
+    expect(goJson({ b: 1, a: ['<&>', null, true] })).toBe('{"a":["\\u003c\\u0026\\u003e",null,true],"b":1}');
+  });
+});
+
+describe('buildAttestationStatement', () => {
+  it('wraps a custom predicate as a string with a timestamp', () => {
+    const s = dec(
+      buildAttestationStatement({
+        predicate: enc('{"x":1}'),
+        predicateType: COSIGN_CUSTOM_PREDICATE_TYPE,
+        repository: 'r.example/app',
+        digest,
+        time: new Date('2026-01-02T03:04:05.678Z'),
+      }),
+    );
+    expect(s).toBe(
+      `{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"${COSIGN_CUSTOM_PREDICATE_TYPE}","subject":[{"name":"r.example/app","digest":{"sha256":"${'ab'.repeat(32)}"}}],"predicate":{"Data":"{\\"x\\":1}","Timestamp":"2026-01-02T03:04:05Z"}}`,
+    );
+  });
+  it('embeds a JSON predicate re-serialised as Go does', () => {
+    const s = JSON.parse(
+      dec(buildAttestationStatement({ predicate: enc('{"z":1,"a":{"c":2,"b":3}}'), predicateType: 'https://openvex.dev/ns', repository: 'r/app', digest })),
+    );
+    expect(s.predicate).toEqual({ a: { b: 3, c: 2 }, z: 1 });
+    expect(() => buildAttestationStatement({ predicate: enc('{'), predicateType: 'https://openvex.dev/ns', repository: 'r/app', digest })).toThrow();
+  });
+});
+
+describe('signDsse', () => {
+  it('signs PAE(payloadType, payload) and serialises as cosign', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const signer: Signer = {
+      keyRef: 'test',
+      publicKey: async () => createPublicKey(publicKey),
+      sign: async (m) => new Uint8Array(cryptoSign('sha256', m, privateKey)),
+    };
+    const env = await signDsse(enc('{"a":1}'), signer);
+    const parsed = JSON.parse(dec(env.bytes));
+    expect(Object.keys(parsed)).toEqual(['payloadType', 'payload', 'signatures']);
+    expect(parsed.signatures[0].keyid).toBe('');
+    expect(dec(dssePae(parsed.payloadType, enc('{"a":1}')))).toBe('DSSEv1 28 application/vnd.in-toto+json 7 {"a":1}');
+    expect(cryptoVerify('sha256', dssePae(parsed.payloadType, env.payload), publicKey, Buffer.from(parsed.signatures[0].sig, 'base64'))).toBe(true);
+  });
+});
+
+describe('byte compatibility with cosign 2.5 attest-blob', () => {
+  // cosign 2.5 `attest-blob --type custom` / `--type openvex` over a blob named `blob` holding "hi\n",
+  // predicate file `{"z":1,"a":"<x>"}`: the statements it signed, decoded from its envelopes.
+  const blobDigest = 'sha256:98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4' as Digest;
+  const predicate = enc('{"z":1,"a":"<x>"}');
+  it('custom', () => {
+    const ours = buildAttestationStatement({
+      predicate,
+      predicateType: predicateType('custom'),
+      repository: 'blob',
+      digest: blobDigest,
+      time: new Date('2026-12-05T12:24:27Z'),
+    });
+    expect(dec(ours)).toBe(
+      '{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://cosign.sigstore.dev/attestation/v1","subject":[{"name":"blob","digest":{"sha256":"98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4"}}],"predicate":{"Data":"{\\"z\\":1,\\"a\\":\\"\\u003cx\\u003e\\"}","Timestamp":"2026-12-05T12:24:27Z"}}',
+    );
+  });
+  it('openvex', () => {
+    const ours = buildAttestationStatement({ predicate, predicateType: predicateType('openvex'), repository: 'blob', digest: blobDigest });
+    expect(dec(ours)).toBe(
+      '{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://openvex.dev/ns","subject":[{"name":"blob","digest":{"sha256":"98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4"}}],"predicate":{"a":"\\u003cx\\u003e","z":1}}',
+    );
+  });
+});
