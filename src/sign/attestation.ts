@@ -2,15 +2,20 @@
  * Building legacy (cosign 2) attestations: the predicate-type names `cosign attest --type` accepts,
  * the in-toto Statement cosign 2.5 writes around a predicate, and the DSSE envelope that carries it.
  *
- * This is the building block of `attestImage` (pushing the envelope to the `.att` tag is not done
- * here yet). Upstream: sigstore/cosign `cmd/cosign/cli/options/predicate.go` (type names),
+ * `attestImage` pushes the envelope to the image's `.att` tag. Upstream: sigstore/cosign `cmd/cosign/cli/options/predicate.go` (type names),
  * `pkg/cosign/attestation/attestation.go` (`GenerateStatement`), sigstore/sigstore
  * `pkg/signature/dsse` (envelope), secure-systems-lab/dsse `protocol.md` (PAE).
  *
  * @module
  */
+import { buildSignatureImage, parseSignatureManifest, type ImageLayer } from '../artifact/image.js';
+import { sha256Digest } from '../artifact/layer.js';
+import { SIGNATURE_ANNOTATION } from '../artifact/media-types.js';
+import { signatureTag } from '../artifact/tags.js';
 import type { Digest } from '../digest.js';
-import { fail } from '../errors.js';
+import { fail, isCosignError } from '../errors.js';
+import type { RegistryClient } from '../oci/client.js';
+import { parseReference, repositoryOption, withTag, type ImageReference } from '../reference.js';
 import { parseJson } from '../json/strict.js';
 import type { Signer } from '../keys/signer.js';
 
@@ -170,4 +175,101 @@ export async function signDsse(payload: Uint8Array, signer: Signer, payloadType:
   const signature = await signer.sign(dssePae(payloadType, payload));
   const text = `{"payloadType":${goString(payloadType)},"payload":"${Buffer.from(payload).toString('base64')}","signatures":[{"keyid":"","sig":"${Buffer.from(signature).toString('base64')}"}]}`;
   return { bytes: new TextEncoder().encode(text), payload, signature };
+}
+
+/** Layer media type of a legacy attestation (the DSSE envelope). */
+export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+/** Largest existing `.att` layer read when appending. */
+const MAX_ATTESTATION_LAYER_BYTES = 32 * 1024 * 1024;
+
+/** Options for {@link attestImage}. */
+export interface AttestImageOptions {
+  /** The registry client. */
+  readonly client: RegistryClient;
+  /** The predicate file's bytes. */
+  readonly predicate: Uint8Array;
+  /** A `--type` short name or URI (see {@link predicateType}). Default `custom`. */
+  readonly type?: string;
+  /** Remove existing attestations of the same predicate type first (`cosign attest --replace`). */
+  readonly replace?: boolean;
+  /** Storage format. Only `legacy` (the `.att` tag, cosign 2's default) is implemented so far. */
+  readonly format?: 'legacy';
+  /** Where to store attestations, like `COSIGN_REPOSITORY`. Default: the image's repository. */
+  readonly signatureRepository?: string | ImageReference;
+  /** Time for a custom predicate's `Timestamp`. Default: now. */
+  readonly time?: Date;
+  /** Abort. */
+  readonly signal?: AbortSignal;
+}
+
+/** Result of {@link attestImage}. */
+export interface AttestImageResult {
+  /** The attested manifest digest. */
+  readonly digest: Digest;
+  /** The predicate type written. */
+  readonly predicateType: string;
+  /** Where the attestation artifact lives (`registry/repo:sha256-….att`). */
+  readonly attestationReference: ImageReference;
+  /** Digest of the `.att` manifest written (or already there). */
+  readonly manifestDigest: Digest;
+  /** False when an identical envelope was already present and nothing was written. */
+  readonly appended: boolean;
+  /** The envelope written. */
+  readonly envelope: DsseEnvelope;
+}
+
+/**
+ * Attest an image as `cosign attest --key … --tlog-upload=false` does (legacy format): the
+ * statement is signed into a DSSE envelope, stored as a layer (media type
+ * `application/vnd.dsse.envelope.v1+json`, annotation `predicateType`) of the `sha256-<hex>.att`
+ * image, appended to what is there. An identical envelope is not written twice; `replace` drops
+ * layers whose `predicateType` annotation equals the new one.
+ *
+ * @example
+ * ```ts
+ * const r = await attestImage('registry.example.com/app@sha256:…', signer, { client, predicate, type: 'slsaprovenance1' });
+ * ```
+ */
+export async function attestImage(reference: string | ImageReference, signer: Signer, options: AttestImageOptions): Promise<AttestImageResult> {
+  if ((options.format ?? 'legacy') !== 'legacy') throw fail('UNSUPPORTED', `attestation format ${String(options.format)} is not supported yet`);
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const { client, signal } = options;
+  const sig = signal === undefined ? {} : { signal };
+  const digest = ref.digest ?? (await client.getManifest(ref, sig)).digest;
+  const type = predicateType(options.type ?? 'custom');
+  const statement = buildAttestationStatement({
+    predicate: options.predicate,
+    predicateType: type,
+    repository: ref.name,
+    digest,
+    ...(options.time === undefined ? {} : { time: options.time }),
+  });
+  const envelope = await signDsse(statement, signer);
+  const descriptor = Object.freeze({
+    mediaType: DSSE_ENVELOPE_MEDIA_TYPE,
+    size: envelope.bytes.byteLength,
+    digest: sha256Digest(envelope.bytes),
+    annotations: Object.freeze({ [SIGNATURE_ANNOTATION]: '', predicateType: type }),
+  });
+  const layer: ImageLayer = { descriptor, payload: envelope.bytes };
+  const attRepo = repositoryOption(options.signatureRepository) ?? ref;
+  const attRef = withTag(attRepo, signatureTag(digest, 'att'));
+  let existing: ImageLayer[] = [];
+  try {
+    const m = await client.getManifest(attRef, sig);
+    const parsed = parseSignatureManifest(m.bytes);
+    existing = await Promise.all(
+      parsed.layers.map(async (d) => ({ descriptor: d, payload: await client.getBlob(attRepo, d.digest, { maxBytes: MAX_ATTESTATION_LAYER_BYTES, ...sig }) })),
+    );
+  } catch (e) {
+    if (!isCosignError(e, 'NOT_FOUND')) throw e;
+  }
+  if (options.replace === true) existing = existing.filter((l) => l.descriptor.annotations.predicateType !== type);
+  const duplicate = existing.some((l) => l.descriptor.digest === descriptor.digest);
+  const image = buildSignatureImage(duplicate ? existing : [...existing, layer]);
+  if (!duplicate) {
+    for (const [d, bytes] of image.blobs) await client.uploadBlob(attRepo, d, bytes, sig);
+    await client.putManifest(attRef, image.manifest, image.manifestMediaType, sig);
+  }
+  return { digest, predicateType: type, attestationReference: attRef, manifestDigest: image.manifestDigest, appended: !duplicate, envelope };
 }

@@ -16,6 +16,10 @@
 export { signImage, type SignImageOptions, type SignImageResult, type SignedDigest } from './image.js';
 export type { Signer } from '../keys/signer.js';
 export {
+  attestImage,
+  DSSE_ENVELOPE_MEDIA_TYPE,
+  type AttestImageOptions,
+  type AttestImageResult,
   buildAttestationStatement,
   COSIGN_CUSTOM_PREDICATE_TYPE,
   COSIGN_VULN_PREDICATE_TYPE,

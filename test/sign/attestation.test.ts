@@ -1,8 +1,20 @@
 import { createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSignatureManifest } from '../../src/artifact/image.js';
+import { RegistryClient } from '../../src/oci/client.js';
+import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
 import type { Digest } from '../../src/digest.js';
 import type { Signer } from '../../src/keys/signer.js';
-import { buildAttestationStatement, COSIGN_CUSTOM_PREDICATE_TYPE, dssePae, goJson, predicateType, signDsse } from '../../src/sign/attestation.js';
+import {
+  attestImage,
+  buildAttestationStatement,
+  COSIGN_CUSTOM_PREDICATE_TYPE,
+  DSSE_ENVELOPE_MEDIA_TYPE,
+  dssePae,
+  goJson,
+  predicateType,
+  signDsse,
+} from '../../src/sign/attestation.js';
 
 const digest = `sha256:${'ab'.repeat(32)}` as Digest;
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -94,5 +106,42 @@ describe('byte compatibility with cosign 2.5 attest-blob', () => {
     expect(dec(ours)).toBe(
       '{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://openvex.dev/ns","subject":[{"name":"blob","digest":{"sha256":"98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4"}}],"predicate":{"a":"\\u003cx\\u003e","z":1}}',
     );
+  });
+});
+
+describe('attestImage', () => {
+  let reg: TestRegistry;
+  let client: RegistryClient;
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signer: Signer = {
+    keyRef: 'test',
+    publicKey: async () => createPublicKey(publicKey),
+    sign: async (m) => new Uint8Array(cryptoSign('sha256', m, privateKey)),
+  };
+  beforeAll(async () => {
+    reg = await startTestRegistry();
+    client = new RegistryClient({ keychain: { resolve: async () => undefined } });
+  });
+  afterAll(async () => {
+    client.close();
+    await reg.close();
+  });
+
+  it('appends envelopes to the .att tag, and replaces by predicate type', async () => {
+    const name = `${reg.host}/att/app`;
+    const d = await pushSampleImage(client, `${name}:v1`, { n: '1' });
+    const a = await attestImage(`${name}@${d}`, signer, { client, predicate: enc('{"a":1}'), type: 'openvex' });
+    expect(a.appended).toBe(true);
+    expect(a.attestationReference.tag).toBe(`sha256-${d.slice(7)}.att`);
+    await attestImage(`${name}:v1`, signer, { client, predicate: enc('{"b":1}'), type: 'custom' });
+    let m = parseSignatureManifest((await client.getManifest(a.attestationReference)).bytes);
+    expect(m.layers.map((l) => l.annotations.predicateType)).toEqual(['https://openvex.dev/ns', COSIGN_CUSTOM_PREDICATE_TYPE]);
+    expect(m.layers[0]?.mediaType).toBe(DSSE_ENVELOPE_MEDIA_TYPE);
+    await attestImage(`${name}@${d}`, signer, { client, predicate: enc('{"c":1}'), type: 'openvex', replace: true });
+    m = parseSignatureManifest((await client.getManifest(a.attestationReference)).bytes);
+    expect(m.layers.map((l) => l.annotations.predicateType)).toEqual([COSIGN_CUSTOM_PREDICATE_TYPE, 'https://openvex.dev/ns']);
+    const blob = await client.getBlob(a.attestationReference, m.layers[1]?.digest as Digest);
+    const env = JSON.parse(dec(blob));
+    expect(JSON.parse(Buffer.from(env.payload, 'base64').toString()).predicate).toEqual({ c: 1 });
   });
 });
