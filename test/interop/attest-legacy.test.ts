@@ -2,14 +2,17 @@
  * Legacy attestations (the `.att` tag) against cosign 2.5 on Debian's docker-registry: what
  * cosign-ts `attestImage` writes, `cosign verify-attestation --key … --insecure-ignore-tlog=true
  * --type …` accepts (and refuses for another type or key); what cosign 2.5 `attest` writes has the
- * same layer layout (media type, annotations) as ours.
+ * same layer layout (media type, annotations) as ours, and `verifyAttestations` accepts it (right key
+ * and type only).
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSignatureManifest } from '../../src/artifact/image.js';
-import { loadSignerFromFile } from '../../src/keys/index.js';
+import { loadSignerFromFile, parsePublicKey, PublicKeyVerifier } from '../../src/keys/index.js';
+import { verifyAttestations } from '../../src/verify/index.js';
+import { readFile } from 'node:fs/promises';
 import { RegistryClient } from '../../src/oci/index.js';
 import { parseReference, withTag } from '../../src/reference.js';
 import { attestImage, DSSE_ENVELOPE_MEDIA_TYPE } from '../../src/sign/index.js';
@@ -87,5 +90,12 @@ describe.skipIf(skipReal(['registry', 'cosign']))('legacy attestations interop w
     expect(m.layers).toHaveLength(1);
     expect(m.layers[0]?.mediaType).toBe(DSSE_ENVELOPE_MEDIA_TYPE);
     expect(m.layers[0]?.annotations).toEqual({ 'dev.cosignproject.cosign/signature': '', predicateType: 'https://openvex.dev/ns' });
+    const verifier = new PublicKeyVerifier(parsePublicKey(await readFile(signer.pubPath)), signer.pubPath);
+    const ours = await verifyAttestations(ref, { client, verifier, type: 'openvex' });
+    expect(ours.ok, ours.rejected.join('\n')).toBe(true);
+    expect(ours.verified[0]?.statement.predicate).toEqual({ a: 1 });
+    const wrong = new PublicKeyVerifier(parsePublicKey(await readFile(other.pubPath)), other.pubPath);
+    expect((await verifyAttestations(ref, { client, verifier: wrong, type: 'openvex' })).ok).toBe(false);
+    expect((await verifyAttestations(ref, { client, verifier, type: 'custom' })).ok).toBe(false);
   }, 120_000);
 });
