@@ -10,13 +10,15 @@
  */
 import { buildSignatureImage, parseSignatureManifest, type ImageLayer } from '../artifact/image.js';
 import { sha256Digest } from '../artifact/layer.js';
-import { SIGNATURE_ANNOTATION } from '../artifact/media-types.js';
+import { DSSE_ENVELOPE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE, PREDICATE_TYPE_ANNOTATION, SIGNATURE_ANNOTATION } from '../artifact/media-types.js';
 import { signatureTag } from '../artifact/tags.js';
 import type { Digest } from '../digest.js';
 import { fail, isCosignError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import { parseReference, repositoryOption, withTag, type ImageReference } from '../reference.js';
+import { goMarshal, goQuote, type GoValue } from '../json/gojson.js';
 import { parseJson } from '../json/strict.js';
+import { sigstoreCore } from '../internal/deps.js';
 import type { Signer } from '../keys/signer.js';
 
 /** The predicate type of `--type custom`, and of any predicate cosign wraps as a string. */
@@ -25,8 +27,6 @@ export const COSIGN_CUSTOM_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attesta
 export const COSIGN_VULN_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
 /** The in-toto Statement version cosign 2.5 writes in legacy attestations. */
 export const IN_TOTO_STATEMENT_V01 = 'https://in-toto.io/Statement/v0.1';
-/** DSSE payload type of in-toto statements. */
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 /** Largest predicate file read (`--predicate`), as a bound on untrusted input. */
 export const MAX_PREDICATE_BYTES = 32 * 1024 * 1024;
 
@@ -72,33 +72,6 @@ export function predicateType(name: string): string {
   return name;
 }
 
-/** Go's `encoding/json` string escaping (HTML-safe: `<`, `>`, `&`, U+2028, U+2029 escaped). */
-function goString(s: string): string {
-  return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/**
- * Serialise a JSON value as Go's `json.Marshal` does for a `map[string]interface{}` tree: object
- * keys sorted (by UTF-8 bytes, which equals UTF-16 order outside surrogates), HTML-safe strings,
- * no whitespace.
- */
-export function goJson(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return goString(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw fail('BAD_INPUT', 'predicate: non-finite number');
-    return JSON.stringify(value);
-  }
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (Array.isArray(value)) return `[${value.map(goJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    const keys = Object.keys(o).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    return `{${keys.map((k) => `${goString(k)}:${goJson(o[k])}`).join(',')}}`;
-  }
-  throw fail('BAD_INPUT', `predicate: unsupported value of type ${typeof value}`);
-}
-
 /** Input of {@link buildAttestationStatement}. */
 export interface AttestationStatementInput {
   /** The predicate file's bytes (`--predicate`). */
@@ -136,20 +109,15 @@ export function buildAttestationStatement(input: AttestationStatementInput): Uin
   let predicate: string;
   if (input.predicateType === COSIGN_CUSTOM_PREDICATE_TYPE) {
     const text = new TextDecoder('utf-8', { fatal: false }).decode(input.predicate);
-    predicate = `{"Data":${goString(text)},"Timestamp":${goString(rfc3339(input.time ?? new Date()))}}`;
+    predicate = `{"Data":${goQuote(text)},"Timestamp":${goQuote(rfc3339(input.time ?? new Date()))}}`;
   } else {
-    predicate = goJson(parseJson(input.predicate, 'predicate', 'BAD_INPUT'));
+    // The strict parser yields only JSON values (plain objects, arrays, strings, numbers, booleans, null),
+    // which goMarshal encodes as Go's map[string]interface{} tree.
+    predicate = goMarshal(parseJson(input.predicate, 'predicate', 'BAD_INPUT') as GoValue);
   }
-  const subject = `[{"name":${goString(input.repository)},"digest":{${goString(alg)}:${goString(hex)}}}]`;
-  const text = `{"_type":${goString(IN_TOTO_STATEMENT_V01)},"predicateType":${goString(input.predicateType)},"subject":${subject},"predicate":${predicate}}`;
+  const subject = `[{"name":${goQuote(input.repository)},"digest":{${goQuote(alg)}:${goQuote(hex)}}}]`;
+  const text = `{"_type":${goQuote(IN_TOTO_STATEMENT_V01)},"predicateType":${goQuote(input.predicateType)},"subject":${subject},"predicate":${predicate}}`;
   return new TextEncoder().encode(text);
-}
-
-/** DSSE pre-authentication encoding: the bytes a DSSE signature covers. */
-export function dssePae(payloadType: string, payload: Uint8Array): Uint8Array {
-  const type = Buffer.from(payloadType, 'utf8');
-  const head = Buffer.from(`DSSEv1 ${type.length} ${payloadType} ${payload.length} `, 'utf8');
-  return new Uint8Array(Buffer.concat([head, payload]));
 }
 
 /** A DSSE envelope as cosign writes it (one signature, empty `keyid`). */
@@ -172,13 +140,11 @@ export interface DsseEnvelope {
  * ```
  */
 export async function signDsse(payload: Uint8Array, signer: Signer, payloadType: string = IN_TOTO_PAYLOAD_TYPE): Promise<DsseEnvelope> {
-  const signature = await signer.sign(dssePae(payloadType, payload));
-  const text = `{"payloadType":${goString(payloadType)},"payload":"${Buffer.from(payload).toString('base64')}","signatures":[{"keyid":"","sig":"${Buffer.from(signature).toString('base64')}"}]}`;
+  const signature = await signer.sign(new Uint8Array(sigstoreCore().dsse.preAuthEncoding(payloadType, Buffer.from(payload))));
+  const text = `{"payloadType":${goQuote(payloadType)},"payload":"${Buffer.from(payload).toString('base64')}","signatures":[{"keyid":"","sig":"${Buffer.from(signature).toString('base64')}"}]}`;
   return { bytes: new TextEncoder().encode(text), payload, signature };
 }
 
-/** Layer media type of a legacy attestation (the DSSE envelope). */
-export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 /** Largest existing `.att` layer read when appending. */
 const MAX_ATTESTATION_LAYER_BYTES = 32 * 1024 * 1024;
 
@@ -249,7 +215,7 @@ export async function attestImage(reference: string | ImageReference, signer: Si
     mediaType: DSSE_ENVELOPE_MEDIA_TYPE,
     size: envelope.bytes.byteLength,
     digest: sha256Digest(envelope.bytes),
-    annotations: Object.freeze({ [SIGNATURE_ANNOTATION]: '', predicateType: type }),
+    annotations: Object.freeze({ [SIGNATURE_ANNOTATION]: '', [PREDICATE_TYPE_ANNOTATION]: type }),
   });
   const layer: ImageLayer = { descriptor, payload: envelope.bytes };
   const attRepo = repositoryOption(options.signatureRepository) ?? ref;
@@ -264,7 +230,7 @@ export async function attestImage(reference: string | ImageReference, signer: Si
   } catch (e) {
     if (!isCosignError(e, 'NOT_FOUND')) throw e;
   }
-  if (options.replace === true) existing = existing.filter((l) => l.descriptor.annotations.predicateType !== type);
+  if (options.replace === true) existing = existing.filter((l) => l.descriptor.annotations[PREDICATE_TYPE_ANNOTATION] !== type);
   const duplicate = existing.some((l) => l.descriptor.digest === descriptor.digest);
   const image = buildSignatureImage(duplicate ? existing : [...existing, layer]);
   if (!duplicate) {

@@ -17,14 +17,11 @@ export { signImage, type SignImageOptions, type SignImageResult, type SignedDige
 export type { Signer } from '../keys/signer.js';
 export {
   attestImage,
-  DSSE_ENVELOPE_MEDIA_TYPE,
   type AttestImageOptions,
   type AttestImageResult,
   buildAttestationStatement,
   COSIGN_CUSTOM_PREDICATE_TYPE,
   COSIGN_VULN_PREDICATE_TYPE,
-  dssePae,
-  goJson,
   IN_TOTO_STATEMENT_V01,
   MAX_PREDICATE_BYTES,
   PREDICATE_TYPE_NAMES,

@@ -9,14 +9,16 @@
  * @module
  */
 import { parseSignatureManifest } from '../artifact/image.js';
+import { DSSE_ENVELOPE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE } from '../artifact/media-types.js';
 import { signatureTag } from '../artifact/tags.js';
 import type { Digest } from '../digest.js';
 import { fail, isCosignError } from '../errors.js';
+import { sigstoreCore } from '../internal/deps.js';
 import { parseJson } from '../json/strict.js';
 import type { SignatureVerifier } from '../keys/signer.js';
 import type { RegistryClient } from '../oci/client.js';
 import { parseReference, repositoryOption, withTag, type ImageReference } from '../reference.js';
-import { DSSE_ENVELOPE_MEDIA_TYPE, dssePae, IN_TOTO_PAYLOAD_TYPE, predicateType as mapPredicateType } from '../sign/attestation.js';
+import { predicateType as mapPredicateType } from '../sign/attestation.js';
 
 const MAX_ENVELOPE_BYTES = 32 * 1024 * 1024;
 
@@ -104,7 +106,7 @@ export async function verifyAttestations(reference: string | ImageReference, opt
       const envelope = await client.getBlob(repo, d.digest, { maxBytes: MAX_ENVELOPE_BYTES, ...sig });
       const env = decodeEnvelope(envelope);
       if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw fail('TYPE_MISMATCH', `payloadType ${JSON.stringify(env.payloadType.slice(0, 200))}`);
-      const pae = dssePae(env.payloadType, env.payload);
+      const pae = new Uint8Array(sigstoreCore().dsse.preAuthEncoding(env.payloadType, Buffer.from(env.payload)));
       let good = false;
       for (const s of env.sigs) if ((await options.verifier.verify(pae, s)) === true) good = true;
       if (!good) throw fail('SIGNATURE_INVALID', 'no DSSE signature verifies with the key');

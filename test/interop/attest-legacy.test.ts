@@ -15,7 +15,8 @@ import { verifyAttestations } from '../../src/verify/index.js';
 import { readFile } from 'node:fs/promises';
 import { RegistryClient } from '../../src/oci/index.js';
 import { parseReference, withTag } from '../../src/reference.js';
-import { attestImage, DSSE_ENVELOPE_MEDIA_TYPE } from '../../src/sign/index.js';
+import { DSSE_ENVELOPE_MEDIA_TYPE } from '../../src/artifact/media-types.js';
+import { attestImage } from '../../src/sign/index.js';
 import {
   cosign,
   cosignGenerateKeyPair,
