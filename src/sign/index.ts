@@ -15,3 +15,18 @@
  */
 export { signImage, type SignImageOptions, type SignImageResult, type SignedDigest } from './image.js';
 export type { Signer } from '../keys/signer.js';
+export {
+  attestImage,
+  type AttestImageOptions,
+  type AttestImageResult,
+  buildAttestationStatement,
+  COSIGN_CUSTOM_PREDICATE_TYPE,
+  COSIGN_VULN_PREDICATE_TYPE,
+  IN_TOTO_STATEMENT_V01,
+  MAX_PREDICATE_BYTES,
+  PREDICATE_TYPE_NAMES,
+  predicateType,
+  signDsse,
+  type AttestationStatementInput,
+  type DsseEnvelope,
+} from './attestation.js';

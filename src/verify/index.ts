@@ -55,3 +55,10 @@ export {
   type SignatureSource,
   type SourceLayer,
 } from './source.js';
+export {
+  verifyAttestations,
+  type AttestationStatement,
+  type VerifiedAttestation,
+  type VerifyAttestationsOptions,
+  type VerifyAttestationsResult,
+} from './attestation.js';

@@ -1,0 +1,241 @@
+/**
+ * Building legacy (cosign 2) attestations: the predicate-type names `cosign attest --type` accepts,
+ * the in-toto Statement cosign 2.5 writes around a predicate, and the DSSE envelope that carries it.
+ *
+ * `attestImage` pushes the envelope to the image's `.att` tag. Upstream: sigstore/cosign `cmd/cosign/cli/options/predicate.go` (type names),
+ * `pkg/cosign/attestation/attestation.go` (`GenerateStatement`), sigstore/sigstore
+ * `pkg/signature/dsse` (envelope), secure-systems-lab/dsse `protocol.md` (PAE).
+ *
+ * @module
+ */
+import { buildSignatureImage, parseSignatureManifest, type ImageLayer } from '../artifact/image.js';
+import { sha256Digest } from '../artifact/layer.js';
+import { DSSE_ENVELOPE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE, PREDICATE_TYPE_ANNOTATION, SIGNATURE_ANNOTATION } from '../artifact/media-types.js';
+import { signatureTag } from '../artifact/tags.js';
+import type { Digest } from '../digest.js';
+import { fail, isCosignError } from '../errors.js';
+import type { RegistryClient } from '../oci/client.js';
+import { parseReference, repositoryOption, withTag, type ImageReference } from '../reference.js';
+import { goMarshal, goQuote, type GoValue } from '../json/gojson.js';
+import { parseJson } from '../json/strict.js';
+import { sigstoreCore } from '../internal/deps.js';
+import type { Signer } from '../keys/signer.js';
+
+/** The predicate type of `--type custom`, and of any predicate cosign wraps as a string. */
+export const COSIGN_CUSTOM_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/v1';
+/** The predicate type of `--type vuln`. */
+export const COSIGN_VULN_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
+/** The in-toto Statement version cosign 2.5 writes in legacy attestations. */
+export const IN_TOTO_STATEMENT_V01 = 'https://in-toto.io/Statement/v0.1';
+/** Largest predicate file read (`--predicate`), as a bound on untrusted input. */
+export const MAX_PREDICATE_BYTES = 32 * 1024 * 1024;
+
+/** `cosign attest --type` short names and the predicate types they stand for. */
+export const PREDICATE_TYPE_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  custom: COSIGN_CUSTOM_PREDICATE_TYPE,
+  slsaprovenance: 'https://slsa.dev/provenance/v0.2',
+  slsaprovenance02: 'https://slsa.dev/provenance/v0.2',
+  slsaprovenance1: 'https://slsa.dev/provenance/v1',
+  spdx: 'https://spdx.dev/Document',
+  spdxjson: 'https://spdx.dev/Document',
+  cyclonedx: 'https://cyclonedx.org/bom',
+  link: 'https://in-toto.io/Link/v1',
+  vuln: COSIGN_VULN_PREDICATE_TYPE,
+  openvex: 'https://openvex.dev/ns',
+});
+
+/**
+ * Map a `--type` value to a predicate type as cosign does: a short name from
+ * {@link PREDICATE_TYPE_NAMES}, otherwise an absolute URI taken as it is.
+ *
+ * @example
+ * ```ts
+ * predicateType('slsaprovenance1'); // 'https://slsa.dev/provenance/v1'
+ * predicateType('https://example.com/my-type/v1'); // unchanged
+ * ```
+ */
+export function predicateType(name: string): string {
+  const mapped = Object.hasOwn(PREDICATE_TYPE_NAMES, name) ? PREDICATE_TYPE_NAMES[name] : undefined;
+  if (mapped !== undefined) return mapped;
+  let url: URL | undefined;
+  try {
+    url = /^[A-Za-z][A-Za-z0-9+.-]*:/.test(name) ? new URL(name) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || /\s/.test(name)) {
+    throw fail(
+      'USAGE',
+      `invalid predicate type ${JSON.stringify(name.slice(0, 200))}: expected one of ${Object.keys(PREDICATE_TYPE_NAMES).join(', ')} or a URI`,
+    );
+  }
+  return name;
+}
+
+/** Input of {@link buildAttestationStatement}. */
+export interface AttestationStatementInput {
+  /** The predicate file's bytes (`--predicate`). */
+  readonly predicate: Uint8Array;
+  /** The predicate type, already mapped by {@link predicateType}. */
+  readonly predicateType: string;
+  /** The subject's name: the image repository (`registry/repo`). */
+  readonly repository: string;
+  /** The attested manifest digest. */
+  readonly digest: Digest;
+  /** The time written into a custom predicate's `Timestamp`. Default: now. */
+  readonly time?: Date;
+}
+
+/** Go's `time.RFC3339` in UTC, without fractional seconds. */
+function rfc3339(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+/**
+ * The in-toto Statement (v0.1) cosign 2.5 writes for `cosign attest`. The predicate is the parsed
+ * JSON file re-serialised as Go does (sorted keys); the custom type wraps the file, as a string, in
+ * `{"Data": …, "Timestamp": …}`. Predicate types whose file cosign decodes into typed Go structures
+ * (SLSA, vuln, link) are serialised the same way here, so their key order may differ from cosign's;
+ * they still verify everywhere, since the signature covers the bytes written.
+ *
+ * @example
+ * ```ts
+ * const statement = buildAttestationStatement({ predicate, predicateType: predicateType('custom'), repository: 'registry.example.com/app', digest });
+ * ```
+ */
+export function buildAttestationStatement(input: AttestationStatementInput): Uint8Array {
+  if (input.predicate.length > MAX_PREDICATE_BYTES) throw fail('TOO_LARGE', `predicate: ${input.predicate.length} bytes exceeds ${MAX_PREDICATE_BYTES}`);
+  const [alg, hex] = input.digest.split(':') as [string, string];
+  let predicate: string;
+  if (input.predicateType === COSIGN_CUSTOM_PREDICATE_TYPE) {
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(input.predicate);
+    predicate = `{"Data":${goQuote(text)},"Timestamp":${goQuote(rfc3339(input.time ?? new Date()))}}`;
+  } else {
+    // The strict parser yields only JSON values (plain objects, arrays, strings, numbers, booleans, null),
+    // which goMarshal encodes as Go's map[string]interface{} tree.
+    predicate = goMarshal(parseJson(input.predicate, 'predicate', 'BAD_INPUT') as GoValue);
+  }
+  const subject = `[{"name":${goQuote(input.repository)},"digest":{${goQuote(alg)}:${goQuote(hex)}}}]`;
+  const text = `{"_type":${goQuote(IN_TOTO_STATEMENT_V01)},"predicateType":${goQuote(input.predicateType)},"subject":${subject},"predicate":${predicate}}`;
+  return new TextEncoder().encode(text);
+}
+
+/** A DSSE envelope as cosign writes it (one signature, empty `keyid`). */
+export interface DsseEnvelope {
+  /** The serialised envelope: the attestation layer's bytes. */
+  readonly bytes: Uint8Array;
+  /** The payload signed (the statement). */
+  readonly payload: Uint8Array;
+  /** The raw signature over PAE(payloadType, payload). */
+  readonly signature: Uint8Array;
+}
+
+/**
+ * Sign a statement into a DSSE envelope, serialised like cosign 2.5
+ * (`{"payloadType":…,"payload":…,"signatures":[{"keyid":"","sig":…}]}`).
+ *
+ * @example
+ * ```ts
+ * const envelope = await signDsse(statement, signer);
+ * ```
+ */
+export async function signDsse(payload: Uint8Array, signer: Signer, payloadType: string = IN_TOTO_PAYLOAD_TYPE): Promise<DsseEnvelope> {
+  const signature = await signer.sign(new Uint8Array(sigstoreCore().dsse.preAuthEncoding(payloadType, Buffer.from(payload))));
+  const text = `{"payloadType":${goQuote(payloadType)},"payload":"${Buffer.from(payload).toString('base64')}","signatures":[{"keyid":"","sig":"${Buffer.from(signature).toString('base64')}"}]}`;
+  return { bytes: new TextEncoder().encode(text), payload, signature };
+}
+
+/** Largest existing `.att` layer read when appending. */
+const MAX_ATTESTATION_LAYER_BYTES = 32 * 1024 * 1024;
+
+/** Options for {@link attestImage}. */
+export interface AttestImageOptions {
+  /** The registry client. */
+  readonly client: RegistryClient;
+  /** The predicate file's bytes. */
+  readonly predicate: Uint8Array;
+  /** A `--type` short name or URI (see {@link predicateType}). Default `custom`. */
+  readonly type?: string;
+  /** Remove existing attestations of the same predicate type first (`cosign attest --replace`). */
+  readonly replace?: boolean;
+  /** Storage format. Only `legacy` (the `.att` tag, cosign 2's default) is implemented so far. */
+  readonly format?: 'legacy';
+  /** Where to store attestations, like `COSIGN_REPOSITORY`. Default: the image's repository. */
+  readonly signatureRepository?: string | ImageReference;
+  /** Time for a custom predicate's `Timestamp`. Default: now. */
+  readonly time?: Date;
+  /** Abort. */
+  readonly signal?: AbortSignal;
+}
+
+/** Result of {@link attestImage}. */
+export interface AttestImageResult {
+  /** The attested manifest digest. */
+  readonly digest: Digest;
+  /** The predicate type written. */
+  readonly predicateType: string;
+  /** Where the attestation artifact lives (`registry/repo:sha256-….att`). */
+  readonly attestationReference: ImageReference;
+  /** Digest of the `.att` manifest written (or already there). */
+  readonly manifestDigest: Digest;
+  /** False when an identical envelope was already present and nothing was written. */
+  readonly appended: boolean;
+  /** The envelope written. */
+  readonly envelope: DsseEnvelope;
+}
+
+/**
+ * Attest an image as `cosign attest --key … --tlog-upload=false` does (legacy format): the
+ * statement is signed into a DSSE envelope, stored as a layer (media type
+ * `application/vnd.dsse.envelope.v1+json`, annotation `predicateType`) of the `sha256-<hex>.att`
+ * image, appended to what is there. An identical envelope is not written twice; `replace` drops
+ * layers whose `predicateType` annotation equals the new one.
+ *
+ * @example
+ * ```ts
+ * const r = await attestImage('registry.example.com/app@sha256:…', signer, { client, predicate, type: 'slsaprovenance1' });
+ * ```
+ */
+export async function attestImage(reference: string | ImageReference, signer: Signer, options: AttestImageOptions): Promise<AttestImageResult> {
+  if ((options.format ?? 'legacy') !== 'legacy') throw fail('UNSUPPORTED', `attestation format ${String(options.format)} is not supported yet`);
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const { client, signal } = options;
+  const sig = signal === undefined ? {} : { signal };
+  const digest = ref.digest ?? (await client.getManifest(ref, sig)).digest;
+  const type = predicateType(options.type ?? 'custom');
+  const statement = buildAttestationStatement({
+    predicate: options.predicate,
+    predicateType: type,
+    repository: ref.name,
+    digest,
+    ...(options.time === undefined ? {} : { time: options.time }),
+  });
+  const envelope = await signDsse(statement, signer);
+  const descriptor = Object.freeze({
+    mediaType: DSSE_ENVELOPE_MEDIA_TYPE,
+    size: envelope.bytes.byteLength,
+    digest: sha256Digest(envelope.bytes),
+    annotations: Object.freeze({ [SIGNATURE_ANNOTATION]: '', [PREDICATE_TYPE_ANNOTATION]: type }),
+  });
+  const layer: ImageLayer = { descriptor, payload: envelope.bytes };
+  const attRepo = repositoryOption(options.signatureRepository) ?? ref;
+  const attRef = withTag(attRepo, signatureTag(digest, 'att'));
+  let existing: ImageLayer[] = [];
+  try {
+    const m = await client.getManifest(attRef, sig);
+    const parsed = parseSignatureManifest(m.bytes);
+    existing = await Promise.all(
+      parsed.layers.map(async (d) => ({ descriptor: d, payload: await client.getBlob(attRepo, d.digest, { maxBytes: MAX_ATTESTATION_LAYER_BYTES, ...sig }) })),
+    );
+  } catch (e) {
+    if (!isCosignError(e, 'NOT_FOUND')) throw e;
+  }
+  if (options.replace === true) existing = existing.filter((l) => l.descriptor.annotations[PREDICATE_TYPE_ANNOTATION] !== type);
+  const duplicate = existing.some((l) => l.descriptor.digest === descriptor.digest);
+  const image = buildSignatureImage(duplicate ? existing : [...existing, layer]);
+  if (!duplicate) {
+    for (const [d, bytes] of image.blobs) await client.uploadBlob(attRepo, d, bytes, sig);
+    await client.putManifest(attRef, image.manifest, image.manifestMediaType, sig);
+  }
+  return { digest, predicateType: type, attestationReference: attRef, manifestDigest: image.manifestDigest, appended: !duplicate, envelope };
+}
