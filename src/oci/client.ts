@@ -424,7 +424,7 @@ export class RegistryClient {
    * entries and returns the new ones (or undefined to leave the index alone). The write is conditional:
    * `If-Match: <ETag of what was read>`, or `If-None-Match: *` when the index did not exist; on
    * `412 Precondition Failed` (another writer got there first) the index is read again and `update`
-   * re-applied, up to {@link FALLBACK_INDEX_ATTEMPTS} times (then `REGISTRY_ERROR`). On a registry that
+   * re-applied, up to `FALLBACK_INDEX_ATTEMPTS` (10) times (then `REGISTRY_ERROR`). On a registry that
    * ignores these headers (Debian's docker-registry / distribution 2.8 sends an ETag but never answers
    * 412) this is a plain last-writer-wins update, as cosign's own.
    */
