@@ -29,6 +29,9 @@ import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
 /** Media types a manifest GET accepts by default. */
 export const MANIFEST_ACCEPT = [OCI_MANIFEST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE].join(', ');
 
+/** How many times {@link RegistryClient.updateFallbackReferrers} tries a conditional write answered 412. */
+export const FALLBACK_INDEX_ATTEMPTS = 10;
+
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions extends TransportOptions {
   /** Where credentials come from. Default: Docker's `config.json` (`DOCKER_CONFIG`), else anonymous. */
@@ -71,6 +74,7 @@ interface TokenEntry {
 
 const TokenSchema = schema((z) => z.object({ token: z.string().optional(), access_token: z.string().optional(), expires_in: z.number().optional() }));
 const ErrorsSchema = schema((z) => z.object({ errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional() }));
+const ReferrerManifestSchema = schema((z) => z.object({ config: z.object({ mediaType: z.string() }), subject: z.object({ digest: z.string() }).optional() }));
 const TagsSchema = schema((z) => z.object({ tags: z.array(z.string()).nullable().optional() }));
 
 type Action = 'pull' | 'push' | 'delete';
@@ -341,32 +345,146 @@ export class RegistryClient {
   }
 
   /**
+   * Push a referrer manifest (one whose `subject` is `subject`) by digest, the way cosign 3 /
+   * go-containerregistry do: when the registry has the referrers API (its PUT answer names the subject
+   * in `OCI-Subject`, or it answered the referrers API before) nothing else is written; otherwise the
+   * manifest is added to the fallback tag index `sha256-<hex>` with the descriptor go-containerregistry
+   * writes (`mediaType`, `size`, `digest`, and `artifactType` = the manifest's config media type; no
+   * annotations). Returns the manifest's descriptor and whether the fallback index was used.
+   */
+  async pushReferrer(
+    repo: ImageReference,
+    manifest: Uint8Array,
+    mediaType: string,
+    subject: Digest,
+    options: CallOptions = {},
+  ): Promise<{ readonly descriptor: Descriptor; readonly fallback: boolean }> {
+    const digest = `sha256:${createHash('sha256').update(manifest).digest('hex')}` as Digest;
+    const doc = ReferrerManifestSchema().safeParse(parseJson(manifest, 'referrer manifest', 'USAGE'));
+    if (!doc.success) throw fail('USAGE', 'referrer manifest: expected a manifest with config.mediaType');
+    if (doc.data.subject?.digest !== subject)
+      throw fail('USAGE', `referrer manifest: its subject ${JSON.stringify(doc.data.subject?.digest ?? null)} is not ${subject}`);
+    const ref: ImageReference = { ...repo, digest, tag: undefined };
+    const res = await this.#call(ref, 'push', 'PUT', `/manifests/${digest}`, {
+      headers: { 'content-type': mediaType },
+      body: manifest,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    this.#expect(res, [200, 201, 202], ref, 'referrer push');
+    const size = manifest.byteLength;
+    const configType = doc.data.config.mediaType;
+    const descriptor: Descriptor = { mediaType, digest, size, ...(configType === '' ? {} : { artifactType: configType }) };
+    if (headerString(res.headers['oci-subject']) === subject) {
+      this.#referrersApi.set(repo.registry, true);
+      return { descriptor, fallback: false };
+    }
+    if (this.#referrersApi.get(repo.registry) === undefined) {
+      // Ask once: the referrers API answers an index (possibly empty) when the registry has it.
+      await this.referrers(repo, subject, options);
+    }
+    if (this.#referrersApi.get(repo.registry) === true) return { descriptor, fallback: false };
+    await this.addFallbackReferrer(repo, subject, descriptor, options);
+    return { descriptor, fallback: true };
+  }
+
+  /**
    * Record `descriptor` as a referrer of `subject` in the fallback tag index (for registries without
-   * the referrers API): added once, entries sorted by digest, as go-containerregistry does.
+   * the referrers API): added once, entries sorted by digest (what cosign 3.1 leaves in the index).
+   * Concurrent writers: see {@link RegistryClient.updateFallbackReferrers}.
    */
   async addFallbackReferrer(repo: ImageReference, subject: Digest, descriptor: Descriptor, options: CallOptions = {}): Promise<void> {
-    const tagRef = withTag(repo, referrersFallbackTag(subject));
-    let entries: Descriptor[] = [];
-    try {
-      const m = await this.getManifest(tagRef, { ...options, accept: OCI_INDEX_MEDIA_TYPE });
-      entries = [...parseImageIndex(m.bytes, m.mediaType, 'referrers index').manifests];
-    } catch (e) {
-      if (!isCosignError(e, 'NOT_FOUND')) throw e;
+    await this.updateFallbackReferrers(
+      repo,
+      subject,
+      (entries) => {
+        if (entries.some((d) => d.digest === descriptor.digest)) return undefined;
+        return [...entries, descriptor].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+      },
+      options,
+    );
+  }
+
+  /** Remove the referrer `digest` of `subject` from the fallback tag index (nothing when absent). Returns whether it was there. */
+  async removeFallbackReferrer(repo: ImageReference, subject: Digest, digest: Digest, options: CallOptions = {}): Promise<boolean> {
+    let found = false;
+    await this.updateFallbackReferrers(
+      repo,
+      subject,
+      (entries) => {
+        found = entries.some((d) => d.digest === digest);
+        return found ? entries.filter((d) => d.digest !== digest) : undefined;
+      },
+      options,
+    );
+    return found;
+  }
+
+  /**
+   * Read-modify-write of the fallback tag index `sha256-<hex>` of `subject`: `update` gets the current
+   * entries and returns the new ones (or undefined to leave the index alone). The write is conditional:
+   * `If-Match: <ETag of what was read>`, or `If-None-Match: *` when the index did not exist; on
+   * `412 Precondition Failed` (another writer got there first) the index is read again and `update`
+   * re-applied, up to `FALLBACK_INDEX_ATTEMPTS` (10) times (then `REGISTRY_ERROR`). On a registry that
+   * ignores these headers (Debian's docker-registry / distribution 2.8 sends an ETag but never answers
+   * 412) this is a plain last-writer-wins update, as cosign's own.
+   */
+  async updateFallbackReferrers(
+    repo: ImageReference,
+    subject: Digest,
+    update: (entries: readonly Descriptor[]) => readonly Descriptor[] | undefined,
+    options: CallOptions = {},
+  ): Promise<void> {
+    const tag = referrersFallbackTag(subject);
+    const tagRef = withTag(repo, tag);
+    const sig = options.signal === undefined ? {} : { signal: options.signal };
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.#call(tagRef, 'pull', 'GET', `/manifests/${tag}`, {
+        ...sig,
+        headers: { accept: OCI_INDEX_MEDIA_TYPE },
+        maxBytes: this.#maxManifest,
+      });
+      let entries: readonly Descriptor[] = [];
+      let condition: Record<string, string>;
+      if (res.status === 404) {
+        condition = { 'if-none-match': '*' };
+      } else {
+        this.#expect(res, [200], tagRef, 'referrers index');
+        const ct = headerString(res.headers['content-type'])?.split(';')[0]?.trim() ?? '';
+        entries = parseImageIndex(res.body, manifestMediaType(res.body, ct, `referrers index ${tag}`), `referrers index ${tag}`).manifests;
+        const etag = headerString(res.headers.etag);
+        condition = etag === undefined ? {} : { 'if-match': etag };
+      }
+      const next = update(entries);
+      if (next === undefined) return;
+      const index = {
+        schemaVersion: 2,
+        mediaType: OCI_INDEX_MEDIA_TYPE,
+        // go-containerregistry's field order (v1.Descriptor): mediaType, size, digest, annotations, artifactType.
+        manifests: next.map((d) => ({
+          mediaType: d.mediaType,
+          size: d.size,
+          digest: d.digest,
+          ...(d.annotations === undefined ? {} : { annotations: d.annotations }),
+          ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }),
+        })),
+      };
+      const put = await this.#call(tagRef, 'push', 'PUT', `/manifests/${tag}`, {
+        ...sig,
+        headers: { 'content-type': OCI_INDEX_MEDIA_TYPE, ...condition },
+        body: Buffer.from(JSON.stringify(index)),
+      });
+      if (put.status === 412 && attempt < FALLBACK_INDEX_ATTEMPTS) {
+        const pause = new Promise<void>((r) => setTimeout(r, Math.floor(Math.random() * 20 * attempt)));
+        await (options.signal === undefined ? pause : untilAborted(pause, options.signal, 'referrers index update'));
+        continue;
+      }
+      if (put.status === 412)
+        throw fail('REGISTRY_ERROR', `referrers index ${formatReference(tagRef)}: still changing under us after ${attempt} attempts (412)`, {
+          details: { status: 412 },
+        });
+      this.#expect(put, [200, 201, 202], tagRef, 'referrers index push');
+      return;
     }
-    if (entries.some((d) => d.digest === descriptor.digest)) return;
-    entries.push(descriptor);
-    entries.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-    const index = {
-      schemaVersion: 2,
-      mediaType: OCI_INDEX_MEDIA_TYPE,
-      manifests: entries.map((d) => ({
-        mediaType: d.mediaType,
-        digest: d.digest,
-        size: d.size,
-        ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }),
-      })),
-    };
-    await this.putManifest(tagRef, Buffer.from(JSON.stringify(index)), OCI_INDEX_MEDIA_TYPE, options);
   }
 
   // --- plumbing --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import { PublicKeyVerifier } from '../keys/verify.js';
 import type { RegistryClient } from '../oci/client.js';
 import { isIndexMediaType, isManifestMediaType, parseImageIndexIfAny } from '../oci/manifest.js';
 import { buildPayload } from '../payload/payload.js';
+import { buildBundleReferrer } from './bundle.js';
 import { mapLimit } from '../concurrency.js';
 import { formatReference, parseReference, repositoryOption, withDigest, withTag, type ImageReference } from '../reference.js';
 
@@ -35,6 +36,14 @@ export interface SignImageOptions {
   readonly onWarning?: (message: string) => void;
   /** Progress of a multi-digest signing. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * `'legacy'` (default): the `.sig` tag image cosign 2.x writes, which cosign 2.x/3.x, Kyverno and
+   * policy-controller verify. `'bundle'`: a Sigstore bundle v0.3 as an OCI 1.1 referrer of the image,
+   * as `cosign sign --new-bundle-format` (cosign 3) writes it (referrers API, else the fallback tag).
+   */
+  readonly format?: 'legacy' | 'bundle';
+  /** Creation time written in bundle referrers (`org.opencontainers.image.created`). Default now. */
+  readonly created?: Date;
   /** Abort. */
   readonly signal?: AbortSignal;
 }
@@ -43,13 +52,13 @@ export interface SignImageOptions {
 export interface SignedDigest {
   /** The signed manifest digest. */
   readonly digest: Digest;
-  /** Where the signature artifact lives (`registry/repo:sha256-….sig`). */
+  /** Where the signature artifact lives (`registry/repo:sha256-….sig`; `registry/repo@<referrer digest>` for bundles). */
   readonly signatureReference: ImageReference;
   /** Digest of the signature manifest written (or already there). */
   readonly signatureManifestDigest: Digest;
   /** False when an identical signature was already present and nothing was written. */
   readonly appended: boolean;
-  /** The exact payload bytes that were signed. */
+  /** The exact payload bytes that were signed (the in-toto statement, in the bundle format). */
   readonly payload: Uint8Array;
   /** The raw signature. */
   readonly signature: Uint8Array;
@@ -87,7 +96,8 @@ async function collectDigests(client: RegistryClient, ref: ImageReference, root:
 }
 
 /**
- * Sign an image as `cosign sign --key … --tlog-upload=false` does (legacy `.sig` format).
+ * Sign an image as `cosign sign --key … --tlog-upload=false` does (legacy `.sig` format), or with
+ * `format: 'bundle'` as `cosign sign --new-bundle-format` (cosign 3) does.
  *
  * A tag is resolved to its digest first (and `onWarning` is told: sign by digest to be sure what you
  * sign). The payload names the image's own repository; the signature artifact goes to
@@ -118,7 +128,7 @@ export async function signImage(reference: string | ImageReference, signer: Sign
   const verifier = new PublicKeyVerifier(publicKey, signer.keyRef, ed25519ph ? { ed25519ph } : {});
   let done = 0;
   const results = await mapLimit(digests, options.concurrency ?? 4, async (d) => {
-    const r = await signOne(ref, d, sigRepo, signer, verifier, options);
+    const r = options.format === 'bundle' ? await signOneBundle(ref, d, sigRepo, signer, options) : await signOne(ref, d, sigRepo, signer, verifier, options);
     options.onProgress?.(++done, digests.length);
     return r;
   });
@@ -165,4 +175,26 @@ async function signOne(
     await client.putManifest(sigRef, image.manifest, image.manifestMediaType, sig);
   }
   return { digest, signatureReference: sigRef, signatureManifestDigest: image.manifestDigest, appended: appended.appended, payload, signature };
+}
+
+async function signOneBundle(ref: ImageReference, digest: Digest, sigRepo: ImageReference, signer: Signer, options: SignImageOptions): Promise<SignedDigest> {
+  const { client, signal } = options;
+  const sig = signal === undefined ? {} : { signal };
+  const m = await client.getManifest(withDigest(ref, digest), sig);
+  const built = await buildBundleReferrer({
+    subject: { mediaType: m.mediaType, digest, size: m.size },
+    signer,
+    ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
+    ...(options.created === undefined ? {} : { created: options.created }),
+  });
+  for (const [d, bytes] of built.blobs) await client.uploadBlob(sigRepo, d, bytes, sig);
+  await client.pushReferrer(sigRepo, built.manifest, built.manifestMediaType, digest, sig);
+  return {
+    digest,
+    signatureReference: withDigest(sigRepo, built.manifestDigest),
+    signatureManifestDigest: built.manifestDigest,
+    appended: true,
+    payload: built.statement,
+    signature: built.signature,
+  };
 }

@@ -30,3 +30,14 @@ export {
   type AttestationStatementInput,
   type DsseEnvelope,
 } from './attestation.js';
+export {
+  buildBundleReferrer,
+  buildStatement,
+  publicKeyHint,
+  formatCreated,
+  BUNDLE_CONTENT_ANNOTATION,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  OCI_CREATED_ANNOTATION,
+  type BundleReferrerInput,
+  type BundleReferrer,
+} from './bundle.js';

@@ -19,6 +19,12 @@ export interface TestRegistryOptions {
   readonly basicAuth?: { readonly username: string; readonly password: string };
   /** Require bearer tokens from the registry's own token endpoint (`/token`), granted for these credentials. */
   readonly tokenAuth?: { readonly username: string; readonly password: string; readonly expiresIn?: number };
+  /**
+   * Honour conditional manifest PUTs (`If-Match` / `If-None-Match` against the `ETag` `"<digest>"` that
+   * manifest GETs and HEADs carry, answering 412 Precondition Failed). Default true; false behaves like
+   * Debian's docker-registry (no ETag checks).
+   */
+  readonly conditionalRequests?: boolean;
   /** Host to listen on. Default 127.0.0.1. */
   readonly host?: string;
   /**
@@ -244,6 +250,17 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
         const digest = sha256(bytes);
         if (ref.startsWith('sha256:') && ref !== digest) return err(res, 400, 'DIGEST_INVALID', 'digest mismatch');
         const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+        if (options.conditionalRequests !== false) {
+          // RFC 9110 conditional PUT, checked after the body is read (so check-and-store is atomic here).
+          const current = ref.startsWith('sha256:') ? (manifests.has(`${repo}@${ref}`) ? ref : undefined) : tags.get(`${repo}:${ref}`);
+          const ifMatch = req.headers['if-match'];
+          const ifNoneMatch = req.headers['if-none-match'];
+          const etags = (h: string): string[] => h.split(',').map((t) => t.trim());
+          const failed =
+            (ifMatch !== undefined && (current === undefined || !(ifMatch.trim() === '*' || etags(ifMatch).includes(`"${current}"`)))) ||
+            (ifNoneMatch !== undefined && current !== undefined && (ifNoneMatch.trim() === '*' || etags(ifNoneMatch).includes(`"${current}"`)));
+          if (failed) return err(res, 412, 'PRECONDITION_FAILED', 'precondition failed');
+        }
         manifests.set(`${repo}@${digest}`, { bytes, mediaType });
         if (!ref.startsWith('sha256:')) tags.set(`${repo}:${ref}`, digest);
         const headers: Record<string, string> = { location: `/v2/${repo}/manifests/${digest}`, 'docker-content-digest': digest };
@@ -277,6 +294,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
         'content-type': stored.mediaType,
         'content-length': body.byteLength,
         'docker-content-digest': body === stored.bytes ? digest : sha256(body),
+        ...(options.conditionalRequests === false ? {} : { etag: `"${digest}"` }),
       });
       res.end(method === 'HEAD' ? undefined : body);
       return;

@@ -82,6 +82,13 @@ supported yet: --tlog-upload=false is required.`,
     { name: 'key', type: 'string', default: '', help: 'path to the private key file, KMS URI or Kubernetes Secret' },
     { name: 'annotations', short: 'a', type: 'stringSlice', help: 'extra key=value pairs to sign' },
     { name: 'tlog-upload', type: 'boolean', default: true, help: 'whether or not to upload to the tlog (cosign-ts: must be false for now)' },
+    {
+      name: 'new-bundle-format',
+      type: 'boolean',
+      default: false,
+      help: 'store the signature as a Sigstore bundle in an OCI 1.1 referrer, as cosign 3 (default: the legacy .sig tag)',
+    },
+    { name: 'use-signing-config', type: 'boolean', default: false, help: 'use a signing config file (cosign-ts: accepted as false only)' },
     { name: 'yes', short: 'y', type: 'boolean', default: false, help: 'skip confirmation prompts for non-destructive operations' },
     { name: 'recursive', short: 'r', type: 'boolean', default: false, help: 'if a multi-arch image is specified, additionally sign each discrete image' },
     { name: 'upload', type: 'boolean', default: true, help: 'whether to upload the signature' },
@@ -140,6 +147,8 @@ function checkFlags(flags: Flags): void {
       'UNSUPPORTED',
     );
   }
+  if (flags.bool('use-signing-config')) throw unsupported('--use-signing-config (pass --use-signing-config=false)');
+  if (flags.bool('new-bundle-format') && !flags.bool('upload')) throw unsupported('--upload=false with --new-bundle-format');
   void KEYLESS_IGNORED;
 }
 
@@ -175,6 +184,13 @@ async function runSign(ctx: Parameters<Command['run']>[0], flags: Flags): Promis
   if ((outSig !== '' || outPayload !== '') && (refs.length > 1 || flags.bool('recursive'))) {
     throw unsupported('--output-signature/--output-payload with several images or --recursive');
   }
+  const bundleFormat = flags.bool('new-bundle-format');
+  if (bundleFormat) {
+    // cosign 3.1 prints these (Cobra's deprecation notices, then its progress line) for the same command.
+    // (--tlog-upload=false is always given: cosign-ts requires it.)
+    info(ctx, 'Flag --tlog-upload has been deprecated, prefer using a --signing-config file with no transparency log services');
+    info(ctx, 'Flag --new-bundle-format has been deprecated, this will be the only supported format in future versions');
+  }
   const signer = await loadSigner(ctx, flags.str('key'));
   const reg = await registrySettings(ctx, flags);
   const { encodeBase64 } = await import('../../encoding.js');
@@ -206,6 +222,7 @@ async function runSign(ctx: Parameters<Command['run']>[0], flags: Flags): Promis
         ...(reg.signatureRepository === undefined ? {} : { signatureRepository: reg.signatureRepository }),
         recursive: flags.bool('recursive'),
         dockerMediaTypes: reg.dockerMediaTypes,
+        ...(bundleFormat ? { format: 'bundle' as const } : {}),
         onWarning: (m) => {
           // the tag warning is printed above in cosign's words
           if (!/uses a tag, not a digest/.test(m)) {
@@ -220,6 +237,7 @@ async function runSign(ctx: Parameters<Command['run']>[0], flags: Flags): Promis
       bar.finish();
     }
     for (const s of result.signed) {
+      if (bundleFormat) info(ctx, 'Signing artifact...');
       info(ctx, `Pushing signature to: ${s.signatureReference.name}`);
       results.push({ image: formatReference(ref), digest: s.digest, signatureReference: formatReference(s.signatureReference), appended: s.appended });
     }
