@@ -15,7 +15,7 @@
  *
  * @module cosign-ts/blob
  */
-export { signBlob, publicKeyHint, BUNDLE_V03_MEDIA_TYPE, type SignBlobResult } from './sign.js';
+export { signBlob, type SignBlobResult } from './sign.js';
 export {
   verifyBlob,
   MAX_BLOB_BUNDLE_BYTES,

@@ -8,9 +8,8 @@ import { encodeBase64 } from '../encoding.js';
 import { fail } from '../errors.js';
 import { defaultHashFor, publicKeyToDer } from '../keys/public.js';
 import type { Signer } from '../keys/signer.js';
-
-/** The Sigstore bundle media type cosign writes for `--new-bundle-format`. */
-export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+import { SIGSTORE_BUNDLE_V03_MEDIA_TYPE } from '../artifact/media-types.js';
+import { publicKeyHint } from '../sign/bundle.js';
 
 /** What {@link signBlob} returns: one signature, in each of cosign's output shapes. */
 export interface SignBlobResult {
@@ -20,11 +19,6 @@ export interface SignBlobResult {
   readonly legacyBundle: string;
   /** The Sigstore bundle v0.3 (`messageSignature`, public-key hint) of `--new-bundle-format`, as JSON text. */
   readonly bundle: string;
-}
-
-/** The public-key hint cosign puts in a bundle: base64 of the SHA-256 of the key's DER SubjectPublicKeyInfo. */
-export function publicKeyHint(der: Uint8Array): string {
-  return createHash('sha256').update(der).digest('base64');
 }
 
 /**
@@ -51,7 +45,7 @@ export async function signBlob(blob: Uint8Array, signer: Signer): Promise<SignBl
   const algorithm = hash === 'sha256' ? 'SHA2_256' : hash === 'sha384' ? 'SHA2_384' : 'SHA2_512';
   const legacyBundle = JSON.stringify({ base64Signature: signature });
   const bundle = JSON.stringify({
-    mediaType: BUNDLE_V03_MEDIA_TYPE,
+    mediaType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
     verificationMaterial: { publicKey: { hint: publicKeyHint(publicKeyToDer(publicKey)) } },
     messageSignature: {
       messageDigest: { algorithm, digest: createHash(hash).update(blob).digest('base64') },

@@ -11,7 +11,7 @@ import { schema, sigstoreBundle } from '../internal/deps.js';
 import { parseJson } from '../json/strict.js';
 import { defaultHashFor, publicKeyToDer } from '../keys/public.js';
 import { verifySignature } from '../keys/verify.js';
-import { publicKeyHint } from './sign.js';
+import { publicKeyHint } from '../sign/bundle.js';
 
 /** Largest signature or bundle file {@link verifyBlob} parses (bytes). */
 export const MAX_BLOB_BUNDLE_BYTES = 4 * 1024 * 1024;

@@ -9,10 +9,13 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  BUNDLE_CONTENT_ANNOTATION,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
   COSIGN_SIGN_PREDICATE_TYPE,
   IN_TOTO_PAYLOAD_TYPE,
   OCI_EMPTY_DIGEST,
   OCI_EMPTY_MEDIA_TYPE,
+  OCI_CREATED_ANNOTATION,
   OCI_MANIFEST_MEDIA_TYPE,
   SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
 } from '../artifact/media-types.js';
@@ -24,12 +27,6 @@ import type { Descriptor } from '../oci/manifest.js';
 
 /** The in-toto Statement v1 `_type`. */
 const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
-/** Annotation naming what the bundle holds (`dsse-envelope`). */
-export const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
-/** Annotation naming the statement's predicate type. */
-export const BUNDLE_PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
-/** The OCI creation-time annotation cosign sets on the referrer manifest. */
-export const OCI_CREATED_ANNOTATION = 'org.opencontainers.image.created';
 
 /** Input of {@link buildBundleReferrer}. */
 export interface BundleReferrerInput {

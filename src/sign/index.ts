@@ -35,9 +35,6 @@ export {
   buildStatement,
   publicKeyHint,
   formatCreated,
-  BUNDLE_CONTENT_ANNOTATION,
-  BUNDLE_PREDICATE_TYPE_ANNOTATION,
-  OCI_CREATED_ANNOTATION,
   type BundleReferrerInput,
   type BundleReferrer,
 } from './bundle.js';

@@ -19,6 +19,7 @@
  * @module
  */
 import type { SignatureLayer } from '../artifact/layer.js';
+import { COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE, SIGSTORE_BUNDLE_V03_MEDIA_TYPE } from '../artifact/media-types.js';
 import { parseDigest, type Digest } from '../digest.js';
 import { fail, isCosignError } from '../errors.js';
 import { schema, sigstoreBundle, sigstoreCore } from '../internal/deps.js';
@@ -29,12 +30,8 @@ import type { LayerExpectations, LayerResult } from './layer.js';
 
 /** Prefix of every Sigstore bundle media type (`application/vnd.dev.sigstore.bundle.v0.3+json`, …). */
 export const SIGSTORE_BUNDLE_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle';
-/** The media type cosign 3 writes (manifest `artifactType` and layer media type). */
-export const SIGSTORE_BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-/** The predicate type of a cosign 3 image signature (`critical.type` in `cosign verify` output). */
-export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
-/** DSSE payload type of in-toto statements. */
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+// The format constants live in ../artifact/media-types.ts; re-exported here for `cosign-ts/verify` users.
+export { COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE, SIGSTORE_BUNDLE_V03_MEDIA_TYPE };
 /** in-toto Statement v1 `_type`. */
 export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 

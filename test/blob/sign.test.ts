@@ -1,6 +1,8 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BUNDLE_V03_MEDIA_TYPE, publicKeyHint, signBlob } from '../../src/blob/sign.js';
+import { signBlob } from '../../src/blob/sign.js';
+import { SIGSTORE_BUNDLE_V03_MEDIA_TYPE as BUNDLE_V03_MEDIA_TYPE } from '../../src/artifact/media-types.js';
+import { publicKeyHint } from '../../src/sign/bundle.js';
 import { publicKeyToDer } from '../../src/keys/public.js';
 import { signerFromPrivateKey } from '../../src/keys/file-signer.js';
 import { verifySignature } from '../../src/keys/verify.js';
