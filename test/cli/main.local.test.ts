@@ -66,7 +66,9 @@ describe('help and usage', () => {
     expect(tooMany.stderr).toContain('Error: accepts 1 arg(s), received 2');
     const badType = await cli(['clean', '--type', 'bogus', 'img']);
     expect(badType.code).toBe(1);
-    expect(badType.stderr).toContain('Error: invalid argument "bogus" for "--type" flag: must be one of "signature", "attestation", "sbom", or "all"');
+    expect(badType.stderr).toContain(
+      'Error: invalid argument "bogus" for "--type" flag: must be one of "signature", "attestation", "referrer", "sbom", or "all"',
+    );
   });
 
   it('--timeout is a Go duration as cosign parses it: beyond 292 years, empty, or unit-less is a usage error', async () => {

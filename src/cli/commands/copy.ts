@@ -108,7 +108,15 @@ async function walk(ctx: CliContext, reg: RegistrySettings, repo: ImageReference
   return out;
 }
 
+/** What cosign 3.1 prints (on stderr, before copying) for its deprecated `copy`; it does not copy referrers. */
+export const COPY_DEPRECATION =
+  'Command "copy" is deprecated, there are several options you can use instead:\n' +
+  '  - "oras copy -r" will copy images and referring artifacts\n' +
+  '  - "cosign save" to write to disk, followed by "cosign load" for a new registry\n' +
+  '  - "cosign download" followed by "cosign attach" to just copy the bundle\n';
+
 async function runCopy(ctx: CliContext, flags: Parameters<Command['run']>[1]): Promise<number> {
+  ctx.stderr.write(COPY_DEPRECATION);
   if (flags.str('platform') !== '') throw unsupported('copying one platform (--platform)');
   const only = flags.bool('sig-only') ? ['sig'] : flags.list('only');
   for (const o of only)
