@@ -98,15 +98,34 @@ try {
       peerDependenciesMeta: pkg.peerDependenciesMeta,
     },
   };
-  const todo = Object.keys(pkg.dependencies ?? {});
+  // The dependency closure, resolved the way Node resolves it in this repository's tree: a dependency of the
+  // package at `node_modules/a` is `node_modules/a/node_modules/d` if the lockfile nests one there, else the
+  // next one up (npm nests a version when the hoisted one does not satisfy the range).
+  const resolveIn = (from, name) => {
+    for (let dir = from; ; ) {
+      const key = dir === '' ? `node_modules/${name}` : `${dir}/node_modules/${name}`;
+      if (lock.packages[key] !== undefined) return key;
+      if (dir === '') return undefined;
+      const cut = dir.lastIndexOf('/node_modules/');
+      dir = cut < 0 ? '' : dir.slice(0, cut);
+    }
+  };
+  const todo = Object.keys(pkg.dependencies ?? {}).map((name) => ['', name]);
   while (todo.length > 0) {
-    const name = todo.pop();
-    const key = `node_modules/${name}`;
+    const [from, name] = todo.pop();
+    const key = resolveIn(from, name);
+    if (key === undefined) fail(`${name} (needed by ${from || 'cosign-ts'}) is not in package-lock.json (run npm install)`);
     if (packages[key] !== undefined) continue;
-    const entry = lock.packages[key];
-    if (entry === undefined) fail(`${name} is not in package-lock.json (run npm install)`);
+    const entry = { ...lock.packages[key] };
+    // The repository's lockfile records no download addresses; give npm one, so the tarball comes from the cache
+    // by address and integrity even when the package's metadata was never cached in the form `npm ci` asks for.
+    if (entry.resolved === undefined && entry.version !== undefined) {
+      const pkgName = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      entry.resolved = `https://registry.npmjs.org/${pkgName}/-/${pkgName.split('/').pop()}-${entry.version}.tgz`;
+    }
     packages[key] = entry;
-    todo.push(...Object.keys(entry.dependencies ?? {}));
+    for (const dep of Object.keys(entry.dependencies ?? {})) todo.push([key, dep]);
+    for (const dep of Object.keys(entry.optionalDependencies ?? {})) if (resolveIn(key, dep) !== undefined) todo.push([key, dep]);
   }
   await writeFile(
     path.join(app, 'package.json'),
