@@ -68,6 +68,10 @@ export interface BundleReferrer {
   readonly manifestMediaType: string;
   /** Blobs to push before the manifest: the empty config `{}` and the bundle. */
   readonly blobs: ReadonlyMap<Digest, Uint8Array>;
+  /** The Rekor log index, when the signature was recorded in a transparency log. */
+  readonly tlogIndex?: number;
+  /** The signing certificate (PEM), for keyless signatures. */
+  readonly certificate?: string;
 }
 
 const sha256 = (b: Uint8Array): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
@@ -110,6 +114,7 @@ export async function buildBundleReferrer(input: BundleReferrerInput): Promise<B
   const spki = (await input.signer.publicKey()).export({ type: 'spki', format: 'der' });
   const cert = await input.signer.certificate?.();
   let bundle: Buffer;
+  let tlogIndex: number | undefined;
   if (cert === undefined && input.witness?.rekorURL === undefined && input.witness?.tsaURL === undefined) {
     // key-based, no transparency log: cosign 3.1's exact bytes
     bundle = Buffer.from(
@@ -147,6 +152,7 @@ export async function buildBundleReferrer(input: BundleReferrerInput): Promise<B
       },
     } as Parameters<ReturnType<typeof sigstoreBundle>['bundleToJSON']>[0]);
     bundle = Buffer.from(JSON.stringify(json));
+    if (w.tlogEntry !== undefined) tlogIndex = Number(w.tlogEntry.logIndex);
   }
   const bundleDigest = sha256(bundle);
   const config = Buffer.from('{}');
@@ -177,5 +183,7 @@ export async function buildBundleReferrer(input: BundleReferrerInput): Promise<B
       [OCI_EMPTY_DIGEST as Digest, config],
       [bundleDigest, bundle],
     ]),
+    ...(tlogIndex === undefined ? {} : { tlogIndex }),
+    ...(cert === undefined ? {} : { certificate: cert.certificate }),
   };
 }

@@ -69,6 +69,10 @@ export interface SignedDigest {
   readonly payload: Uint8Array;
   /** The raw signature. */
   readonly signature: Uint8Array;
+  /** The Rekor log index, when the signature was recorded in a transparency log. */
+  readonly tlogIndex?: number;
+  /** The signing certificate (PEM), for keyless signatures. */
+  readonly certificate?: string;
 }
 
 /** Result of {@link signImage}. */
@@ -178,6 +182,7 @@ async function signOne(
   };
   let appended = appendSignature(existing, layer, dedup);
   const cert = await signer.certificate?.();
+  let tlogIndex: number | undefined;
   if (appended.appended && (cert !== undefined || options.witness?.rekorURL !== undefined || options.witness?.tsaURL !== undefined)) {
     // the certificate and the witnesses only for a signature that is really added (nothing is uploaded to Rekor for a duplicate)
     const keyPem = cert?.certificate ?? (await signer.publicKey()).export({ type: 'spki', format: 'pem' }).toString();
@@ -190,13 +195,23 @@ async function signOne(
       ...(w.rfc3161Timestamp === undefined ? {} : { rfc3161Timestamp: { signedRfc3161Timestamp: w.rfc3161Timestamp } }),
     });
     appended = appendSignature(existing, layer, dedup);
+    if (w.tlogEntry !== undefined) tlogIndex = Number(w.tlogEntry.logIndex);
   }
   const image = buildSignatureImage(appended.layers, options.dockerMediaTypes === true ? { dockerMediaTypes: true } : {});
   if (appended.appended) {
     for (const [d, bytes] of image.blobs) await client.uploadBlob(sigRepo, d, bytes, sig);
     await client.putManifest(sigRef, image.manifest, image.manifestMediaType, sig);
   }
-  return { digest, signatureReference: sigRef, signatureManifestDigest: image.manifestDigest, appended: appended.appended, payload, signature };
+  return {
+    digest,
+    signatureReference: sigRef,
+    signatureManifestDigest: image.manifestDigest,
+    appended: appended.appended,
+    payload,
+    signature,
+    ...(tlogIndex === undefined ? {} : { tlogIndex }),
+    ...(cert === undefined ? {} : { certificate: cert.certificate }),
+  };
 }
 
 async function signOneBundle(ref: ImageReference, digest: Digest, sigRepo: ImageReference, signer: Signer, options: SignImageOptions): Promise<SignedDigest> {
@@ -219,5 +234,7 @@ async function signOneBundle(ref: ImageReference, digest: Digest, sigRepo: Image
     appended: true,
     payload: built.statement,
     signature: built.signature,
+    ...(built.tlogIndex === undefined ? {} : { tlogIndex: built.tlogIndex }),
+    ...(built.certificate === undefined ? {} : { certificate: built.certificate }),
   };
 }
