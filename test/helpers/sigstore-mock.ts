@@ -64,9 +64,22 @@ export async function startSigstoreMock(): Promise<SigstoreMock> {
         res.writeHead(404).end();
         return;
       }
-      fn(Buffer.concat(chunks).toString('utf8')).then(
+      let body = Buffer.concat(chunks).toString('utf8');
+      // Fulcio takes the OIDC token in the body (sigstore-js, cosign 2) or as a bearer token (sigstore-go, cosign 3);
+      // the mock handler reads the body only
+      const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      if (path === '/api/v2/signingCert' && bearer !== undefined) {
+        try {
+          const json = JSON.parse(body) as Record<string, unknown>;
+          if (json.credentials === undefined) body = JSON.stringify({ ...json, credentials: { oidcIdentityToken: bearer } });
+        } catch {
+          // the handler answers 400
+        }
+      }
+      fn(body).then(
         (r) => {
-          res.writeHead(r.statusCode, { 'Content-Type': r.contentType ?? 'text/plain' });
+          // real Fulcio answers 200 (sigstore-go insists on it), the mock handler 201
+          res.writeHead(path === '/api/v2/signingCert' && r.statusCode === 201 ? 200 : r.statusCode, { 'Content-Type': r.contentType ?? 'text/plain' });
           res.end(typeof r.response === 'string' ? r.response : Buffer.from(r.response.buffer, r.response.byteOffset, r.response.byteLength));
         },
         () => res.writeHead(500).end(),
