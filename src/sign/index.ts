@@ -38,3 +38,23 @@ export {
   type BundleReferrerInput,
   type BundleReferrer,
 } from './bundle.js';
+export {
+  fulcioSigner,
+  resolveIdentityToken,
+  identityTokenSubject,
+  DEFAULT_FULCIO_URL,
+  DEFAULT_SIGSTORE_TIMEOUT_MS,
+  DEFAULT_TOKEN_FILE,
+  type FulcioSignerOptions,
+  type IdentityTokenOptions,
+} from './keyless.js';
+export {
+  witnessSignature,
+  rekorBundleFromEntry,
+  DEFAULT_REKOR_URL,
+  type WitnessOptions,
+  type Witnessed,
+  type WitnessedContent,
+  type TransparencyLogEntry,
+} from './witness.js';
+export type { SigningCertificate } from '../keys/signer.js';
