@@ -130,6 +130,9 @@ export async function signImage(reference: string | ImageReference, signer: Sign
         `    (example.com/ubuntu:latest) for the input to cosign.`,
     );
   }
+  if (options.format !== 'bundle' && options.witness?.rekorURL !== undefined && options.witness.rekorVersion === 2) {
+    throw fail('UNSUPPORTED', 'Rekor v2 entries have no signed entry timestamp, which the .sig format needs: sign in the bundle format, or use Rekor v1');
+  }
   const digests = await collectDigests(client, ref, root, options.recursive === true, signal);
   const sigRepo = repositoryOption(options.signatureRepository) ?? ref;
   const publicKey = await signer.publicKey();

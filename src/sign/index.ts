@@ -58,3 +58,4 @@ export {
   type TransparencyLogEntry,
 } from './witness.js';
 export type { SigningCertificate } from '../keys/signer.js';
+export { parseSigningConfig, MAX_SIGNING_CONFIG_BYTES, SIGNING_CONFIG_V02_MEDIA_TYPE, type SelectedServices } from './signing-config.js';

@@ -144,4 +144,15 @@ describe('keyless signImage against a mock Sigstore instance', () => {
     expect(e.code).toBe('SIGSTORE_ERROR');
     expect(`${e.message} ${String(e.stack)}`).not.toContain(token);
   });
+
+  it('Rekor v2 with the .sig format is refused before anything is signed or uploaded (no SET to store)', async () => {
+    const before = sigstore.requests.get('/api/v2/signingCert') ?? 0;
+    const signer = fulcioSigner({ fulcioURL: sigstore.fulcioURL, identityToken: mockIdentityToken() });
+    const e = (await signImage(`${reg.host}/keyless/app@sha256:${'a'.repeat(64)}`, signer, {
+      client,
+      witness: { rekorURL: sigstore.rekorURL, rekorVersion: 2 },
+    }).catch((x: unknown) => x)) as CosignError;
+    expect(e.code).toBe('UNSUPPORTED');
+    expect(sigstore.requests.get('/api/v2/signingCert') ?? 0).toBe(before);
+  });
 });

@@ -90,7 +90,13 @@ browser login.`,
       default: false,
       help: 'store the signature as a Sigstore bundle in an OCI 1.1 referrer, as cosign 3 (default: the legacy .sig tag)',
     },
-    { name: 'use-signing-config', type: 'boolean', default: false, help: 'use a signing config file (cosign-ts: accepted as false only)' },
+    {
+      name: 'use-signing-config',
+      type: 'boolean',
+      default: false,
+      help: "use the public-good instance's signing config from TUF (cosign-ts: not supported, pass --signing-config FILE)",
+    },
+    { name: 'signing-config', type: 'string', default: '', help: 'path to a signing config file: the Fulcio, Rekor and timestamp authority to use' },
     { name: 'yes', short: 'y', type: 'boolean', default: false, help: 'skip confirmation prompts for non-destructive operations' },
     { name: 'recursive', short: 'r', type: 'boolean', default: false, help: 'if a multi-arch image is specified, additionally sign each discrete image' },
     { name: 'upload', type: 'boolean', default: true, help: 'whether to upload the signature' },
@@ -143,7 +149,14 @@ function checkFlags(flags: Flags): void {
   if (flags.bool('record-creation-timestamp')) throw unsupported('--record-creation-timestamp');
   if (flags.str('attachment-tag-prefix') !== '') throw unsupported('--attachment-tag-prefix with sign');
   if (flags.bool('sk')) throw unsupported('hardware security keys (--sk)');
-  if (flags.bool('use-signing-config')) throw unsupported('--use-signing-config (pass --use-signing-config=false)');
+  if (flags.bool('use-signing-config') && flags.str('signing-config') === '') {
+    throw unsupported('--use-signing-config (the signing config from TUF): pass --signing-config FILE, or --use-signing-config=false');
+  }
+  if (flags.str('signing-config') !== '') {
+    for (const f of ['fulcio-url', 'rekor-url', 'timestamp-server-url']) {
+      if (flags.has(f)) throw new CliError(`--${f} and --signing-config cannot be used together`, 1, 'USAGE');
+    }
+  }
   if (flags.bool('new-bundle-format') && !flags.bool('upload')) throw unsupported('--upload=false with --new-bundle-format');
   void KEYLESS_IGNORED;
 }
@@ -186,22 +199,35 @@ async function runSign(ctx: Parameters<Command['run']>[0], flags: Flags): Promis
     if (flags.has('tlog-upload')) info(ctx, 'Flag --tlog-upload has been deprecated, prefer using a --signing-config file with no transparency log services');
     info(ctx, 'Flag --new-bundle-format has been deprecated, this will be the only supported format in future versions');
   }
+  const signingConfigFile = flags.str('signing-config');
+  let services: import('../../sign/signing-config.js').SelectedServices | undefined;
+  if (signingConfigFile !== '') {
+    const { parseSigningConfig, MAX_SIGNING_CONFIG_BYTES } = await import('../../sign/signing-config.js');
+    const { readFileLimited } = await import('../../internal/read-file.js');
+    services = parseSigningConfig(await readFileLimited(signingConfigFile, MAX_SIGNING_CONFIG_BYTES, 'signing config'));
+  }
   const keyRef = flags.str('key');
   const keySigner = keyRef === '' ? undefined : await loadSigner(ctx, keyRef);
   let signer = keySigner;
   if (keySigner === undefined || flags.bool('issue-certificate')) {
     const { fulcioSigner } = await import('../../sign/keyless.js');
     const token = flags.str('identity-token');
+    if (services !== undefined && services.fulcioURL === undefined) {
+      throw new CliError('the signing config names no certificate authority: keyless signing needs one (or pass --key)', 1, 'USAGE');
+    }
     signer = fulcioSigner({
-      fulcioURL: flags.str('fulcio-url'),
+      fulcioURL: services?.fulcioURL ?? flags.str('fulcio-url'),
       ...(token === '' ? {} : { identityToken: token }),
       ...(keySigner === undefined ? {} : { keyHolder: keySigner }),
     });
   }
   if (signer === undefined) throw new CliError('no signer', 1, 'USAGE');
-  const tsaURL = flags.str('timestamp-server-url');
+  const tsaURL = services === undefined ? flags.str('timestamp-server-url') : (services.witness.tsaURL ?? '');
+  const rekor = services === undefined ? { rekorURL: flags.str('rekor-url') } : services.witness.rekorURL === undefined ? undefined : services.witness;
   const witness = {
-    ...(flags.bool('tlog-upload') ? { rekorURL: flags.str('rekor-url') } : {}),
+    ...(flags.bool('tlog-upload') && rekor?.rekorURL !== undefined
+      ? { rekorURL: rekor.rekorURL, ...(rekor.rekorVersion === undefined ? {} : { rekorVersion: rekor.rekorVersion }) }
+      : {}),
     ...(tsaURL === '' ? {} : { tsaURL }),
   };
   const outCert = flags.str('output-certificate');

@@ -4,7 +4,7 @@
  * both formats; --output-certificate; --tlog-upload=false with a TSA; the token never reaches the output.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSignatureManifest } from '../../../src/artifact/image.js';
@@ -14,6 +14,7 @@ import { RegistryClient } from '../../../src/oci/index.js';
 import { parseReference, withTag } from '../../../src/reference.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../../src/testing/index.js';
 import { GITHUB_CLAIMS, mockIdentityToken, startSigstoreMock, type SigstoreMock } from '../../helpers/sigstore-mock.js';
+import { cosign3, isolatedToolEnv, skipReal } from '../../helpers/real/index.js';
 import { cli, ensureBuilt, tempDir } from '../helpers.js';
 
 describe('cosign-ts sign, keyless', () => {
@@ -94,4 +95,67 @@ describe('cosign-ts sign, keyless', () => {
     expect(r.stderr).toContain('Fulcio certificate request');
     expect(`${r.stdout}${r.stderr}`).not.toContain(token);
   }, 60_000);
+
+  it.skipIf(skipReal(['cosign3']))(
+    '--signing-config: the file cosign 3.1 `signing-config create` writes selects Fulcio, Rekor and the TSA; cosign 3.1 verifies',
+    async () => {
+      const dir = await tempDir();
+      const env = await isolatedToolEnv(path.join(dir, 'home'));
+      const at = (url: string) => `url=${url},api-version=1,start-time=2024-01-01T00:00:00Z,operator=mock`;
+      const made = await cosign3(
+        [
+          'signing-config',
+          'create',
+          '--no-default-fulcio',
+          '--no-default-rekor',
+          '--no-default-tsa',
+          '--no-default-oidc',
+          `--fulcio=${at(sigstore.fulcioURL)}`,
+          `--rekor=${at(sigstore.rekorURL)}`,
+          '--rekor-config=ANY',
+          `--tsa=${at(sigstore.tsaURL)}`,
+          '--tsa-config=EXACT:1',
+          '--out',
+          path.join(dir, 'signing_config.json'),
+        ],
+        { env },
+      );
+      expect(made.code, made.stderr).toBe(0);
+      await writeFile(path.join(dir, 'trusted_root.json'), JSON.stringify(sigstore.trustedRoot));
+      const { ref } = await image();
+      const before = sigstore.requests.get('/api/v1/timestamp') ?? 0;
+      const r = await cli(['sign', '--signing-config', path.join(dir, 'signing_config.json'), '--identity-token', token, '--new-bundle-format', '--yes', ref]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/tlog entry created with index: \d+/);
+      expect(sigstore.requests.get('/api/v1/timestamp') ?? 0).toBe(before + 1);
+      const v = await cosign3(
+        [
+          'verify',
+          '--trusted-root',
+          path.join(dir, 'trusted_root.json'),
+          '--allow-http-registry',
+          '--certificate-identity',
+          GITHUB_CLAIMS.sub,
+          '--certificate-oidc-issuer',
+          GITHUB_CLAIMS.iss,
+          ref,
+        ],
+        { env },
+      );
+      expect(v.code, v.stderr).toBe(0);
+      const both = await cli([
+        'sign',
+        '--signing-config',
+        path.join(dir, 'signing_config.json'),
+        '--rekor-url',
+        sigstore.rekorURL,
+        '--identity-token',
+        token,
+        ref,
+      ]);
+      expect(both.code).toBe(1);
+      expect(both.stderr).toContain('--rekor-url and --signing-config cannot be used together');
+    },
+    120_000,
+  );
 });
