@@ -22,7 +22,7 @@ import {
   referrersFallbackTag,
   type Descriptor,
 } from './manifest.js';
-import { anonymousKeychain, dockerConfigKeychain, type Credentials, type Keychain } from './keychain.js';
+import { anonymousKeychain, dockerConfigKeychain, type Credentials, type Keychain, type KeychainContext } from './keychain.js';
 import { headerString, redact, Transport, untilAborted, type HttpResponse, type TransportOptions } from './transport.js';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
 
@@ -603,7 +603,7 @@ export class RegistryClient {
     forceRefresh: boolean,
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
-    const creds = await this.#keychain.resolve(ref.registry, ref.repository);
+    const creds = await this.#keychain.resolve(ref.registry, ref.repository, this.#keychainContext(origin, signal));
     if (challenge.scheme === 'basic') {
       if (creds === undefined || !('username' in creds)) return undefined;
       return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
@@ -625,6 +625,16 @@ export class RegistryClient {
       this.#tokens.delete(key);
       throw e;
     }
+  }
+
+  /** What a keychain may use while resolving credentials for `origin`: the transport, same-origin only. */
+  #keychainContext(origin: string, signal: AbortSignal | undefined): KeychainContext {
+    return {
+      scheme: origin.startsWith('http:') ? 'http' : 'https',
+      request: (r) =>
+        this.#transport.request({ ...r, sameOriginRedirectsOnly: true, ...(signal === undefined ? {} : { signal }) }),
+      ...(signal === undefined ? {} : { signal }),
+    };
   }
 
   async #fetchToken(
