@@ -631,8 +631,7 @@ export class RegistryClient {
   #keychainContext(origin: string, signal: AbortSignal | undefined): KeychainContext {
     return {
       scheme: origin.startsWith('http:') ? 'http' : 'https',
-      request: (r) =>
-        this.#transport.request({ ...r, sameOriginRedirectsOnly: true, ...(signal === undefined ? {} : { signal }) }),
+      request: (r) => this.#transport.request({ ...r, sameOriginRedirectsOnly: true, ...(signal === undefined ? {} : { signal }) }),
       ...(signal === undefined ? {} : { signal }),
     };
   }

@@ -13,7 +13,7 @@
  * @module
  */
 import type { AzureTokenCredential } from '../kms/azure.js';
-import { CosignError, fail, isCosignError } from '../errors.js';
+import { type CosignError, fail, isCosignError } from '../errors.js';
 import { decodeBase64Strict } from '../encoding.js';
 import { parseJson } from '../json/strict.js';
 import { schema } from '../internal/deps.js';
@@ -97,7 +97,7 @@ async function loadSdk<T>(pkg: string, importer: () => Promise<T>): Promise<T> {
 /** The first line of an error's message, without anything that looks like a token. */
 function reason(e: unknown): string {
   const err = e as { name?: unknown; message?: unknown; code?: unknown } | null;
-  const msg = typeof err?.message === 'string' ? err.message.split('\n')[0] ?? '' : String(e);
+  const msg = typeof err?.message === 'string' ? (err.message.split('\n')[0] ?? '') : String(e);
   const name = typeof err?.name === 'string' && err.name !== 'Error' ? `${err.name}: ` : '';
   return `${name}${msg}`.replace(/[A-Za-z0-9_\-.~+/]{40,}=*/g, '<redacted>').slice(0, 300);
 }
@@ -204,7 +204,9 @@ export function ecrKeychain(options: EcrKeychainOptions = {}): Keychain {
           }
           const i = decoded.indexOf(':');
           if (i <= 0)
-            throw fail('REGISTRY_ERROR', `ECR GetAuthorizationToken for ${registry}: the authorization token is not user:password`, { details: { provider: 'ecr' } });
+            throw fail('REGISTRY_ERROR', `ECR GetAuthorizationToken for ${registry}: the authorization token is not user:password`, {
+              details: { provider: 'ecr' },
+            });
           const expires = data?.expiresAt === undefined ? requested + 3600_000 : new Date(data.expiresAt).getTime();
           const until = Number.isFinite(expires) ? requested + Math.max(0, (expires - requested) / 2) : requested;
           return { value: { username: decoded.slice(0, i), password: decoded.slice(i + 1) }, until };
@@ -329,7 +331,8 @@ export function acrKeychain(options: AcrKeychainOptions = {}): Keychain {
             if (isCosignError(e)) throw e;
             throw fail('REGISTRY_UNAUTHORIZED', `Azure AD token for ${registry}: ${reason(e)}`, { cause: e, details: { registry, provider: 'acr' } });
           }
-          if (aad === null || aad.token === '') throw fail('REGISTRY_UNAUTHORIZED', `Azure AD token for ${registry}: none given`, { details: { provider: 'acr' } });
+          if (aad === null || aad.token === '')
+            throw fail('REGISTRY_UNAUTHORIZED', `Azure AD token for ${registry}: none given`, { details: { provider: 'acr' } });
           const tenant = options.tenantId ?? process.env.AZURE_TENANT_ID ?? jwtClaims(aad.token)?.tid;
           const form = new URLSearchParams({ grant_type: 'access_token', service: hostname(registry), access_token: aad.token, ...(tenant ? { tenant } : {}) });
           const url = new URL(`${context?.scheme ?? 'https'}://${registry}/oauth2/exchange`);

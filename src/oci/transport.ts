@@ -608,7 +608,8 @@ function connectToLookup(map: Readonly<Record<string, string>> | undefined): Loo
     const ip = Object.hasOwn(map, hostname) ? map[hostname] : undefined;
     if (ip === undefined) return nodeDns().lookup(hostname, options, callback as never);
     const family = net.isIP(ip);
-    if ((options as { all?: boolean }).all === true) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: ip, family }]);
+    if ((options as { all?: boolean }).all === true)
+      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: ip, family }]);
     else callback(null, ip, family);
   };
 }

@@ -52,7 +52,8 @@ describe('host patterns (as go-containerregistry k8schain and the credential hel
       expect(parseEcrRegistry(no), no).toBeUndefined();
   });
   it('Google: gcr.io, *.gcr.io, *.pkg.dev, *.google.com', () => {
-    for (const yes of ['gcr.io', 'eu.gcr.io', 'us-docker.pkg.dev', 'europe-west1-docker.pkg.dev:443', 'marketplace.gcr.io', 'x.google.com']) expect(isGoogleRegistry(yes), yes).toBe(true);
+    for (const yes of ['gcr.io', 'eu.gcr.io', 'us-docker.pkg.dev', 'europe-west1-docker.pkg.dev:443', 'marketplace.gcr.io', 'x.google.com'])
+      expect(isGoogleRegistry(yes), yes).toBe(true);
     for (const no of ['pkg.dev', 'gcr.io.example.com', 'evilgcr.io', 'docker.io', 'ghcr.io']) expect(isGoogleRegistry(no), no).toBe(false);
   });
   it('ACR: NAME.azurecr.io and the sovereign clouds, anchored', () => {
@@ -107,7 +108,15 @@ describe.skipIf(skipReal(['openssl']))('cloud keychains against local token serv
     setEnv('GCE_METADATA_IP', undefined);
     setEnv('METADATA_SERVER_DETECTION', undefined);
     // @azure/identity: no service principal in the environment: App Service managed identity.
-    for (const k of ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_AUTHORITY_HOST', 'MSI_ENDPOINT', 'MSI_SECRET'])
+    for (const k of [
+      'AZURE_CLIENT_ID',
+      'AZURE_TENANT_ID',
+      'AZURE_CLIENT_SECRET',
+      'AZURE_FEDERATED_TOKEN_FILE',
+      'AZURE_AUTHORITY_HOST',
+      'MSI_ENDPOINT',
+      'MSI_SECRET',
+    ])
       setEnv(k, undefined);
     setEnv('IDENTITY_ENDPOINT', msi.endpoint);
     setEnv('IDENTITY_HEADER', msi.header);
@@ -181,7 +190,10 @@ describe.skipIf(skipReal(['openssl']))('cloud keychains against local token serv
   it('ECR: wrong AWS secret → the SigV4 check fails at the service, reported without the secret', async () => {
     const errors: CosignError[] = [];
     const bad = 'wrongSecretThatMustNotAppearAnywhere0000';
-    const kc = ecrKeychain({ clientConfig: { ...ecrConfig(), credentials: { accessKeyId: ecr.accessKeyId, secretAccessKey: bad } }, onError: (e) => errors.push(e) });
+    const kc = ecrKeychain({
+      clientConfig: { ...ecrConfig(), credentials: { accessKeyId: ecr.accessKeyId, secretAccessKey: bad } },
+      onError: (e) => errors.push(e),
+    });
     expect(await kc.resolve(ECR_HOST)).toBeUndefined();
     expect(ecr.authFailures).toContain('InvalidSignatureException');
     expect(JSON.stringify(errors.map((e) => [e.message, e.details]))).not.toContain(bad);

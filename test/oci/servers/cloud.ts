@@ -70,9 +70,10 @@ export class EcrApiServer {
   }
 
   #sigV4(req: IncomingMessage, body: Buffer): string | undefined {
-    const m = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(
-      String(req.headers.authorization ?? ''),
-    );
+    const m =
+      /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(
+        String(req.headers.authorization ?? ''),
+      );
     if (m === null) return 'MissingAuthenticationTokenException';
     const [, akid, date, region, service, signedHeadersStr, signature] = m as unknown as string[];
     if (akid !== this.accessKeyId) return 'UnrecognizedClientException';
@@ -82,7 +83,14 @@ export class EcrApiServer {
     const signed = (signedHeadersStr as string).split(';');
     if (!signed.includes('host') || !signed.includes('x-amz-date')) return 'IncompleteSignatureException';
     const url = new URL(req.url ?? '/', 'http://x');
-    const headers = signed.map((h) => `${h}:${String(req.headers[h] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+    const headers = signed
+      .map(
+        (h) =>
+          `${h}:${String(req.headers[h] ?? '')
+            .trim()
+            .replace(/\s+/g, ' ')}\n`,
+      )
+      .join('');
     const payload = createHash('sha256').update(body).digest('hex');
     const canonical = [req.method, url.pathname, '', headers, signedHeadersStr, payload].join('\n');
     const scope = `${date}/${region}/${service}/aws4_request`;
@@ -96,7 +104,8 @@ export class EcrApiServer {
   #handle(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
     if (req.method !== 'POST' || req.headers['x-amz-target'] !== 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken')
       return this.#error(res, 400, 'UnknownOperationException', 'unknown operation');
-    if (!String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json-1.1')) return this.#error(res, 400, 'SerializationException', 'bad content type');
+    if (!String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json-1.1'))
+      return this.#error(res, 400, 'SerializationException', 'bad content type');
     const authErr = this.#sigV4(req, body);
     if (authErr !== undefined) {
       this.authFailures.push(authErr);
