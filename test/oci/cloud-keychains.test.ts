@@ -105,6 +105,8 @@ describe.skipIf(skipReal(['openssl']))('cloud keychains against local token serv
     setEnv('GOOGLE_APPLICATION_CREDENTIALS', undefined);
     setEnv('CLOUDSDK_CONFIG', path.join(dir, 'gcloud'));
     setEnv('GCE_METADATA_HOST', gce.host);
+    // A project id, so google-auth-library does not spawn `gcloud config config-helper` to look for one.
+    setEnv('GOOGLE_CLOUD_PROJECT', 'cosign-ts-test');
     setEnv('GCE_METADATA_IP', undefined);
     setEnv('METADATA_SERVER_DETECTION', undefined);
     // @azure/identity: no service principal in the environment: App Service managed identity.
