@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/oci/client.js';
 import { parseReference } from '../../src/reference.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
+import { skipReal } from '../helpers/real/proc.js';
+import { cosign, cosign3 } from '../helpers/real/tools.js';
 import { cli, ensureBuilt, tempDir } from './helpers.js';
 
 describe('--k8s-keychain', () => {
@@ -44,5 +46,18 @@ describe('--k8s-keychain', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`${reg.host}/team/app:${digest.replace(':', '-')}.sig\n`);
     expect(r.stderr).not.toContain(auth.password);
+  });
+
+  it.skipIf(skipReal(['cosign', 'cosign3']))('real cosign 2.5 and 3.1 behave the same: same stdout, same exit statuses', async () => {
+    const ref = `${reg.host}/team/app:v1`;
+    const env = { DOCKER_CONFIG: dockerDir, HOME: dockerDir, GITHUB_TOKEN: undefined };
+    for (const k8s of [[], ['--k8s-keychain']]) {
+      const args = ['triangulate', ...k8s, '--registry-username', 'wrong', '--registry-password', 'wrong-password', ref];
+      const ours = await cli(args, { env });
+      for (const real of [await cosign(args, { env }), await cosign3(args, { env })]) {
+        expect(ours.code === 0, `${k8s.join(' ')}: ${real.stderr}`).toBe(real.code === 0);
+        expect(ours.stdout).toBe(real.stdout);
+      }
+    }
   });
 });
