@@ -34,7 +34,11 @@ export const FALLBACK_INDEX_ATTEMPTS = 10;
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions extends TransportOptions {
-  /** Where credentials come from. Default: Docker's `config.json` (`DOCKER_CONFIG`), else anonymous. */
+  /**
+   * Where credentials come from. Default: Docker's `config.json` (`DOCKER_CONFIG`), else anonymous, as
+   * cosign. Cloud credentials are opt-in (no metadata or token service is called unless asked):
+   * `chainKeychains(dockerConfigKeychain(), cloudKeychain())`, or `k8sKeychain()` for pull secrets.
+   */
   readonly keychain?: Keychain;
   /** Registries (`host[:port]`) where plain HTTP is allowed besides loopback ones (`--allow-http-registry`). */
   readonly insecureRegistries?: ReadonlyArray<string>;

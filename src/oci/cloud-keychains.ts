@@ -102,13 +102,27 @@ function reason(e: unknown): string {
   return `${name}${msg}`.replace(/[A-Za-z0-9_\-.~+/]{40,}=*/g, '<redacted>').slice(0, 300);
 }
 
-/** Runs `get` for a matching registry; a failure goes to `onError` (anonymous) or is thrown (`strict`). */
-async function guarded(options: CloudKeychainOptions, get: () => Promise<Credentials | undefined>): Promise<Credentials | undefined> {
+/** How long a registry whose credentials could not be had is answered anonymously without asking again. */
+export const CLOUD_FAILURE_BACKOFF_MS = 30_000;
+
+/**
+ * Runs `get` for a matching registry; a failure goes to `onError` (anonymous) or is thrown (`strict`).
+ * Outside strict mode a failure is remembered per registry in `failed` for {@link CLOUD_FAILURE_BACKOFF_MS}:
+ * a batch of images on a registry whose token service refuses costs one call, not one per image.
+ */
+async function guarded(
+  options: CloudKeychainOptions,
+  failed: Map<string, number>,
+  registry: string,
+  get: () => Promise<Credentials | undefined>,
+): Promise<Credentials | undefined> {
+  if (options.strict !== true && (failed.get(registry) ?? 0) > Date.now()) return undefined;
   try {
     return await get();
   } catch (e) {
     const error = isCosignError(e) ? e : fail('REGISTRY_UNAUTHORIZED', reason(e), { cause: e });
     if (options.strict === true) throw error;
+    failed.set(registry, Date.now() + CLOUD_FAILURE_BACKOFF_MS);
     options.onError?.(error);
     return undefined;
   }
@@ -161,6 +175,7 @@ interface EcrSdk {
  * `public.ecr.aws` is not served (anonymous pulls work there).
  */
 export function ecrKeychain(options: EcrKeychainOptions = {}): Keychain {
+  const failed = new Map<string, number>();
   const clients = new Map<string, Promise<{ send(command: unknown): Promise<unknown> }>>();
   const tokens = new Cache<Credentials>();
   const client = (region: string, fips: boolean): Promise<{ send(command: unknown): Promise<unknown> }> => {
@@ -179,7 +194,7 @@ export function ecrKeychain(options: EcrKeychainOptions = {}): Keychain {
     async resolve(registry) {
       const ecr = parseEcrRegistry(registry);
       if (ecr === undefined) return undefined;
-      return guarded(options, () =>
+      return guarded(options, failed, registry, () =>
         tokens.get(`${ecr.accountId}|${ecr.region}|${ecr.fips}`, async () => {
           const sdk = await loadSdk('@aws-sdk/client-ecr', () => import('@aws-sdk/client-ecr') as unknown as Promise<EcrSdk>);
           const requested = Date.now();
@@ -240,6 +255,7 @@ const GOOGLE_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
  * caches and refreshes the token itself.
  */
 export function googleKeychain(options: GoogleKeychainOptions = {}): Keychain {
+  const failed = new Map<string, number>();
   let source: Promise<GoogleAccessTokenSource> | undefined;
   const auth = (): Promise<GoogleAccessTokenSource> => {
     if (options.auth !== undefined) return Promise.resolve(options.auth);
@@ -252,7 +268,7 @@ export function googleKeychain(options: GoogleKeychainOptions = {}): Keychain {
   return {
     async resolve(registry) {
       if (!isGoogleRegistry(registry)) return undefined;
-      return guarded(options, async () => {
+      return guarded(options, failed, registry, async () => {
         const a = await auth();
         let t: Awaited<ReturnType<GoogleAccessTokenSource['getAccessToken']>>;
         try {
@@ -308,6 +324,7 @@ function jwtClaims(token: string): { exp?: number | undefined; tid?: string | un
  * until shortly before they or the Azure AD token expire.
  */
 export function acrKeychain(options: AcrKeychainOptions = {}): Keychain {
+  const failed = new Map<string, number>();
   let credential: Promise<AzureTokenCredential> | undefined;
   const refresh = new Cache<Credentials>();
   const cred = (): Promise<AzureTokenCredential> => {
@@ -321,7 +338,7 @@ export function acrKeychain(options: AcrKeychainOptions = {}): Keychain {
   return {
     async resolve(registry, _repository, context) {
       if (!isAcrRegistry(registry)) return undefined;
-      return guarded(options, () =>
+      return guarded(options, failed, registry, () =>
         refresh.get(registry, async () => {
           const scope = options.scope ?? 'https://management.azure.com/.default';
           let aad: { token: string; expiresOnTimestamp: number } | null;

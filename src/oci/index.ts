@@ -33,6 +33,7 @@ export type { Descriptor, ImageIndex, ImageManifest, OciDocument } from './manif
 export { anonymousKeychain, chainKeychains, dockerConfigKeychain, staticKeychain, type Credentials, type Keychain } from './keychain.js';
 export type { KeychainContext, KeychainRequest, KeychainResponse } from './keychain.js';
 export {
+  CLOUD_FAILURE_BACKOFF_MS,
   acrKeychain,
   cloudKeychain,
   ecrKeychain,

@@ -173,7 +173,12 @@ describe.skipIf(skipReal(['openssl']))('cloud keychains against local token serv
     ecr.deny = true;
     try {
       const errors: CosignError[] = [];
-      expect(await ecrKeychain({ clientConfig: ecrConfig(), onError: (e) => errors.push(e) }).resolve(ECR_HOST)).toBeUndefined();
+      const kc = ecrKeychain({ clientConfig: ecrConfig(), onError: (e) => errors.push(e) });
+      const calls = ecr.calls.length;
+      expect(await kc.resolve(ECR_HOST)).toBeUndefined();
+      // Remembered for CLOUD_FAILURE_BACKOFF_MS: the next image does not ask again.
+      expect(await kc.resolve(ECR_HOST)).toBeUndefined();
+      expect(ecr.calls.length - calls).toBe(1);
       expect(errors).toHaveLength(1);
       expect(errors[0]?.code).toBe('REGISTRY_UNAUTHORIZED');
       expect(errors[0]?.message).toMatch(/ECR GetAuthorizationToken for 123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com .*AccessDenied/);
