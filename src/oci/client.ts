@@ -22,7 +22,7 @@ import {
   referrersFallbackTag,
   type Descriptor,
 } from './manifest.js';
-import { anonymousKeychain, dockerConfigKeychain, type Credentials, type Keychain } from './keychain.js';
+import { anonymousKeychain, dockerConfigKeychain, type Credentials, type Keychain, type KeychainContext } from './keychain.js';
 import { headerString, redact, Transport, untilAborted, type HttpResponse, type TransportOptions } from './transport.js';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
 
@@ -34,7 +34,11 @@ export const FALLBACK_INDEX_ATTEMPTS = 10;
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions extends TransportOptions {
-  /** Where credentials come from. Default: Docker's `config.json` (`DOCKER_CONFIG`), else anonymous. */
+  /**
+   * Where credentials come from. Default: Docker's `config.json` (`DOCKER_CONFIG`), else anonymous, as
+   * cosign. Cloud credentials are opt-in (no metadata or token service is called unless asked):
+   * `chainKeychains(dockerConfigKeychain(), cloudKeychain())`, or `k8sKeychain()` for pull secrets.
+   */
   readonly keychain?: Keychain;
   /** Registries (`host[:port]`) where plain HTTP is allowed besides loopback ones (`--allow-http-registry`). */
   readonly insecureRegistries?: ReadonlyArray<string>;
@@ -603,7 +607,7 @@ export class RegistryClient {
     forceRefresh: boolean,
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
-    const creds = await this.#keychain.resolve(ref.registry, ref.repository);
+    const creds = await this.#keychain.resolve(ref.registry, ref.repository, this.#keychainContext(origin, signal));
     if (challenge.scheme === 'basic') {
       if (creds === undefined || !('username' in creds)) return undefined;
       return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
@@ -625,6 +629,15 @@ export class RegistryClient {
       this.#tokens.delete(key);
       throw e;
     }
+  }
+
+  /** What a keychain may use while resolving credentials for `origin`: the transport, same-origin only. */
+  #keychainContext(origin: string, signal: AbortSignal | undefined): KeychainContext {
+    return {
+      scheme: origin.startsWith('http:') ? 'http' : 'https',
+      request: (r) => this.#transport.request({ ...r, sameOriginRedirectsOnly: true, ...(signal === undefined ? {} : { signal }) }),
+      ...(signal === undefined ? {} : { signal }),
+    };
   }
 
   async #fetchToken(

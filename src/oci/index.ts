@@ -31,6 +31,38 @@ export {
 } from './manifest.js';
 export type { Descriptor, ImageIndex, ImageManifest, OciDocument } from './manifest.js';
 export { anonymousKeychain, chainKeychains, dockerConfigKeychain, staticKeychain, type Credentials, type Keychain } from './keychain.js';
+export type { KeychainContext, KeychainRequest, KeychainResponse } from './keychain.js';
+export {
+  CLOUD_FAILURE_BACKOFF_MS,
+  acrKeychain,
+  cloudKeychain,
+  ecrKeychain,
+  githubKeychain,
+  googleKeychain,
+  isAcrRegistry,
+  isGithubRegistry,
+  isGoogleRegistry,
+  parseEcrRegistry,
+  type AcrKeychainOptions,
+  type AzureTokenCredential,
+  type CloudKeychainOptions,
+  type CloudKeychainsOptions,
+  type EcrKeychainOptions,
+  type GithubKeychainOptions,
+  type GoogleAccessTokenSource,
+  type GoogleKeychainOptions,
+} from './cloud-keychains.js';
+export {
+  DOCKER_CFG_SECRET,
+  DOCKER_CONFIG_JSON_SECRET,
+  k8sKeychain,
+  k8sNoClientKeychain,
+  parsePullSecret,
+  pullSecretKeychain,
+  type K8sKeychainOptions,
+  type K8sNoClientKeychainOptions,
+  type PullSecretEntry,
+} from './k8s-keychain.js';
 export {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MIN_BYTES_PER_SECOND,

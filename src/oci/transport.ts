@@ -10,11 +10,12 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { http, net, nodeHttps, nodeTls } from '../internal/node-http.js';
+import { http, net, nodeDns, nodeHttps, nodeTls } from '../internal/node-http.js';
 import { CosignError, fail } from '../errors.js';
 import { raceAbort, timerDelay } from '../concurrency.js';
 import type * as httpT from 'node:http';
 import type * as httpsT from 'node:https';
+import type { LookupFunction } from 'node:net';
 
 /** A response with its body fully read (within the size limit). */
 export interface HttpResponse {
@@ -92,6 +93,12 @@ export interface TransportOptions {
    * storage) gets that host's settings or the defaults, never the client certificate of another.
    */
   readonly tls?: Readonly<Record<string, RegistryTlsOptions>>;
+  /**
+   * Connect to these IP addresses instead of resolving the host names (`{ 'registry.example': '10.0.0.5' }`),
+   * like curl's `--resolve`: URLs, `Host`, the TLS server name and the certificate check still use the
+   * name. For split-horizon networks and tests (a cloud registry's name served on 127.0.0.1).
+   */
+  readonly connectTo?: Readonly<Record<string, string>>;
 }
 
 /** TLS settings of one registry (cosign's `--registry-cacert/-client-cert/-client-key/-server-name`). */
@@ -226,6 +233,7 @@ export class Transport {
   /** HTTPS agents of hosts with their own TLS settings (one pool each, so connections stay reused). */
   readonly #hostAgents = new Map<string, httpsT.Agent>();
   readonly #timeout: number;
+  readonly #lookup: LookupFunction | undefined;
   readonly #idle: number;
   readonly #minRate: number;
   readonly #attempts: number;
@@ -238,11 +246,14 @@ export class Transport {
 
   constructor(options: TransportOptions = {}) {
     const maxSockets = options.maxSockets ?? 64;
-    this.#http = new http.Agent({ keepAlive: true, maxSockets });
+    const lookup = connectToLookup(options.connectTo);
+    this.#lookup = lookup;
+    this.#http = new http.Agent({ keepAlive: true, maxSockets, ...(lookup === undefined ? {} : { lookup }) });
     this.#globalCa = asList(options.ca);
     this.#httpsOptions = {
       keepAlive: true,
       maxSockets,
+      ...(lookup === undefined ? {} : { lookup }),
       ...(options.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
     };
     for (const [host, t] of Object.entries(options.tls ?? {})) {
@@ -390,7 +401,7 @@ export class Transport {
     const port = url.port === '' ? 443 : Number(url.port);
     return new Promise((resolve, reject) => {
       let settled = false;
-      const socket = net.connect({ host, port });
+      const socket = net.connect({ host, port, ...(this.#lookup === undefined ? {} : { lookup: this.#lookup }) });
       const finish = (v: 'tls' | 'plain' | 'unknown' | CosignError): void => {
         if (settled) return;
         settled = true;
@@ -585,6 +596,22 @@ function networkError(what: string, e: NodeJS.ErrnoException): CosignError {
     });
   }
   return fail('REGISTRY_UNAVAILABLE', `${what}: ${code}`, { cause: e, details: { errno: e.code } });
+}
+
+/** The `lookup` of {@link TransportOptions.connectTo}: its addresses for its names, DNS for the others. */
+function connectToLookup(map: Readonly<Record<string, string>> | undefined): LookupFunction | undefined {
+  if (map === undefined || Object.keys(map).length === 0) return undefined;
+  for (const [name, ip] of Object.entries(map)) {
+    if (net.isIP(ip) === 0) throw fail('USAGE', `connectTo[${JSON.stringify(name)}]: ${JSON.stringify(ip)} is not an IP address`);
+  }
+  return (hostname, options, callback) => {
+    const ip = Object.hasOwn(map, hostname) ? map[hostname] : undefined;
+    if (ip === undefined) return nodeDns().lookup(hostname, options, callback as never);
+    const family = net.isIP(ip);
+    if ((options as { all?: boolean }).all === true)
+      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: ip, family }]);
+    else callback(null, ip, family);
+  };
 }
 
 function asList(ca: string | Buffer | ReadonlyArray<string | Buffer> | undefined): ReadonlyArray<string | Buffer> {
