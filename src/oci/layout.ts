@@ -253,7 +253,10 @@ export class OciLayout implements RegistryReader {
   subject(): LayoutEntry {
     const found = this.entry(LAYOUT_KINDS.imageIndex) ?? this.entry(LAYOUT_KINDS.image) ?? (this.#entries.length === 1 ? this.#entries[0] : undefined);
     if (found === undefined)
-      throw fail('NOT_FOUND', `OCI layout ${this.#dir}: no saved image (no index.json entry with annotation kind=${LAYOUT_KINDS.image} or ${LAYOUT_KINDS.imageIndex})`);
+      throw fail(
+        'NOT_FOUND',
+        `OCI layout ${this.#dir}: no saved image (no index.json entry with annotation kind=${LAYOUT_KINDS.image} or ${LAYOUT_KINDS.imageIndex})`,
+      );
     return found;
   }
 
