@@ -11,6 +11,9 @@ import type { CliContext } from './context.js';
 import { out } from './context.js';
 import { CliError, EXIT } from './errors.js';
 
+/** The placeholder name of a saved image (a layout ignores registry and repository). */
+const LOCAL_NAME = 'oci-layout.local/image';
+
 /** What `verify` prepared, for {@link verifyLocalImages}. */
 export interface LocalVerifySettings {
   readonly authorities: ReadonlyArray<Authority>;
@@ -38,14 +41,13 @@ export async function verifyLocalImages(ctx: CliContext, dirs: readonly string[]
   const { verifyImage } = await import('../verify/image.js');
   const { verifyOutputJson } = await import('../payload/payload.js');
   const { parseReference } = await import('../reference.js');
-  const { isCosignError } = await import('../errors.js');
+  const { CosignError, isCosignError } = await import('../errors.js');
   for (const dir of dirs) {
     let result;
     try {
       const layout = await OciLayout.open(dir);
       const subject = layout.subject();
-      // The layout ignores registry and repository: this name only appears in error messages.
-      const ref = parseReference(`oci-layout.local/image@${subject.digest}`);
+      const ref = parseReference(`${LOCAL_NAME}@${subject.digest}`);
       result = await verifyImage(ref, {
         client: layout,
         authorities: s.authorities,
@@ -64,7 +66,12 @@ export async function verifyLocalImages(ctx: CliContext, dirs: readonly string[]
       if (isCosignError(e, 'DIGEST_MISMATCH') || isCosignError(e, 'TOO_LARGE') || isCosignError(e, 'IO_ERROR')) {
         throw new CliError(e.message, EXIT.ERROR, e.code, { cause: e });
       }
-      return s.verifyError(e);
+      // Messages name the layout, not the placeholder reference.
+      return s.verifyError(
+        isCosignError(e)
+          ? new CosignError(e.code, e.message.split(LOCAL_NAME).join(dir), { cause: e, ...(e.details === undefined ? {} : { details: e.details }) })
+          : e,
+      );
     }
     const bundle = result.format === 'bundle';
     s.header(ctx, dir, bundle && s.tlog === undefined ? s.bundleChecks : s.checks);

@@ -115,6 +115,38 @@ describe.skipIf(skipReal(['registry', 'cosign', 'cosign3', 'openssl']))('save, l
     120_000,
   );
 
+  it('a layout holding only a cosign 3 attestation: cosign 3.1.1 --local-image accepts it as a signature, cosign-ts does not (fail closed)', async () => {
+    const repo = `layout/attonly${++n}`;
+    const digest = await pushBusyboxImage(reg.url, repo, 'v1', { labels: { attonly: String(n) } });
+    const ref = `${reg.host}/${repo}@${digest}`;
+    const a = await cosign3(
+      [
+        'attest',
+        '--key',
+        key,
+        '--tlog-upload=false',
+        '--use-signing-config=false',
+        '--yes',
+        ...cosignRegistryFlags(reg),
+        '--type',
+        'slsaprovenance',
+        '--predicate',
+        path.join(work, 'predicate.json'),
+        ref,
+      ],
+      { env },
+    );
+    expect(a.code, a.stderr).toBe(0);
+    const d = dir('attonly');
+    expect((await cli(['save', '--dir', d, ...cosignRegistryFlags(reg), ref])).code).toBe(0);
+    const theirs = await cosign3(withKey([...verifyLocal, d]), { env });
+    expect(theirs.code, theirs.stderr).toBe(0);
+    const ours = await cli(withKey([...verifyLocal, d]));
+    expect(ours.code).toBe(1);
+    expect(ours.stderr).toContain('no matching attestations');
+    expect(ours.stderr).toContain(`no matching signatures for ${d}@${digest}`);
+  }, 120_000);
+
   it('a layout with no signatures: exit 10 for cosign-ts and a failure for cosign', async () => {
     const repo = `layout/unsigned${++n}`;
     const digest = await pushBusyboxImage(reg.url, repo, 'v1', { labels: { unsigned: String(n) } });
