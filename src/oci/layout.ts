@@ -305,8 +305,41 @@ export class OciLayout implements RegistryReader {
   }
 
   /**
-   * Store a blob (atomically; nothing is written when it is already there). With `expected`, the bytes
-   * must hash to it. Returns the digest.
+   * Whether the blob is there with the right content: a regular file (not a symbolic link) of at most
+   * the layout's blob limit whose bytes, streamed through the hash, match `digest`.
+   */
+  async hasValidBlob(digest: Digest): Promise<boolean> {
+    let fh;
+    try {
+      fh = await open(this.#blobPath(digest), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch {
+      return false;
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > this.#maxBlob) return false;
+      const alg = digest.slice(0, digest.indexOf(':'));
+      const hash = createHash(alg);
+      const buf = Buffer.alloc(1024 * 1024);
+      let total = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+        if (total > this.#maxBlob) return false;
+        hash.update(buf.subarray(0, bytesRead));
+      }
+      return `${alg}:${hash.digest('hex')}` === digest;
+    } catch {
+      return false;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Store a blob (atomically: a temporary file renamed over any file of that name, so a damaged copy is
+   * replaced). With `expected`, the bytes must hash to it. Returns the digest.
    * @throws CosignError `DIGEST_MISMATCH`, `IO_ERROR`.
    */
   async writeBlob(bytes: Uint8Array, expected?: Digest): Promise<Digest> {
@@ -314,7 +347,6 @@ export class OciLayout implements RegistryReader {
     const digest = hashOf(bytes, alg);
     if (expected !== undefined && digest !== expected)
       throw fail('DIGEST_MISMATCH', `OCI layout ${this.#dir}: blob to write has digest ${digest}, expected ${expected}`);
-    if (await this.hasBlob(digest)) return digest;
     const dir = path.join(this.#dir, 'blobs', alg);
     await ensureDir(path.join(this.#dir, 'blobs'), true, `OCI layout ${this.#dir}: blobs`);
     await ensureDir(dir, true, `OCI layout ${this.#dir}: blobs/${alg}`);
@@ -484,7 +516,7 @@ async function saveTree(
     const m = parseManifest(manifest.bytes, manifest.mediaType, what);
     const blobs = [m.config, ...m.layers].filter((d) => !FOREIGN_LAYER.test(d.mediaType));
     await mapLimit(blobs, options.concurrency ?? 4, async (d) => {
-      if (await layout.hasBlob(d.digest)) return;
+      if (await layout.hasValidBlob(d.digest)) return; // kept from an earlier save, and intact
       const bytes = await client.getBlob(repo, d.digest, { ...sig, maxBytes: options.maxBlobBytes ?? DEFAULT_LAYOUT_MAX_BLOB_BYTES });
       await layout.writeBlob(bytes, d.digest);
     });

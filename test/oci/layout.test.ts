@@ -280,6 +280,23 @@ describe('saveImage, verify from the layout with no registry, loadImage', () => 
     expect(await codeOf(loadImage(client, dir, parseReference(`${reg.host}/loaded/tamper:v1`)))).toBe('DIGEST_MISMATCH');
   });
 
+  it('saving again over a layout replaces a damaged blob and keeps intact ones', async () => {
+    const digest = await pushSampleImage(client, `${reg.host}/save/again:v1`, { again: 'yes' });
+    const dir = fresh();
+    await saveImage(client, parseReference(`${reg.host}/save/again@${digest}`), dir);
+    const layout = await OciLayout.open(dir);
+    const manifest = JSON.parse(Buffer.from(await layout.readBlob(digest)).toString()) as { config: { digest: Digest }; layers: Array<{ digest: Digest }> };
+    const layer = manifest.layers[0]!.digest;
+    await writeFile(path.join(dir, 'blobs', 'sha256', layer.slice(7)), 'damaged');
+    expect(await layout.hasValidBlob(layer)).toBe(false);
+    expect(await layout.hasValidBlob(manifest.config.digest)).toBe(true);
+    const before = reg.requests.length;
+    await saveImage(client, parseReference(`${reg.host}/save/again@${digest}`), dir);
+    const fetched = reg.requests.slice(before).filter((r) => r.method === 'GET' && r.path.includes('/blobs/'));
+    expect(fetched.map((r) => r.path.split('/').pop())).toEqual([layer]);
+    expect(await (await OciLayout.open(dir)).hasValidBlob(layer)).toBe(true);
+  });
+
   it('loadImage refuses a digest reference that is not the saved image', async () => {
     const digest = await pushSampleImage(client, `${reg.host}/save/wrongdigest:v1`, { w: '1' });
     const dir = fresh();
