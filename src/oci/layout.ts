@@ -260,11 +260,21 @@ export class OciLayout implements RegistryReader {
     return found;
   }
 
-  /** Append `entry` to `index.json` (written atomically), replacing an entry of the same digest and kind. */
-  async addEntry(entry: LayoutEntry): Promise<void> {
-    const kind = entry.annotations?.[LAYOUT_KIND_ANNOTATION];
-    this.#entries = [...this.#entries.filter((d) => !(d.digest === entry.digest && d.annotations?.[LAYOUT_KIND_ANNOTATION] === kind)), entry];
+  /**
+   * Append entries to `index.json` (written once, atomically), each replacing an entry of the same digest
+   * and kind.
+   */
+  async addEntries(...entries: LayoutEntry[]): Promise<void> {
+    for (const entry of entries) {
+      const kind = entry.annotations?.[LAYOUT_KIND_ANNOTATION];
+      this.#entries = [...this.#entries.filter((d) => !(d.digest === entry.digest && d.annotations?.[LAYOUT_KIND_ANNOTATION] === kind)), entry];
+    }
     await this.#writeIndex();
+  }
+
+  /** Append one entry to `index.json` ({@link OciLayout.addEntries}). */
+  async addEntry(entry: LayoutEntry): Promise<void> {
+    await this.addEntries(entry);
   }
 
   async #writeIndex(): Promise<void> {
@@ -567,9 +577,11 @@ export async function saveImage(client: RegistryClient, reference: ImageReferenc
   if (sigs !== undefined) await saveTree(client, layout, sigRepo, sigs, options, MAX_DEPTH, budget);
   const atts = await getIfAny(client, withTag(sigRepo, attestationTag(image.digest)), signal);
   if (atts !== undefined) await saveTree(client, layout, sigRepo, atts, options, MAX_DEPTH, budget);
-  await layout.addEntry(entry(image, kind));
-  if (sigs !== undefined) await layout.addEntry(entry(sigs, LAYOUT_KINDS.sigs));
-  if (atts !== undefined) await layout.addEntry(entry(atts, LAYOUT_KINDS.atts));
+  await layout.addEntries(
+    entry(image, kind),
+    ...(sigs === undefined ? [] : [entry(sigs, LAYOUT_KINDS.sigs)]),
+    ...(atts === undefined ? [] : [entry(atts, LAYOUT_KINDS.atts)]),
+  );
   return { digest: image.digest, signatures: sigs !== undefined, attestations: atts !== undefined, referrers: referrers.length };
 }
 
