@@ -12,12 +12,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf, type Digest } from '../../src/digest.js';
 import { isCosignError } from '../../src/errors.js';
-import { generateKeyPair, parsePrivateKey, parsePublicKey, signerFromPrivateKey } from '../../src/keys/index.js';
+import { generateKeyPair, parsePrivateKey, parsePublicKey, PublicKeyVerifier, signerFromPrivateKey } from '../../src/keys/index.js';
 import { RegistryClient } from '../../src/oci/client.js';
 import { LAYOUT_KINDS, loadImage, OciLayout, saveImage } from '../../src/oci/layout.js';
 import { parseReference } from '../../src/reference.js';
+import { attestImage } from '../../src/sign/attestation.js';
 import { signImage } from '../../src/sign/image.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
+import { verifyAttestations } from '../../src/verify/attestation.js';
 import { keyAuthority } from '../../src/verify/authority.js';
 import { verifyImage } from '../../src/verify/image.js';
 
@@ -252,6 +254,22 @@ describe('saveImage, verify from the layout with no registry, loadImage', () => 
     const again = await verifyImage(`${reg.host}/loaded/${format}:v2`, { client, authorities });
     expect(again.digest).toBe(digest);
     expect(again.signatures).toHaveLength(1);
+  });
+
+  it('legacy attestations (.att) are saved as kind atts and verify from the layout', async () => {
+    const digest = await pushSampleImage(client, `${reg.host}/save/att:v1`, { att: 'yes' });
+    const image = `${reg.host}/save/att@${digest}`;
+    await attestImage(image, signer, { client, predicate: Buffer.from('{"x":1}'), type: 'custom' });
+    const dir = fresh();
+    expect(await saveImage(client, parseReference(image), dir)).toMatchObject({ signatures: false, attestations: true });
+    const layout = await OciLayout.open(dir);
+    expect(layout.entries.map((e) => e.annotations?.kind)).toEqual([LAYOUT_KINDS.image, LAYOUT_KINDS.atts]);
+    const r = await verifyAttestations(parseReference(`unreachable.invalid/any@${digest}`), {
+      client: layout,
+      verifier: new PublicKeyVerifier(parsePublicKey(keys.publicKeyPem), 'test'),
+      type: 'custom',
+    });
+    expect(r.ok).toBe(true);
   });
 
   it('an unsigned image saves and reports NO_SIGNATURES from the layout', async () => {
