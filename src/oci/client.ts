@@ -71,6 +71,27 @@ export interface CallOptions {
   readonly accept?: string;
 }
 
+/**
+ * What verification reads from where images live: manifests, blobs and referrers. {@link RegistryClient}
+ * reads them from a registry, `OciLayout` from an OCI image layout on disk (`verify --local-image`), so
+ * both go through the same verification code. Every implementation checks content against its digest
+ * and enforces size limits.
+ */
+export interface RegistryReader {
+  /**
+   * A manifest by tag or digest, its bytes checked against the digest.
+   * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, …
+   */
+  getManifest(ref: ImageReference, options?: CallOptions): Promise<ManifestResponse>;
+  /**
+   * A blob of `repo`, its bytes checked against `digest`.
+   * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, …
+   */
+  getBlob(repo: ImageReference, digest: Digest, options?: CallOptions): Promise<Uint8Array>;
+  /** Descriptors of the manifests whose `subject` is `digest` (optionally only those of `artifactType`). */
+  referrers(repo: ImageReference, digest: Digest, options?: CallOptions & { artifactType?: string }): Promise<Descriptor[]>;
+}
+
 interface TokenEntry {
   readonly value: string;
   readonly expires: number;
@@ -89,7 +110,7 @@ type RequestOptions = { headers?: Record<string, string>; body?: Uint8Array; max
  * A registry client. Create one per process and share it: connections, tokens and per-registry
  * discoveries (scheme, auth challenge, referrers support) are reused across calls.
  */
-export class RegistryClient {
+export class RegistryClient implements RegistryReader {
   readonly #transport: Transport;
   readonly #keychain: Keychain;
   readonly #insecure: ReadonlySet<string>;

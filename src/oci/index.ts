@@ -72,3 +72,18 @@ export {
   type TransportOptions,
   type TransportStats,
 } from './transport.js';
+export {
+  DEFAULT_LAYOUT_MAX_BLOB_BYTES,
+  LAYOUT_KIND_ANNOTATION,
+  LAYOUT_KINDS,
+  loadImage,
+  OCI_LAYOUT_VERSION,
+  OciLayout,
+  saveImage,
+  type LayoutEntry,
+  type LoadImageOptions,
+  type OciLayoutOptions,
+  type SaveImageOptions,
+  type SaveLoadResult,
+} from './layout.js';
+export type { RegistryReader } from './client.js';

@@ -16,7 +16,7 @@ import { fail, isCosignError } from '../errors.js';
 import { sigstoreCore } from '../internal/deps.js';
 import { parseJson } from '../json/strict.js';
 import type { SignatureVerifier } from '../keys/signer.js';
-import type { RegistryClient } from '../oci/client.js';
+import type { RegistryReader } from '../oci/client.js';
 import { parseReference, repositoryOption, withTag, type ImageReference } from '../reference.js';
 import { predicateType as mapPredicateType } from '../sign/attestation.js';
 
@@ -33,7 +33,7 @@ export interface AttestationStatement {
 /** Options for {@link verifyAttestations}. */
 export interface VerifyAttestationsOptions {
   /** The registry client. */
-  readonly client: RegistryClient;
+  readonly client: RegistryReader;
   /** The verification key (e.g. `new PublicKeyVerifier(key, 'cosign.pub')`). */
   readonly verifier: SignatureVerifier;
   /** Only attestations of this predicate type (short name or URI, as `--type`). Default: any. */

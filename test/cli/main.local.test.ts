@@ -341,7 +341,6 @@ describe('features cosign-ts does not have yet fail clearly (never silently igno
   it.each([
     [['sign', '--key', 'k', '--tlog-upload=false', '--registry-referrers-mode', 'oci-1-1', img], 'registry-referrers-mode'],
     [['sign', '--key', 'k', '--tlog-upload=false', '--sign-container-identity', 'x', img], 'sign-container-identity'],
-    [['verify', '--key', 'k', '--insecure-ignore-tlog', '--local-image', img], 'local-image'],
     [['verify', '--key', 'k', '--insecure-ignore-tlog', '--check-claims=false', img], 'check-claims'],
     [['copy', '--platform', 'linux/amd64', img, img], 'platform'],
     [['generate-key-pair', 'k8s://ns/secret'], 'k8s://'],

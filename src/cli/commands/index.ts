@@ -24,7 +24,13 @@ export const VERBS: readonly VerbEntry[] = [
     short: 'Imports a PEM-encoded RSA, EC or Ed25519 private key.',
     load: async () => (await import('./import-key-pair.js')).command,
   },
+  { name: 'load', short: 'Load a signed image on disk to a remote registry', load: async () => (await import('./load.js')).command },
   { name: 'public-key', short: 'Gets a public key from the key-pair.', load: async () => (await import('./public-key.js')).command },
+  {
+    name: 'save',
+    short: 'Save the container image and associated signatures to disk at the specified directory.',
+    load: async () => (await import('./save.js')).command,
+  },
   { name: 'sign', short: 'Sign the supplied container image.', load: async () => (await import('./sign.js')).command },
   {
     name: 'sign-blob',
