@@ -32,11 +32,19 @@ export {
 export type { Descriptor, ImageIndex, ImageManifest, OciDocument } from './manifest.js';
 export { anonymousKeychain, chainKeychains, dockerConfigKeychain, staticKeychain, type Credentials, type Keychain } from './keychain.js';
 export {
+  DOCKER_HUB_AUTH_KEY,
+  loginRegistry,
+  storeCredentials,
+  type StoreCredentialsOptions,
+  type StoredCredentials,
+} from './login.js';
+export {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MIN_BYTES_PER_SECOND,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_UNRESPONSIVE_MS,
   type RegistryTlsOptions,
+  type TlsHandshakeCount,
   type TransportOptions,
   type TransportStats,
 } from './transport.js';

@@ -24,6 +24,7 @@ export const VERBS: readonly VerbEntry[] = [
     short: 'Imports a PEM-encoded RSA, EC or Ed25519 private key.',
     load: async () => (await import('./import-key-pair.js')).command,
   },
+  { name: 'login', short: 'Log in to a registry', load: async () => (await import('./login.js')).command },
   { name: 'public-key', short: 'Gets a public key from the key-pair.', load: async () => (await import('./public-key.js')).command },
   { name: 'sign', short: 'Sign the supplied container image.', load: async () => (await import('./sign.js')).command },
   {
