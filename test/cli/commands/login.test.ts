@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ensureBuilt } from '../helpers.js';
-import { cosign, cosign3, skipReal } from '../../helpers/real/index.js';
+import { cosign, cosign3, pushBusyboxImage, skipReal, startRegistry } from '../../helpers/real/index.js';
 
 const SECRET = 'hunter2-<&>-"quoted"-\u00e9-s3cr3t';
 
@@ -159,4 +159,36 @@ describe.skipIf(skipReal(['cosign', 'cosign3']))('cosign-ts login writes config.
       auths: { 'r.example': { auth: Buffer.from(`a:${SECRET}`).toString('base64') } },
     });
   }, 60_000);
+
+  it('the credentials it stores work: cosign-ts and cosign read them for a TLS registry with basic auth', async () => {
+    const reg = await startRegistry({ tls: true, auth: true });
+    try {
+      const digest = await pushBusyboxImage(reg.url, 'login/app', 'v1', {
+        caFile: reg.caFile as string,
+        username: reg.username as string,
+        password: reg.password as string,
+      });
+      const ref = `${reg.host}/login/app@${digest}`;
+      const dir = path.join(work, 'e2e');
+      await mkdir(dir);
+      const env = { DOCKER_CONFIG: dir, HOME: dir };
+      const tree = ['tree', `--registry-cacert=${reg.caFile}`, ref];
+      const before = await cli(tree, { env });
+      expect(before.code).not.toBe(0);
+      expect(before.stderr).toMatch(/unauthori[sz]ed|401/i);
+      const login = await cli(['login', reg.host, '-u', reg.username as string, '--password-stdin'], { env, input: `${reg.password}\n` });
+      expect(login.code, login.stderr).toBe(0);
+      expect(login.stdout + login.stderr).not.toContain(reg.password as string);
+      const ours = await cli(tree, { env });
+      expect(ours.code, ours.stderr).toBe(0);
+      const peer = await cosign(tree, { env });
+      expect(peer.code, peer.stderr).toBe(0);
+      // cosign-ts's tree output is cosign 3.1's.
+      const peer3 = await cosign3(tree, { env });
+      expect(peer3.code, peer3.stderr).toBe(0);
+      expect(ours.stdout).toBe(peer3.stdout);
+    } finally {
+      await reg.stop();
+    }
+  }, 120_000);
 });
