@@ -97,8 +97,16 @@ export async function registrySettings(ctx: CliContext, flags: Flags, options: {
       if (isCosignError(e, 'TOO_LARGE')) throw new CliError(`reading --registry-cacert: ${e.message}`, EXIT.ERROR, 'TOO_LARGE', { cause: e });
       throw new CliError(`reading --registry-cacert ${caFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
+    const { assertCertificates } = await import('../oci/transport.js');
+    try {
+      assertCertificates(ca, `--registry-cacert ${caFile}`);
+    } catch (e) {
+      throw new CliError((e as Error).message, EXIT.ERROR, 'BAD_INPUT');
+    }
   }
-  const tls = await clientTls(flags);
+  const mtls = await clientTls(flags);
+  // Like cosign (Go's RootCAs), --registry-cacert replaces the default roots rather than adding to them.
+  const tls = ca === undefined ? mtls : { ...mtls, ca, caOnly: true };
   const username = flags.str('registry-username');
   const password = flags.str('registry-password');
   const token = flags.str('registry-token');
@@ -123,7 +131,6 @@ export async function registrySettings(ctx: CliContext, flags: Flags, options: {
     keychain: k8s ?? (explicit === undefined ? dockerConfig : oci.chainKeychains(explicit, dockerConfig)),
     allowHttp: flags.bool('allow-http-registry'),
     insecureSkipVerify: flags.bool('allow-insecure-registry'),
-    ...(ca === undefined ? {} : { ca }),
     ...(tls === undefined ? {} : { tls: { '*': tls } }),
     ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
   });

@@ -23,7 +23,7 @@ import {
   type Descriptor,
 } from './manifest.js';
 import { anonymousKeychain, dockerConfigKeychain, type Credentials, type Keychain, type KeychainContext } from './keychain.js';
-import { headerString, redact, Transport, untilAborted, type HttpResponse, type TransportOptions } from './transport.js';
+import { headerString, redact, Transport, untilAborted, type HttpResponse, type TransportOptions, type TransportStats } from './transport.js';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
 
 /** Media types a manifest GET accepts by default. */
@@ -134,8 +134,8 @@ export class RegistryClient implements RegistryReader {
     this.#maxBlob = options.maxBlobBytes ?? 16 * 1024 * 1024;
   }
 
-  /** Request counters. */
-  get stats(): Readonly<{ requests: number; retries: number; bytesReceived: number; tokenFetches: number }> {
+  /** Request counters, TLS handshakes (full and resumed, per host) and token fetches. */
+  get stats(): Readonly<TransportStats & { tokenFetches: number }> {
     return { ...this.#transport.stats, tokenFetches: this.tokenFetches };
   }
 

@@ -64,11 +64,19 @@ export {
   type PullSecretEntry,
 } from './k8s-keychain.js';
 export {
+  DOCKER_HUB_AUTH_KEY,
+  loginRegistry,
+  storeCredentials,
+  type StoreCredentialsOptions,
+  type StoredCredentials,
+} from './login.js';
+export {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MIN_BYTES_PER_SECOND,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_UNRESPONSIVE_MS,
   type RegistryTlsOptions,
+  type TlsHandshakeCount,
   type TransportOptions,
   type TransportStats,
 } from './transport.js';

@@ -25,6 +25,7 @@ export const VERBS: readonly VerbEntry[] = [
     load: async () => (await import('./import-key-pair.js')).command,
   },
   { name: 'load', short: 'Load a signed image on disk to a remote registry', load: async () => (await import('./load.js')).command },
+  { name: 'login', short: 'Log in to a registry', load: async () => (await import('./login.js')).command },
   { name: 'public-key', short: 'Gets a public key from the key-pair.', load: async () => (await import('./public-key.js')).command },
   {
     name: 'save',
