@@ -139,7 +139,10 @@ export function attestationFailure(result: VerifyAttestationsResult, typeFlag: s
     return new CliError(`none of the attestations matched the predicate type: ${typeFlag}, found: ${found.join(',')}`, EXIT.ERROR, 'TYPE_MISMATCH');
   }
   const first = result.rejected[0];
-  return new CliError(`no matching attestations: ${first === undefined ? '' : cosignReason(first)}`, EXIT.ERROR, first === undefined ? 'NO_SIGNATURES' : 'NO_MATCHING_SIGNATURES');
+  if (first === undefined) return new CliError('no matching attestations: ', EXIT.ERROR, 'NO_SIGNATURES');
+  // cosign 3 joins the errors of every bundle with newlines; the legacy path reports one.
+  const reasons = result.format === 'bundle' ? result.rejected.map(cosignReason).join('\n') : cosignReason(first);
+  return new CliError(`no matching attestations: ${reasons}`, EXIT.ERROR, 'NO_MATCHING_SIGNATURES');
 }
 
 async function runVerifyAttestation(ctx: CliContext, flags: Flags): Promise<number> {
