@@ -264,7 +264,12 @@ async function verifyBundles(
           if (bundle.hasCertificate) throw fail('UNSUPPORTED', 'keyless (certificate) Sigstore bundles are not supported yet');
           const env = { payloadType: bundle.payloadType, payload: bundle.payload, sigs: bundle.signatures };
           const statement = await checkEnvelope('bundle', env, f);
-          verified[i] = { envelope: bundleEnvelopeJson(bundle.payloadType, bundle.payload, bundle.signatures), statement, format: 'bundle', digest: layerDigest };
+          verified[i] = {
+            envelope: bundleEnvelopeJson(bundle.payloadType, bundle.payload, bundle.signatures),
+            statement,
+            format: 'bundle',
+            digest: layerDigest,
+          };
         } catch (e) {
           rejected[i] = rejection('bundle', layerDigest, e);
         }
@@ -346,7 +351,8 @@ export async function verifyAttestations(reference: string | ImageReference, opt
   const sig = options.signal === undefined ? {} : { signal: options.signal };
   const { client } = options;
   const format = options.format ?? 'auto';
-  if (format !== 'auto' && format !== 'bundle' && format !== 'legacy') throw fail('USAGE', `format ${JSON.stringify(String(format))}: expected auto, bundle or legacy`);
+  if (format !== 'auto' && format !== 'bundle' && format !== 'legacy')
+    throw fail('USAGE', `format ${JSON.stringify(String(format))}: expected auto, bundle or legacy`);
   const digest = ref.digest ?? (await client.getManifest(ref, sig)).digest;
   const wantTypes: Array<ReadonlySet<string>> = [];
   if (options.type !== undefined) wantTypes.push(new Set([mapPredicateType(options.type)]));

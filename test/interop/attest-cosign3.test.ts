@@ -59,7 +59,10 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'cosign']))('attestations as Si
       expect(gen.code, gen.stderr).toBe(0);
     }
     // keys in an unsorted order, a nested object, HTML characters, a float and a unicode string
-    await writeFile(vex(), '{"statements":[{"status":"not_affected","z":1.5,"a":null}],"@context":"https://openvex.dev/ns/v0.2.0","author":"<ci> & co","é":"ü"}');
+    await writeFile(
+      vex(),
+      '{"statements":[{"status":"not_affected","z":1.5,"a":null}],"@context":"https://openvex.dev/ns/v0.2.0","author":"<ci> & co","é":"ü"}',
+    );
     await writeFile(text(), 'free text <with> "quotes"\n');
     verifier = new PublicKeyVerifier(parsePublicKey(await readFile(pub())), pub());
   }, 120_000);
@@ -139,7 +142,12 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'cosign']))('attestations as Si
     expect(lib.verified).toHaveLength(1);
     expect(lib.verified[0]?.statement.predicate).toMatchObject({ author: '<ci> & co' });
     expect(lib.rejected.map((r) => r.code)).toEqual(['TYPE_MISMATCH', 'TYPE_MISMATCH']);
-    const hook = await verifyAttestations(img.ref, { client, verifier, types: ['openvex', 'custom'], checkPredicate: (s) => s.predicateType !== 'https://openvex.dev/ns' });
+    const hook = await verifyAttestations(img.ref, {
+      client,
+      verifier,
+      types: ['openvex', 'custom'],
+      checkPredicate: (s) => s.predicateType !== 'https://openvex.dev/ns',
+    });
     expect(hook.verified.map((v) => v.statement.predicateType)).toEqual(['https://cosign.sigstore.dev/attestation/v1']);
     for (const [type, k, tag] of [
       ['openvex', pub(), false],
@@ -226,7 +234,19 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'cosign']))('attestations as Si
     const img2 = await realImage();
     expect((await cli(attestArgs('openvex', vex(), flags, img2.ref), { env })).code).toBe(0);
     const c25v = await cosign(
-      ['verify-attestation', '--key', pub(), '--insecure-ignore-tlog=true', '--new-bundle-format', '--trusted-root', trustedRoot, '--type', 'openvex', ...flags, img2.ref],
+      [
+        'verify-attestation',
+        '--key',
+        pub(),
+        '--insecure-ignore-tlog=true',
+        '--new-bundle-format',
+        '--trusted-root',
+        trustedRoot,
+        '--type',
+        'openvex',
+        ...flags,
+        img2.ref,
+      ],
       { env },
     );
     expect(c25v.code, c25v.stderr).toBe(0);

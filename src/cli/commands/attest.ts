@@ -125,7 +125,11 @@ function checkFlags(flags: Flags): void {
   if (flags.bool('sk')) throw unsupported('hardware security keys (--sk)');
   if (flags.str('attachment-tag-prefix') !== '') throw unsupported('--attachment-tag-prefix with attest');
   if (flags.str('key') === '') {
-    throw new CliError('keyless signing (Fulcio certificate and OIDC) is not supported by cosign-ts yet: pass --key <key file or KMS URI>', EXIT.ERROR, 'UNSUPPORTED');
+    throw new CliError(
+      'keyless signing (Fulcio certificate and OIDC) is not supported by cosign-ts yet: pass --key <key file or KMS URI>',
+      EXIT.ERROR,
+      'UNSUPPORTED',
+    );
   }
   if (flags.bool('tlog-upload')) {
     throw new CliError(

@@ -84,7 +84,12 @@ Exit status (as cosign 3.1): 0 verified, 1 anything else.`,
     { name: 'max-workers', type: 'string', default: '10', help: 'the amount of maximum workers for parallel executions (unused)' },
     { name: 'new-bundle-format', type: 'boolean', default: false, help: 'expect attestations in Sigstore bundles (cosign-ts reads both formats always)' },
     { name: 'trusted-root', type: 'string', default: '', help: 'path to a Sigstore TrustedRoot JSON file (unused with --key and --insecure-ignore-tlog)' },
-    { name: 'local-image', type: 'boolean', default: false, help: "whether the specified image is a path to an image saved locally via 'cosign save' (not supported yet)" },
+    {
+      name: 'local-image',
+      type: 'boolean',
+      default: false,
+      help: "whether the specified image is a path to an image saved locally via 'cosign save' (not supported yet)",
+    },
     { name: 'experimental-oci11', type: 'boolean', default: false, help: 'set to true to enable experimental OCI 1.1 behaviour (not supported yet)' },
     { name: 'offline', type: 'boolean', default: false, help: 'only allow offline verification (cosign-ts never queries Rekor online)' },
     { name: 'private-infrastructure', type: 'boolean', default: false, help: 'skip transparency log verification (as --insecure-ignore-tlog)' },
@@ -138,10 +143,9 @@ export function attestationFailure(result: VerifyAttestationsResult, typeFlag: s
   if (found.length > 0) {
     return new CliError(`none of the attestations matched the predicate type: ${typeFlag}, found: ${found.join(',')}`, EXIT.ERROR, 'TYPE_MISMATCH');
   }
-  const first = result.rejected[0];
-  if (first === undefined) return new CliError('no matching attestations: ', EXIT.ERROR, 'NO_SIGNATURES');
-  // cosign 3 joins the errors of every bundle with newlines; the legacy path reports one.
-  const reasons = result.format === 'bundle' ? result.rejected.map(cosignReason).join('\n') : cosignReason(first);
+  if (result.rejected.length === 0) return new CliError('no matching attestations: ', EXIT.ERROR, 'NO_SIGNATURES');
+  // cosign 3 joins the errors of every bundle with newlines, the legacy path with a newline and a space.
+  const reasons = result.rejected.map(cosignReason).join(result.format === 'bundle' ? '\n' : '\n ');
   return new CliError(`no matching attestations: ${reasons}`, EXIT.ERROR, 'NO_MATCHING_SIGNATURES');
 }
 
