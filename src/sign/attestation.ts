@@ -281,12 +281,73 @@ function protoJsonValue(v: unknown, depth = 0): string {
   throw fail('BAD_INPUT', `predicate: cannot encode a ${typeof v} as JSON`);
 }
 
+/** A JSON object member as Go's `encoding/json` finds a struct field: exact or case-insensitive name, the last match winning. */
+function goField(obj: Readonly<Record<string, unknown>>, name: string): unknown {
+  let v: unknown;
+  for (const k of Object.keys(obj)) if (k === name || k.toLowerCase() === name.toLowerCase()) v = obj[k];
+  return v;
+}
+
+/** A Go struct field: `undefined`/`null` leave the zero value, anything else must be an object. */
+function goObject(v: unknown, where: string): Readonly<Record<string, unknown>> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw fail('BAD_INPUT', `predicate: ${where} must be a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function goString(v: unknown, where: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw fail('BAD_INPUT', `predicate: ${where} must be a string`);
+  return v;
+}
+
+/** A `time.Time` decoded from RFC 3339 and re-encoded as Go does (RFC 3339 with nanoseconds trimmed, `Z` for UTC). */
+function goTime(v: unknown, where: string): string {
+  if (v === undefined || v === null) return '0001-01-01T00:00:00Z';
+  const m = typeof v === 'string' ? /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(v) : null;
+  if (m === null) throw fail('BAD_INPUT', `predicate: ${where} must be an RFC 3339 time`);
+  const frac = (m[2] ?? '').replace(/0+$/, '');
+  const zone = m[3] === '+00:00' || m[3] === '-00:00' ? 'Z' : m[3];
+  return `${m[1]}${frac === '' ? '' : `.${frac}`}${zone}`;
+}
+
+/**
+ * The `--type vuln` predicate as cosign decodes it into its Go structure before signing: only the
+ * known fields, the missing ones at their zero values (`""`, `null`, `0001-01-01T00:00:00Z`).
+ */
+function cosignVulnPredicate(parsed: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const inv = goObject(goField(parsed, 'invocation'), 'invocation');
+  const scanner = goObject(goField(parsed, 'scanner'), 'scanner');
+  const db = goObject(goField(scanner, 'db'), 'scanner.db');
+  const meta = goObject(goField(parsed, 'metadata'), 'metadata');
+  return {
+    invocation: {
+      parameters: goField(inv, 'parameters') ?? null,
+      uri: goString(goField(inv, 'uri'), 'invocation.uri'),
+      event_id: goString(goField(inv, 'event_id'), 'invocation.event_id'),
+      'builder.id': goString(goField(inv, 'builder.id'), 'invocation.builder.id'),
+    },
+    scanner: {
+      uri: goString(goField(scanner, 'uri'), 'scanner.uri'),
+      version: goString(goField(scanner, 'version'), 'scanner.version'),
+      db: { uri: goString(goField(db, 'uri'), 'scanner.db.uri'), version: goString(goField(db, 'version'), 'scanner.db.version') },
+      result: goField(scanner, 'result') ?? null,
+    },
+    metadata: {
+      scanStartedOn: goTime(goField(meta, 'scanStartedOn'), 'metadata.scanStartedOn'),
+      scanFinishedOn: goTime(goField(meta, 'scanFinishedOn'), 'metadata.scanFinishedOn'),
+    },
+  };
+}
+
 /**
  * The in-toto Statement (v0.1) cosign 3.1 signs for `cosign attest` (bundle format): the same fields
  * as {@link buildAttestationStatement} in protojson's order (`_type`, `subject`, `predicateType`,
  * `predicate`) and escaping (no `\u003c` for `<`). The predicate file must hold a JSON object (cosign
  * stores it as a `google.protobuf.Struct`), re-serialised with sorted keys; the custom type wraps the
- * file's text in `{"Data": …, "Timestamp": …}`.
+ * file's text in `{"Data": …, "Timestamp": …}`; a `vuln` predicate is reduced to cosign's structure
+ * (known fields only, zero values filled in). Checked byte for byte against cosign 3.1.1 for custom,
+ * openvex, slsaprovenance, slsaprovenance1, spdxjson, cyclonedx, vuln and URI types (not `link`).
  *
  * @example
  * ```ts
@@ -303,7 +364,7 @@ export function buildBundleAttestationStatement(input: AttestationStatementInput
   } else {
     const parsed = parseJson(input.predicate, 'predicate', 'BAD_INPUT');
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw fail('BAD_INPUT', 'predicate: must be a JSON object');
-    predicate = protoJsonValue(parsed);
+    predicate = protoJsonValue(input.predicateType === COSIGN_VULN_PREDICATE_TYPE ? cosignVulnPredicate(parsed as Record<string, unknown>) : parsed);
   }
   const subject = `[{"name":${protoQuote(input.repository)},"digest":{${protoQuote(alg)}:${protoQuote(hex)}}}]`;
   const text = `{"_type":${protoQuote(IN_TOTO_STATEMENT_V01)},"subject":${subject},"predicateType":${protoQuote(input.predicateType)},"predicate":${predicate}}`;

@@ -176,6 +176,20 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'cosign']))('attestations as Si
     const [a, b] = await docs(img.ref, img.digest);
     expect(a).toBeDefined();
     expect(b).toEqual(a);
+    // vuln (which cosign decodes into its Go structure) and by tag: the same bytes and stderr
+    const vuln = path.join(work, 'vuln.json');
+    await writeFile(
+      vuln,
+      '{"scanner":{"uri":"pkg:github/aquasecurity/trivy","version":"0.50.0","result":{"x":[1]}},"metadata":{"scanStartedOn":"2026-01-02T03:04:05.100Z"}}',
+    );
+    const img3 = await realImage();
+    const tagRef = `${reg.host}/${img3.repo}:v1`;
+    const t3 = await cosign3(attestArgs('vuln', vuln, flags, tagRef), { env });
+    const o3 = await cli(attestArgs('vuln', vuln, flags, tagRef), { env });
+    expect(o3.code, o3.stderr).toBe(0);
+    expect(o3.stderr).toBe(t3.stderr);
+    const [e, f] = await docs(img3.ref, img3.digest);
+    expect(f).toEqual(e);
     // custom: the same up to the timestamp
     const img2 = await realImage();
     expect((await cosign3(attestArgs('custom', text(), flags, img2.ref), { env })).code).toBe(0);

@@ -168,6 +168,35 @@ describe('buildBundleAttestationStatement (cosign 3.1 attest, bundle format)', (
       '{"_type":"https://in-toto.io/Statement/v0.1","subject":[{"name":"127.0.0.1:37483/x/app","digest":{"sha256":"9a43714cc25c3f2b37688074d067b891140f425ab1f246e89e37a45a9855ead9"}}],"predicateType":"https://cosign.sigstore.dev/attestation/v1","predicate":{"Data":"{\\"b\\":{\\"z\\":1,\\"a\\":[2]},\\"a\\":\\"<x>\\"}","Timestamp":"2026-12-05T20:39:29Z"}}',
     );
   });
+  it("vuln: reduced to cosign's Go structure (known fields, zero values), as cosign 3.1.1 signed it", () => {
+    const ours = buildBundleAttestationStatement({
+      predicate: enc('{"scanner":{"uri":"u","version":"1"}}'),
+      predicateType: predicateType('vuln'),
+      repository: '127.0.0.1:34037/x/a3',
+      digest: 'sha256:f2e5d7b79232fbeaeda4720c8236d17c2a42e38059e9a1b6948a4c5bcbb540e7' as Digest,
+    });
+    expect(dec(ours)).toBe(
+      '{"_type":"https://in-toto.io/Statement/v0.1","subject":[{"name":"127.0.0.1:34037/x/a3","digest":{"sha256":"f2e5d7b79232fbeaeda4720c8236d17c2a42e38059e9a1b6948a4c5bcbb540e7"}}],"predicateType":"https://cosign.sigstore.dev/attestation/vuln/v1","predicate":{"invocation":{"builder.id":"","event_id":"","parameters":null,"uri":""},"metadata":{"scanFinishedOn":"0001-01-01T00:00:00Z","scanStartedOn":"0001-01-01T00:00:00Z"},"scanner":{"db":{"uri":"","version":""},"result":null,"uri":"u","version":"1"}}}',
+    );
+    const t = JSON.parse(
+      dec(
+        buildBundleAttestationStatement({
+          predicate: enc('{"Metadata":{"scanStartedOn":"2026-01-02T03:04:05.500000+00:00"},"extra":1,"scanner":{"result":{"x":[1]}}}'),
+          predicateType: predicateType('vuln'),
+          repository: 'r/app',
+          digest: d,
+        }),
+      ),
+    );
+    expect(t.predicate.metadata.scanStartedOn).toBe('2026-01-02T03:04:05.5Z');
+    expect(t.predicate.extra).toBeUndefined();
+    expect(t.predicate.scanner.result).toEqual({ x: [1] });
+    for (const bad of ['{"scanner":{"uri":1}}', '{"metadata":{"scanStartedOn":"yesterday"}}', '{"scanner":[]}']) {
+      expect(() => buildBundleAttestationStatement({ predicate: enc(bad), predicateType: predicateType('vuln'), repository: 'r/app', digest: d })).toThrow(
+        expect.objectContaining({ code: 'BAD_INPUT' }),
+      );
+    }
+  });
   it("escapes as protojson: control characters only; numbers as Go's float64", () => {
     const raw = dec(
       buildBundleAttestationStatement({

@@ -12,7 +12,7 @@ import { readFileLimited } from '../../internal/read-file.js';
 import type { Command } from '../command.js';
 import { REGISTRY_FLAGS } from '../command.js';
 import type { CliContext } from '../context.js';
-import { info } from '../context.js';
+import { info, warn } from '../context.js';
 import { CliError, EXIT, unsupported } from '../errors.js';
 import type { Flags } from '../flags.js';
 import { loadSigner } from '../keyref.js';
@@ -178,7 +178,7 @@ async function runAttest(ctx: CliContext, flags: Flags): Promise<number> {
   }
   const predicateFile = flags.str('predicate');
   if (predicateFile === '') throw new CliError('predicate is required (--predicate FILE)', EXIT.ERROR, 'USAGE');
-  const { parseReference } = await import('../../reference.js');
+  const { parseReference, formatReference } = await import('../../reference.js');
   let ref;
   try {
     ref = parseReference(flags.args[0] as string);
@@ -189,6 +189,18 @@ async function runAttest(ctx: CliContext, flags: Flags): Promise<number> {
     // cosign 3.1 prints Cobra's deprecation notices for these flags (--tlog-upload=false is always given here).
     info(ctx, 'Flag --tlog-upload has been deprecated, prefer using a --signing-config file with no transparency log services');
     info(ctx, 'Flag --new-bundle-format has been deprecated, this will be the only supported format in future versions');
+  }
+  if (ref.digest === undefined) {
+    // cosign 2.5 and 3.1 print this (the words of `sign`) for a tag, then resolve it
+    warn(
+      ctx,
+      `Image reference ${formatReference(ref)} uses a tag, not a digest, to identify the image to sign.
+    This can lead you to sign a different image than the intended one. Please use a
+    digest (example.com/ubuntu@sha256:abc123...) rather than tag
+    (example.com/ubuntu:latest) for the input to cosign. The ability to refer to
+    images by tag will be removed in a future release.
+`,
+    );
   }
   const predicate = await readPredicate(ctx, predicateFile);
   info(ctx, `Using payload from: ${predicateFile}`);

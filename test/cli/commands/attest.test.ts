@@ -47,6 +47,16 @@ describe('cosign-ts attest', () => {
     expect(b.stderr).toBe('Using payload from: -\n');
     const m = parseSignatureManifest((await client.getManifest(withTag(parseReference(ref), `sha256-${d.slice(7)}.att`))).bytes);
     expect(m.layers).toHaveLength(1);
+    // by tag: cosign's tag warning first
+    const t = await run(['attest', ...base, '--predicate', 'vex.json', '--type', 'custom', `${reg.host}/cli/att:v1`]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stderr).toBe(
+      `WARNING: Image reference ${reg.host}/cli/att:v1 uses a tag, not a digest, to identify the image to sign.\n` +
+        '    This can lead you to sign a different image than the intended one. Please use a\n' +
+        '    digest (example.com/ubuntu@sha256:abc123...) rather than tag\n' +
+        '    (example.com/ubuntu:latest) for the input to cosign. The ability to refer to\n' +
+        '    images by tag will be removed in a future release.\n\nUsing payload from: vex.json\n',
+    );
   });
 
   it('--new-bundle-format: a referrer, and cosign 3.1 stderr', async () => {
