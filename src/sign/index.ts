@@ -20,6 +20,7 @@ export {
   type AttestImageOptions,
   type AttestImageResult,
   buildAttestationStatement,
+  buildBundleAttestationStatement,
   COSIGN_CUSTOM_PREDICATE_TYPE,
   COSIGN_VULN_PREDICATE_TYPE,
   IN_TOTO_STATEMENT_V01,
@@ -32,6 +33,8 @@ export {
 } from './attestation.js';
 export {
   buildBundleReferrer,
+  buildBundleReferrerFromStatement,
+  type StatementBundleReferrerInput,
   buildStatement,
   publicKeyHint,
   formatCreated,

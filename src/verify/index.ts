@@ -57,6 +57,9 @@ export {
 } from './source.js';
 export {
   verifyAttestations,
+  MAX_ATTESTATION_BYTES,
+  type AttestationFormat,
+  type AttestationRejection,
   type AttestationStatement,
   type VerifiedAttestation,
   type VerifyAttestationsOptions,
