@@ -40,16 +40,18 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): {
     let p = authorities.get(rule);
     if (p === undefined) {
       p = Promise.all(
-        rule.authorities.map(async (a): Promise<Authority> => {
-          if (a.kind === 'keyless') {
-            const { kind: _keyless, ...identity } = a;
-            return { kind: 'identity', ...identity };
-          }
-          if ('path' in a) return keyAuthority(parsePublicKey(await readKeyFile(a.path), a.path), a.path);
-          if ('pem' in a) return keyAuthority(parsePublicKey(a.pem, `rule ${rule.name} PEM key`), `rule ${rule.name} PEM key`);
-          const { resolvePublicKey } = await import('../kms/registry.js');
-          return keyAuthority(await resolvePublicKey(a.kms, options.kms ?? {}), a.kms);
-        }),
+        rule.authorities
+          .flatMap((a) => (a.kind === 'static' ? [] : [a]))
+          .map(async (a): Promise<Authority> => {
+            if (a.kind === 'keyless') {
+              const { kind: _keyless, ...identity } = a;
+              return { kind: 'identity', ...identity };
+            }
+            if ('path' in a) return keyAuthority(parsePublicKey(await readKeyFile(a.path), a.path), a.path);
+            if ('pem' in a) return keyAuthority(parsePublicKey(a.pem, `rule ${rule.name} PEM key`), `rule ${rule.name} PEM key`);
+            const { resolvePublicKey } = await import('../kms/registry.js');
+            return keyAuthority(await resolvePublicKey(a.kms, options.kms ?? {}), a.kms);
+          }),
       );
       authorities.set(rule, p);
       p.catch(() => authorities.delete(rule)); // retry loading next cycle
@@ -57,6 +59,11 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): {
     return p;
   };
   const verify: RuleVerifier = async (ref: ImageReference, rule: PolicyRule, opts?: { throughIndex?: Digest; signal?: AbortSignal }) => {
+    // `static` authorities (policy-controller): `pass` admits without a signature; `fail` never matches.
+    if (rule.authorities.some((a) => a.kind === 'static' && a.action === 'pass')) return { ok: true };
+    if (rule.authorities.every((a) => a.kind === 'static')) {
+      return { ok: false, definitive: true, code: 'NO_MATCHING_SIGNATURES', reason: `rule ${rule.name}: its static authority fails every image` };
+    }
     let authorities: Authority[];
     try {
       authorities = await load(rule);

@@ -34,7 +34,8 @@ export type PolicyAuthority =
   | { readonly kind: 'key'; readonly path: string }
   | { readonly kind: 'key'; readonly pem: string }
   | { readonly kind: 'key'; readonly kms: string }
-  | { readonly kind: 'keyless'; readonly issuer?: string; readonly issuerRegExp?: string; readonly subject?: string; readonly subjectRegExp?: string };
+  | { readonly kind: 'keyless'; readonly issuer?: string; readonly issuerRegExp?: string; readonly subject?: string; readonly subjectRegExp?: string }
+  | { readonly kind: 'static'; readonly action: 'pass' | 'fail' };
 
 /** `enforce` kills (or rejects); `audit` only reports. */
 export type PolicyMode = 'enforce' | 'audit';
@@ -49,15 +50,33 @@ export interface PolicyRule {
   readonly annotations: Readonly<Record<string, string>>;
   /** Where signatures are stored (`COSIGN_REPOSITORY`). */
   readonly signatureRepository?: string;
+  /** Globs of images this rule does not cover even though `images` matches (Kyverno `skipImageReferences`). */
+  readonly exclude: ReadonlyArray<string>;
+  /**
+   * What an outage (registry or KMS unavailable, throttled, deadline passed) means for an image this rule
+   * covers: `closed` (default) denies it like a failed verification, `open` lets it through with a warning.
+   */
+  readonly failurePolicy: 'closed' | 'open';
+  /** Admission: pin the image's tag to the verified digest (Kyverno `mutateDigest`). Default false. */
+  readonly mutateDigest: boolean;
+  /** Admission: the image must be named by digest (Kyverno `verifyDigest`, after mutation). Default false. */
+  readonly requireDigest: boolean;
   /** Compiled matchers (internal). */
   readonly matchers: ReadonlyArray<(name: string) => boolean>;
+  /** Compiled `exclude` matchers (internal). */
+  readonly excludeMatchers: ReadonlyArray<(name: string) => boolean>;
 }
 
 /** A validated policy. */
 export interface Policy {
   readonly unmatched: 'deny' | 'allow';
-  /** Mode used for unmatched images when `unmatched` is `deny`. */
+  /** Mode used for unmatched images when `unmatched` is `deny` (`defaults.unmatchedMode`, else `defaults.mode`). */
   readonly unmatchedMode: PolicyMode;
+  /**
+   * `first` (default): the first rule whose images match decides (the killer always works this way).
+   * `all`: every matching rule must pass (policy-controller and Kyverno semantics; the webhook honours it).
+   */
+  readonly match: 'first' | 'all';
   /**
    * What to do with an image that has no registry digest, so no signature can vouch for it (built
    * locally, or pulled and then untagged): `deny` (default) applies the matching rule's mode (or
@@ -81,9 +100,16 @@ const PolicySchema = schema((z) => {
     .refine((k) => (k.issuer ?? k.issuerRegExp) !== undefined && (k.subject ?? k.subjectRegExp) !== undefined, {
       message: 'keyless needs an issuer (or issuerRegExp) and a subject (or subjectRegExp)',
     });
-  const AuthoritySchema = z.union([z.strictObject({ key: KeySchema }), z.strictObject({ keyless: KeylessSchema })], {
-    error: 'must be {key: {path|pem|kms}} or {keyless: {issuer, subject}}',
-  });
+  const AuthoritySchema = z.union(
+    [
+      z.strictObject({ key: KeySchema }),
+      z.strictObject({ keyless: KeylessSchema }),
+      z.strictObject({ static: z.strictObject({ action: z.enum(['pass', 'fail']) }) }),
+    ],
+    {
+      error: 'must be {key: {path|pem|kms}}, {keyless: {issuer, subject}} or {static: {action: pass|fail}}',
+    },
+  );
   const ModeSchema = z.enum(['enforce', 'audit']);
   const GlobSchema = z.string().min(1).max(1024);
   const RuleSchema = z.strictObject({
@@ -93,11 +119,21 @@ const PolicySchema = schema((z) => {
     authorities: z.array(AuthoritySchema).min(1),
     annotations: z.record(z.string(), z.string()).optional(),
     signatureRepository: z.string().optional(),
+    exclude: z.array(GlobSchema).optional(),
+    failurePolicy: z.enum(['closed', 'open']).optional(),
+    mutateDigest: z.boolean().optional(),
+    requireDigest: z.boolean().optional(),
   });
   return z.strictObject({
     apiVersion: z.literal('cosign-ts/v1').optional(),
     defaults: z
-      .strictObject({ unmatched: z.enum(['deny', 'allow']).optional(), unverifiable: z.enum(['deny', 'allow']).optional(), mode: ModeSchema.optional() })
+      .strictObject({
+        unmatched: z.enum(['deny', 'allow']).optional(),
+        unmatchedMode: ModeSchema.optional(),
+        unverifiable: z.enum(['deny', 'allow']).optional(),
+        mode: ModeSchema.optional(),
+        match: z.enum(['first', 'all']).optional(),
+      })
       .optional(),
     allow: z.array(GlobSchema).optional(),
     rules: z.array(RuleSchema).default([]),
@@ -149,6 +185,18 @@ export function parsePolicy(text: string, options: { format?: 'yaml' | 'json'; s
       return `:${pos.line}:${pos.col}`;
     };
   }
+  return policyFromValue(value, source, locate);
+}
+
+/**
+ * Validate a policy already parsed into plain data (the object form of the YAML; importers build it).
+ * @throws CosignError `POLICY_INVALID` naming the path of the first problem.
+ */
+export function policyFromObject(value: unknown, options: { source?: string } = {}): Policy {
+  return policyFromValue(value, options.source ?? 'policy', () => '');
+}
+
+function policyFromValue(value: unknown, source: string, locate: (path: ReadonlyArray<PropertyKey>) => string): Policy {
   const parsed = PolicySchema().safeParse(value ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -173,16 +221,24 @@ export function parsePolicy(text: string, options: { format?: 'yaml' | 'json'; s
       name: r.name,
       images: r.images,
       mode: r.mode ?? defaultMode,
-      authorities: r.authorities.map((a): PolicyAuthority => ('key' in a ? { kind: 'key', ...a.key } : { kind: 'keyless', ...a.keyless })),
+      authorities: r.authorities.map(
+        (a): PolicyAuthority => ('key' in a ? { kind: 'key', ...a.key } : 'keyless' in a ? { kind: 'keyless', ...a.keyless } : { kind: 'static', ...a.static }),
+      ),
       annotations: r.annotations ?? {},
       ...(r.signatureRepository === undefined ? {} : { signatureRepository: r.signatureRepository }),
+      exclude: r.exclude ?? [],
+      failurePolicy: r.failurePolicy ?? 'closed',
+      mutateDigest: r.mutateDigest ?? false,
+      requireDigest: r.requireDigest ?? false,
       matchers: r.images.map((g, j) => compile(g, `rules.${i}.images.${j}`)),
+      excludeMatchers: (r.exclude ?? []).map((g, j) => compile(g, `rules.${i}.exclude.${j}`)),
     };
   });
   const allow = p.allow ?? [];
   return {
     unmatched: p.defaults?.unmatched ?? 'deny',
-    unmatchedMode: defaultMode,
+    unmatchedMode: p.defaults?.unmatchedMode ?? defaultMode,
+    match: p.defaults?.match ?? 'first',
     unverifiable: p.defaults?.unverifiable ?? 'deny',
     allow,
     rules,
