@@ -62,7 +62,7 @@ export function evaluatePolicy(policy: Policy, ref: ImageReference): PolicyDecis
 }
 
 function covers(rule: PolicyRule, names: ReadonlyArray<string>): boolean {
-  const hit = (ms: ReadonlyArray<(n: string) => boolean> | undefined): boolean => ms !== undefined && ms.some((m) => names.some((n) => m(n)));
+  const hit = (ms: ReadonlyArray<(n: string) => boolean> | undefined): boolean => ms?.some((m) => names.some((n) => m(n))) === true;
   return hit(rule.matchers) && !hit(rule.excludeMatchers);
 }
 
