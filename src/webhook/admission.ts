@@ -115,7 +115,6 @@ const MAX_MESSAGE_CHARS = 8192;
 
 /** Control characters and the like escaped, length capped: external text in a status message or warning. */
 export function safeText(s: string, max = 1024): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point
   const escaped = s.replace(
     /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
