@@ -144,6 +144,15 @@ interface ImageCheck {
   readonly warnings: string[];
 }
 
+/** The outcome of a rule decided by its `static` authorities alone (`pass` admits; only `fail`s deny), else undefined. */
+function staticOutcome(rule: PolicyRule): VerifyOutcome | undefined {
+  if (rule.authorities.some((a) => a.kind === 'static' && a.action === 'pass')) return { ok: true };
+  if (rule.authorities.every((a) => a.kind === 'static')) {
+    return { ok: false, definitive: true, code: 'NO_MATCHING_SIGNATURES', reason: 'the static authority fails every image' };
+  }
+  return undefined;
+}
+
 function keepOf(o: VerifyOutcome): 'success' | 'failure' | 'none' {
   return o.ok ? 'success' : o.definitive ? 'failure' : 'none';
 }
@@ -249,10 +258,8 @@ export class AdmissionController {
       key,
       async (): Promise<VerifyOutcome> => {
         this.verifications++;
-        if (rule.authorities.some((a) => a.kind === 'static' && a.action === 'pass')) return { ok: true };
-        if (rule.authorities.every((a) => a.kind === 'static')) {
-          return { ok: false, definitive: true, code: 'NO_MATCHING_SIGNATURES', reason: 'the static authority fails every image' };
-        }
+        const fixed = staticOutcome(rule);
+        if (fixed !== undefined) return fixed;
         let authorities: Authority[];
         try {
           authorities = await this.#load(rule);
@@ -308,7 +315,8 @@ export class AdmissionController {
     const wait = <T>(p: Promise<T>): Promise<T> => (signal === undefined ? p : raceAbort(p, signal, deadline));
     let digest: Digest | undefined = ref.digest;
     let resolveFailure: VerifyOutcome | undefined;
-    if (digest === undefined) {
+    // Rules decided by static authorities alone need no registry at all.
+    if (digest === undefined && m.rules.some((r) => staticOutcome(r) === undefined)) {
       try {
         digest = await wait(this.#digestOf(client, ref));
       } catch (e) {
@@ -324,7 +332,9 @@ export class AdmissionController {
         const authorities = rule.authorities.map(describeAuthority).join(', ');
         const where = `rule ${JSON.stringify(rule.name)} (authorities: ${authorities})`;
         let outcome: VerifyOutcome;
-        if (digest === undefined) outcome = resolveFailure ?? { ok: false, definitive: true, code: 'NOT_FOUND', reason: 'no digest' };
+        const fixed = staticOutcome(rule);
+        if (fixed !== undefined) outcome = fixed;
+        else if (digest === undefined) outcome = resolveFailure ?? { ok: false, definitive: true, code: 'NOT_FOUND', reason: 'no digest' };
         else {
           try {
             outcome = await wait(this.#verify(client, withDigest(ref, digest) as ImageReference & { digest: Digest }, rule));
@@ -339,7 +349,7 @@ export class AdmissionController {
             (rule.mode === 'enforce' ? messages : warnings).push(text);
             return;
           }
-          if (ref.digest === undefined && rule.mutateDigest) pin = true;
+          if (ref.digest === undefined && digest !== undefined && rule.mutateDigest) pin = true;
           rules.push({ rule: rule.name, mode: rule.mode, result: 'verified' });
           return;
         }
