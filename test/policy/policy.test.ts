@@ -227,10 +227,18 @@ rules:
     const p = parsePolicy(text);
     expect(p).toMatchObject({ match: 'all', unmatched: 'deny', unmatchedMode: 'audit' });
     expect(p.rules[0]).toMatchObject({ exclude: ['registry.example.com/ci/debug/*'], failurePolicy: 'open', mutateDigest: true, requireDigest: true });
-    expect(p.rules[1]).toMatchObject({ exclude: [], failurePolicy: 'closed', mutateDigest: false, requireDigest: false, authorities: [{ kind: 'static', action: 'pass' }] });
+    expect(p.rules[1]).toMatchObject({
+      exclude: [],
+      failurePolicy: 'closed',
+      mutateDigest: false,
+      requireDigest: false,
+      authorities: [{ kind: 'static', action: 'pass' }],
+    });
     expect(parsePolicy('rules: []\n')).toMatchObject({ match: 'first', unmatchedMode: 'enforce' });
     expect(policyError('rules:\n  - name: r\n    images: [a]\n    authorities: [{ static: { action: maybe } }]\n')).toMatch(/static: \{action: pass\|fail\}/);
-    expect(policyError('rules:\n  - name: r\n    images: [a]\n    failurePolicy: sometimes\n    authorities: [{ static: { action: pass } }]\n')).toMatch(/failurePolicy/);
+    expect(policyError('rules:\n  - name: r\n    images: [a]\n    failurePolicy: sometimes\n    authorities: [{ static: { action: pass } }]\n')).toMatch(
+      /failurePolicy/,
+    );
   });
 
   it('matchingRules: all matching rules with match: all, the first with match: first; exclude removes a rule', () => {
@@ -245,9 +253,9 @@ rules:
   });
 
   it('policyFromObject validates the object form like the YAML', () => {
-    expect(policyFromObject({ rules: [{ name: 'r', images: ['a.example.com/*'], authorities: [{ static: { action: 'fail' } }] }] }).rules[0]?.authorities).toEqual([
-      { kind: 'static', action: 'fail' },
-    ]);
+    expect(
+      policyFromObject({ rules: [{ name: 'r', images: ['a.example.com/*'], authorities: [{ static: { action: 'fail' } }] }] }).rules[0]?.authorities,
+    ).toEqual([{ kind: 'static', action: 'fail' }]);
     expect(() => policyFromObject({ rules: [{ name: 'r' }] }, { source: 'obj' })).toThrow(/^obj: rules\.0\.images/);
   });
 });
