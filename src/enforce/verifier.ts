@@ -70,7 +70,7 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): {
   const verify: RuleVerifier = async (ref: ImageReference, rule: PolicyRule, opts?: { throughIndex?: Digest; signal?: AbortSignal }) => {
     // `static` authorities (policy-controller): `pass` admits without a signature; `fail` never matches.
     if (rule.authorities.some((a) => a.kind === 'static' && a.action === 'pass')) return { ok: true };
-    if (rule.authorities.every((a) => a.kind === 'static')) {
+    if (rule.authorities.length > 0 && rule.authorities.every((a) => a.kind === 'static')) {
       return { ok: false, definitive: true, code: 'NO_MATCHING_SIGNATURES', reason: `rule ${rule.name}: its static authority fails every image` };
     }
     let authorities: Authority[];

@@ -14,5 +14,5 @@
  *
  * @module cosign-ts/policy
  */
-export { parsePolicy, policyFromObject, type Policy, type PolicyAuthority, type PolicyMode, type PolicyRule } from './policy.js';
+export { parsePolicy, policyFromObject, type IdentityFromAnnotations, type Policy, type PolicyAuthority, type PolicyMode, type PolicyRule } from './policy.js';
 export { evaluatePolicy, matchingRules, type PolicyDecision, type PolicyMatches } from './evaluate.js';

@@ -37,6 +37,18 @@ export type PolicyAuthority =
   | { readonly kind: 'keyless'; readonly issuer?: string; readonly issuerRegExp?: string; readonly subject?: string; readonly subjectRegExp?: string }
   | { readonly kind: 'static'; readonly action: 'pass' | 'fail' };
 
+/** Per-workload keyless identity: annotation names and the limits the cluster policy sets. */
+export interface IdentityFromAnnotations {
+  /** Annotation holding the expected OIDC issuer. Default `cosign-ts.dev/keyless-issuer`. */
+  readonly issuerAnnotation: string;
+  /** Annotation holding the expected certificate subject. Default `cosign-ts.dev/keyless-subject`. */
+  readonly subjectAnnotation: string;
+  /** Issuers a workload may name. */
+  readonly allowedIssuers: ReadonlyArray<string>;
+  /** Subjects a workload may name must match this (anchored by the policy author). */
+  readonly subjectRegExp: string;
+}
+
 /** `enforce` kills (or rejects); `audit` only reports. */
 export type PolicyMode = 'enforce' | 'audit';
 
@@ -61,6 +73,12 @@ export interface PolicyRule {
   readonly mutateDigest: boolean;
   /** Admission: the image must be named by digest (Kyverno `verifyDigest`, after mutation). Default false. */
   readonly requireDigest: boolean;
+  /**
+   * Admission: the keyless identity expected of the image comes from annotations on the workload,
+   * within the limits set here (the issuer must be one of `allowedIssuers`, the subject must match
+   * `subjectRegExp`). It is added to the rule's authorities for that workload.
+   */
+  readonly identityFromAnnotations?: IdentityFromAnnotations;
   /** Compiled matchers (internal). */
   readonly matchers: ReadonlyArray<(name: string) => boolean>;
   /** Compiled `exclude` matchers (internal). */
@@ -112,18 +130,31 @@ const PolicySchema = schema((z) => {
   );
   const ModeSchema = z.enum(['enforce', 'audit']);
   const GlobSchema = z.string().min(1).max(1024);
-  const RuleSchema = z.strictObject({
-    name: z.string().min(1),
-    images: z.array(GlobSchema).min(1),
-    mode: ModeSchema.optional(),
-    authorities: z.array(AuthoritySchema).min(1),
-    annotations: z.record(z.string(), z.string()).optional(),
-    signatureRepository: z.string().optional(),
-    exclude: z.array(GlobSchema).optional(),
-    failurePolicy: z.enum(['closed', 'open']).optional(),
-    mutateDigest: z.boolean().optional(),
-    requireDigest: z.boolean().optional(),
-  });
+  const RuleSchema = z
+    .strictObject({
+      name: z.string().min(1),
+      images: z.array(GlobSchema).min(1),
+      mode: ModeSchema.optional(),
+      authorities: z.array(AuthoritySchema),
+      annotations: z.record(z.string(), z.string()).optional(),
+      signatureRepository: z.string().optional(),
+      exclude: z.array(GlobSchema).optional(),
+      failurePolicy: z.enum(['closed', 'open']).optional(),
+      mutateDigest: z.boolean().optional(),
+      requireDigest: z.boolean().optional(),
+      identityFromAnnotations: z
+        .strictObject({
+          issuerAnnotation: z.string().min(1).max(317).optional(),
+          subjectAnnotation: z.string().min(1).max(317).optional(),
+          allowedIssuers: z.array(z.string().min(1)).min(1),
+          subjectRegExp: z.string().min(1).max(1024),
+        })
+        .optional(),
+    })
+    .refine((r) => r.authorities.length > 0 || r.identityFromAnnotations !== undefined, {
+      message: 'a rule needs at least one authority (or identityFromAnnotations)',
+      path: ['authorities'],
+    });
   return z.strictObject({
     apiVersion: z.literal('cosign-ts/v1').optional(),
     defaults: z
@@ -139,6 +170,15 @@ const PolicySchema = schema((z) => {
     rules: z.array(RuleSchema).default([]),
   });
 });
+
+function checkRegExp(re: string, at: string): string {
+  try {
+    new RegExp(re, 'u');
+  } catch (e) {
+    throw fail('POLICY_INVALID', `${at}: not a valid regular expression: ${(e as Error).message}`);
+  }
+  return re;
+}
 
 /** Largest policy file accepted (1 MiB). */
 export const MAX_POLICY_BYTES = 1024 * 1024;
@@ -230,6 +270,16 @@ function policyFromValue(value: unknown, source: string, locate: (path: Readonly
       failurePolicy: r.failurePolicy ?? 'closed',
       mutateDigest: r.mutateDigest ?? false,
       requireDigest: r.requireDigest ?? false,
+      ...(r.identityFromAnnotations === undefined
+        ? {}
+        : {
+            identityFromAnnotations: {
+              issuerAnnotation: r.identityFromAnnotations.issuerAnnotation ?? 'cosign-ts.dev/keyless-issuer',
+              subjectAnnotation: r.identityFromAnnotations.subjectAnnotation ?? 'cosign-ts.dev/keyless-subject',
+              allowedIssuers: r.identityFromAnnotations.allowedIssuers,
+              subjectRegExp: checkRegExp(r.identityFromAnnotations.subjectRegExp, `${source}: rules.${i}.identityFromAnnotations.subjectRegExp`),
+            },
+          }),
       matchers: r.images.map((g, j) => compile(g, `rules.${i}.images.${j}`)),
       excludeMatchers: (r.exclude ?? []).map((g, j) => compile(g, `rules.${i}.exclude.${j}`)),
     };

@@ -147,10 +147,32 @@ interface ImageCheck {
 /** The outcome of a rule decided by its `static` authorities alone (`pass` admits; only `fail`s deny), else undefined. */
 function staticOutcome(rule: PolicyRule): VerifyOutcome | undefined {
   if (rule.authorities.some((a) => a.kind === 'static' && a.action === 'pass')) return { ok: true };
-  if (rule.authorities.every((a) => a.kind === 'static')) {
+  if (rule.authorities.length > 0 && rule.authorities.every((a) => a.kind === 'static')) {
     return { ok: false, definitive: true, code: 'NO_MATCHING_SIGNATURES', reason: 'the static authority fails every image' };
   }
   return undefined;
+}
+
+/**
+ * The keyless identity a workload asks for through its annotations, when the rule takes it from there:
+ * `{issuer, subject}` within the rule's limits, a definitive failure outside them (or when missing).
+ */
+function workloadIdentity(
+  rule: PolicyRule,
+  annotations: Readonly<Record<string, string>>,
+): { issuer: string; subject: string } | (VerifyOutcome & { ok: false }) | undefined {
+  const spec = rule.identityFromAnnotations;
+  if (spec === undefined) return undefined;
+  const issuer = annotations[spec.issuerAnnotation];
+  const subject = annotations[spec.subjectAnnotation];
+  const refuse = (reason: string) => ({ ok: false as const, definitive: true, code: 'ANNOTATION_MISMATCH' as const, reason });
+  if (issuer === undefined || subject === undefined)
+    return refuse(`the workload must name its signer in the annotations ${spec.issuerAnnotation} and ${spec.subjectAnnotation}`);
+  if (!spec.allowedIssuers.includes(issuer))
+    return refuse(`annotation ${spec.issuerAnnotation}: issuer ${JSON.stringify(issuer)} is not one the policy allows`);
+  if (!new RegExp(spec.subjectRegExp, 'u').test(subject))
+    return refuse(`annotation ${spec.subjectAnnotation}: subject ${JSON.stringify(subject)} is outside the policy's limit ${spec.subjectRegExp}`);
+  return { issuer, subject };
 }
 
 function keepOf(o: VerifyOutcome): 'success' | 'failure' | 'none' {
@@ -252,8 +274,13 @@ export class AdmissionController {
   }
 
   /** Verify `ref` (which has a digest) under `rule`, through the shared outcome cache. */
-  #verify(client: RegistryClient, ref: ImageReference & { digest: Digest }, rule: PolicyRule): Promise<VerifyOutcome> {
-    const key = `${this.#ruleId(rule)}\n${canonicalName(ref)}@${ref.digest}`;
+  #verify(
+    client: RegistryClient,
+    ref: ImageReference & { digest: Digest },
+    rule: PolicyRule,
+    identity?: { issuer: string; subject: string },
+  ): Promise<VerifyOutcome> {
+    const key = `${this.#ruleId(rule)}\n${canonicalName(ref)}@${ref.digest}${identity === undefined ? '' : `\n${JSON.stringify([identity.issuer, identity.subject])}`}`;
     return this.outcomes.share(
       key,
       async (): Promise<VerifyOutcome> => {
@@ -263,6 +290,7 @@ export class AdmissionController {
         let authorities: Authority[];
         try {
           authorities = await this.#load(rule);
+          if (identity !== undefined) authorities = [...authorities, { kind: 'identity', issuer: identity.issuer, subject: identity.subject }];
         } catch (e) {
           return { ok: false, definitive: false, code: isCosignError(e) ? e.code : 'IO_ERROR', reason: `cannot load the authorities: ${(e as Error).message}` };
         }
@@ -294,7 +322,13 @@ export class AdmissionController {
   }
 
   /** Check one image under every rule that matches it. */
-  async #checkImage(client: RegistryClient, image: string, mutate: boolean, signal: AbortSignal | undefined): Promise<ImageCheck> {
+  async #checkImage(
+    client: RegistryClient,
+    image: string,
+    mutate: boolean,
+    signal: AbortSignal | undefined,
+    annotations: Readonly<Record<string, string>>,
+  ): Promise<ImageCheck> {
     let ref: ImageReference;
     try {
       ref = parseReference(image);
@@ -329,15 +363,27 @@ export class AdmissionController {
     let pin = false;
     await Promise.all(
       m.rules.map(async (rule) => {
-        const authorities = rule.authorities.map(describeAuthority).join(', ');
+        const authorities = [
+          ...rule.authorities.map(describeAuthority),
+          ...(rule.identityFromAnnotations === undefined ? [] : [`keyless identity from the workload's annotations`]),
+        ].join(', ');
         const where = `rule ${JSON.stringify(rule.name)} (authorities: ${authorities})`;
         let outcome: VerifyOutcome;
         const fixed = staticOutcome(rule);
+        const identity = workloadIdentity(rule, annotations);
         if (fixed !== undefined) outcome = fixed;
+        else if (identity !== undefined && 'reason' in identity) outcome = identity;
         else if (digest === undefined) outcome = resolveFailure ?? { ok: false, definitive: true, code: 'NOT_FOUND', reason: 'no digest' };
         else {
           try {
-            outcome = await wait(this.#verify(client, withDigest(ref, digest) as ImageReference & { digest: Digest }, rule));
+            outcome = await wait(
+              this.#verify(
+                client,
+                withDigest(ref, digest) as ImageReference & { digest: Digest },
+                rule,
+                identity as { issuer: string; subject: string } | undefined,
+              ),
+            );
           } catch (e) {
             outcome = outage(e);
           }
@@ -378,7 +424,8 @@ export class AdmissionController {
     });
     const mutate = options.mutate === true;
     const distinct = new Map<string, Promise<ImageCheck>>();
-    for (const i of parsed.images) if (!distinct.has(i.image)) distinct.set(i.image, this.#checkImage(client, i.image, mutate, options.signal));
+    for (const i of parsed.images)
+      if (!distinct.has(i.image)) distinct.set(i.image, this.#checkImage(client, i.image, mutate, options.signal, parsed.annotations));
     const checked = new Map<string, ImageCheck>();
     await Promise.all([...distinct].map(async ([image, p]) => checked.set(image, await p)));
     const messages: string[] = [];

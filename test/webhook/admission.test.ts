@@ -208,4 +208,39 @@ describe('AdmissionController', () => {
     expect(seen).toEqual([{ namespace: 'default', serviceAccountName: 'builder', imagePullSecrets: ['regcred'] }]);
     c.close();
   });
+
+  it('per-workload keyless identity from annotations, within the limits the policy sets (keyless itself fails closed here)', async () => {
+    const c = controller(`rules:
+  - name: keyless
+    images: ["${reg.host}/apps/*"]
+    authorities: []
+    identityFromAnnotations:
+      allowedIssuers: [https://token.actions.githubusercontent.com]
+      subjectRegExp: ^https://github\\.com/org/
+`);
+    const withAnnotations = (annotations: Record<string, string>): ParsedReview => ({ ...pod([`${reg.host}/apps/signed:v1`]), annotations });
+    const none = await c.review(withAnnotations({}));
+    expect(none.response.status?.message).toMatch(/ANNOTATION_MISMATCH: the workload must name its signer in the annotations cosign-ts.dev\/keyless-issuer/);
+    const issuer = await c.review(
+      withAnnotations({ 'cosign-ts.dev/keyless-issuer': 'https://evil.example', 'cosign-ts.dev/keyless-subject': 'https://github.com/org/x' }),
+    );
+    expect(issuer.response.status?.message).toMatch(/issuer "https:\/\/evil.example" is not one the policy allows/);
+    const subject = await c.review(
+      withAnnotations({
+        'cosign-ts.dev/keyless-issuer': 'https://token.actions.githubusercontent.com',
+        'cosign-ts.dev/keyless-subject': 'https://github.com/other/x',
+      }),
+    );
+    expect(subject.response.status?.message).toMatch(/outside the policy's limit/);
+    const within = await c.review(
+      withAnnotations({
+        'cosign-ts.dev/keyless-issuer': 'https://token.actions.githubusercontent.com',
+        'cosign-ts.dev/keyless-subject': 'https://github.com/org/app',
+      }),
+    );
+    expect(within.response.allowed).toBe(false); // the image is key-signed: no keyless signature verifies
+    expect(within.response.status?.message).toContain("authorities: keyless identity from the workload's annotations");
+    expect(within.response.status?.message).not.toContain('ANNOTATION_MISMATCH');
+    c.close();
+  });
 });
