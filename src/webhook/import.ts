@@ -245,7 +245,8 @@ export function importPolicyObjects(values: ReadonlyArray<unknown>, options: Imp
       });
       rules.push({
         name,
-        images: s.images.map((i) => i.glob),
+        // `**` (or `*`) alone means every image in policy-controller, not Docker Hub's library/**.
+        images: s.images.map((i) => (/^\*+$/.test(i.glob) ? '**/**' : i.glob)),
         mode: s.mode === 'warn' ? 'audit' : 'enforce',
         authorities,
         ...(repo === undefined ? {} : { signatureRepository: repo }),

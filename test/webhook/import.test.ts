@@ -88,6 +88,13 @@ describe('importPolicies', () => {
     expect(importPolicies(CIP, { secretNamespace: 'policy' }).policy.rules[0]?.authorities[1]).toEqual({ kind: 'key', kms: 'k8s://policy/cosign-pub' });
   });
 
+  it('a ClusterImagePolicy glob of ** matches every image, as in policy-controller', () => {
+    const { policy } = importPolicies(CIP.replace('"europe-docker.pkg.dev/prod/**"', '"**"'));
+    for (const image of ['busybox:1', 'ghcr.io/a/b:2', '127.0.0.1:5000/x@sha256:' + 'a'.repeat(64)]) {
+      expect(evaluatePolicy(policy, parseReference(image)).kind).toBe('rule');
+    }
+  });
+
   it('the config-policy-controller ConfigMap sets the no-match policy (deny, warn, allow)', () => {
     const cm = (v: string) => `---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: config-policy-controller }\ndata: { no-match-policy: ${v} }\n`;
     expect(importPolicies(CIP + cm('warn')).policy).toMatchObject({ unmatched: 'deny', unmatchedMode: 'audit' });
