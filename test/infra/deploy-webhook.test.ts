@@ -5,7 +5,9 @@
  * Service, webhook configurations whose namespaceSelector exempts kube-system and the webhook's own
  * namespace, RBAC that reads secrets.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,9 +84,10 @@ describe.skipIf(skipReal(['kubectl']))('deploy/webhook manifests', () => {
 
   it('kubectl apply --dry-run=client accepts every object; the content meets the deployment requirements', async () => {
     const dir = path.join(repoRoot, 'deploy/webhook');
+    const home = await mkdtemp(path.join(os.tmpdir(), 'cosign-ts-kubectl-')); // kubectl's discovery cache goes there
     const r = await kubectl(['apply', '--dry-run=client', '--validate=false', '-s', url, '-f', dir, '-o', 'json'], {
-      env: { HOME: path.join(dir, '.no-home'), KUBECONFIG: '/dev/null' },
-    });
+      env: { HOME: home, KUBECONFIG: '/dev/null' },
+    }).finally(() => rm(home, { recursive: true, force: true }));
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { items: Array<Record<string, any>> };
     const byKind = (k: string) => out.items.filter((o) => o.kind === k);
