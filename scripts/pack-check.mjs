@@ -152,6 +152,9 @@ try {
   const killer = await sh(path.join(app, 'node_modules', '.bin', 'cosign-ts-killer'), ['--help'], { cwd: app });
   if (!/policy/.test(killer.stdout + killer.stderr)) fail(`cosign-ts-killer --help:\n${killer.stdout}${killer.stderr}`);
   process.stdout.write('cosign-ts-killer --help: ok\n');
+  const webhook = await sh(path.join(app, 'node_modules', '.bin', 'cosign-ts-webhook'), ['--help'], { cwd: app });
+  if (!/policy/.test(webhook.stdout + webhook.stderr)) fail(`cosign-ts-webhook --help:\n${webhook.stdout}${webhook.stderr}`);
+  process.stdout.write('cosign-ts-webhook --help: ok\n');
   // keyless signing loads @sigstore/sign from node_modules (it is not in the bundle): it must be there and load;
   // the Fulcio address refuses connections, so the run ends at the certificate request
   const keyless = await run(

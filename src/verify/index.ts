@@ -32,7 +32,7 @@ export {
   type VerifyImageResult,
 } from './image.js';
 export { keyAuthority, type Authority, type IdentityAuthority, type KeyAuthority, type KeyAuthorityOptions } from './authority.js';
-export { VerificationCache, type CacheStats, type VerificationCacheOptions } from './cache.js';
+export { VerificationCache, type CacheStats, type ShareKeep, type VerificationCacheOptions } from './cache.js';
 export {
   parseCosignBundle,
   parseInTotoStatement,
