@@ -39,3 +39,4 @@ export {
 export { startWebhookServer, reviewDeadlineMs, type LogLevel, type WebhookServer, type WebhookServerOptions, type WebhookTls } from './server.js';
 export { WebhookMetrics, type WebhookMetricsSources } from './metrics.js';
 export { importPolicies, importPolicyObjects, type ImportOptions, type ImportedPolicies } from './import.js';
+export { pullSecretKeychains, type PullSecretKeychainsOptions } from './credentials.js';

@@ -34,7 +34,11 @@ Options:
   --log-level LEVEL         debug, info, warn, error                                     (default info)
   -h, --help                this help
 
-Registry credentials: Docker's config.json (DOCKER_CONFIG; mount the node's docker config there).
+Registry credentials: the pod's imagePullSecrets and its service account's, read through the Kubernetes API
+(in a cluster; RBAC get on secrets and serviceaccounts, see deploy/webhook/), then Docker's config.json
+(DOCKER_CONFIG; mount the node's docker config there), then native ECR / GCR / ACR / ghcr.io credentials.
+  --pull-secrets MODE       api: read pull secrets through the Kubernetes API; off: docker config and cloud
+                            credentials only                      (default: api in a cluster, else off)
 KMS authorities use the providers' usual environment (VAULT_ADDR/VAULT_TOKEN, GOOGLE_APPLICATION_CREDENTIALS…).
 `;
 
@@ -53,6 +57,7 @@ async function main(): Promise<number> {
         'secret-namespace': { type: 'string' },
         'allow-http-registry': { type: 'string' },
         'log-level': { type: 'string' },
+        'pull-secrets': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -87,8 +92,22 @@ async function main(): Promise<number> {
     ...(values['secret-namespace'] === undefined ? {} : { secretNamespace: values['secret-namespace'] }),
   });
   const tagTtl = num('tag-ttl', 0, 3600);
+  const pullSecrets = values['pull-secrets'] ?? (process.env.KUBERNETES_SERVICE_HOST ? 'api' : 'off');
+  if (pullSecrets !== 'api' && pullSecrets !== 'off') throw new Error('--pull-secrets must be api or off');
+  const { pullSecretKeychains } = await import('./credentials.js');
+  const { k8sNoClientKeychain } = await import('../oci/k8s-keychain.js');
+  const nodeKeychain = k8sNoClientKeychain();
   const controller = new AdmissionController({
     policy: imported.policy,
+    keychain:
+      pullSecrets === 'api'
+        ? pullSecretKeychains({
+            onSecretsError: (e, ctx) =>
+              process.stderr.write(
+                `${JSON.stringify({ level: 'warn', msg: 'pull secrets unreadable: using docker config and cloud credentials', namespace: ctx.namespace, serviceAccount: ctx.serviceAccountName, error: isCosignError(e) ? e.code : 'error' })}\n`,
+              ),
+          })
+        : () => nodeKeychain,
     ...(tagTtl === undefined ? {} : { tagTtlMs: tagTtl * 1000 }),
     ...(values['allow-http-registry'] === undefined ? {} : { registry: { insecureRegistries: values['allow-http-registry'].split(',') } }),
   });
