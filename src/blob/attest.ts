@@ -85,10 +85,11 @@ function rfc3339(d: Date): string {
  * predicates (SLSA, `vuln`, `link`) into Go structures instead, so for those the key order (and dropped
  * unknown members) can differ from cosign's; the signature covers the bytes written, so they verify everywhere.
  */
-function predicateText(predicate: Uint8Array, type: string, time: Date): string {
+function predicateText(predicate: Uint8Array, typeName: string, type: string, time: Date): string {
   const text = () => new TextDecoder('utf-8', { fatal: false }).decode(predicate);
   if (type === COSIGN_CUSTOM_PREDICATE_TYPE) return `{"Data":${goQuote(text())},"Timestamp":${goQuote(rfc3339(time))}}`;
-  if (type === PREDICATE_TYPE_NAMES.spdx) return goQuote(text());
+  // by name: `spdx` and `spdxjson` share a predicate type, only `spdx` (tag-value) is taken as a string
+  if (typeName === 'spdx') return goQuote(text());
   let value: unknown;
   try {
     value = parseJson(predicate, 'predicate', 'BAD_INPUT');
@@ -107,11 +108,13 @@ function subjectDigest(subject: BlobSubject): string {
 
 /**
  * The in-toto Statement (v0.1) cosign writes for `attest-blob`, in cosign 2.5's (`cosign2`) or cosign 3.1's
- * (`cosign3`) member order. See the module description for the predicate encoding.
+ * (`cosign3`) member order. `typeName` is the `--type` value (a short name or a URI): `custom` wraps the
+ * file as a string with a timestamp, `spdx` (tag-value SPDX) takes it as a JSON string, every other type
+ * as JSON re-serialised like Go's `encoding/json` (sorted keys).
  */
 export function buildBlobStatement(
   predicate: Uint8Array,
-  type: string,
+  typeName: string,
   name: string,
   sha256: string,
   layout: BlobAttestationLayout = 'cosign2',
@@ -119,7 +122,8 @@ export function buildBlobStatement(
 ): Uint8Array {
   if (predicate.byteLength > MAX_PREDICATE_BYTES)
     throw fail('TOO_LARGE', `predicate: ${predicate.byteLength} bytes, over the ${MAX_PREDICATE_BYTES}-byte limit`);
-  const pred = predicateText(predicate, type, time);
+  const type = predicateType(typeName);
+  const pred = predicateText(predicate, typeName, type, time);
   const t = `"_type":${goQuote(IN_TOTO_STATEMENT_V01)}`;
   const pt = `"predicateType":${goQuote(type)}`;
   const s = `"subject":[{"name":${goQuote(name)},"digest":{"sha256":${goQuote(sha256)}}}]`;
@@ -154,8 +158,9 @@ export async function attestBlob(subject: BlobSubject, signer: Signer, options: 
   }
   const format = options.format ?? 'legacy';
   const layout = options.layout ?? (format === 'sigstore' ? 'cosign3' : 'cosign2');
-  const type = predicateType(options.type ?? 'custom');
-  const statement = buildBlobStatement(options.predicate, type, options.name, subjectDigest(subject), layout, options.time ?? new Date());
+  const typeName = options.type ?? 'custom';
+  const type = predicateType(typeName);
+  const statement = buildBlobStatement(options.predicate, typeName, options.name, subjectDigest(subject), layout, options.time ?? new Date());
   const pae = sigstoreCore().dsse.preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, Buffer.from(statement));
   const signature = await signer.sign(new Uint8Array(pae));
   const payloadB64 = encodeBase64(statement);
