@@ -98,7 +98,17 @@ describe('cosign-ts attest-blob', () => {
     expect(badType.code).toBe(1);
     expect(badType.stderr).toContain('invalid predicate type');
     await writeFile(path.join(dir, 'bad.json'), 'not json');
-    const notJson = await run(['attest-blob', '--key', 'cosign.key', '--tlog-upload=false', '--predicate', 'bad.json', '--type', 'https://example.com/t', 'f.txt']);
+    const notJson = await run([
+      'attest-blob',
+      '--key',
+      'cosign.key',
+      '--tlog-upload=false',
+      '--predicate',
+      'bad.json',
+      '--type',
+      'https://example.com/t',
+      'f.txt',
+    ]);
     expect(notJson.code).toBe(1);
     expect(notJson.stderr).toContain('invalid JSON payload for predicate type https://example.com/t');
   });

@@ -59,7 +59,8 @@ describe('cosign-ts verify-blob-attestation', () => {
     const otherBlob = await verify([...src], [], ['g.txt']);
     expect(otherBlob.code).toBe(1);
     expect(otherBlob.stderr).toBe(
-      WARNING + errorLines(sigstore ? 'failed to verify signature: provided artifact digests do not match digests in statement' : 'no matching subject digest found'),
+      WARNING +
+        errorLines(sigstore ? 'failed to verify signature: provided artifact digests do not match digests in statement' : 'no matching subject digest found'),
     );
     expect((await verify([...src], ['--check-claims=false'], ['g.txt'])).code).toBe(0);
     const wrongType = await run(['verify-blob-attestation', '--key', 'cosign.pub', ...src, '--insecure-ignore-tlog=true', 'f.txt']);
