@@ -30,6 +30,7 @@ import type { Signer } from '../keys/signer.js';
 import { verifySignature } from '../keys/verify.js';
 import { COSIGN_CUSTOM_PREDICATE_TYPE, IN_TOTO_STATEMENT_V01, MAX_PREDICATE_BYTES, PREDICATE_TYPE_NAMES, predicateType } from '../sign/attestation.js';
 import { publicKeyHint } from '../sign/bundle.js';
+import { typedPredicate } from './predicate.js';
 import { MAX_BLOB_BUNDLE_BYTES } from './verify.js';
 
 /** Which cosign's byte layout {@link attestBlob} writes (both verify everywhere; only key order and `keyid` differ). */
@@ -81,11 +82,12 @@ function rfc3339(d: Date): string {
 /**
  * The predicate JSON text cosign writes for a `--type`: `custom` wraps the file as a string with a
  * timestamp; `spdx` (tag-value SPDX) is the file as a JSON string; every other type is the file's JSON
- * re-serialised as Go's `encoding/json` does for a decoded map (sorted keys). cosign decodes the typed
- * predicates (SLSA, `vuln`, `link`) into Go structures instead, so for those the key order (and dropped
- * unknown members) can differ from cosign's; the signature covers the bytes written, so they verify everywhere.
+ * re-serialised as Go's `encoding/json` does for a decoded map (sorted keys), except `vuln` and SLSA v0.2,
+ * which cosign 2.5 decodes into Go structures (see `./predicate.ts`). `slsaprovenance1` and `link` (and, in
+ * cosign 3.1's layout, every typed predicate) are written here as maps, so their key order and members can differ
+ * from cosign's; the signature covers the bytes written, so they verify everywhere.
  */
-function predicateText(predicate: Uint8Array, typeName: string, type: string, time: Date): string {
+function predicateText(predicate: Uint8Array, typeName: string, type: string, time: Date, layout: BlobAttestationLayout): string {
   const text = () => new TextDecoder('utf-8', { fatal: false }).decode(predicate);
   if (type === COSIGN_CUSTOM_PREDICATE_TYPE) return `{"Data":${goQuote(text())},"Timestamp":${goQuote(rfc3339(time))}}`;
   // by name: `spdx` and `spdxjson` share a predicate type, only `spdx` (tag-value) is taken as a string
@@ -97,7 +99,7 @@ function predicateText(predicate: Uint8Array, typeName: string, type: string, ti
     if (!isCosignError(e)) throw e;
     throw fail('BAD_INPUT', `invalid JSON payload for predicate type ${type}: ${e.message}`, { cause: e });
   }
-  return goMarshal(value as GoValue);
+  return goMarshal((layout === 'cosign2' ? typedPredicate(typeName, value) : undefined) ?? (value as GoValue));
 }
 
 function subjectDigest(subject: BlobSubject): string {
@@ -123,7 +125,7 @@ export function buildBlobStatement(
   if (predicate.byteLength > MAX_PREDICATE_BYTES)
     throw fail('TOO_LARGE', `predicate: ${predicate.byteLength} bytes, over the ${MAX_PREDICATE_BYTES}-byte limit`);
   const type = predicateType(typeName);
-  const pred = predicateText(predicate, typeName, type, time);
+  const pred = predicateText(predicate, typeName, type, time, layout);
   const t = `"_type":${goQuote(IN_TOTO_STATEMENT_V01)}`;
   const pt = `"predicateType":${goQuote(type)}`;
   const s = `"subject":[{"name":${goQuote(name)},"digest":{"sha256":${goQuote(sha256)}}}]`;

@@ -137,6 +137,43 @@ describe.skipIf(skipReal(['cosign', 'cosign3']))('blob attestations: interop wit
     120_000,
   );
 
+  it('typed predicates (vuln, SLSA v0.2): the statement cosign 2.5 writes after its Go-struct round trip', async () => {
+    await writeFile(
+      file('vuln.json'),
+      '{"metadata":{"scanFinishedOn":"2024-05-01T10:00:00.500+00:00","scanStartedOn":"2024-05-01T09:00:00.000+02:00"},"scanner":{"result":{"b":1,"a":[true]},"URI":"pkg:grype","db":{"version":"5"}},"extra":1}',
+    );
+    await writeFile(
+      file('slsa.json'),
+      '{"builder":{"id":"b"},"buildType":"t","materials":[{"uri":"git+https://x","digest":{"sha1":"ab"}},{}],"metadata":{"completeness":{"materials":true},"buildStartedOn":"2024-01-01T00:00:00Z"},"buildConfig":{},"invocation":{"parameters":{},"configSource":{"entryPoint":"e","digest":{}}},"z":[1]}',
+    );
+    await writeFile(file('noslsa.json'), '{"buildType":"t"}');
+    for (const [type, pred] of [
+      ['vuln', 'vuln.json'],
+      ['slsaprovenance', 'slsa.json'],
+      ['slsaprovenance02', 'slsa.json'],
+      ['slsaprovenance', 'noslsa.json'],
+    ] as const) {
+      const args = (out: string) => [
+        'attest-blob',
+        '--key',
+        'cosign.key',
+        '--tlog-upload=false',
+        '--predicate',
+        pred,
+        '--type',
+        type,
+        '--output-attestation',
+        out,
+        '--output-signature',
+        `${out}.sig`,
+        'blob.bin',
+      ];
+      const [theirs, mine] = [await c2(args('ty-c.att')), await ours(args('ty-t.att'))];
+      expect({ code: mine.code, stderr: mine.stderr }, `${type} ${pred}`).toEqual({ code: theirs.code, stderr: theirs.stderr.replaceAll('ty-c.', 'ty-t.') });
+      if (theirs.code === 0) expect(await readFile(file('ty-t.att'), 'utf8'), `${type} ${pred}`).toBe(await readFile(file('ty-c.att'), 'utf8'));
+    }
+  }, 120_000);
+
   describe('cosign attests → cosign-ts verifies, with cosign’s output', () => {
     const cases: Array<[string, Tool, string[], string[]]> = [
       ['cosign 2.5 envelope (--signature)', cosign as Tool, ['--tlog-upload=false', '--output-signature', 'x.sig'], ['--signature', 'x.sig']],
