@@ -82,10 +82,10 @@ function rfc3339(d: Date): string {
 /**
  * The predicate JSON text cosign writes for a `--type`: `custom` wraps the file as a string with a
  * timestamp; `spdx` (tag-value SPDX) is the file as a JSON string; every other type is the file's JSON
- * re-serialised as Go's `encoding/json` does for a decoded map (sorted keys), except `vuln` and SLSA v0.2,
- * which cosign 2.5 decodes into Go structures (see `./predicate.ts`). `slsaprovenance1` and `link` (and, in
- * cosign 3.1's layout, every typed predicate) are written here as maps, so their key order and members can differ
- * from cosign's; the signature covers the bytes written, so they verify everywhere.
+ * re-serialised as Go's `encoding/json` does for a decoded map (sorted keys), except `vuln` and SLSA (v0.2, v1),
+ * which cosign 2.5 decodes into Go structures (see `./predicate.ts`). `link` (and, in cosign 3.1's layout, every
+ * typed predicate) is written here as a map, so its key order and members can differ from cosign's; the
+ * signature covers the bytes written, so they verify everywhere.
  */
 function predicateText(predicate: Uint8Array, typeName: string, type: string, time: Date, layout: BlobAttestationLayout): string {
   const text = () => new TextDecoder('utf-8', { fatal: false }).decode(predicate);

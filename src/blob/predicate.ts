@@ -1,7 +1,7 @@
 /**
  * The typed predicates cosign decodes into Go structures before writing them: `vuln` (cosign's
- * `CosignVulnPredicate`) and `slsaprovenance` / `slsaprovenance02` (in-toto-golang's SLSA v0.2
- * `ProvenancePredicate`). Go's `json.Unmarshal` then `json.Marshal` reorders the members to the struct's
+ * `CosignVulnPredicate`), `slsaprovenance` / `slsaprovenance02` (in-toto-golang's SLSA v0.2
+ * `ProvenancePredicate`) and `slsaprovenance1` (its SLSA v1 one). Go's `json.Unmarshal` then `json.Marshal` reorders the members to the struct's
  * order, drops unknown members, fills absent non-`omitempty` fields with zero values and re-formats times
  * (RFC 3339 with trimmed fractional seconds); this module does the same so the statement bytes are cosign's.
  *
@@ -181,14 +181,88 @@ function slsa02Predicate(p: Obj): GoStruct {
   );
 }
 
+/** in-toto-golang's v1 `ResourceDescriptor`. */
+function resourceDescriptor(v: Json, path: string): GoStruct {
+  const o = object(v, path) ?? {};
+  const content = field(o, 'content');
+  let bytes: Uint8Array | undefined;
+  if (content !== undefined && content !== null) {
+    const text = str(content, `${path}.content`);
+    if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) bad(`${path}.content`, '[]byte (base64)');
+    bytes = new Uint8Array(Buffer.from(text, 'base64'));
+  }
+  const annotations = object(field(o, 'annotations'), `${path}.annotations`);
+  return goStruct(
+    ['uri', omitString(str(field(o, 'uri'), `${path}.uri`))],
+    ['digest', omitMap(digestSet(field(o, 'digest'), `${path}.digest`))],
+    ['name', omitString(str(field(o, 'name'), `${path}.name`))],
+    ['downloadLocation', omitString(str(field(o, 'downloadLocation'), `${path}.downloadLocation`))],
+    ['mediaType', omitString(str(field(o, 'mediaType'), `${path}.mediaType`))],
+    ['content', bytes === undefined || bytes.byteLength === 0 ? undefined : bytes],
+    ['annotations', annotations === undefined || Object.keys(annotations).length === 0 ? undefined : (annotations as GoValue)],
+  );
+}
+
+/** A `[]ResourceDescriptor` with `omitempty`. */
+function descriptors(v: Json | undefined, path: string): GoValue[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) return bad(path, 'slice');
+  return v.length === 0 ? undefined : v.map((d, i) => resourceDescriptor(d, `${path}[${i}]`));
+}
+
+/** in-toto-golang's SLSA v1 `ProvenancePredicate` (`--type slsaprovenance1`). */
+function slsa1Predicate(p: Obj): GoStruct {
+  for (const k of ['buildDefinition', 'runDetails']) {
+    if (!Object.hasOwn(p, k)) throw fail('BAD_INPUT', `provenance predicate: required field ${k} missing`);
+  }
+  const def = object(field(p, 'buildDefinition'), 'buildDefinition') ?? {};
+  const run = object(field(p, 'runDetails'), 'runDetails') ?? {};
+  const builder = object(field(run, 'builder'), 'runDetails.builder') ?? {};
+  const meta = object(field(run, 'metadata'), 'runDetails.metadata') ?? {};
+  return goStruct(
+    [
+      'buildDefinition',
+      goStruct(
+        ['buildType', str(field(def, 'buildType'), 'buildDefinition.buildType')],
+        ['externalParameters', any(field(def, 'externalParameters'))],
+        ['internalParameters', omitAny(any(field(def, 'internalParameters')))],
+        ['resolvedDependencies', descriptors(field(def, 'resolvedDependencies'), 'buildDefinition.resolvedDependencies')],
+      ),
+    ],
+    [
+      'runDetails',
+      goStruct(
+        [
+          'builder',
+          goStruct(
+            ['id', str(field(builder, 'id'), 'runDetails.builder.id')],
+            ['version', omitMap(digestSet(field(builder, 'version'), 'runDetails.builder.version'))],
+            ['builderDependencies', descriptors(field(builder, 'builderDependencies'), 'runDetails.builder.builderDependencies')],
+          ),
+        ],
+        [
+          'metadata',
+          goStruct(
+            ['invocationID', omitString(str(field(meta, 'invocationID'), 'runDetails.metadata.invocationID'))],
+            ['startedOn', time(field(meta, 'startedOn'), 'runDetails.metadata.startedOn')],
+            ['finishedOn', time(field(meta, 'finishedOn'), 'runDetails.metadata.finishedOn')],
+          ),
+        ],
+        ['byproducts', descriptors(field(run, 'byproducts'), 'runDetails.byproducts')],
+      ),
+    ],
+  );
+}
+
 /**
  * Re-encode a parsed predicate the way cosign does for types it decodes into Go structures, or return
  * `undefined` for a type it keeps as a generic JSON map. `typeName` is the `--type` short name.
  * @throws CosignError `BAD_INPUT` when a member does not fit the Go type (cosign fails then too).
  */
 export function typedPredicate(typeName: string, value: unknown): GoValue | undefined {
-  if (typeName !== 'vuln' && typeName !== 'slsaprovenance' && typeName !== 'slsaprovenance02') return undefined;
+  if (!['vuln', 'slsaprovenance', 'slsaprovenance02', 'slsaprovenance1'].includes(typeName)) return undefined;
   const o = object(value as Json, '(root)');
   if (o === undefined) return bad('(root)', 'struct');
-  return typeName === 'vuln' ? vulnPredicate(o) : slsa02Predicate(o);
+  if (typeName === 'vuln') return vulnPredicate(o);
+  return typeName === 'slsaprovenance1' ? slsa1Predicate(o) : slsa02Predicate(o);
 }

@@ -41,6 +41,40 @@ describe('typedPredicate', () => {
     );
   });
 
+  it('slsaprovenance1: in-toto-golang v1 order, invocationID, omitempty resource descriptors (cosign 2.5 output)', () => {
+    expect(
+      enc('slsaprovenance1', {
+        buildDefinition: {
+          buildType: 't',
+          externalParameters: { b: 1, a: 2 },
+          resolvedDependencies: [{ uri: 'u', digest: { sha1: 'ab' }, annotations: { x: 1 } }],
+        },
+        runDetails: { builder: { id: 'b' }, metadata: { invocationId: 'i', startedOn: '2024-01-01T00:00:00.10Z' } },
+        zz: 1,
+      }),
+    ).toBe(
+      '{"buildDefinition":{"buildType":"t","externalParameters":{"a":2,"b":1},"resolvedDependencies":[{"uri":"u","digest":{"sha1":"ab"},"annotations":{"x":1}}]},"runDetails":{"builder":{"id":"b"},"metadata":{"invocationID":"i","startedOn":"2024-01-01T00:00:00.1Z"}}}',
+    );
+    expect(enc('slsaprovenance1', { buildDefinition: null, runDetails: {} })).toBe(
+      '{"buildDefinition":{"buildType":"","externalParameters":null},"runDetails":{"builder":{"id":""},"metadata":{}}}',
+    );
+    expect(
+      enc('slsaprovenance1', {
+        runDetails: {
+          byproducts: [{ content: 'aGk=', mediaType: 'm', downloadLocation: 'd', name: 'n', digest: {}, uri: '' }],
+          builder: { builderDependencies: [{}], version: { v: '1' }, id: '' },
+          metadata: { finishedOn: '2024-01-01T00:00:00+01:00', startedOn: null },
+        },
+        buildDefinition: { internalParameters: {}, externalParameters: null, resolvedDependencies: [] },
+      }),
+    ).toBe(
+      '{"buildDefinition":{"buildType":"","externalParameters":null,"internalParameters":{}},"runDetails":{"builder":{"id":"","version":{"v":"1"},"builderDependencies":[{}]},"metadata":{"finishedOn":"2024-01-01T00:00:00+01:00"},"byproducts":[{"name":"n","downloadLocation":"d","mediaType":"m","content":"aGk="}]}}',
+    );
+    expect(() => typedPredicate('slsaprovenance1', {})).toThrow('provenance predicate: required field buildDefinition missing');
+    expect(() => typedPredicate('slsaprovenance1', { buildDefinition: {} })).toThrow('required field runDetails missing');
+    expect(() => typedPredicate('slsaprovenance1', { buildDefinition: {}, runDetails: { byproducts: [{ content: '!' }] } })).toThrow(/content/);
+  });
+
   it('leaves other types to the generic map encoding, and refuses members that do not fit the Go types', () => {
     expect(typedPredicate('spdxjson', { a: 1 })).toBeUndefined();
     expect(typedPredicate('custom', {})).toBeUndefined();

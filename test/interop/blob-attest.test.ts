@@ -137,7 +137,7 @@ describe.skipIf(skipReal(['cosign', 'cosign3']))('blob attestations: interop wit
     120_000,
   );
 
-  it('typed predicates (vuln, SLSA v0.2): the statement cosign 2.5 writes after its Go-struct round trip', async () => {
+  it('typed predicates (vuln, SLSA v0.2 and v1): the statement cosign 2.5 writes after its Go-struct round trip', async () => {
     await writeFile(
       file('vuln.json'),
       '{"metadata":{"scanFinishedOn":"2024-05-01T10:00:00.500+00:00","scanStartedOn":"2024-05-01T09:00:00.000+02:00"},"scanner":{"result":{"b":1,"a":[true]},"URI":"pkg:grype","db":{"version":"5"}},"extra":1}',
@@ -147,11 +147,17 @@ describe.skipIf(skipReal(['cosign', 'cosign3']))('blob attestations: interop wit
       '{"builder":{"id":"b"},"buildType":"t","materials":[{"uri":"git+https://x","digest":{"sha1":"ab"}},{}],"metadata":{"completeness":{"materials":true},"buildStartedOn":"2024-01-01T00:00:00Z"},"buildConfig":{},"invocation":{"parameters":{},"configSource":{"entryPoint":"e","digest":{}}},"z":[1]}',
     );
     await writeFile(file('noslsa.json'), '{"buildType":"t"}');
+    await writeFile(
+      file('slsa1.json'),
+      '{"runDetails":{"byproducts":[{"content":"aGk=","mediaType":"m","name":"n","digest":{}}],"builder":{"builderDependencies":[{}],"version":{"v":"1"},"id":"b"},"metadata":{"invocationId":"i","finishedOn":"2024-01-01T00:00:00.250+01:00"}},"buildDefinition":{"buildType":"t","internalParameters":{},"externalParameters":{"b":[1,{"d":null,"c":1.5}]},"resolvedDependencies":[{"uri":"u","digest":{"sha1":"ab"},"annotations":{"y":true,"x":1}}]},"zz":1}',
+    );
     for (const [type, pred] of [
       ['vuln', 'vuln.json'],
       ['slsaprovenance', 'slsa.json'],
       ['slsaprovenance02', 'slsa.json'],
       ['slsaprovenance', 'noslsa.json'],
+      ['slsaprovenance1', 'slsa1.json'],
+      ['slsaprovenance1', 'noslsa.json'],
     ] as const) {
       const args = (out: string) => [
         'attest-blob',
