@@ -83,9 +83,10 @@ function rfc3339(d: Date): string {
  * The predicate JSON text cosign writes for a `--type`: `custom` wraps the file as a string with a
  * timestamp; `spdx` (tag-value SPDX) is the file as a JSON string; every other type is the file's JSON
  * re-serialised as Go's `encoding/json` does for a decoded map (sorted keys), except `vuln` and SLSA (v0.2, v1),
- * which cosign 2.5 decodes into Go structures (see `./predicate.ts`). `link` (and, in cosign 3.1's layout, every
- * typed predicate) is written here as a map, so its key order and members can differ from cosign's; the
- * signature covers the bytes written, so they verify everywhere.
+ * which cosign 2.5 decodes into Go structures (see `./predicate.ts`); cosign 3.1 sorts the `vuln` struct's keys.
+ * `link`, and SLSA in cosign 3.1's layout (which it passes through its protobuf types), are written here as
+ * maps, so their key order and members can differ from cosign's; the signature covers the bytes written, so
+ * they verify everywhere.
  */
 function predicateText(predicate: Uint8Array, typeName: string, type: string, time: Date, layout: BlobAttestationLayout): string {
   const text = () => new TextDecoder('utf-8', { fatal: false }).decode(predicate);
@@ -99,7 +100,10 @@ function predicateText(predicate: Uint8Array, typeName: string, type: string, ti
     if (!isCosignError(e)) throw e;
     throw fail('BAD_INPUT', `invalid JSON payload for predicate type ${type}: ${e.message}`, { cause: e });
   }
-  return goMarshal((layout === 'cosign2' ? typedPredicate(typeName, value) : undefined) ?? (value as GoValue));
+  if (layout === 'cosign2') return goMarshal(typedPredicate(typeName, value) ?? (value as GoValue));
+  // cosign 3.1 re-reads the vuln struct's JSON as a map: the same members, every level's keys sorted
+  if (typeName === 'vuln') return goMarshal(parseJson(goMarshal(typedPredicate(typeName, value) as GoValue), 'predicate', 'BAD_INPUT') as GoValue);
+  return goMarshal(value as GoValue);
 }
 
 function subjectDigest(subject: BlobSubject): string {

@@ -49,6 +49,16 @@ describe('buildBlobStatement', () => {
     }
   });
 
+  it('vuln: the Go struct in cosign 2.5, its keys sorted in cosign 3.1 (as observed)', () => {
+    const p = Buffer.from('{"scanner":{"uri":"x","result":{"b":1,"a":2}},"z":1}');
+    const s3 = Buffer.from(buildBlobStatement(p, 'vuln', 'blob.bin', hex, 'cosign3', time)).toString();
+    expect(s3.slice(s3.indexOf('"predicate"'))).toBe(
+      '"predicate":{"invocation":{"builder.id":"","event_id":"","parameters":null,"uri":""},"metadata":{"scanFinishedOn":"0001-01-01T00:00:00Z","scanStartedOn":"0001-01-01T00:00:00Z"},"scanner":{"db":{"uri":"","version":""},"result":{"a":2,"b":1},"uri":"x","version":""}}}',
+    );
+    const s2 = Buffer.from(buildBlobStatement(p, 'vuln', 'blob.bin', hex, 'cosign2', time)).toString();
+    expect(s2).toContain('"predicate":{"invocation":{"parameters":null,"uri":"","event_id":"","builder.id":""},"scanner":{"uri":"x",');
+  });
+
   it('JSON predicate types re-serialise the file with sorted keys; non-JSON is refused with the type named', () => {
     const s = Buffer.from(buildBlobStatement(predicate, 'https://example.com/t/v1', 'x', hex, 'cosign2', time)).toString();
     expect(s).toContain('"predicate":{"a":[1,2],"buildType":"x","builder":{"id":"me"},"z":1}}');

@@ -62,7 +62,7 @@ describe.skipIf(skipReal(['cosign', 'cosign3']))('blob attestations: interop wit
   }, 120_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it.each(['custom', 'spdx', 'spdxjson', 'cyclonedx', 'openvex', 'https://example.com/predicate/v1'])(
+  it.each(['custom', 'spdx', 'spdxjson', 'cyclonedx', 'openvex', 'vuln', 'https://example.com/predicate/v1'])(
     '--type %s: the same statement, envelope, bundle and output lines as cosign 2.5 (legacy) and cosign 3.1 (bundle)',
     async (type) => {
       // cosign 2.5, legacy format
