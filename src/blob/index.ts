@@ -2,6 +2,8 @@
  * Signing and verifying files ("blobs") with a key, like `cosign sign-blob` / `cosign verify-blob`:
  * {@link signBlob} returns the base64 signature, cosign's legacy `--bundle` JSON and the Sigstore bundle v0.3
  * of `--new-bundle-format` (what cosign 3 writes by default); {@link verifyBlob} checks any of them.
+ * {@link attestBlob} / {@link verifyBlobAttestation} do the same for in-toto attestations about a file
+ * (`cosign attest-blob` / `cosign verify-blob-attestation`).
  *
  * ```ts
  * import { readFile } from 'node:fs/promises';
@@ -23,5 +25,19 @@ export {
   type VerifyBlobOptions,
   type VerifyBlobResult,
 } from './verify.js';
+export {
+  attestBlob,
+  buildBlobStatement,
+  verifyBlobAttestation,
+  type AttestBlobOptions,
+  type AttestBlobResult,
+  type BlobAttestationArtifact,
+  type BlobAttestationLayout,
+  type BlobAttestationSource,
+  type BlobStatement,
+  type BlobSubject,
+  type VerifyBlobAttestationOptions,
+  type VerifyBlobAttestationResult,
+} from './attest.js';
 export type { Signer } from '../keys/signer.js';
 export { readBlob, MAX_BLOB_BYTES } from './read.js';

@@ -55,6 +55,11 @@ function text(data: string | Uint8Array, what: string): string | Uint8Array {
   return data;
 }
 
+/** True when a legacy bundle's `cert` is base64 of a PEM `PUBLIC KEY` (key-based signing), not a certificate. */
+function isEmbeddedPublicKey(cert: string): boolean {
+  return /^-----BEGIN PUBLIC KEY-----\r?\n/.test(Buffer.from(cert, 'base64').toString('latin1'));
+}
+
 function noTlog(options: VerifyBlobOptions): void {
   if (options.insecureIgnoreTlog !== true) {
     throw fail(
@@ -66,6 +71,7 @@ function noTlog(options: VerifyBlobOptions): void {
 
 /**
  * Verify `blob` against a signature made by `publicKey`, like `cosign verify-blob --key K --insecure-ignore-tlog=true`.
+ * Only `publicKey` is trusted: the public key cosign 3.1 embeds in a legacy bundle (`cert`) is ignored.
  * Throws `SIGNATURE_INVALID` for a signature that does not verify, `DIGEST_MISMATCH` when a bundle's digest is not
  * the blob's, `BAD_BUNDLE`/`BAD_INPUT` for malformed input and `UNSUPPORTED` for certificates, Rekor entries or a
  * missing `insecureIgnoreTlog`.
@@ -100,7 +106,9 @@ export async function verifyBlob(
     if (!parsed.success) {
       throw fail('BAD_BUNDLE', `bundle: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
     }
-    if (parsed.data.cert !== undefined && parsed.data.cert !== '') {
+    // cosign 3.1 puts the signer's public key (base64 of its PEM) in `cert` of key-based legacy bundles. It is
+    // ignored: only the caller's key is trusted (cosign itself would verify with the embedded key).
+    if (parsed.data.cert !== undefined && parsed.data.cert !== '' && !isEmbeddedPublicKey(parsed.data.cert)) {
       throw fail('UNSUPPORTED', 'bundle: certificate-based (keyless) bundles are not supported; verify with --key');
     }
     if (parsed.data.rekorBundle !== undefined && parsed.data.rekorBundle !== null && options.insecureIgnoreTlog !== true) {

@@ -89,3 +89,19 @@ export const REGISTRY_FLAGS: readonly FlagSpec[] = [
   },
   { name: 'k8s-keychain', type: 'boolean', default: false, help: 'use the Kubernetes keychain' },
 ];
+
+/** `--type` of the attestation verbs: a cosign short name or a predicate-type URI (cosign's default `custom`). */
+export const PREDICATE_TYPE_FLAG: FlagSpec = {
+  name: 'type',
+  type: 'string',
+  default: 'custom',
+  help: 'specify a predicate type (slsaprovenance|slsaprovenance02|slsaprovenance1|link|spdx|spdxjson|cyclonedx|vuln|openvex|custom) or an URI',
+};
+
+/** `--insecure-ignore-tlog` of the verify verbs (cosign's help text). */
+export const INSECURE_IGNORE_TLOG_FLAG: FlagSpec = {
+  name: 'insecure-ignore-tlog',
+  type: 'boolean',
+  default: false,
+  help: 'ignore transparency log verification, to be used when an artifact signature has not been uploaded to the transparency log. Artifacts cannot be publicly verified when not included in a log',
+};

@@ -48,6 +48,16 @@ describe('verifyBlob', async () => {
     await expect(verifyBlob(blob, publicKey, { bundle: forged }, ok)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
   });
 
+  it('ignores the public key cosign 3.1 embeds in a legacy bundle (cert): only the given key is trusted', async () => {
+    const { publicKeyToPem } = await import('../../src/keys/public.js');
+    const withKey = (pub: typeof publicKey) => JSON.stringify({ base64Signature: signed.signature, cert: Buffer.from(publicKeyToPem(pub)).toString('base64') });
+    await expect(verifyBlob(blob, publicKey, { legacyBundle: withKey(publicKey) }, ok)).resolves.toMatchObject({ format: 'legacy-bundle' });
+    // a bundle naming another key still verifies only with the given key ...
+    await expect(verifyBlob(blob, publicKey, { legacyBundle: withKey(other) }, ok)).resolves.toBeDefined();
+    // ... and the embedded key never makes a signature by it acceptable
+    await expect(verifyBlob(blob, other, { legacyBundle: withKey(publicKey) }, ok)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+  });
+
   it('parses untrusted input strictly', async () => {
     const cases: Array<[Parameters<typeof verifyBlob>[2], string]> = [
       [{ legacyBundle: '{"base64Signature":"AAAA","extra":1}' }, 'BAD_BUNDLE'],

@@ -2,7 +2,8 @@
  * Blob signatures across implementations (key-based, no tlog): cosign 2.5 and cosign 3.1 `sign-blob`
  * (base64 signature, legacy `--bundle`, Sigstore bundle) → cosign-ts verifies (library and bin); cosign-ts
  * `sign-blob` → each cosign verifies. A tampered blob and a wrong key are rejected on every path.
- * cosign 2.5 verifies Sigstore bundles only with TUF (network), so that one direction is checked with cosign 3.
+ * cosign 2.5 verifies Sigstore bundles only through a trusted root: with an empty one (`--trusted-root`) it checks
+ * a key-based bundle offline.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,6 +30,7 @@ describe.skipIf(skipReal(['cosign', 'cosign3']))('blob signatures: interop with 
     expect(other.code, other.stderr).toBe(0);
     await writeFile(file('blob.bin'), 'release contents\n');
     await writeFile(file('tampered.bin'), 'release contentS\n');
+    await writeFile(file('tr.json'), '{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}');
   }, 120_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -55,6 +57,18 @@ describe.skipIf(skipReal(['cosign', 'cosign3']))('blob signatures: interop with 
       'cosign 3.1 bundle (default format)',
       () => cosign3(['sign-blob', '--key', 'cosign.key', ...noTlog, '--use-signing-config=false', '--bundle', 'c3.json', 'blob.bin'], { cwd: dir, env }),
       ['--bundle', 'c3.json'],
+    ],
+    [
+      'cosign 3.1 legacy bundle (--new-bundle-format=false: carries the public key as cert)',
+      () =>
+        cosign3(
+          ['sign-blob', '--key', 'cosign.key', ...noTlog, '--use-signing-config=false', '--new-bundle-format=false', '--bundle', 'c3l.json', 'blob.bin'],
+          {
+            cwd: dir,
+            env,
+          },
+        ),
+      ['--bundle', 'c3l.json'],
     ],
     [
       'cosign 3.1 signature (--new-bundle-format=false)',
@@ -110,6 +124,8 @@ describe.skipIf(skipReal(['cosign', 'cosign3']))('blob signatures: interop with 
       [cosign3, ['--signature', 't.sig']],
       [cosign3, ['--bundle', 't.json']],
       [cosign3, ['--bundle', 'tn.json']],
+      // cosign 2.5 reads a Sigstore bundle only through a trusted root: an empty one is enough for a key
+      [cosign, ['--bundle', 'tn.json', '--new-bundle-format', '--trusted-root', 'tr.json']],
     ];
     for (const [tool, args] of checks) {
       const v = await tool(['verify-blob', '--key', 'cosign.pub', ...args, '--insecure-ignore-tlog=true', 'blob.bin'], { cwd: dir, env });

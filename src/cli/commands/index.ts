@@ -15,6 +15,7 @@ export interface VerbEntry {
 /** Every verb, in the order of the root help. */
 export const VERBS: readonly VerbEntry[] = [
   { name: 'attest', short: 'Attest the supplied container image.', load: async () => (await import('./attest.js')).command },
+  { name: 'attest-blob', short: 'Attest the supplied blob.', load: async () => (await import('./attest-blob.js')).command },
   { name: 'clean', short: 'Remove all signatures from an image.', load: async () => (await import('./clean.js')).command },
   { name: 'completion', short: 'Generate completion script', load: async () => (await import('./completion.js')).command },
   { name: 'copy', short: 'Copy the supplied container image and signatures.', load: async () => (await import('./copy.js')).command },
@@ -56,6 +57,11 @@ export const VERBS: readonly VerbEntry[] = [
     load: async () => (await import('./verify-attestation.js')).command,
   },
   { name: 'verify-blob', short: 'Verify a signature on the supplied blob', load: async () => (await import('./verify-blob.js')).command },
+  {
+    name: 'verify-blob-attestation',
+    short: 'Verify an attestation on the supplied blob',
+    load: async () => (await import('./verify-blob-attestation.js')).command,
+  },
   { name: 'version', short: 'Prints the version', load: async () => (await import('./version.js')).command },
 ];
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import type { Command } from '../command.js';
+import { INSECURE_IGNORE_TLOG_FLAG, type Command } from '../command.js';
 import { info, warn } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { keyOptions } from '../keyref.js';
@@ -30,12 +30,7 @@ Certificate-based (keyless) bundles are not supported yet.`,
     { name: 'signature', type: 'string', default: '', help: 'signature content or path' },
     { name: 'bundle', type: 'string', default: '', help: 'path to bundle FILE' },
     { name: 'new-bundle-format', type: 'boolean', default: false, help: 'expect the bundle in the Sigstore bundle format (cosign-ts detects it either way)' },
-    {
-      name: 'insecure-ignore-tlog',
-      type: 'boolean',
-      default: false,
-      help: 'ignore transparency log verification, to be used when an artifact signature has not been uploaded to the transparency log. Artifacts cannot be publicly verified when not included in a log',
-    },
+    INSECURE_IGNORE_TLOG_FLAG,
     { name: 'use-signing-config', type: 'boolean', default: false, help: 'accepted for compatibility with cosign 3 (ignored)' },
   ],
   args: { min: 1, max: 1 },
