@@ -23,6 +23,8 @@ import type { ImageReference } from '../../reference.js';
 const MAX_BLOB = 2 * 1024 * 1024 * 1024;
 /** Most referrers copied per image (a registry listing more is refused, not truncated). */
 const MAX_REFERRERS = 1000;
+/** How deep referrers of referrers are followed (a signature on an attestation on the image is depth 1). */
+const MAX_REFERRER_DEPTH = 3;
 
 export const command: Command = {
   name: 'copy',
@@ -165,10 +167,21 @@ export async function referrerKind(manifest: ImageManifest): Promise<Kind | unde
 /**
  * Copy the OCI 1.1 referrers of `digest` (listed in `listRepo`: the referrers API, else the
  * `sha256-<hex>` fallback tag) to `dstRepo`, each pushed by digest as a referrer (on a destination
- * without the referrers API, added to its fallback tag index with a conditional update). Referrers whose
- * `subject` is not `digest` are skipped with a warning (a fallback index is just a tag anyone can write).
+ * without the referrers API, added to its fallback tag index with a conditional update), then their own
+ * referrers (up to {@link MAX_REFERRER_DEPTH} levels, each manifest once). Referrers whose `subject` is
+ * not `digest` are skipped with a warning (a fallback index is just a tag anyone can write).
  */
-async function copyReferrers(s: State, listRepo: ImageReference, dstRepo: ImageReference, digest: Digest, kinds: readonly Kind[] | undefined): Promise<void> {
+async function copyReferrers(
+  s: State,
+  listRepo: ImageReference,
+  dstRepo: ImageReference,
+  digest: Digest,
+  kinds: readonly Kind[] | undefined,
+  depth = 0,
+  seen: Set<string> = new Set(),
+): Promise<void> {
+  if (depth > MAX_REFERRER_DEPTH || seen.has(digest)) return;
+  seen.add(digest);
   const { client } = s.reg;
   const { formatReference, withDigest } = await import('../../reference.js');
   const { isIndexMediaType, parseManifest } = await import('../../oci/manifest.js');
@@ -206,6 +219,8 @@ async function copyReferrers(s: State, listRepo: ImageReference, dstRepo: ImageR
     // Also when present: the destination's fallback index may lack the entry (idempotent otherwise).
     await client.pushReferrer(dstRepo, m.bytes, m.mediaType, digest, { signal: s.ctx.signal });
     if (!present) s.copied.push(formatReference(dst));
+    // Then what refers to this referrer (a signature on an SBOM, say), whatever its kind, as `oras copy -r`.
+    await copyReferrers(s, listRepo, dstRepo, r.digest, undefined, depth + 1, seen);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * `cosign-ts copy` through the built bin on the in-process registry, with the referrers API and without
  * it (fallback tag index): the image, its legacy `.sig` and its OCI 1.1 referrers (a cosign 3 bundle
- * signed by us, an SBOM artifact) reach the destination, which then verifies; `--only` picks referrers
+ * signed by us, an SBOM artifact, a bundle signing that SBOM) reach the destination, which then verifies; `--only` picks referrers
  * by kind; a second copy is a no-op; `referrerKind` classifies referrer manifests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,10 @@ describe.each([
     expect((await run([...SIGN, ref])).code).toBe(0);
     expect((await run([...SIGN, '--new-bundle-format', ref])).code).toBe(0);
     const sbom = await pushSbomReferrer(reg, 'copy/src', digest);
+    // a signature on the SBOM: a referrer of a referrer
+    expect((await run([...SIGN, '--new-bundle-format', `${reg.host}/copy/src@${sbom}`])).code).toBe(0);
+    const onSbom = await referrersOf(reg, 'copy/src', sbom);
+    expect(onSbom).toHaveLength(1);
     const before = await referrersOf(reg, 'copy/src', digest);
     expect(before).toHaveLength(2);
     expect(before).toContain(sbom);
@@ -104,6 +108,9 @@ describe.each([
     );
     const v = await run([...VERIFY, `${reg.host}/copy/dst:v1`]);
     expect(v.code, v.stderr).toBe(0);
+    expect(await referrersOf(reg, 'copy/dst', sbom)).toEqual(onSbom);
+    const vs = await run([...VERIFY, `${reg.host}/copy/dst@${sbom}`]);
+    expect(vs.code, vs.stderr).toBe(0);
 
     const again = await run(['copy', `${reg.host}/copy/src:v1`, `${reg.host}/copy/dst:v1`]);
     expect(again.code, again.stderr).toBe(0);
