@@ -15,6 +15,7 @@ import { formatReference, isLoopbackRegistry, withTag, type ImageReference } fro
 import {
   DOCKER_MANIFEST_LIST_MEDIA_TYPE,
   DOCKER_MANIFEST_MEDIA_TYPE,
+  isIndexMediaType,
   manifestMediaType,
   OCI_INDEX_MEDIA_TYPE,
   OCI_MANIFEST_MEDIA_TYPE,
@@ -355,7 +356,9 @@ export class RegistryClient implements RegistryReader {
     if (list === undefined) {
       try {
         const m = await this.getManifest(withTag(repo, referrersFallbackTag(digest)), { ...sig, accept: OCI_INDEX_MEDIA_TYPE });
-        list = parseImageIndex(m.bytes, m.mediaType, `referrers index ${referrersFallbackTag(digest)}`).manifests;
+        // Something else under that tag (`cosign copy` leaves the image itself there) lists no referrers,
+        // as with go-containerregistry.
+        list = isIndexMediaType(m.mediaType) ? parseImageIndex(m.bytes, m.mediaType, `referrers index ${referrersFallbackTag(digest)}`).manifests : [];
       } catch (e) {
         if (isCosignError(e, 'NOT_FOUND')) list = [];
         else throw e;
@@ -475,7 +478,10 @@ export class RegistryClient implements RegistryReader {
       } else {
         this.#expect(res, [200], tagRef, 'referrers index');
         const ct = headerString(res.headers['content-type'])?.split(';')[0]?.trim() ?? '';
-        entries = parseImageIndex(res.body, manifestMediaType(res.body, ct, `referrers index ${tag}`), `referrers index ${tag}`).manifests;
+        const mt = manifestMediaType(res.body, ct, `referrers index ${tag}`);
+        // Not an index (`cosign copy` leaves the image itself under that tag): no entries, and the write
+        // below replaces it (conditionally), as go-containerregistry does.
+        entries = isIndexMediaType(mt) ? parseImageIndex(res.body, mt, `referrers index ${tag}`).manifests : [];
         const etag = headerString(res.headers.etag);
         condition = etag === undefined ? {} : { 'if-match': etag };
       }

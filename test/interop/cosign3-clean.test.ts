@@ -90,6 +90,53 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'openssl']))('clean of cosign 3
     180_000,
   );
 
+  it('an unsigned image, the referrer prompt, COSIGN_REPOSITORY, a copied image: the same output as cosign3 clean', async () => {
+    for (const [name, reg] of regs()) {
+      const f = cosignRegistryFlags(reg);
+      // two like images per case: one cleaned by cosign3, one by us
+      const pair = async (make: () => Promise<{ img: string; repo: string }>) => [await make(), await make()] as const;
+      const unsigned = async (): Promise<{ img: string; repo: string }> => {
+        const repo = `v3clean/plain${++n}`;
+        const digest = await pushBusyboxImage(reg.url, repo, 'v1', { labels: { n: String(n) } });
+        return { img: `${reg.host}/${repo}@${digest}`, repo: `${reg.host}/${repo}` };
+      };
+      /** A signed image copied by `cosign3 copy` (the image itself left under its sha256-<hex> tag, no referrers). */
+      const copied = async (): Promise<{ img: string; repo: string }> => {
+        const s = await signed(reg);
+        const dst = `${reg.host}/v3clean/copied${++n}`;
+        expect((await cosign3(['copy', ...f, s.img, `${dst}:v1`], { env })).code).toBe(0);
+        return { img: `${dst}@${s.img.split('@')[1] as string}`, repo: dst };
+      };
+      const cases: Array<[string, () => Promise<{ img: string; repo: string }>, string[], Record<string, string>, string | undefined]> = [
+        ['unsigned, --type signature', unsigned, ['-f', '--type', 'signature'], env, undefined],
+        ['unsigned, --type all', unsigned, ['-f'], env, undefined],
+        ['the --type referrer prompt, declined', () => signed(reg), ['--type', 'referrer'], env, 'n\n'],
+        ['COSIGN_REPOSITORY', () => signed(reg), ['-f'], { ...env, COSIGN_REPOSITORY: `${reg.host}/v3clean/sigs` }, undefined],
+        ['an image copied by cosign3 copy', copied, ['-f'], env, undefined],
+      ];
+      for (const [what, make, args, e, input] of cases) {
+        const [theirs, ours] = await pair(make);
+        const opts = input === undefined ? { env: e } : { env: e, input };
+        const c3 = await cosign3(['clean', ...args, ...f, theirs.img], opts);
+        const ts = await cli(['clean', ...args, ...f, ours.img], opts);
+        const where = `${name}: ${what}`;
+        expect({ where, code: ts.code, stdout: ts.stdout, stderr: normalize(ts.stderr, ours.img, ours.repo) }).toEqual({
+          where,
+          code: c3.code,
+          stdout: c3.stdout,
+          stderr: normalize(c3.stderr, theirs.img, theirs.repo),
+        });
+        // the image itself always stays
+        const [repoPath, digest] = [ours.repo.slice(reg.host.length + 1), ours.img.split('@')[1] as string];
+        const head = await fetch(`${reg.url}/v2/${repoPath}/manifests/${digest}`, {
+          method: 'HEAD',
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+        });
+        expect(head.status, where).toBe(200);
+      }
+    }
+  }, 240_000);
+
   it('copy prints the deprecation notice cosign3 copy prints', async () => {
     const { img } = await signed(mem);
     const dst = `${mem.host}/v3clean/copy-dst:v1`;

@@ -98,4 +98,43 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'openssl']))('tree and triangul
     },
     180_000,
   );
+  it('with COSIGN_REPOSITORY, --experimental-oci11=false, --type sbom and on a copied image: the same stdout, stderr and status as cosign3', async () => {
+    for (const [name, reg] of regs()) {
+      const img = await image(reg, { sign: true, attest: true });
+      const other = { ...env, COSIGN_REPOSITORY: `${reg.host}/v3tree/signatures` };
+      // a copy by cosign3 (no referrers; the image itself under sha256-<hex>) and one by cosign-ts (bundles copied)
+      const copied3 = `${reg.host}/v3tree/copy3-${n}:v1`;
+      const copiedTs = `${reg.host}/v3tree/copyts-${n}:v1`;
+      expect((await cosign3(['copy', ...cosignRegistryFlags(reg), img.byTag, copied3], { env })).code).toBe(0);
+      expect((await cli(['copy', ...cosignRegistryFlags(reg), img.byTag, copiedTs], { env })).code).toBe(0);
+      const cases: Array<[string[], Record<string, string>]> = [
+        [['tree', img.byDigest], other],
+        [['tree', '--experimental-oci11=false', img.byDigest], env],
+        [['tree', '--experimental-oci11=false', '--registry-referrers-mode=oci-1-1', img.byDigest], env],
+        [['tree', copied3], env],
+        [['triangulate', '--type', 'sbom', img.byDigest], env],
+        [['triangulate', '--type', 'digest', img.byTag], other],
+        [['triangulate', '--type', 'signature', img.byTag], other],
+        [['triangulate', '--type', 'bundle', img.byDigest], env],
+      ];
+      for (const [args, e] of cases) {
+        const full = [args[0] as string, ...cosignRegistryFlags(reg), ...args.slice(1)];
+        const [theirs, ours] = [await cosign3(full, { env: e }), await cli(full, { env: e })];
+        expect({ where: name, args, stdout: blocks(ours.stdout), stderr: ours.stderr, code: ours.code }).toEqual({
+          where: name,
+          args,
+          stdout: blocks(theirs.stdout),
+          stderr: theirs.stderr,
+          code: theirs.code,
+        });
+      }
+      // our copy carries the bundles: cosign3 tree of it lists what it lists for the source (names aside)
+      const [src, dst] = [
+        await cosign3(['tree', ...cosignRegistryFlags(reg), img.byTag], { env }),
+        await cosign3(['tree', ...cosignRegistryFlags(reg), copiedTs], { env }),
+      ];
+      const srcRepo = img.byTag.slice(0, img.byTag.lastIndexOf(':'));
+      expect(blocks(dst.stdout.replaceAll(copiedTs.slice(0, copiedTs.lastIndexOf(':')), 'REPO'))).toEqual(blocks(src.stdout.replaceAll(srcRepo, 'REPO')));
+    }
+  }, 240_000);
 });

@@ -65,6 +65,21 @@ describe('RegistryClient referrer writes', () => {
     client.close();
   });
 
+  it('no referrers API, the image itself under the fallback tag (as `cosign copy` leaves it): no referrers listed; the first referrer replaces it by an index', async () => {
+    const { client, subject, repo } = await setup(noApi, 'w/copied');
+    const image = await client.getManifest({ ...repo, digest: subject, tag: undefined });
+    await client.putManifest(withTag(repo, referrersFallbackTag(subject)), image.bytes, image.mediaType);
+    expect(await client.referrers(repo, subject)).toEqual([]);
+    const m = referrer(subject, 1);
+    expect((await client.pushReferrer(repo, m, OCI_MANIFEST, subject)).fallback).toBe(true);
+    const idx = await client.getManifest(withTag(repo, referrersFallbackTag(subject)));
+    expect(idx.mediaType).toBe(OCI_INDEX);
+    expect((await client.referrers(repo, subject)).map((d) => d.digest)).toEqual([digestOf(m)]);
+    // the image is still there by digest
+    expect((await client.getManifest({ ...repo, digest: subject, tag: undefined })).digest).toBe(subject);
+    client.close();
+  });
+
   it('no referrers API: the fallback index, with the entry cosign 3.1 writes (byte for byte)', async () => {
     const { client, subject, repo } = await setup(noApi, 'w/fb');
     const m = referrer(subject, 1);

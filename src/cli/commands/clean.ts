@@ -1,10 +1,12 @@
 /**
  * `cosign-ts clean [--type all|signature|attestation|referrer|sbom] [-f] IMAGE`: delete an image's
  * signature, attestation and SBOM artifacts (the manifests their legacy tags point to) and, for `all`
- * and `referrer`, every OCI 1.1 referrer of the image (what cosign 3.1 does).
+ * and `referrer`, the Sigstore bundles stored as OCI 1.1 referrers of the image and the fallback tag
+ * index listing them (what cosign 3.1 does).
  *
  * @module
  */
+import type { Digest } from '../../digest.js';
 import type { ImageReference } from '../../reference.js';
 import type { Command } from '../command.js';
 import { OUTPUT_FLAG, REGISTRY_FLAGS } from '../command.js';
@@ -18,7 +20,7 @@ const PROMPTS: Readonly<Record<string, string>> = {
   signature: 'this will remove all signatures from the image',
   sbom: 'this will remove all SBOMs from the image',
   attestation: 'this will remove all attestations from the image',
-  referrer: 'this will remove all referrers from the image',
+  referrer: 'this will remove all referrer attestations and/or signatures from the image',
   all: 'this will remove all signatures, SBOMs and attestations from the image',
 };
 
@@ -36,7 +38,7 @@ const REMOVES_REFERRERS: ReadonlySet<string> = new Set(['referrer', 'all']);
 export const command: Command = {
   name: 'clean',
   short: 'Remove all signatures from an image.',
-  long: 'Remove all signatures (and/or attestations, SBOMs, referrers) from an image: the manifests their\nsha256-<digest>.sig/.att/.sbom tags point to are deleted from the registry, and with --type all or\n--type referrer every OCI 1.1 referrer of the image (and, on a registry without the referrers API,\nits sha256-<digest> fallback index) is deleted too.',
+  long: 'Remove all signatures (and/or attestations, SBOMs, referrers) from an image: the manifests their\nsha256-<digest>.sig/.att/.sbom tags point to are deleted from the registry, and with --type all or\n--type referrer the Sigstore bundles stored as OCI 1.1 referrers of the image (and, on a registry\nwithout the referrers API, its sha256-<digest> fallback index) are deleted too.',
   usage: '[flags] <image>',
   examples: `  cosign-ts clean <IMAGE>
 
@@ -69,75 +71,80 @@ export const command: Command = {
     const reg = await registrySettings(ctx, flags);
     const digest = await digestOf(reg, ref, ctx.signal);
     const { formatReference, withDigest, withTag } = await import('../../reference.js');
+    const { SIGSTORE_BUNDLE_V03_MEDIA_TYPE } = await import('../../artifact/media-types.js');
+    const { isIndexMediaType, parseManifest, referrersFallbackTag, OCI_INDEX_MEDIA_TYPE } = await import('../../oci/manifest.js');
     const removed: string[] = [];
     const failed: Array<{ reference: string; error: string }> = [];
-    const kinds = KINDS[type] ?? [];
     const bar = progressBar(ctx, 'Cleaning');
-    let done = 0;
+    const report = (name: string, e: unknown): void => {
+      bar.clear();
+      // cosign 3.1's wording: the error on its own line
+      ctx.stderr.write(`could not delete ${name} from ${input}:\n${(e as Error).message}\n`);
+      failed.push({ reference: name, error: (e as Error).message });
+    };
+    const gone = (name: string): void => {
+      bar.clear();
+      info(ctx, `Removed ${name} from ${input}`);
+      removed.push(name);
+    };
     try {
+      // Like cosign 3.1, for every type: the image's referrers (in the image's repository, also with
+      // COSIGN_REPOSITORY), fetched before anything is deleted; a listing that fails fails the command.
+      // Without the referrers API the listing is the fallback index (tag sha256-<hex>), deleted first;
+      // of the referrers, the Sigstore bundles (config artifactType = the bundle v0.3 media type) only.
+      const listed = await reg.client.referrers(ref, digest, { signal: ctx.signal });
+      let fallbackIndex: ImageReference | undefined;
+      if (reg.client.supportsReferrersApi(ref.registry) === false) {
+        // An index only: after `cosign copy` the tag may name the image itself, which must stay.
+        const head = await reg.client.headManifest(withTag(ref, referrersFallbackTag(digest)), { accept: OCI_INDEX_MEDIA_TYPE, signal: ctx.signal });
+        if (head !== undefined && head.mediaType === OCI_INDEX_MEDIA_TYPE && head.digest !== digest) fallbackIndex = withDigest(ref, head.digest);
+      }
+      const bundles: ImageReference[] = [];
+      for (const d of listed) {
+        const target = withDigest(ref, d.digest);
+        const m = await reg.client.getManifest(target, { signal: ctx.signal });
+        if (isIndexMediaType(m.mediaType)) continue;
+        if (parseManifest(m.bytes, m.mediaType, `manifest ${formatReference(target)}`).config.artifactType === SIGSTORE_BUNDLE_V03_MEDIA_TYPE)
+          bundles.push(target);
+      }
+      if (type === 'signature' || type === 'attestation') {
+        // cosign 3.1 always has a referrers index here (an empty one too), so it always warns.
+        warn(ctx, 'image has referrers, consider using --referrer');
+      }
+      const kinds = KINDS[type] ?? [];
+      let done = 0;
+      const total = kinds.length + (REMOVES_REFERRERS.has(type) ? bundles.length + 1 : 0);
       for (const kind of kinds) {
-        bar.update(done++, kinds.length);
+        bar.update(done++, total);
         const tagRef = await attachmentRef(reg, ref, digest, kind);
         const name = formatReference(tagRef);
         try {
           const m = await reg.client.getManifest(tagRef, { signal: ctx.signal });
           await reg.client.deleteManifest(withDigest(tagRef, m.digest), { signal: ctx.signal });
-          bar.clear();
-          info(ctx, `Removed ${name} from ${input}`);
-          removed.push(name);
+          gone(name);
         } catch (e) {
-          if (isNotFound(e)) continue; // nothing of this kind
-          bar.clear();
-          ctx.stderr.write(`could not delete ${name} from ${input}\n: ${(e as Error).message}\n`);
-          failed.push({ reference: name, error: (e as Error).message });
+          if (!isNotFound(e)) report(name, e); // a missing tag: nothing of this kind
         }
       }
-      const wantReferrers = REMOVES_REFERRERS.has(type);
-      // For the warning only, a registry that cannot list referrers is not an error.
-      const referrers = await reg.client.referrers(ref, digest, { signal: ctx.signal }).catch((e: unknown) => {
-        if (wantReferrers) throw e;
-        return [];
-      });
-      if (!wantReferrers) {
-        if (referrers.length > 0) {
-          bar.clear();
-          warn(ctx, 'image has referrers, consider using --referrer');
-        }
-      } else if (referrers.length > 0) {
+      if (REMOVES_REFERRERS.has(type)) {
         const remove = async (target: ImageReference): Promise<boolean> => {
+          bar.update(done++, total);
           const name = formatReference(target);
           try {
             await reg.client.deleteManifest(target, { signal: ctx.signal });
-            bar.clear();
-            info(ctx, `Removed ${name} from ${input}`);
-            removed.push(name);
+            gone(name);
             return true;
           } catch (e) {
-            if (isNotFound(e)) return false;
-            bar.clear();
-            ctx.stderr.write(`could not delete ${name} from ${input}\n: ${(e as Error).message}\n`);
-            failed.push({ reference: name, error: (e as Error).message });
+            if (!isNotFound(e)) report(name, e);
             return false;
           }
         };
-        // Without the referrers API the list came from the fallback index (tag sha256-<hex>): like
-        // cosign 3.1, delete that index first, then each referrer. When the index cannot be deleted,
-        // each removed referrer is taken out of it instead (a conditional update).
-        let indexGone = true;
-        if (reg.client.supportsReferrersApi(ref.registry) === false) {
-          const { referrersFallbackTag } = await import('../../oci/manifest.js');
-          const fallback = withTag(ref, referrersFallbackTag(digest));
-          try {
-            const index = await reg.client.getManifest(fallback, { signal: ctx.signal });
-            indexGone = await remove(withDigest(ref, index.digest));
-          } catch (e) {
-            if (!isNotFound(e)) throw e;
-          }
-        }
-        for (const [i, d] of referrers.entries()) {
-          bar.update(i, referrers.length);
-          await remove(withDigest(ref, d.digest));
-          if (!indexGone) await reg.client.removeFallbackReferrer(ref, digest, d.digest, { signal: ctx.signal });
+        // When the fallback index cannot be deleted, each removed bundle is taken out of it instead (a
+        // conditional update), so that the index does not list what is gone.
+        const indexGone = fallbackIndex === undefined || (await remove(fallbackIndex));
+        for (const target of bundles) {
+          const ok = await remove(target);
+          if (ok && !indexGone) await reg.client.removeFallbackReferrer(ref, digest, target.digest as Digest, { signal: ctx.signal });
         }
       }
     } finally {

@@ -19,6 +19,8 @@ const TITLES: Readonly<Record<Kind, string>> = {
 };
 /** The annotation cosign 3 puts on a Sigstore bundle referrer: the statement's predicate type. */
 const PREDICATE_TYPE = 'dev.sigstore.bundle.predicateType';
+/** cosign 3.1's deprecation message of `--experimental-oci11`. */
+const OCI11_DEPRECATION = 'OCI referrers will be the default behavior in future versions';
 const JSON_KEYS: Readonly<Record<Kind, string>> = { sig: 'signatures', att: 'attestations', sbom: 'sboms' };
 
 function layerLines(digests: readonly string[]): string {
@@ -35,11 +37,34 @@ export const command: Command = {
   cosign-ts tree --output json <IMAGE>`,
   flags: [
     ...REGISTRY_FLAGS,
-    { name: 'experimental-oci11', type: 'boolean', default: false, help: 'accepted for compatibility: referrers are always listed' },
+    {
+      name: 'registry-referrers-mode',
+      type: 'string',
+      default: '',
+      values: ['legacy', 'oci-1-1'],
+      help: 'mode for fetching references from the registry. allowed: legacy, oci-1-1',
+    },
+    {
+      name: 'experimental-oci11',
+      type: 'boolean',
+      default: true,
+      help: 'set to false to ignore OCI 1.1 behavior (deprecated: OCI referrers will be the default behavior in future versions)',
+    },
     OUTPUT_FLAG,
   ],
   args: { min: 1, max: 1 },
   async run(ctx, flags) {
+    // cosign 3.1 refuses the oci-1-1 mode unless COSIGN_EXPERIMENTAL is true (Go's strconv.ParseBool)
+    if (flags.str('registry-referrers-mode') === 'oci-1-1' && !['1', 't', 'T', 'TRUE', 'true', 'True'].includes(ctx.env.COSIGN_EXPERIMENTAL ?? ''))
+      throw new CliError(
+        'invalid argument "oci-1-1" for "--registry-referrers-mode" flag: in order to use  mode "oci-1-1", you must set COSIGN_EXPERIMENTAL=1',
+        1,
+        'USAGE',
+      );
+    // cobra's notice for a deprecated flag, whatever its value (cosign 3.1 deprecates --experimental-oci11)
+    if (flags.has('experimental-oci11')) ctx.stderr.write(`Flag --experimental-oci11 has been deprecated, ${OCI11_DEPRECATION}\n`);
+    // As cosign 3.1: referrers are listed unless --experimental-oci11=false (and no --registry-referrers-mode=oci-1-1).
+    const listReferrers = flags.bool('experimental-oci11') || flags.str('registry-referrers-mode') === 'oci-1-1';
     const json = flags.str('output') === 'json';
     const ref = await parseImage(flags.args[0] as string);
     const { formatReference, withDigest } = await import('../../reference.js');
@@ -67,21 +92,24 @@ export const command: Command = {
       }
     }
     const referrers: Array<{ artifactType: string; reference: string; layers: string[] }> = [];
+    // Listed where cosign 3.1 lists them (COSIGN_REPOSITORY when set), fetched from the image's repository.
     let referrerList: Awaited<ReturnType<typeof reg.client.referrers>> = [];
-    try {
-      referrerList = await reg.client.referrers(ref, digest, { signal: ctx.signal });
-    } catch (e) {
-      ctx.stderr.write(`Error fetching referrers of ${formatReference(withDigest(ref, digest))}: ${(e as Error).message}\n`);
+    if (listReferrers) {
+      try {
+        referrerList = await reg.client.referrers(reg.signatureRepository ?? ref, digest, { signal: ctx.signal });
+      } catch (e) {
+        throw new CliError(`getting referrers: ${(e as Error).message}`);
+      }
     }
     for (const r of referrerList) {
-      if ((r.artifactType ?? '') === '' && r.annotations?.[PREDICATE_TYPE] === undefined) continue;
+      if ((r.artifactType ?? '') === '') continue;
       const artifactRef = withDigest(ref, r.digest);
       try {
         const m = await reg.client.getManifest(artifactRef, { signal: ctx.signal });
         const parsed = parseManifest(m.bytes, m.mediaType, `manifest ${formatReference(artifactRef)}`);
-        // cosign 3 names a Sigstore bundle by its predicate type, also when the listing is the fallback tag
-        // index (whose entries carry neither that annotation nor the bundle's artifact type).
-        const type = r.annotations?.[PREDICATE_TYPE] ?? parsed.annotations?.[PREDICATE_TYPE] ?? (r.artifactType as string);
+        // cosign 3 names a Sigstore bundle by the predicate type its manifest carries, also when the listing is
+        // the fallback tag index (whose entries carry neither that annotation nor the bundle's artifact type).
+        const type = parsed.annotations?.[PREDICATE_TYPE] ?? (r.artifactType as string);
         referrers.push({ artifactType: type, reference: formatReference(artifactRef), layers: parsed.layers.map((l) => l.digest) });
       } catch (e) {
         ctx.stderr.write(`Error fetching artifact ${formatReference(artifactRef)}: ${(e as Error).message}\n`);

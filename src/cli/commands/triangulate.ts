@@ -17,6 +17,10 @@ const KINDS: Readonly<Record<string, Kind>> = { signature: 'sig', attestation: '
 const DEPRECATION =
   'Command "triangulate" is deprecated, triangulate will be removed in v4.0.0 (see https://github.com/sigstore/cosign/issues/4696). Instead, please use `oras discover` or `cosign tree` to show referring artifacts\n';
 
+/** What cosign 3.1 prints on stderr for `--type sbom`. */
+const SBOM_DEPRECATION =
+  'WARNING: SBOM attachments are deprecated and support will be removed in a Cosign release soon after 2024-02-22 (see https://github.com/sigstore/cosign/issues/2755). Instead, please use SBOM attestations.';
+
 export const command: Command = {
   name: 'triangulate',
   short: 'Outputs the located cosign image reference. This is the location where cosign stores the specified artifact type.',
@@ -47,10 +51,17 @@ export const command: Command = {
     const type = flags.str('type');
     if (type !== 'digest' && KINDS[type] === undefined) throw new CliError(`unknown attachment type ${type}`);
     const ref = await parseImage(flags.args[0] as string);
+    if (type === 'sbom') ctx.stderr.write(`${SBOM_DEPRECATION}\n`);
     const reg = await registrySettings(ctx, flags);
     const digest = await digestOf(reg, ref, ctx.signal);
-    const { formatReference, withDigest } = await import('../../reference.js');
-    const result = type === 'digest' ? formatReference(withDigest(ref, digest)) : formatReference(await attachmentRef(reg, ref, digest, KINDS[type] as Kind));
+    const { formatReference } = await import('../../reference.js');
+    const { parseDigest } = await import('../../digest.js');
+    // `digest`: as cosign 3.1, in COSIGN_REPOSITORY when set, with the attachment tag prefix before the digest.
+    const { algorithm, hex } = parseDigest(digest);
+    const result =
+      type === 'digest'
+        ? `${(reg.signatureRepository ?? ref).name}@${reg.tagPrefix}${algorithm}:${hex}`
+        : formatReference(await attachmentRef(reg, ref, digest, KINDS[type] as Kind));
     out(ctx, flags.str('output') === 'json' ? `${JSON.stringify({ reference: result, digest, type })}\n` : `${result}\n`);
     return 0;
   },

@@ -1,10 +1,12 @@
 /**
  * `cosign-ts clean` through the built bin on the in-process registry (referrers API): `--type all` (the
- * default) removes the legacy `.sig` tag's manifest and every OCI 1.1 referrer, each reported as
- * `Removed …`; `--type referrer` removes only referrers; `--type signature` leaves referrers and warns.
+ * default) removes the legacy `.sig` tag's manifest and every Sigstore bundle referrer, each reported as
+ * `Removed …`; `--type referrer` removes only those; `--type signature` leaves referrers and warns; other
+ * referrers (not bundles) stay, as with cosign 3.1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRegistry, type TestRegistry } from '../../../src/testing/index.js';
+import { pushBlob, pushManifest, sha256Digest } from '../../helpers/real/image.js';
 import { cli, ensureBuilt, pushTinyImage, tempDir } from '../helpers.js';
 
 const PW = { COSIGN_PASSWORD: 'test-pw' };
@@ -76,22 +78,49 @@ describe('clean on a registry with the referrers API', () => {
     const before = await referrersOf('clean/sig', digest);
     const c = await run(['clean', '-f', '--type', 'signature', ref]);
     expect(c.code, c.stderr).toBe(0);
-    expect(c.stderr).toBe(`Removed ${reg.host}/clean/sig:sha256-${digest.slice(7)}.sig from ${ref}\nWARNING: image has referrers, consider using --referrer\n`);
+    // cosign 3.1's order: the warning, then the removals
+    expect(c.stderr).toBe(`WARNING: image has referrers, consider using --referrer\nRemoved ${reg.host}/clean/sig:sha256-${digest.slice(7)}.sig from ${ref}\n`);
     expect(await referrersOf('clean/sig', digest)).toEqual(before);
   }, 60_000);
 
-  it('an image without referrers: --type signature prints no warning', async () => {
+  it('an image without referrers: --type signature still warns, as cosign 3.1 (its referrers index is never nil)', async () => {
     const digest = await pushTinyImage(reg.url, 'clean/none', 'v1');
     const ref = `${reg.host}/clean/none@${digest}`;
     expect((await run([...SIGN, ref])).code).toBe(0);
     const c = await run(['clean', '-f', '--type', 'signature', ref]);
     expect(c.code, c.stderr).toBe(0);
-    expect(c.stderr).toBe(`Removed ${reg.host}/clean/none:sha256-${digest.slice(7)}.sig from ${ref}\n`);
+    expect(c.stderr).toBe(
+      `WARNING: image has referrers, consider using --referrer\nRemoved ${reg.host}/clean/none:sha256-${digest.slice(7)}.sig from ${ref}\n`,
+    );
+  }, 60_000);
+
+  it('a referrer that is not a Sigstore bundle (an SBOM artifact) stays, as with cosign 3.1', async () => {
+    const { ref, digest } = await signedImage('clean/other');
+    const sbom = Buffer.from('{"spdxVersion":"SPDX-2.3"}');
+    const empty = Buffer.from('{}');
+    await pushBlob(reg.url, 'clean/other', sbom);
+    await pushBlob(reg.url, 'clean/other', empty);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/spdx+json',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', size: 2, digest: sha256Digest(empty) },
+        layers: [{ mediaType: 'application/spdx+json', size: sbom.length, digest: sha256Digest(sbom) }],
+        subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 0, digest },
+      }),
+    );
+    const other = await pushManifest(reg.url, 'clean/other', sha256Digest(manifest), manifest, 'application/vnd.oci.image.manifest.v1+json');
+    expect(await referrersOf('clean/other', digest)).toHaveLength(2);
+    const c = await run(['clean', '-f', '--type', 'referrer', ref]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr.match(/^Removed /gm)).toHaveLength(1);
+    expect(await referrersOf('clean/other', digest)).toEqual([other]);
   }, 60_000);
 
   it('the prompt for --type referrer', async () => {
     const c = await cli(['clean', '--type', 'referrer', `${reg.host}/clean/none:v1`], { cwd: dir, env: PW, input: 'n\n' });
     expect(c.code).toBe(1);
-    expect(c.stderr).toContain('WARNING: this will remove all referrers from the image\n');
+    expect(c.stderr).toContain('WARNING: this will remove all referrer attestations and/or signatures from the image\n');
   });
 });

@@ -8,3 +8,4 @@ export * from './registry.js';
 export * from './tools.js';
 export * from './image.js';
 export * from './podman.js';
+export * from './cosign3.js';
