@@ -119,14 +119,22 @@ export async function registrySettings(ctx: CliContext, flags: Flags, options: {
         : undefined;
   const dockerConfig = oci.dockerConfigKeychain(ctx.env.DOCKER_CONFIG === undefined ? {} : { configDir: ctx.env.DOCKER_CONFIG });
   // --k8s-keychain: go-containerregistry's k8schain.NewNoClient (docker config, then Google, ECR, ACR,
-  // GitHub); as in cosign, it takes precedence over --registry-username/password/token.
-  const k8s = flags.bool('k8s-keychain')
-    ? oci.k8sNoClientKeychain({
-        ...(ctx.env.DOCKER_CONFIG === undefined ? {} : { dockerConfigDir: ctx.env.DOCKER_CONFIG }),
-        github: { env: ctx.env },
-        onError: (e) => debug(ctx, `k8s keychain: ${e.message} (continuing anonymously)`),
-      })
-    : undefined;
+  // GitHub); as in cosign, it takes precedence over --registry-username/password/token. Inside a pod
+  // (KUBERNETES_SERVICE_HOST), the pod's service account pull secrets come first, read with the webhook's code.
+  const k8sOptions = {
+    ...(ctx.env.DOCKER_CONFIG === undefined ? {} : { dockerConfigDir: ctx.env.DOCKER_CONFIG }),
+    github: { env: ctx.env },
+    onError: (e: Error) => debug(ctx, `k8s keychain: ${e.message} (continuing anonymously)`),
+  };
+  const k8s = !flags.bool('k8s-keychain')
+    ? undefined
+    : ctx.env.KUBERNETES_SERVICE_HOST
+      ? oci.podKeychain({
+          ...k8sOptions,
+          onSecretsError: (e) =>
+            debug(ctx, `k8s keychain: pull secrets not read: ${e instanceof Error ? e.message : 'error'} (docker config and cloud credentials only)`),
+        })
+      : oci.k8sNoClientKeychain(k8sOptions);
   const client = new oci.RegistryClient({
     keychain: k8s ?? (explicit === undefined ? dockerConfig : oci.chainKeychains(explicit, dockerConfig)),
     allowHttp: flags.bool('allow-http-registry'),

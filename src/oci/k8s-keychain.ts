@@ -63,6 +63,53 @@ export function k8sNoClientKeychain(options: K8sNoClientKeychainOptions = {}): K
   return chainKeychains(dockerConfigKeychain(options.dockerConfigDir === undefined ? {} : { configDir: options.dockerConfigDir }), cloudKeychain(options));
 }
 
+/** Where a pod's service account token is mounted. */
+export const POD_SERVICE_ACCOUNT_TOKEN_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** Options of {@link podKeychain}. */
+export interface PodKeychainOptions extends Omit<K8sKeychainOptions, 'namespace' | 'serviceAccount'> {
+  /** The mounted service account token (default {@link POD_SERVICE_ACCOUNT_TOKEN_FILE}). */
+  readonly tokenFile?: string;
+  /** Told when the pod's pull secrets cannot be read; {@link k8sNoClientKeychain} is used instead. */
+  readonly onSecretsError?: (error: unknown) => void;
+}
+
+/**
+ * The keychain of the pod this process runs in: its service account's pull secrets (the namespace and name come
+ * from the mounted token's `sub`, `system:serviceaccount:NS:NAME`), read through the Kubernetes API with the same
+ * code as the admission webhook ({@link k8sKeychain}), then {@link k8sNoClientKeychain}. Read on the first
+ * `resolve`; when there is no token or the secrets cannot be read, only {@link k8sNoClientKeychain} is used and
+ * `onSecretsError` is told. The CLI's `--k8s-keychain` uses it inside a cluster.
+ */
+export function podKeychain(options: PodKeychainOptions = {}): Keychain {
+  const { tokenFile, onSecretsError, ...rest } = options;
+  const fallback = k8sNoClientKeychain(rest);
+  let inner: Promise<Keychain> | undefined;
+  const load = async (): Promise<Keychain> => {
+    try {
+      const token = String(await readFileLimited(tokenFile ?? POD_SERVICE_ACCOUNT_TOKEN_FILE, 64 * 1024, 'service account token')).trim();
+      let sub: unknown;
+      try {
+        sub = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown }).sub;
+      } catch {
+        sub = undefined;
+      }
+      const m = typeof sub === 'string' ? /^system:serviceaccount:([a-z0-9.-]{1,253}):([a-z0-9.-]{1,253})$/.exec(sub) : null;
+      if (m === null) throw fail('BAD_INPUT', 'service account token: its subject is not system:serviceaccount:NAMESPACE:NAME');
+      return await k8sKeychain({ ...rest, namespace: m[1] as string, serviceAccount: m[2] as string });
+    } catch (e) {
+      onSecretsError?.(e);
+      return fallback;
+    }
+  };
+  return {
+    async resolve(registry, repository, context) {
+      inner ??= load();
+      return (await inner).resolve(registry, repository, context);
+    },
+  };
+}
+
 /**
  * go-containerregistry's `k8schain.New`: the pull secrets of {@link K8sKeychainOptions.imagePullSecrets}
  * and of the service account (read now, through the Kubernetes API), and {@link K8sKeychainOptions.secretFiles},

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCosignError } from '../../src/errors.js';
 import { RegistryClient } from '../../src/oci/client.js';
-import { k8sKeychain, k8sNoClientKeychain, parsePullSecret, pullSecretKeychain } from '../../src/oci/k8s-keychain.js';
+import { k8sKeychain, k8sNoClientKeychain, parsePullSecret, podKeychain, pullSecretKeychain } from '../../src/oci/k8s-keychain.js';
 import { parseReference } from '../../src/reference.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
 import { K8sApiServer } from '../kms/servers/k8s-api.js';
@@ -160,5 +160,49 @@ describe('k8sKeychain against a local Kubernetes API', () => {
     expect(await kc.resolve('ghcr.io', 'x')).toEqual({ username: 'unset', password: 'ghs_t' });
     expect(await kc.resolve('other.example', 'x')).toBeUndefined();
     expect(api.calls.length).toBe(before);
+  });
+});
+
+describe('podKeychain: the service account of the pod this process runs in', () => {
+  let api: K8sApiServer;
+  let dir: string;
+  const jwt = (claims: Record<string, unknown>): string =>
+    `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+  beforeAll(async () => {
+    api = await K8sApiServer.start();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'podkc-'));
+    api.secrets.set('ci/runner-cred', { '.dockerconfigjson': dockerconfigjson({ 'ci.example': { auth: basic('runner', 'runnerpw') } }) });
+    api.secretTypes.set('ci/runner-cred', 'kubernetes.io/dockerconfigjson');
+    api.serviceAccounts.set('ci/runner', ['runner-cred']);
+  });
+  afterAll(async () => {
+    await api.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reads the pull secrets of the token's service account on first use, once", async () => {
+    const tokenFile = path.join(dir, 'token');
+    await writeFile(tokenFile, jwt({ sub: 'system:serviceaccount:ci:runner' }));
+    const kc = podKeychain({ tokenFile, kubeconfig: api.kubeconfig(), dockerConfigDir: dir });
+    const before = api.calls.length;
+    expect(await kc.resolve('ci.example', 'app')).toEqual({ username: 'runner', password: 'runnerpw' });
+    expect(await kc.resolve('other.example', 'app')).toBeUndefined();
+    expect(api.calls.slice(before)).toEqual(['GET /api/v1/namespaces/ci/serviceaccounts/runner', 'GET /api/v1/namespaces/ci/secrets/runner-cred']);
+  });
+
+  it('no token, or a token of no service account: docker config and cloud credentials only, and the reason is told', async () => {
+    const errors: unknown[] = [];
+    const missing = podKeychain({
+      tokenFile: path.join(dir, 'missing'),
+      kubeconfig: api.kubeconfig(),
+      dockerConfigDir: dir,
+      onSecretsError: (e) => errors.push(e),
+    });
+    expect(await missing.resolve('ci.example', 'app')).toBeUndefined();
+    const userToken = path.join(dir, 'user-token');
+    await writeFile(userToken, jwt({ sub: 'alice' }));
+    const user = podKeychain({ tokenFile: userToken, kubeconfig: api.kubeconfig(), dockerConfigDir: dir, onSecretsError: (e) => errors.push(e) });
+    expect(await user.resolve('ci.example', 'app')).toBeUndefined();
+    expect(errors.length).toBe(2);
   });
 });
