@@ -141,6 +141,24 @@ export function certificateSummary(cert: X509Certificate): CertificateSummary {
 }
 
 /**
+ * The `optional` fields `cosign verify` adds for a certificate (`PrintVerification`): `Issuer`,
+ * `Subject`, and the GitHub workflow fields present (`githubWorkflowName`, `githubWorkflowRef`,
+ * `githubWorkflowRepository`, `githubWorkflowSha`, `githubWorkflowTrigger`).
+ */
+export function certificateOutputFields(summary: CertificateSummary): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (summary.issuer !== undefined) out.Issuer = summary.issuer;
+  if (summary.subject !== undefined) out.Subject = summary.subject;
+  const gw = summary.githubWorkflow;
+  if (gw.name !== undefined) out.githubWorkflowName = gw.name;
+  if (gw.ref !== undefined) out.githubWorkflowRef = gw.ref;
+  if (gw.repository !== undefined) out.githubWorkflowRepository = gw.repository;
+  if (gw.sha !== undefined) out.githubWorkflowSha = gw.sha;
+  if (gw.trigger !== undefined) out.githubWorkflowTrigger = gw.trigger;
+  return out;
+}
+
+/**
  * Why `summary` does not satisfy `identity`, or undefined when it does. Exact values are compared
  * with string equality (never as regular expressions); the `-regexp` forms are unanchored searches;
  * the subject matches when any SAN does.
