@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each against a baseline measured in the same run.
- * Sections can be picked: `npm run bench -- offline registry` (offline, decrypt, registry, memory, kms, cli, batch, killer, bundle).
+ * Sections can be picked: `npm run bench -- offline registry` (offline, decrypt, registry, memory, kms, cli, batch, killer, bundle, keyless).
  * After the sections ran, the chart of their results (bench/chart.ts) is written to docs/bench.svg;
  * `--svg=PATH` or `BENCH_SVG=PATH` writes it elsewhere, `--no-svg` (or `BENCH_SVG=`) not at all.
  */
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { renderChart, type ScenarioResult } from './chart.js';
 import { table, type BenchSection } from './lib.js';
 
-const SECTIONS = ['offline', 'decrypt', 'registry', 'memory', 'kms', 'cli', 'batch', 'killer', 'bundle'] as const;
+const SECTIONS = ['offline', 'decrypt', 'registry', 'memory', 'kms', 'cli', 'batch', 'killer', 'bundle', 'keyless'] as const;
 const args = process.argv.slice(2).filter((a) => a !== '--');
 const wanted = new Set(args.filter((a) => !a.startsWith('-')));
 const unknown = [...wanted].filter((w) => !(SECTIONS as readonly string[]).includes(w));
@@ -75,6 +75,10 @@ if (want('killer')) {
 if (want('bundle')) {
   const { benchBundle } = await import('./bundle.js');
   section('cosign v3 bundle (OCI referrer) vs legacy .sig: verify, per image, in-process registry with and without the referrers API', await benchBundle());
+}
+if (want('keyless')) {
+  const { benchKeyless } = await import('./keyless.js');
+  section('Offline keyless verify of one legacy .sig (Fulcio chain, SCT, Rekor SET, signature) vs the raw signature checks', await benchKeyless());
 }
 if (svgPath !== undefined) {
   const svg = renderChart(results, {

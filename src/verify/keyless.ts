@@ -31,7 +31,7 @@ import { sigstoreBundle, sigstoreCore, sigstoreVerify } from '../internal/deps.j
 import { parseJson } from '../json/strict.js';
 import { PublicKeyVerifier } from '../keys/verify.js';
 import { compileIdentityRegExp, type IdentityAuthority } from './authority.js';
-import type { SigstoreTrust } from './trust.js';
+import { memoizeCertificate, type SigstoreTrust } from './trust.js';
 
 /** How keyless signatures are verified. */
 export interface KeylessOptions {
@@ -251,7 +251,7 @@ function mapVerifyError(e: unknown, what: string): never {
 
 function parseCert(pem: string, what: string): X509Certificate {
   try {
-    return sigstoreCore().X509Certificate.parse(pem);
+    return memoizeCertificate(sigstoreCore().X509Certificate.parse(pem));
   } catch (cause) {
     throw fail('CERTIFICATE_INVALID', `${what}: not a PEM X.509 certificate`, { cause });
   }
@@ -428,6 +428,7 @@ export function verifySigstoreBundle(bundleJson: unknown, identities: ReadonlyAr
   }
   let trust = o.trust;
   entity = dropUnverifiableTimestamps(entity, trust);
+  if (entity.key.$case === 'certificate') entity = { ...entity, key: { $case: 'certificate', certificate: memoizeCertificate(entity.key.certificate) } };
   if (entity.key.$case === 'certificate' && o.ignoreSct === true)
     entity = { ...entity, key: { $case: 'certificate', certificate: withoutSctCheck(entity.key.certificate) } };
   if (entity.key.$case === 'public-key') {

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { TrustMaterial } from '@sigstore/verify';
 import { rekorKey, type RekorKey } from '../artifact/rekor.js';
 import { fail, isCosignError } from '../errors.js';
@@ -39,7 +39,113 @@ export interface SigstoreTrust {
   readonly rekorKeys: ReadonlyArray<RekorKey>;
 }
 
+type CoreCertificate = TrustMaterial['certificateAuthorities'][number]['certChain'][number];
+
+const memoized = new WeakSet<object>();
+
+/**
+ * Make a parsed `@sigstore/core` certificate cheap to use again: its DER encodings (the whole
+ * certificate, and the TBS part its signature covers) are computed once instead of re-encoded from
+ * the ASN.1 tree at every `equals`, `verify` and `clone` (most of the cost of a chain check), and
+ * `clone()` parses the cached DER. The certificate must not be mutated afterwards (`@sigstore/verify`
+ * mutates only clones).
+ * @internal
+ */
+export function memoizeCertificate<T extends CoreCertificate>(cert: T): T {
+  if (memoized.has(cert)) return cert;
+  memoized.add(cert);
+  for (const obj of [cert.root, cert.root.subs[0]]) {
+    if (obj === undefined) continue;
+    const encode = obj.toDER.bind(obj);
+    let der: Buffer | undefined;
+    Object.defineProperty(obj, 'toDER', { value: () => (der ??= encode()), configurable: true });
+  }
+  const proto = Object.getPrototypeOf(cert) as object;
+  const spki = Object.getOwnPropertyDescriptor(proto, 'publicKey')?.get;
+  let publicKey: Buffer | undefined;
+  if (spki !== undefined) Object.defineProperty(cert, 'publicKey', { get: () => (publicKey ??= spki.call(cert) as Buffer), configurable: true });
+  // The signature check through node:crypto on the cached DER (OpenSSL parses it once), with the
+  // answer kept per issuer: trusted certificates are checked against each other once.
+  let native: NodeX509Certificate | undefined;
+  const results = new WeakMap<object, boolean>();
+  Object.defineProperty(cert, 'verify', {
+    value: (issuer?: CoreCertificate): boolean => {
+      const by = issuer ?? cert;
+      let ok = results.get(by);
+      if (ok === undefined) {
+        try {
+          native ??= new NodeX509Certificate(cert.root.toDER());
+          ok = native.verify(createPublicKey({ key: by.publicKey, format: 'der', type: 'spki' }));
+        } catch {
+          ok = false;
+        }
+        results.set(by, ok);
+      }
+      return ok;
+    },
+    configurable: true,
+  });
+  // `@sigstore/verify` clones the leaf to strip its SCT extension and re-encode the TBS (RFC 6962
+  // precertificate): the clone's nodes outside the edited path get their DER from the original bytes.
+  Object.defineProperty(cert, 'clone', {
+    value: (): T => {
+      const der = cert.root.toDER();
+      const copy = (cert.constructor as unknown as { parse(b: Buffer): T }).parse(Buffer.from(der));
+      seedDer(copy, der);
+      return copy;
+    },
+    configurable: true,
+  });
+  return cert;
+}
+
+type Asn1 = CoreCertificate['root'];
+
+function derLength(n: number): number {
+  if (n < 0x80) return 1;
+  let bytes = 0;
+  for (let x = n; x > 0; x = Math.floor(x / 256)) bytes++;
+  return 1 + bytes;
+}
+
+/** Encoded size of a node as `toDER` encodes it (one-byte tags, definite DER lengths). */
+function nodeSizes(node: Asn1, sizes: Map<Asn1, number>): number {
+  const content = node.subs.length > 0 ? node.subs.reduce((a, sub) => a + nodeSizes(sub, sizes), 0) : node.value.length;
+  const size = 1 + derLength(content) + content;
+  sizes.set(node, size);
+  return size;
+}
+
+/**
+ * Give each node of a freshly parsed certificate its DER slice of `der`, except the nodes a caller
+ * may edit (the root, the TBS, the extensions' [3] wrapper and sequence), which still encode from
+ * their children. Skipped (nothing seeded) if the sizes do not add up to `der`.
+ */
+function seedDer(cert: CoreCertificate, der: Buffer): void {
+  const sizes = new Map<Asn1, number>();
+  if (nodeSizes(cert.root, sizes) !== der.length) return;
+  const tbs = cert.root.subs[0];
+  const ext3 = tbs?.subs.find((sub) => sub.tag.isContextSpecific(0x03));
+  const editable = new Set<Asn1 | undefined>([cert.root, tbs, ext3, ext3?.subs[0]]);
+  const walk = (node: Asn1, offset: number): void => {
+    const size = sizes.get(node) ?? 0;
+    if (!editable.has(node)) {
+      const slice = der.subarray(offset, offset + size);
+      Object.defineProperty(node, 'toDER', { value: () => slice, configurable: true });
+      return;
+    }
+    const content = node.subs.length > 0 ? node.subs.reduce((a, sub) => a + (sizes.get(sub) ?? 0), 0) : node.value.length;
+    let at = offset + 1 + derLength(content);
+    for (const sub of node.subs) {
+      walk(sub, at);
+      at += sizes.get(sub) ?? 0;
+    }
+  };
+  walk(cert.root, 0);
+}
+
 function toTrust(material: TrustMaterial, source: string): SigstoreTrust {
+  for (const ca of [...material.certificateAuthorities, ...material.timestampAuthorities]) for (const c of ca.certChain) memoizeCertificate(c);
   const rekorKeys: RekorKey[] = [];
   for (const t of material.tlogs) {
     if (t.publicKey.asymmetricKeyType !== 'ec') continue; // Rekor v2 Ed25519 logs have no SETs
