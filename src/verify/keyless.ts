@@ -67,7 +67,7 @@ const OID = {
 export interface CertificateSummary {
   /** OIDC issuer: extension 1.3.6.1.4.1.57264.1.1 (raw), else 1.3.6.1.4.1.57264.1.8 (UTF8String). */
   readonly issuer?: string;
-  /** cosign's `Subject`: the first email SAN, else the first URI SAN, else the Fulcio otherName. */
+  /** cosign's `Subject`: the first SAN in Go's order (DNS names, emails, IP addresses, URIs, Fulcio otherName). */
   readonly subject?: string;
   /** Every SAN (emails, URIs, DNS names, IP addresses, Fulcio otherName), matched by the identity flags. */
   readonly sans: ReadonlyArray<string>;
@@ -85,7 +85,8 @@ export function certificateSummary(cert: X509Certificate): CertificateSummary {
   const emails: string[] = [];
   const uris: string[] = [];
   const others: string[] = [];
-  const sans: string[] = [];
+  const dns: string[] = [];
+  const ips: string[] = [];
   for (const gn of cert.extSubjectAltName?.valueObj.subs[0]?.subs ?? []) {
     if (!gn.tag.isContextSpecific()) continue;
     switch (gn.tag.number) {
@@ -105,22 +106,23 @@ export function certificateSummary(cert: X509Certificate): CertificateSummary {
         emails.push(gn.value.toString('utf8'));
         break;
       case 2:
-        sans.push(gn.value.toString('utf8'));
+        dns.push(gn.value.toString('utf8'));
         break;
       case 6:
         uris.push(gn.value.toString('utf8'));
         break;
       case 7: {
         const b = gn.value;
-        if (b.length === 4) sans.push([...b].join('.'));
-        else if (b.length === 16) sans.push((b.toString('hex').match(/.{4}/g) ?? []).join(':'));
+        if (b.length === 4) ips.push([...b].join('.'));
+        else if (b.length === 16) ips.push((b.toString('hex').match(/.{4}/g) ?? []).join(':'));
         break;
       }
       default:
         break;
     }
   }
-  sans.unshift(...emails, ...uris, ...others);
+  // cryptoutils.GetSubjectAlternateNames order: DNS names, emails, IP addresses, URIs, otherName.
+  const sans = [...dns, ...emails, ...ips, ...uris, ...others];
   let issuer = rawExt(cert, OID.issuerV1);
   if (issuer === undefined) {
     const v2 = cert.extension(OID.issuerV2);
@@ -131,7 +133,7 @@ export function certificateSummary(cert: X509Certificate): CertificateSummary {
     const v = rawExt(cert, OID[k]);
     if (v !== undefined) githubWorkflow[k] = v;
   }
-  const subject = emails[0] ?? uris[0] ?? others[0];
+  const subject = sans[0];
   return Object.freeze({
     ...(issuer === undefined ? {} : { issuer }),
     ...(subject === undefined ? {} : { subject }),
@@ -141,20 +143,30 @@ export function certificateSummary(cert: X509Certificate): CertificateSummary {
 }
 
 /**
- * The `optional` fields `cosign verify` adds for a certificate (`PrintVerification`): `Issuer`,
- * `Subject`, and the GitHub workflow fields present (`githubWorkflowName`, `githubWorkflowRef`,
- * `githubWorkflowRepository`, `githubWorkflowSha`, `githubWorkflowTrigger`).
+ * The `optional` fields `cosign verify` adds for a certificate (`PrintVerification`): `Subject`
+ * (always, `""` without a SAN), `Issuer` and `1.3.6.1.4.1.57264.1.1`, and for each GitHub workflow
+ * extension present both its name (`githubWorkflowTrigger`, …) and its OID (`1.3.6.1.4.1.57264.1.2`, …).
  */
 export function certificateOutputFields(summary: CertificateSummary): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (summary.issuer !== undefined) out.Issuer = summary.issuer;
-  if (summary.subject !== undefined) out.Subject = summary.subject;
-  const gw = summary.githubWorkflow;
-  if (gw.name !== undefined) out.githubWorkflowName = gw.name;
-  if (gw.ref !== undefined) out.githubWorkflowRef = gw.ref;
-  if (gw.repository !== undefined) out.githubWorkflowRepository = gw.repository;
-  if (gw.sha !== undefined) out.githubWorkflowSha = gw.sha;
-  if (gw.trigger !== undefined) out.githubWorkflowTrigger = gw.trigger;
+  const out: Record<string, string> = { Subject: summary.subject ?? '' };
+  if (summary.issuer !== undefined && summary.issuer !== '') {
+    out.Issuer = summary.issuer;
+    out[OID.issuerV1] = summary.issuer;
+  }
+  const names = {
+    trigger: 'githubWorkflowTrigger',
+    sha: 'githubWorkflowSha',
+    name: 'githubWorkflowName',
+    repository: 'githubWorkflowRepository',
+    ref: 'githubWorkflowRef',
+  };
+  for (const k of ['trigger', 'sha', 'name', 'repository', 'ref'] as const) {
+    const v = summary.githubWorkflow[k];
+    if (v !== undefined && v !== '') {
+      out[names[k]] = v;
+      out[OID[k]] = v;
+    }
+  }
   return out;
 }
 

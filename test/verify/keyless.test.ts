@@ -38,15 +38,25 @@ describe('certificateSummary', () => {
     expect(s.githubWorkflow.ref).toBe('refs/tags/v1.34.0');
     expect(s.githubWorkflow.trigger).toBe('push');
     const out = certificateOutputFields(s);
-    expect(Object.keys(out)).toEqual([
-      'Issuer',
-      'Subject',
-      'githubWorkflowName',
-      'githubWorkflowRef',
-      'githubWorkflowRepository',
-      'githubWorkflowSha',
-      'githubWorkflowTrigger',
-    ]);
+    // As cosign's PrintVerification: the friendly names and the OIDs.
+    expect(Object.keys(out).sort()).toEqual(
+      [
+        '1.3.6.1.4.1.57264.1.1',
+        '1.3.6.1.4.1.57264.1.2',
+        '1.3.6.1.4.1.57264.1.3',
+        '1.3.6.1.4.1.57264.1.4',
+        '1.3.6.1.4.1.57264.1.5',
+        '1.3.6.1.4.1.57264.1.6',
+        'Issuer',
+        'Subject',
+        'githubWorkflowName',
+        'githubWorkflowRef',
+        'githubWorkflowRepository',
+        'githubWorkflowSha',
+        'githubWorkflowTrigger',
+      ].sort(),
+    );
+    expect(out['1.3.6.1.4.1.57264.1.5']).toBe('kubewarden/kubewarden-controller');
     expect(out.Subject).toBe(GH_SAN);
   });
 });
@@ -117,7 +127,8 @@ describe('verifySigstoreBundleBytes and verifyKeylessLayer fail closed', () => {
     });
     const id = identityAuthority({ subject: 'qiwan@redhat.com', issuerRegExp: '.*' });
     expect(() => verifyKeylessLayer(layer, [id], { trust, ignoreSct: true })).toThrow(/no transparency-log bundle/);
-    expect(verifyKeylessLayer(layer, [id], { trust, ignoreSct: true, ignoreTlog: true }).certificate.subject).toBe('qiwan@redhat.com');
+    // cosign's Subject is the first SAN in Go's order: the DNS name before the email.
+    expect(verifyKeylessLayer(layer, [id], { trust, ignoreSct: true, ignoreTlog: true }).certificate.subject).toBe('myhost.example.com');
     // A DNS SAN is an identity too (cosign matches any SAN).
     expect(
       verifyKeylessLayer(layer, [identityAuthority({ subject: 'myhost.example.com', issuerRegExp: '.*' })], { trust, ignoreSct: true, ignoreTlog: true })
