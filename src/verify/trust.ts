@@ -42,6 +42,17 @@ export interface SigstoreTrust {
 type CoreCertificate = TrustMaterial['certificateAuthorities'][number]['certChain'][number];
 
 const memoized = new WeakSet<object>();
+const issuerKeys = new WeakMap<object, KeyObject>();
+
+/** The public key of a certificate as a KeyObject, imported once per certificate object. */
+function issuerKey(cert: CoreCertificate): KeyObject {
+  let k = issuerKeys.get(cert);
+  if (k === undefined) {
+    k = createPublicKey({ key: cert.publicKey, format: 'der', type: 'spki' });
+    issuerKeys.set(cert, k);
+  }
+  return k;
+}
 
 /**
  * Make a parsed `@sigstore/core` certificate cheap to use again: its DER encodings (the whole
@@ -75,7 +86,7 @@ export function memoizeCertificate<T extends CoreCertificate>(cert: T): T {
       if (ok === undefined) {
         try {
           native ??= new NodeX509Certificate(cert.root.toDER());
-          ok = native.verify(createPublicKey({ key: by.publicKey, format: 'der', type: 'spki' }));
+          ok = native.verify(issuerKey(by));
         } catch {
           ok = false;
         }
