@@ -19,7 +19,9 @@
  *   earlier build swapped in a hand-trimmed zod that lacked functions the slow paths call: valid but
  *   unusually formatted signatures were rejected by the bin only.) The tests run the bin itself
  *   (test/cli, test/interop, test/vectors/bin-vectors.test.ts, test/cli/main.bin-library.property.test.ts).
- * - Cloud SDKs and the Kubernetes client stay external and are `import()`ed only for their scheme.
+ * - Cloud SDKs (google-auth-library too) and the Kubernetes client stay external and are `import()`ed
+ *   only for their scheme or registry host; `@sigstore/sign` stays external too (`require()`d by keyless
+ *   signing only).
  *
  * The bundle is at the same depth as `dist/cli/commands/`, so `../../../package.json` (version)
  * resolves the same from both. The demo (`src/cli/demo.ts`) is part of the bundle, loaded with its verb.
@@ -36,7 +38,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist/cli/bundle');
-const external = ['@aws-sdk/*', '@google-cloud/*', '@azure/*', '@kubernetes/*'];
+// `@sigstore/sign` (keyless signing: Fulcio, Rekor, TSA clients) is required from node_modules like any
+// dependency: its HTTP stack (make-fetch-happen and its proxy agents) has optional `import()`s (kerberos)
+// that have no place in the bundle, and only `sign` without a key loads it.
+const external = ['@aws-sdk/*', '@google-cloud/*', '@azure/*', '@kubernetes/*', 'google-auth-library', '@sigstore/sign', '@sigstore/sign/*'];
 
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
@@ -84,7 +89,7 @@ let code = (await readFile(bundlePath, 'utf8')).replace(/^#!.*\n/, '');
 const dynamicImport = /(?<![\w$.])import\(/g;
 for (const m of code.matchAll(dynamicImport)) {
   const arg = code.slice(m.index + m[0].length, m.index + m[0].length + 80);
-  if (!/^("(@aws-sdk|@google-cloud|@azure|@kubernetes)\/[\w./-]+"|"node:[\w/]+")\)/.test(arg)) {
+  if (!/^("(@aws-sdk|@google-cloud|@azure|@kubernetes)\/[\w./-]+"|"google-auth-library"|"node:[\w/]+")\)/.test(arg)) {
     throw new Error(`build-cli: unexpected dynamic import in the bundle: import(${arg}`);
   }
 }

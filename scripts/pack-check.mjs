@@ -152,6 +152,21 @@ try {
   const killer = await sh(path.join(app, 'node_modules', '.bin', 'cosign-ts-killer'), ['--help'], { cwd: app });
   if (!/policy/.test(killer.stdout + killer.stderr)) fail(`cosign-ts-killer --help:\n${killer.stdout}${killer.stderr}`);
   process.stdout.write('cosign-ts-killer --help: ok\n');
+  const webhook = await sh(path.join(app, 'node_modules', '.bin', 'cosign-ts-webhook'), ['--help'], { cwd: app });
+  if (!/policy/.test(webhook.stdout + webhook.stderr)) fail(`cosign-ts-webhook --help:\n${webhook.stdout}${webhook.stderr}`);
+  process.stdout.write('cosign-ts-webhook --help: ok\n');
+  // keyless signing loads @sigstore/sign from node_modules (it is not in the bundle): it must be there and load;
+  // the Fulcio address refuses connections, so the run ends at the certificate request
+  const keyless = await run(
+    bin,
+    ['sign', '--identity-token', 'e30.eyJzdWIiOiJ4In0.x', '--fulcio-url', 'http://127.0.0.1:9', '--yes', `127.0.0.1:9/x@sha256:${'a'.repeat(64)}`],
+    { cwd: app, timeout: TIMEOUT, encoding: 'utf8', env: { ...process.env, SIGSTORE_ID_TOKEN: '' } },
+  ).then(
+    (r) => r,
+    (e) => e,
+  );
+  if (!/Fulcio certificate request/.test(`${keyless.stderr ?? ''}`)) fail(`cosign-ts sign (keyless) did not reach Fulcio:\n${keyless.stderr ?? ''}`);
+  process.stdout.write('cosign-ts sign (keyless, @sigstore/sign from node_modules): ok\n');
 
   const subpaths = Object.keys(pkg.exports)
     .filter((k) => k !== './package.json')

@@ -57,6 +57,8 @@ export const ERROR_CODES = [
   'IO_ERROR',
   'POLICY_INVALID',
   'UNSUPPORTED', // feature cosign has that we do not support yet
+  'NO_IDENTITY_TOKEN', // keyless signing found no OIDC identity token
+  'SIGSTORE_ERROR', // a Fulcio, Rekor or timestamp authority call failed or answered something unusable
   'USAGE', // CLI usage error
 ] as const;
 

@@ -12,7 +12,7 @@ import { MAX_CA_BUNDLE_BYTES, MAX_KEY_FILE_BYTES, readFileLimited } from '../int
 import type { ImageReference } from '../reference.js';
 import type { CliContext } from './context.js';
 import { debug } from './context.js';
-import { CliError, EXIT, unsupported } from './errors.js';
+import { CliError, EXIT } from './errors.js';
 import type { Flags } from './flags.js';
 import { parseGoBool } from './flags.js';
 
@@ -36,7 +36,6 @@ export function checkRegistryFlags(flags: Flags): void {
   if ((flags.str('registry-client-cert') === '') !== (flags.str('registry-client-key') === '')) {
     throw new CliError('--registry-client-cert and --registry-client-key must be given together', EXIT.ERROR, 'USAGE');
   }
-  if (flags.bool('k8s-keychain')) throw unsupported('--k8s-keychain');
 }
 
 /** Reads one PEM file of a TLS flag, bounded, checking that it parses. */
@@ -98,8 +97,16 @@ export async function registrySettings(ctx: CliContext, flags: Flags, options: {
       if (isCosignError(e, 'TOO_LARGE')) throw new CliError(`reading --registry-cacert: ${e.message}`, EXIT.ERROR, 'TOO_LARGE', { cause: e });
       throw new CliError(`reading --registry-cacert ${caFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
+    const { assertCertificates } = await import('../oci/transport.js');
+    try {
+      assertCertificates(ca, `--registry-cacert ${caFile}`);
+    } catch (e) {
+      throw new CliError((e as Error).message, EXIT.ERROR, 'BAD_INPUT');
+    }
   }
-  const tls = await clientTls(flags);
+  const mtls = await clientTls(flags);
+  // Like cosign (Go's RootCAs), --registry-cacert replaces the default roots rather than adding to them.
+  const tls = ca === undefined ? mtls : { ...mtls, ca, caOnly: true };
   const username = flags.str('registry-username');
   const password = flags.str('registry-password');
   const token = flags.str('registry-token');
@@ -111,17 +118,25 @@ export async function registrySettings(ctx: CliContext, flags: Flags, options: {
         ? { resolve: async () => ({ username, password }) }
         : undefined;
   const dockerConfig = oci.dockerConfigKeychain(ctx.env.DOCKER_CONFIG === undefined ? {} : { configDir: ctx.env.DOCKER_CONFIG });
+  // --k8s-keychain: go-containerregistry's k8schain.NewNoClient (docker config, then Google, ECR, ACR,
+  // GitHub); as in cosign, it takes precedence over --registry-username/password/token.
+  const k8s = flags.bool('k8s-keychain')
+    ? oci.k8sNoClientKeychain({
+        ...(ctx.env.DOCKER_CONFIG === undefined ? {} : { dockerConfigDir: ctx.env.DOCKER_CONFIG }),
+        github: { env: ctx.env },
+        onError: (e) => debug(ctx, `k8s keychain: ${e.message} (continuing anonymously)`),
+      })
+    : undefined;
   const client = new oci.RegistryClient({
-    keychain: explicit === undefined ? dockerConfig : oci.chainKeychains(explicit, dockerConfig),
+    keychain: k8s ?? (explicit === undefined ? dockerConfig : oci.chainKeychains(explicit, dockerConfig)),
     allowHttp: flags.bool('allow-http-registry'),
     insecureSkipVerify: flags.bool('allow-insecure-registry'),
-    ...(ca === undefined ? {} : { ca }),
     ...(tls === undefined ? {} : { tls: { '*': tls } }),
     ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
   });
   debug(
     ctx,
-    `registry client: allow-http=${flags.bool('allow-http-registry')} allow-insecure=${flags.bool('allow-insecure-registry')} credentials=${username !== '' || token !== '' ? 'flags' : 'docker config / anonymous'}`,
+    `registry client: allow-http=${flags.bool('allow-http-registry')} allow-insecure=${flags.bool('allow-insecure-registry')} credentials=${k8s !== undefined ? 'k8s keychain' : username !== '' || token !== '' ? 'flags' : 'docker config / anonymous'}`,
   );
   return {
     client,

@@ -232,7 +232,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
   }
   let outFile: ReturnType<typeof fileStream> | undefined;
   const run = runSignal(timeoutMs, options.interrupt);
-  const json = flags.str('output') === 'json' && cmd.name !== 'verify';
+  const json = flags.str('output') === 'json' && cmd.name !== 'verify' && cmd.name !== 'verify-attestation';
   try {
     if (flags.str('output-file') !== '') {
       outFile = fileStream(flags.str('output-file'));

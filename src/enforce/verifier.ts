@@ -34,6 +34,28 @@ export interface PolicyVerifierOptions {
   readonly keyless?: KeylessOptions;
 }
 
+/**
+ * The library authorities of a rule's `key` and `keyless` authorities (key files read, PEM parsed, KMS
+ * public keys fetched); `static` authorities are not signatures and are left out.
+ * @throws CosignError from reading or parsing a key, or from the KMS.
+ */
+export function loadRuleAuthorities(rule: PolicyRule, kms?: KmsOptions): Promise<Authority[]> {
+  return Promise.all(
+    rule.authorities
+      .flatMap((a) => (a.kind === 'static' ? [] : [a]))
+      .map(async (a): Promise<Authority> => {
+        if (a.kind === 'keyless') {
+          const { kind: _keyless, ...identity } = a;
+          return identityAuthority(identity);
+        }
+        if ('path' in a) return keyAuthority(parsePublicKey(await readKeyFile(a.path), a.path), a.path);
+        if ('pem' in a) return keyAuthority(parsePublicKey(a.pem, `rule ${rule.name} PEM key`), `rule ${rule.name} PEM key`);
+        const { resolvePublicKey } = await import('../kms/registry.js');
+        return keyAuthority(await resolvePublicKey(a.kms, kms ?? {}), a.kms);
+      }),
+  );
+}
+
 /** A cache-backed {@link RuleVerifier}, plus the cache (for metrics) and an {@link IndexResolver}. */
 export function createPolicyVerifier(options: PolicyVerifierOptions): {
   verify: RuleVerifier;
@@ -45,24 +67,18 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): {
   const load = (rule: PolicyRule): Promise<Authority[]> => {
     let p = authorities.get(rule);
     if (p === undefined) {
-      p = Promise.all(
-        rule.authorities.map(async (a): Promise<Authority> => {
-          if (a.kind === 'keyless') {
-            const { kind: _keyless, ...identity } = a;
-            return identityAuthority(identity);
-          }
-          if ('path' in a) return keyAuthority(parsePublicKey(await readKeyFile(a.path), a.path), a.path);
-          if ('pem' in a) return keyAuthority(parsePublicKey(a.pem, `rule ${rule.name} PEM key`), `rule ${rule.name} PEM key`);
-          const { resolvePublicKey } = await import('../kms/registry.js');
-          return keyAuthority(await resolvePublicKey(a.kms, options.kms ?? {}), a.kms);
-        }),
-      );
+      p = loadRuleAuthorities(rule, options.kms);
       authorities.set(rule, p);
       p.catch(() => authorities.delete(rule)); // retry loading next cycle
     }
     return p;
   };
   const verify: RuleVerifier = async (ref: ImageReference, rule: PolicyRule, opts?: { throughIndex?: Digest; signal?: AbortSignal }) => {
+    // `static` authorities (policy-controller): `pass` admits without a signature; `fail` never matches.
+    if (rule.authorities.some((a) => a.kind === 'static' && a.action === 'pass')) return { ok: true };
+    if (rule.authorities.length > 0 && rule.authorities.every((a) => a.kind === 'static')) {
+      return { ok: false, definitive: true, code: 'NO_MATCHING_SIGNATURES', reason: `rule ${rule.name}: its static authority fails every image` };
+    }
     let authorities: Authority[];
     try {
       authorities = await load(rule);

@@ -108,3 +108,29 @@ export function sigstoreTufSeeds(): Record<string, { 'root.json': string; target
     { 'root.json': string; targets: Record<string, string> }
   >;
 }
+
+type SigstoreSign = typeof import('@sigstore/sign');
+let sigSign: SigstoreSign | undefined;
+/** `@sigstore/sign` (Fulcio, Rekor and timestamp clients for keyless signing), loaded on the first call. */
+export function sigstoreSign(): SigstoreSign {
+  sigSign ??= typeof require === 'function' ? (require('@sigstore/sign') as SigstoreSign) : (nodeRequire('@sigstore/sign') as SigstoreSign);
+  return sigSign;
+}
+
+/** `@sigstore/sign`'s Fulcio client, which returns the whole certificate chain (its `FulcioSigner` keeps only the leaf). */
+export interface FulcioCAClient {
+  createSigningCertificate(identityToken: string, publicKey: string, challenge: Buffer): Promise<string[]>;
+}
+type FulcioCAModule = { CAClient: new (options: { fulcioBaseURL: string; timeout?: number; retry?: unknown }) => FulcioCAClient };
+let fulcioCA: FulcioCAModule | undefined;
+/**
+ * The `CAClient` of `@sigstore/sign` (a deep import: the package has no `exports` map, and its version is pinned
+ * exactly in package.json; test/sign/keyless.test.ts holds the shape), loaded on the first call.
+ */
+export function sigstoreFulcioCA(): FulcioCAModule {
+  fulcioCA ??=
+    typeof require === 'function'
+      ? (require('@sigstore/sign/dist/signer/fulcio/ca') as FulcioCAModule)
+      : (nodeRequire('@sigstore/sign/dist/signer/fulcio/ca') as FulcioCAModule);
+  return fulcioCA;
+}

@@ -36,3 +36,9 @@ let childProcess: typeof import('node:child_process') | undefined;
 export function nodeChildProcess(): typeof import('node:child_process') {
   return (childProcess ??= require('node:child_process') as typeof import('node:child_process'));
 }
+
+let dns: typeof import('node:dns') | undefined;
+/** `node:dns` (`lookup`, for names a transport does not map itself). */
+export function nodeDns(): typeof import('node:dns') {
+  return (dns ??= require('node:dns') as typeof import('node:dns'));
+}

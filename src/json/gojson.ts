@@ -201,6 +201,61 @@ export function goMarshal(value: GoValue, options: GoMarshalOptions = {}): strin
   return encode(value, options.escapeHTML ?? true, 0);
 }
 
+/**
+ * Encode `value` as Go's `json.MarshalIndent(value, "", indent)`: {@link goMarshal}'s output with each
+ * element on its own line, `": "` after keys, empty objects and arrays kept as `{}` and `[]`, and no
+ * final newline (Go's `json.Indent`).
+ */
+export function goMarshalIndent(value: GoValue, indent: string, options: GoMarshalOptions = {}): string {
+  const compact = goMarshal(value, options);
+  let out = '';
+  let depth = 0;
+  let inString = false;
+  let pendingOpen = false;
+  const newline = (): string => `\n${indent.repeat(depth)}`;
+  for (let i = 0; i < compact.length; i++) {
+    const c = compact[i] as string;
+    if (inString) {
+      out += c;
+      if (c === '\\') out += compact[++i] ?? '';
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (pendingOpen && c !== '}' && c !== ']') {
+      pendingOpen = false;
+      out += newline();
+    }
+    switch (c) {
+      case '"':
+        inString = true;
+        out += c;
+        break;
+      case '{':
+      case '[':
+        depth++;
+        pendingOpen = true;
+        out += c;
+        break;
+      case '}':
+      case ']':
+        depth--;
+        if (pendingOpen) pendingOpen = false;
+        else out += newline();
+        out += c;
+        break;
+      case ',':
+        out += `,${newline()}`;
+        break;
+      case ':':
+        out += ': ';
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 /** {@link goMarshal} as UTF-8 bytes. */
 export function goMarshalBytes(value: GoValue, options: GoMarshalOptions = {}): Uint8Array {
   return utf8.encode(goMarshal(value, options));

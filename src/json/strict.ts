@@ -253,19 +253,32 @@ export function parseStrictJson(text: string, what: string, code: CosignErrorCod
     }
   }
   // Iterative walk: depth limit, finite numbers, and the number of object members the parser kept.
+  // Two parallel stacks (values, depths) rather than a tuple per value: no garbage per node.
   let members = 0;
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop() as number;
     if (typeof v === 'number' && !Number.isFinite(v)) throw fail(code, `${what}: number out of float64 range`);
     if (v !== null && typeof v === 'object') {
       if (depth >= MAX_JSON_DEPTH) throw fail(code, `${what}: nested deeper than ${MAX_JSON_DEPTH} levels`);
       if (Array.isArray(v)) {
-        for (const x of v) stack.push([x, depth + 1]);
+        for (const x of v) {
+          if (x !== null && typeof x === 'object') {
+            values.push(x);
+            depths.push(depth + 1);
+          } else if (typeof x === 'number' && !Number.isFinite(x)) throw fail(code, `${what}: number out of float64 range`);
+        }
       } else {
-        const ks = Object.keys(v);
-        members += ks.length;
-        for (const k of ks) stack.push([(v as Record<string, unknown>)[k], depth + 1]);
+        for (const k in v) {
+          members++;
+          const x = (v as Record<string, unknown>)[k];
+          if (x !== null && typeof x === 'object') {
+            values.push(x);
+            depths.push(depth + 1);
+          } else if (typeof x === 'number' && !Number.isFinite(x)) throw fail(code, `${what}: number out of float64 range`);
+        }
       }
     }
   }

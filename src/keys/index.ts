@@ -35,7 +35,7 @@
  *
  * @module cosign-ts/keys
  */
-export type { HashAlgorithm, Signer, SignatureVerifier } from './signer.js';
+export type { HashAlgorithm, Signer, SignatureVerifier, SigningCertificate } from './signer.js';
 export {
   parsePublicKey,
   publicKeyToPem,

@@ -29,6 +29,21 @@ export interface Signer {
    * Absent or false for every other signer. `signImage` checks existing signatures in the same scheme.
    */
   readonly ed25519ph?: boolean;
+  /**
+   * Keyless signers only (`fulcioSigner` in `cosign-ts/sign`): the short-lived certificate that binds
+   * {@link Signer.publicKey} to an OIDC identity, obtained on the first call. `signImage` writes it into the
+   * signature (the `.sig` layer's certificate and chain annotations, or the bundle's verification material)
+   * and uploads the certificate, not the key, to the transparency log. Key files and KMS keys have none.
+   */
+  certificate?(): Promise<SigningCertificate>;
+}
+
+/** A signing certificate and the chain above it, as PEM (what Fulcio returned). */
+export interface SigningCertificate {
+  /** The leaf certificate, PEM. */
+  readonly certificate: string;
+  /** The intermediates and root above it, PEM, leaf's issuer first (may be empty). */
+  readonly chain: ReadonlyArray<string>;
 }
 
 /** Something that can check a signature over message bytes (local public key, or remote KMS verify). */

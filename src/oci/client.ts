@@ -22,8 +22,8 @@ import {
   referrersFallbackTag,
   type Descriptor,
 } from './manifest.js';
-import { anonymousKeychain, dockerConfigKeychain, type Credentials, type Keychain } from './keychain.js';
-import { headerString, redact, Transport, untilAborted, type HttpResponse, type TransportOptions } from './transport.js';
+import { anonymousKeychain, dockerConfigKeychain, type Credentials, type Keychain, type KeychainContext } from './keychain.js';
+import { headerString, redact, Transport, untilAborted, type HttpResponse, type TransportOptions, type TransportStats } from './transport.js';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
 
 /** Media types a manifest GET accepts by default. */
@@ -34,7 +34,11 @@ export const FALLBACK_INDEX_ATTEMPTS = 10;
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions extends TransportOptions {
-  /** Where credentials come from. Default: Docker's `config.json` (`DOCKER_CONFIG`), else anonymous. */
+  /**
+   * Where credentials come from. Default: Docker's `config.json` (`DOCKER_CONFIG`), else anonymous, as
+   * cosign. Cloud credentials are opt-in (no metadata or token service is called unless asked):
+   * `chainKeychains(dockerConfigKeychain(), cloudKeychain())`, or `k8sKeychain()` for pull secrets.
+   */
   readonly keychain?: Keychain;
   /** Registries (`host[:port]`) where plain HTTP is allowed besides loopback ones (`--allow-http-registry`). */
   readonly insecureRegistries?: ReadonlyArray<string>;
@@ -67,6 +71,27 @@ export interface CallOptions {
   readonly accept?: string;
 }
 
+/**
+ * What verification reads from where images live: manifests, blobs and referrers. {@link RegistryClient}
+ * reads them from a registry, `OciLayout` from an OCI image layout on disk (`verify --local-image`), so
+ * both go through the same verification code. Every implementation checks content against its digest
+ * and enforces size limits.
+ */
+export interface RegistryReader {
+  /**
+   * A manifest by tag or digest, its bytes checked against the digest.
+   * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, …
+   */
+  getManifest(ref: ImageReference, options?: CallOptions): Promise<ManifestResponse>;
+  /**
+   * A blob of `repo`, its bytes checked against `digest`.
+   * @throws CosignError `NOT_FOUND`, `DIGEST_MISMATCH`, `TOO_LARGE`, …
+   */
+  getBlob(repo: ImageReference, digest: Digest, options?: CallOptions): Promise<Uint8Array>;
+  /** Descriptors of the manifests whose `subject` is `digest` (optionally only those of `artifactType`). */
+  referrers(repo: ImageReference, digest: Digest, options?: CallOptions & { artifactType?: string }): Promise<Descriptor[]>;
+}
+
 interface TokenEntry {
   readonly value: string;
   readonly expires: number;
@@ -85,7 +110,7 @@ type RequestOptions = { headers?: Record<string, string>; body?: Uint8Array; max
  * A registry client. Create one per process and share it: connections, tokens and per-registry
  * discoveries (scheme, auth challenge, referrers support) are reused across calls.
  */
-export class RegistryClient {
+export class RegistryClient implements RegistryReader {
   readonly #transport: Transport;
   readonly #keychain: Keychain;
   readonly #insecure: ReadonlySet<string>;
@@ -109,8 +134,8 @@ export class RegistryClient {
     this.#maxBlob = options.maxBlobBytes ?? 16 * 1024 * 1024;
   }
 
-  /** Request counters. */
-  get stats(): Readonly<{ requests: number; retries: number; bytesReceived: number; tokenFetches: number }> {
+  /** Request counters, TLS handshakes (full and resumed, per host) and token fetches. */
+  get stats(): Readonly<TransportStats & { tokenFetches: number }> {
     return { ...this.#transport.stats, tokenFetches: this.tokenFetches };
   }
 
@@ -603,7 +628,7 @@ export class RegistryClient {
     forceRefresh: boolean,
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
-    const creds = await this.#keychain.resolve(ref.registry, ref.repository);
+    const creds = await this.#keychain.resolve(ref.registry, ref.repository, this.#keychainContext(origin, signal));
     if (challenge.scheme === 'basic') {
       if (creds === undefined || !('username' in creds)) return undefined;
       return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
@@ -625,6 +650,15 @@ export class RegistryClient {
       this.#tokens.delete(key);
       throw e;
     }
+  }
+
+  /** What a keychain may use while resolving credentials for `origin`: the transport, same-origin only. */
+  #keychainContext(origin: string, signal: AbortSignal | undefined): KeychainContext {
+    return {
+      scheme: origin.startsWith('http:') ? 'http' : 'https',
+      request: (r) => this.#transport.request({ ...r, sameOriginRedirectsOnly: true, ...(signal === undefined ? {} : { signal }) }),
+      ...(signal === undefined ? {} : { signal }),
+    };
   }
 
   async #fetchToken(

@@ -20,8 +20,46 @@ export type Credentials = { readonly username: string; readonly password: string
 
 /** Resolves credentials for a registry (and repository, for helpers that scope by path). */
 export interface Keychain {
-  /** Credentials for `registry` (`host[:port]`), or undefined for anonymous access. */
-  resolve(registry: string, repository?: string): Promise<Credentials | undefined>;
+  /**
+   * Credentials for `registry` (`host[:port]`), or undefined for anonymous access. `context` (given by
+   * {@link RegistryClient}) lets a keychain talk to the registry itself (Azure's token exchange).
+   */
+  resolve(registry: string, repository?: string, context?: KeychainContext): Promise<Credentials | undefined>;
+}
+
+/** An HTTP request a keychain sends through the registry client's transport. */
+export interface KeychainRequest {
+  /** Method. */
+  readonly method: 'GET' | 'POST';
+  /** Where (the registry's own origin, for Azure's exchange). */
+  readonly url: URL;
+  /** Headers. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Body (a form). */
+  readonly body?: Uint8Array;
+  /** Largest body accepted. */
+  readonly maxBytes?: number;
+}
+
+/** The response to a {@link KeychainRequest}, its body read. */
+export interface KeychainResponse {
+  /** HTTP status. */
+  readonly status: number;
+  /** The body. */
+  readonly body: Buffer;
+}
+
+/** What a registry client offers a keychain while resolving credentials for one of its requests. */
+export interface KeychainContext {
+  /** The scheme the registry is reached with (`http` only where plain HTTP is allowed). */
+  readonly scheme: 'https' | 'http';
+  /**
+   * Send a request with the client's transport (its TLS settings, connection pool, deadlines and size
+   * limits); redirects to another origin are refused (the bodies carry secrets).
+   */
+  request(req: KeychainRequest): Promise<KeychainResponse>;
+  /** The caller's signal. */
+  readonly signal?: AbortSignal;
 }
 
 /** Anonymous access everywhere. */
@@ -35,9 +73,9 @@ export function staticKeychain(map: Readonly<Record<string, Credentials>>): Keyc
 /** Try each keychain in turn; the first that answers wins. */
 export function chainKeychains(...chain: Keychain[]): Keychain {
   return {
-    async resolve(registry, repository) {
+    async resolve(registry, repository, context) {
       for (const k of chain) {
-        const c = await k.resolve(registry, repository);
+        const c = await k.resolve(registry, repository, context);
         if (c !== undefined) return c;
       }
       return undefined;

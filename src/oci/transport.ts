@@ -7,14 +7,16 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { http, net, nodeHttps, nodeTls } from '../internal/node-http.js';
+import { http, net, nodeDns, nodeHttps, nodeTls } from '../internal/node-http.js';
 import { CosignError, fail } from '../errors.js';
 import { raceAbort, timerDelay } from '../concurrency.js';
 import type * as httpT from 'node:http';
 import type * as httpsT from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type * as tlsT from 'node:tls';
 
 /** A response with its body fully read (within the size limit). */
 export interface HttpResponse {
@@ -92,6 +94,12 @@ export interface TransportOptions {
    * storage) gets that host's settings or the defaults, never the client certificate of another.
    */
   readonly tls?: Readonly<Record<string, RegistryTlsOptions>>;
+  /**
+   * Connect to these IP addresses instead of resolving the host names (`{ 'registry.example': '10.0.0.5' }`),
+   * like curl's `--resolve`: URLs, `Host`, the TLS server name and the certificate check still use the
+   * name. For split-horizon networks and tests (a cloud registry's name served on 127.0.0.1).
+   */
+  readonly connectTo?: Readonly<Record<string, string>>;
 }
 
 /** TLS settings of one registry (cosign's `--registry-cacert/-client-cert/-client-key/-server-name`). */
@@ -104,6 +112,20 @@ export interface RegistryTlsOptions {
   readonly key?: string | Buffer;
   /** Server name to send (SNI) and to check the certificate against, instead of the host. */
   readonly servername?: string;
+  /**
+   * Trust only {@link ca} for this registry: not Node's bundled roots, `SSL_CERT_FILE`/`SSL_CERT_DIR`,
+   * `NODE_EXTRA_CA_CERTS` or {@link TransportOptions.ca}. This is what cosign's `--registry-cacert` does
+   * (it sets Go's `RootCAs`, which replaces the system pool). Needs `ca`.
+   */
+  readonly caOnly?: boolean;
+}
+
+/** TLS handshakes with one host (`host:port`), see {@link TransportStats.tlsHandshakesByHost}. */
+export interface TlsHandshakeCount {
+  /** Full handshakes (certificate chain sent and verified). */
+  full: number;
+  /** Abbreviated handshakes that resumed an earlier session (no certificate verification). */
+  resumed: number;
 }
 
 /** Request counters, for benchmarks, metrics and "zero requests" assertions. */
@@ -111,6 +133,12 @@ export interface TransportStats {
   requests: number;
   retries: number;
   bytesReceived: number;
+  /** TLS handshakes completed (full and resumed). */
+  tlsHandshakes: number;
+  /** Of {@link tlsHandshakes}, those that resumed an earlier session. */
+  tlsResumedHandshakes: number;
+  /** TLS handshakes per host (`host:port`). */
+  tlsHandshakesByHost: Record<string, TlsHandshakeCount>;
 }
 
 /** Default deadline of one attempt of a request ({@link TransportOptions.timeoutMs}): 20 s. */
@@ -216,7 +244,7 @@ function secs(ms: number): string {
 
 /** The low-level HTTP client shared by a {@link RegistryClient}. */
 export class Transport {
-  readonly stats: TransportStats = { requests: 0, retries: 0, bytesReceived: 0 };
+  readonly stats: TransportStats = { requests: 0, retries: 0, bytesReceived: 0, tlsHandshakes: 0, tlsResumedHandshakes: 0, tlsHandshakesByHost: {} };
   readonly #http: httpT.Agent;
   // Created on the first https:// request: loading node:https and node:tls costs several ms per process.
   #https: httpsT.Agent | undefined;
@@ -226,6 +254,7 @@ export class Transport {
   /** HTTPS agents of hosts with their own TLS settings (one pool each, so connections stay reused). */
   readonly #hostAgents = new Map<string, httpsT.Agent>();
   readonly #timeout: number;
+  readonly #lookup: LookupFunction | undefined;
   readonly #idle: number;
   readonly #minRate: number;
   readonly #attempts: number;
@@ -238,17 +267,23 @@ export class Transport {
 
   constructor(options: TransportOptions = {}) {
     const maxSockets = options.maxSockets ?? 64;
-    this.#http = new http.Agent({ keepAlive: true, maxSockets });
+    const lookup = connectToLookup(options.connectTo);
+    this.#lookup = lookup;
+    this.#http = new http.Agent({ keepAlive: true, maxSockets, ...(lookup === undefined ? {} : { lookup }) });
     this.#globalCa = asList(options.ca);
+    for (const bundle of this.#globalCa) assertCertificates(bundle, 'transport ca');
     this.#httpsOptions = {
       keepAlive: true,
       maxSockets,
+      ...(lookup === undefined ? {} : { lookup }),
       ...(options.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
     };
     for (const [host, t] of Object.entries(options.tls ?? {})) {
       if ((t.cert === undefined) !== (t.key === undefined)) {
         throw fail('USAGE', `TLS settings of ${host}: a client certificate needs its key and a key needs its certificate`);
       }
+      if (t.caOnly === true && t.ca === undefined) throw fail('USAGE', `TLS settings of ${host}: caOnly needs ca`);
+      for (const bundle of asList(t.ca)) assertCertificates(bundle, `TLS settings of ${host}: ca`);
       this.#tls.set(host, t);
     }
     this.#timeout = Math.max(1, options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
@@ -390,7 +425,7 @@ export class Transport {
     const port = url.port === '' ? 443 : Number(url.port);
     return new Promise((resolve, reject) => {
       let settled = false;
-      const socket = net.connect({ host, port });
+      const socket = net.connect({ host, port, ...(this.#lookup === undefined ? {} : { lookup: this.#lookup }) });
       const finish = (v: 'tls' | 'plain' | 'unknown' | CosignError): void => {
         if (settled) return;
         settled = true;
@@ -442,29 +477,42 @@ export class Transport {
     const t = this.tlsSettings(host);
     if (t === undefined) {
       if (this.#https === undefined) {
-        this.#https = new (nodeHttps().Agent)({ ...this.#httpsOptions, ...caOption(this.#globalCa) });
+        this.#https = resumingAgent({ ...this.#httpsOptions, ...caOption(this.#globalCa) }, this.stats);
       }
       return this.#https;
     }
     let agent = this.#hostAgents.get(host);
     if (agent === undefined) {
-      agent = new (nodeHttps().Agent)({
-        ...this.#httpsOptions,
-        ...caOption([...this.#globalCa, ...asList(t.ca)]),
-        ...(t.cert === undefined ? {} : { cert: t.cert }),
-        ...(t.key === undefined ? {} : { key: t.key }),
-        ...(t.servername === undefined || t.servername === '' ? {} : { servername: t.servername }),
-      });
+      agent = resumingAgent(
+        {
+          ...this.#httpsOptions,
+          ...(t.caOnly === true ? { ca: asList(t.ca).map(String) } : caOption([...this.#globalCa, ...asList(t.ca)])),
+          ...(t.cert === undefined ? {} : { cert: t.cert }),
+          ...(t.key === undefined ? {} : { key: t.key }),
+          ...(t.servername === undefined || t.servername === '' ? {} : { servername: t.servername }),
+        },
+        this.stats,
+      );
       this.#hostAgents.set(host, agent);
     }
     return agent;
   }
 
-  #once(req: HttpRequest): Promise<HttpResponse> {
+  async #once(req: HttpRequest): Promise<HttpResponse> {
+    const isHttps = req.url.protocol === 'https:';
+    const agent = isHttps ? this.#httpsAgent(req.url.host) : this.#http;
+    if (isHttps) {
+      // The first connection to this host is being set up: wait for its session and resume it.
+      const first = sessionGates.get(agent as httpsT.Agent)?.(poolKey(req.url.hostname, req.url.port === '' ? 443 : req.url.port));
+      if (first !== undefined) await (req.signal === undefined ? first : untilAborted(first, req.signal, `${req.method} ${redact(req.url)}`));
+    }
+    return this.#send(req, agent);
+  }
+
+  #send(req: HttpRequest, agent: httpT.Agent): Promise<HttpResponse> {
     this.stats.requests++;
     const isHttps = req.url.protocol === 'https:';
     const mod = isHttps ? nodeHttps() : http;
-    const agent = isHttps ? this.#httpsAgent(req.url.host) : this.#http;
     const what = `${req.method} ${redact(req.url)}`;
     if (req.signal?.aborted === true) return Promise.reject(abortError(req.signal, what));
     return new Promise<HttpResponse>((resolve, reject) => {
@@ -585,6 +633,107 @@ function networkError(what: string, e: NodeJS.ErrnoException): CosignError {
     });
   }
   return fail('REGISTRY_UNAVAILABLE', `${what}: ${code}`, { cause: e, details: { errno: e.code } });
+}
+
+/** The `lookup` of {@link TransportOptions.connectTo}: its addresses for its names, DNS for the others. */
+function connectToLookup(map: Readonly<Record<string, string>> | undefined): LookupFunction | undefined {
+  if (map === undefined || Object.keys(map).length === 0) return undefined;
+  for (const [name, ip] of Object.entries(map)) {
+    if (net.isIP(ip) === 0) throw fail('USAGE', `connectTo[${JSON.stringify(name)}]: ${JSON.stringify(ip)} is not an IP address`);
+  }
+  return (hostname, options, callback) => {
+    const ip = Object.hasOwn(map, hostname) ? map[hostname] : undefined;
+    if (ip === undefined) return nodeDns().lookup(hostname, options, callback as never);
+    const family = net.isIP(ip);
+    if ((options as { all?: boolean }).all === true)
+      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: ip, family }]);
+    else callback(null, ip, family);
+  };
+}
+
+/** Options Node's agent passes to `createConnection`. */
+type AgentConnectOptions = tlsT.ConnectionOptions;
+
+/** The pool key of {@link resumingAgent} for a connection to `host:port`. */
+function poolKey(host: string | undefined, port: number | string | undefined): string {
+  return `${String(host ?? '').replace(/^\[(.*)\]$/, '$1')}:${String(port ?? 443)}`;
+}
+
+/**
+ * Per agent of {@link resumingAgent}: what a request to `host:port` waits for before it may open a
+ * connection (the first connection's session), or undefined.
+ */
+const sessionGates = new WeakMap<httpsT.Agent, (key: string) => Promise<void> | undefined>();
+
+/**
+ * An HTTPS agent (keep-alive pool, Node's TLS session cache) that resumes sessions across connections:
+ * while the first connection to a host has no session yet, further requests to it wait (in
+ * {@link Transport}, before reaching the agent, so `maxSockets` holds) for that session (a TLS 1.2
+ * session or a TLS 1.3 ticket); a batch that opens many connections at once then pays one full
+ * handshake per host and resumes the others. Handshakes are counted in `stats`.
+ */
+function resumingAgent(options: httpsT.AgentOptions, stats: TransportStats): httpsT.Agent {
+  const agent = new (nodeHttps().Agent)(options);
+  const proto = agent as unknown as { createConnection(o: AgentConnectOptions, cb?: unknown): tlsT.TLSSocket };
+  const base = proto.createConnection.bind(agent);
+  /** Hosts with a session to resume. */
+  const resumable = new Set<string>();
+  /** Hosts whose first connection is still waiting for a session: released when it has one (or fails). */
+  const firsts = new Map<string, Promise<void>>();
+  proto.createConnection = (o: AgentConnectOptions, cb?: unknown): tlsT.TLSSocket => {
+    const socket = base(o, cb);
+    const key = poolKey(o.host, o.port);
+    socket.once('secureConnect', () => {
+      const reused = socket.isSessionReused();
+      stats.tlsHandshakes++;
+      if (reused) stats.tlsResumedHandshakes++;
+      const count = (stats.tlsHandshakesByHost[key] ??= { full: 0, resumed: 0 });
+      if (reused) count.resumed++;
+      else count.full++;
+    });
+    socket.on('session', () => resumable.add(key));
+    socket.once('close', (hadError: boolean) => {
+      if (hadError) resumable.delete(key);
+    });
+    if (!resumable.has(key) && !firsts.has(key)) {
+      firsts.set(
+        key,
+        new Promise<void>((release) => {
+          const done = (): void => {
+            firsts.delete(key);
+            release();
+          };
+          // A TLS 1.2 session comes with the handshake, a TLS 1.3 ticket just after it and before any
+          // response bytes: with a server that issues neither, its first data (or a close) releases the others.
+          socket.once('session', done);
+          socket.once('data', done);
+          socket.once('close', done);
+          socket.once('error', done);
+        }),
+      );
+    }
+    return socket;
+  };
+  sessionGates.set(agent, (key) => firsts.get(key));
+  return agent;
+}
+
+/**
+ * Checks that a CA bundle holds at least one PEM certificate that parses (Go's `AppendCertsFromPEM`,
+ * which cosign requires of `--registry-cacert`).
+ * @throws CosignError `BAD_INPUT` otherwise (the message never quotes the bundle).
+ */
+export function assertCertificates(bundle: string | Buffer, what: string): void {
+  const blocks = String(bundle).match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  for (const b of blocks) {
+    try {
+      new X509Certificate(b);
+      return;
+    } catch {
+      // try the next block
+    }
+  }
+  throw fail('BAD_INPUT', `${what}: no valid PEM certificate found`);
 }
 
 function asList(ca: string | Buffer | ReadonlyArray<string | Buffer> | undefined): ReadonlyArray<string | Buffer> {

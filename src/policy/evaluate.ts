@@ -57,6 +57,32 @@ export function evaluatePolicy(policy: Policy, ref: ImageReference): PolicyDecis
   const hit = (ms: ReadonlyArray<(n: string) => boolean>): number => ms.findIndex((m) => names.some((n) => m(n)));
   const a = hit(policy.allowMatchers);
   if (a >= 0) return { kind: 'allowed', pattern: policy.allow[a] as string };
-  for (const rule of policy.rules) if (hit(rule.matchers) >= 0) return { kind: 'rule', rule };
+  for (const rule of policy.rules) if (covers(rule, names)) return { kind: 'rule', rule };
   return { kind: 'unmatched', action: policy.unmatched, mode: policy.unmatchedMode };
+}
+
+function covers(rule: PolicyRule, names: ReadonlyArray<string>): boolean {
+  const hit = (ms: ReadonlyArray<(n: string) => boolean> | undefined): boolean => ms?.some((m) => names.some((n) => m(n))) === true;
+  return hit(rule.matchers) && !hit(rule.excludeMatchers);
+}
+
+/** The outcome of {@link matchingRules}. */
+export type PolicyMatches =
+  | { readonly kind: 'allowed'; readonly pattern: string }
+  | { readonly kind: 'unmatched'; readonly action: 'allow' | 'deny'; readonly mode: PolicyMode }
+  | { readonly kind: 'rules'; readonly rules: ReadonlyArray<PolicyRule> };
+
+/**
+ * Like {@link evaluatePolicy}, but honouring the policy's `match` setting: with `all`, every rule whose
+ * images match (and whose `exclude` does not) is returned, and each must pass; with `first`, only the first.
+ *
+ * @throws CosignError `POLICY_INVALID` / `BAD_REFERENCE` as {@link evaluatePolicy}.
+ */
+export function matchingRules(policy: Policy, ref: ImageReference): PolicyMatches {
+  const d = evaluatePolicy(policy, ref);
+  if (d.kind !== 'rule') return d;
+  if (policy.match !== 'all') return { kind: 'rules', rules: [d.rule] };
+  const name = canonicalName(ref);
+  const names = ref.tag === undefined ? [name] : [name, `${name}:${ref.tag}`];
+  return { kind: 'rules', rules: policy.rules.filter((r) => covers(r, names)) };
 }

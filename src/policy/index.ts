@@ -14,5 +14,5 @@
  *
  * @module cosign-ts/policy
  */
-export { parsePolicy, type Policy, type PolicyAuthority, type PolicyMode, type PolicyRule } from './policy.js';
-export { evaluatePolicy, type PolicyDecision } from './evaluate.js';
+export { parsePolicy, policyFromObject, type IdentityFromAnnotations, type Policy, type PolicyAuthority, type PolicyMode, type PolicyRule } from './policy.js';
+export { evaluatePolicy, matchingRules, type PolicyDecision, type PolicyMatches } from './evaluate.js';

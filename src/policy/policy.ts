@@ -34,7 +34,20 @@ export type PolicyAuthority =
   | { readonly kind: 'key'; readonly path: string }
   | { readonly kind: 'key'; readonly pem: string }
   | { readonly kind: 'key'; readonly kms: string }
-  | { readonly kind: 'keyless'; readonly issuer?: string; readonly issuerRegExp?: string; readonly subject?: string; readonly subjectRegExp?: string };
+  | { readonly kind: 'keyless'; readonly issuer?: string; readonly issuerRegExp?: string; readonly subject?: string; readonly subjectRegExp?: string }
+  | { readonly kind: 'static'; readonly action: 'pass' | 'fail' };
+
+/** Per-workload keyless identity: annotation names and the limits the cluster policy sets. */
+export interface IdentityFromAnnotations {
+  /** Annotation holding the expected OIDC issuer. Default `cosign-ts.dev/keyless-issuer`. */
+  readonly issuerAnnotation: string;
+  /** Annotation holding the expected certificate subject. Default `cosign-ts.dev/keyless-subject`. */
+  readonly subjectAnnotation: string;
+  /** Issuers a workload may name. */
+  readonly allowedIssuers: ReadonlyArray<string>;
+  /** Subjects a workload may name must match this (anchored by the policy author). */
+  readonly subjectRegExp: string;
+}
 
 /** `enforce` kills (or rejects); `audit` only reports. */
 export type PolicyMode = 'enforce' | 'audit';
@@ -49,15 +62,39 @@ export interface PolicyRule {
   readonly annotations: Readonly<Record<string, string>>;
   /** Where signatures are stored (`COSIGN_REPOSITORY`). */
   readonly signatureRepository?: string;
+  /** Globs of images this rule does not cover even though `images` matches (Kyverno `skipImageReferences`). */
+  readonly exclude: ReadonlyArray<string>;
+  /**
+   * What an outage (registry or KMS unavailable, throttled, deadline passed) means for an image this rule
+   * covers: `closed` (default) denies it like a failed verification, `open` lets it through with a warning.
+   */
+  readonly failurePolicy: 'closed' | 'open';
+  /** Admission: pin the image's tag to the verified digest (Kyverno `mutateDigest`). Default false. */
+  readonly mutateDigest: boolean;
+  /** Admission: the image must be named by digest (Kyverno `verifyDigest`, after mutation). Default false. */
+  readonly requireDigest: boolean;
+  /**
+   * Admission: the keyless identity expected of the image comes from annotations on the workload,
+   * within the limits set here (the issuer must be one of `allowedIssuers`, the subject must match
+   * `subjectRegExp`). It is added to the rule's authorities for that workload.
+   */
+  readonly identityFromAnnotations?: IdentityFromAnnotations;
   /** Compiled matchers (internal). */
   readonly matchers: ReadonlyArray<(name: string) => boolean>;
+  /** Compiled `exclude` matchers (internal). */
+  readonly excludeMatchers: ReadonlyArray<(name: string) => boolean>;
 }
 
 /** A validated policy. */
 export interface Policy {
   readonly unmatched: 'deny' | 'allow';
-  /** Mode used for unmatched images when `unmatched` is `deny`. */
+  /** Mode used for unmatched images when `unmatched` is `deny` (`defaults.unmatchedMode`, else `defaults.mode`). */
   readonly unmatchedMode: PolicyMode;
+  /**
+   * `first` (default): the first rule whose images match decides (the killer always works this way).
+   * `all`: every matching rule must pass (policy-controller and Kyverno semantics; the webhook honours it).
+   */
+  readonly match: 'first' | 'all';
   /**
    * What to do with an image that has no registry digest, so no signature can vouch for it (built
    * locally, or pulled and then untagged): `deny` (default) applies the matching rule's mode (or
@@ -81,28 +118,67 @@ const PolicySchema = schema((z) => {
     .refine((k) => (k.issuer ?? k.issuerRegExp) !== undefined && (k.subject ?? k.subjectRegExp) !== undefined, {
       message: 'keyless needs an issuer (or issuerRegExp) and a subject (or subjectRegExp)',
     });
-  const AuthoritySchema = z.union([z.strictObject({ key: KeySchema }), z.strictObject({ keyless: KeylessSchema })], {
-    error: 'must be {key: {path|pem|kms}} or {keyless: {issuer, subject}}',
-  });
+  const AuthoritySchema = z.union(
+    [
+      z.strictObject({ key: KeySchema }),
+      z.strictObject({ keyless: KeylessSchema }),
+      z.strictObject({ static: z.strictObject({ action: z.enum(['pass', 'fail']) }) }),
+    ],
+    {
+      error: 'must be {key: {path|pem|kms}}, {keyless: {issuer, subject}} or {static: {action: pass|fail}}',
+    },
+  );
   const ModeSchema = z.enum(['enforce', 'audit']);
   const GlobSchema = z.string().min(1).max(1024);
-  const RuleSchema = z.strictObject({
-    name: z.string().min(1),
-    images: z.array(GlobSchema).min(1),
-    mode: ModeSchema.optional(),
-    authorities: z.array(AuthoritySchema).min(1),
-    annotations: z.record(z.string(), z.string()).optional(),
-    signatureRepository: z.string().optional(),
-  });
+  const RuleSchema = z
+    .strictObject({
+      name: z.string().min(1),
+      images: z.array(GlobSchema).min(1),
+      mode: ModeSchema.optional(),
+      authorities: z.array(AuthoritySchema),
+      annotations: z.record(z.string(), z.string()).optional(),
+      signatureRepository: z.string().optional(),
+      exclude: z.array(GlobSchema).optional(),
+      failurePolicy: z.enum(['closed', 'open']).optional(),
+      mutateDigest: z.boolean().optional(),
+      requireDigest: z.boolean().optional(),
+      identityFromAnnotations: z
+        .strictObject({
+          issuerAnnotation: z.string().min(1).max(317).optional(),
+          subjectAnnotation: z.string().min(1).max(317).optional(),
+          allowedIssuers: z.array(z.string().min(1)).min(1),
+          subjectRegExp: z.string().min(1).max(1024),
+        })
+        .optional(),
+    })
+    .refine((r) => r.authorities.length > 0 || r.identityFromAnnotations !== undefined, {
+      message: 'a rule needs at least one authority (or identityFromAnnotations)',
+      path: ['authorities'],
+    });
   return z.strictObject({
     apiVersion: z.literal('cosign-ts/v1').optional(),
     defaults: z
-      .strictObject({ unmatched: z.enum(['deny', 'allow']).optional(), unverifiable: z.enum(['deny', 'allow']).optional(), mode: ModeSchema.optional() })
+      .strictObject({
+        unmatched: z.enum(['deny', 'allow']).optional(),
+        unmatchedMode: ModeSchema.optional(),
+        unverifiable: z.enum(['deny', 'allow']).optional(),
+        mode: ModeSchema.optional(),
+        match: z.enum(['first', 'all']).optional(),
+      })
       .optional(),
     allow: z.array(GlobSchema).optional(),
     rules: z.array(RuleSchema).default([]),
   });
 });
+
+function checkRegExp(re: string, at: string): string {
+  try {
+    new RegExp(re, 'u');
+  } catch (e) {
+    throw fail('POLICY_INVALID', `${at}: not a valid regular expression: ${(e as Error).message}`);
+  }
+  return re;
+}
 
 /** Largest policy file accepted (1 MiB). */
 export const MAX_POLICY_BYTES = 1024 * 1024;
@@ -149,6 +225,18 @@ export function parsePolicy(text: string, options: { format?: 'yaml' | 'json'; s
       return `:${pos.line}:${pos.col}`;
     };
   }
+  return policyFromValue(value, source, locate);
+}
+
+/**
+ * Validate a policy already parsed into plain data (the object form of the YAML; importers build it).
+ * @throws CosignError `POLICY_INVALID` naming the path of the first problem.
+ */
+export function policyFromObject(value: unknown, options: { source?: string } = {}): Policy {
+  return policyFromValue(value, options.source ?? 'policy', () => '');
+}
+
+function policyFromValue(value: unknown, source: string, locate: (path: ReadonlyArray<PropertyKey>) => string): Policy {
   const parsed = PolicySchema().safeParse(value ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -173,16 +261,34 @@ export function parsePolicy(text: string, options: { format?: 'yaml' | 'json'; s
       name: r.name,
       images: r.images,
       mode: r.mode ?? defaultMode,
-      authorities: r.authorities.map((a): PolicyAuthority => ('key' in a ? { kind: 'key', ...a.key } : { kind: 'keyless', ...a.keyless })),
+      authorities: r.authorities.map(
+        (a): PolicyAuthority => ('key' in a ? { kind: 'key', ...a.key } : 'keyless' in a ? { kind: 'keyless', ...a.keyless } : { kind: 'static', ...a.static }),
+      ),
       annotations: r.annotations ?? {},
       ...(r.signatureRepository === undefined ? {} : { signatureRepository: r.signatureRepository }),
+      exclude: r.exclude ?? [],
+      failurePolicy: r.failurePolicy ?? 'closed',
+      mutateDigest: r.mutateDigest ?? false,
+      requireDigest: r.requireDigest ?? false,
+      ...(r.identityFromAnnotations === undefined
+        ? {}
+        : {
+            identityFromAnnotations: {
+              issuerAnnotation: r.identityFromAnnotations.issuerAnnotation ?? 'cosign-ts.dev/keyless-issuer',
+              subjectAnnotation: r.identityFromAnnotations.subjectAnnotation ?? 'cosign-ts.dev/keyless-subject',
+              allowedIssuers: r.identityFromAnnotations.allowedIssuers,
+              subjectRegExp: checkRegExp(r.identityFromAnnotations.subjectRegExp, `${source}: rules.${i}.identityFromAnnotations.subjectRegExp`),
+            },
+          }),
       matchers: r.images.map((g, j) => compile(g, `rules.${i}.images.${j}`)),
+      excludeMatchers: (r.exclude ?? []).map((g, j) => compile(g, `rules.${i}.exclude.${j}`)),
     };
   });
   const allow = p.allow ?? [];
   return {
     unmatched: p.defaults?.unmatched ?? 'deny',
-    unmatchedMode: defaultMode,
+    unmatchedMode: p.defaults?.unmatchedMode ?? defaultMode,
+    match: p.defaults?.match ?? 'first',
     unverifiable: p.defaults?.unverifiable ?? 'deny',
     allow,
     rules,

@@ -1,8 +1,10 @@
 /**
- * Building legacy (cosign 2) attestations: the predicate-type names `cosign attest --type` accepts,
- * the in-toto Statement cosign 2.5 writes around a predicate, and the DSSE envelope that carries it.
+ * Building attestations: the predicate-type names `cosign attest --type` accepts, the in-toto
+ * Statement (v0.1) cosign writes around a predicate, and the DSSE envelope that carries it.
  *
- * `attestImage` pushes the envelope to the image's `.att` tag. Upstream: sigstore/cosign `cmd/cosign/cli/options/predicate.go` (type names),
+ * `attestImage` pushes the envelope to the image's `.att` tag (legacy, cosign 2.5's bytes), or, with
+ * `format: 'bundle'`, signs cosign 3.1's statement into a Sigstore bundle v0.3 pushed as an OCI 1.1
+ * referrer of the image (as cosign 3 `attest`). Upstream: sigstore/cosign `cmd/cosign/cli/options/predicate.go` (type names),
  * `pkg/cosign/attestation/attestation.go` (`GenerateStatement`), sigstore/sigstore
  * `pkg/signature/dsse` (envelope), secure-systems-lab/dsse `protocol.md` (PAE).
  *
@@ -15,11 +17,12 @@ import { signatureTag } from '../artifact/tags.js';
 import type { Digest } from '../digest.js';
 import { fail, isCosignError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
-import { parseReference, repositoryOption, withTag, type ImageReference } from '../reference.js';
-import { goMarshal, goQuote, type GoValue } from '../json/gojson.js';
+import { parseReference, repositoryOption, withDigest, withTag, type ImageReference } from '../reference.js';
+import { compareUtf8, goFormatFloat, goMarshal, goQuote, type GoValue } from '../json/gojson.js';
 import { parseJson } from '../json/strict.js';
 import { sigstoreCore } from '../internal/deps.js';
 import type { Signer } from '../keys/signer.js';
+import { buildBundleReferrerFromStatement } from './bundle.js';
 
 /** The predicate type of `--type custom`, and of any predicate cosign wraps as a string. */
 export const COSIGN_CUSTOM_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/v1';
@@ -158,8 +161,14 @@ export interface AttestImageOptions {
   readonly type?: string;
   /** Remove existing attestations of the same predicate type first (`cosign attest --replace`). */
   readonly replace?: boolean;
-  /** Storage format. Only `legacy` (the `.att` tag, cosign 2's default) is implemented so far. */
-  readonly format?: 'legacy';
+  /**
+   * Storage format. `legacy` (default): the `.att` tag, cosign 2's default. `bundle`: a Sigstore
+   * bundle v0.3 as an OCI 1.1 referrer of the image, as cosign 3 `attest` writes it (referrers API,
+   * else the fallback tag index `sha256-<hex>`).
+   */
+  readonly format?: 'legacy' | 'bundle';
+  /** Creation time written in a bundle referrer (`org.opencontainers.image.created`). Default now. */
+  readonly created?: Date;
   /** Where to store attestations, like `COSIGN_REPOSITORY`. Default: the image's repository. */
   readonly signatureRepository?: string | ImageReference;
   /** Time for a custom predicate's `Timestamp`. Default: now. */
@@ -174,10 +183,14 @@ export interface AttestImageResult {
   readonly digest: Digest;
   /** The predicate type written. */
   readonly predicateType: string;
-  /** Where the attestation artifact lives (`registry/repo:sha256-….att`). */
+  /** Where the attestation artifact lives (`registry/repo:sha256-….att`; `registry/repo@<referrer digest>` for a bundle). */
   readonly attestationReference: ImageReference;
-  /** Digest of the `.att` manifest written (or already there). */
+  /** Digest of the `.att` manifest (or of the bundle's referrer manifest) written or already there. */
   readonly manifestDigest: Digest;
+  /** The storage format written. */
+  readonly format: 'legacy' | 'bundle';
+  /** The Sigstore bundle written (bundle format only). */
+  readonly bundle?: Uint8Array;
   /** False when an identical envelope was already present and nothing was written. */
   readonly appended: boolean;
   /** The envelope written. */
@@ -197,8 +210,10 @@ export interface AttestImageResult {
  * ```
  */
 export async function attestImage(reference: string | ImageReference, signer: Signer, options: AttestImageOptions): Promise<AttestImageResult> {
-  if ((options.format ?? 'legacy') !== 'legacy') throw fail('UNSUPPORTED', `attestation format ${String(options.format)} is not supported yet`);
+  const format = options.format ?? 'legacy';
+  if (format !== 'legacy' && format !== 'bundle') throw fail('USAGE', `attestation format ${JSON.stringify(String(format))}: expected legacy or bundle`);
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  if (format === 'bundle') return attestImageBundle(ref, signer, options);
   const { client, signal } = options;
   const sig = signal === undefined ? {} : { signal };
   const digest = ref.digest ?? (await client.getManifest(ref, sig)).digest;
@@ -237,5 +252,168 @@ export async function attestImage(reference: string | ImageReference, signer: Si
     for (const [d, bytes] of image.blobs) await client.uploadBlob(attRepo, d, bytes, sig);
     await client.putManifest(attRef, image.manifest, image.manifestMediaType, sig);
   }
-  return { digest, predicateType: type, attestationReference: attRef, manifestDigest: image.manifestDigest, appended: !duplicate, envelope };
+  return { digest, predicateType: type, attestationReference: attRef, manifestDigest: image.manifestDigest, appended: !duplicate, envelope, format: 'legacy' };
+}
+
+/** A JSON string as protojson writes it: only `"`, `\\` and control characters escaped (no HTML escaping, U+2028/U+2029 literal). */
+function protoQuote(s: string): string {
+  return `"${s
+    .split(/([\u2028\u2029])/)
+    .map((part) => (part === '\u2028' || part === '\u2029' ? part : goQuote(part, false).slice(1, -1)))
+    .join('')}"`;
+}
+
+/**
+ * A parsed JSON value serialised as protojson serialises a `google.protobuf.Value` (what cosign 3
+ * signs): compact, object keys sorted, numbers as float64 in Go's format, protojson's string escaping.
+ */
+function protoJsonValue(v: unknown, depth = 0): string {
+  if (depth > 10_000) throw fail('BAD_INPUT', 'predicate: nested too deeply');
+  if (v === null) return 'null';
+  if (typeof v === 'string') return protoQuote(v);
+  if (typeof v === 'number') return goFormatFloat(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (Array.isArray(v)) return `[${v.map((x) => protoJsonValue(x, depth + 1)).join(',')}]`;
+  if (typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).sort((a, b) => compareUtf8(a[0], b[0]));
+    return `{${entries.map(([k, x]) => `${protoQuote(k)}:${protoJsonValue(x, depth + 1)}`).join(',')}}`;
+  }
+  throw fail('BAD_INPUT', `predicate: cannot encode a ${typeof v} as JSON`);
+}
+
+/** A JSON object member as Go's `encoding/json` finds a struct field: exact or case-insensitive name, the last match winning. */
+function goField(obj: Readonly<Record<string, unknown>>, name: string): unknown {
+  let v: unknown;
+  for (const k of Object.keys(obj)) if (k === name || k.toLowerCase() === name.toLowerCase()) v = obj[k];
+  return v;
+}
+
+/** A Go struct field: `undefined`/`null` leave the zero value, anything else must be an object. */
+function goObject(v: unknown, where: string): Readonly<Record<string, unknown>> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw fail('BAD_INPUT', `predicate: ${where} must be a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function goString(v: unknown, where: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw fail('BAD_INPUT', `predicate: ${where} must be a string`);
+  return v;
+}
+
+/** A `time.Time` decoded from RFC 3339 and re-encoded as Go does (RFC 3339 with nanoseconds trimmed, `Z` for UTC). */
+function goTime(v: unknown, where: string): string {
+  if (v === undefined || v === null) return '0001-01-01T00:00:00Z';
+  const m = typeof v === 'string' ? /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(v) : null;
+  if (m === null) throw fail('BAD_INPUT', `predicate: ${where} must be an RFC 3339 time`);
+  const frac = (m[2] ?? '').replace(/0+$/, '');
+  const zone = m[3] === '+00:00' || m[3] === '-00:00' ? 'Z' : m[3];
+  return `${m[1]}${frac === '' ? '' : `.${frac}`}${zone}`;
+}
+
+/**
+ * The `--type vuln` predicate as cosign decodes it into its Go structure before signing: only the
+ * known fields, the missing ones at their zero values (`""`, `null`, `0001-01-01T00:00:00Z`).
+ */
+function cosignVulnPredicate(parsed: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const inv = goObject(goField(parsed, 'invocation'), 'invocation');
+  const scanner = goObject(goField(parsed, 'scanner'), 'scanner');
+  const db = goObject(goField(scanner, 'db'), 'scanner.db');
+  const meta = goObject(goField(parsed, 'metadata'), 'metadata');
+  return {
+    invocation: {
+      parameters: goField(inv, 'parameters') ?? null,
+      uri: goString(goField(inv, 'uri'), 'invocation.uri'),
+      event_id: goString(goField(inv, 'event_id'), 'invocation.event_id'),
+      'builder.id': goString(goField(inv, 'builder.id'), 'invocation.builder.id'),
+    },
+    scanner: {
+      uri: goString(goField(scanner, 'uri'), 'scanner.uri'),
+      version: goString(goField(scanner, 'version'), 'scanner.version'),
+      db: { uri: goString(goField(db, 'uri'), 'scanner.db.uri'), version: goString(goField(db, 'version'), 'scanner.db.version') },
+      result: goField(scanner, 'result') ?? null,
+    },
+    metadata: {
+      scanStartedOn: goTime(goField(meta, 'scanStartedOn'), 'metadata.scanStartedOn'),
+      scanFinishedOn: goTime(goField(meta, 'scanFinishedOn'), 'metadata.scanFinishedOn'),
+    },
+  };
+}
+
+/**
+ * The in-toto Statement (v0.1) cosign 3.1 signs for `cosign attest` (bundle format): the same fields
+ * as {@link buildAttestationStatement} in protojson's order (`_type`, `subject`, `predicateType`,
+ * `predicate`) and escaping (no `\u003c` for `<`). The predicate file must hold a JSON object (cosign
+ * stores it as a `google.protobuf.Struct`), re-serialised with sorted keys; the custom type wraps the
+ * file's text in `{"Data": …, "Timestamp": …}`; a `vuln` predicate is reduced to cosign's structure
+ * (known fields only, zero values filled in). Checked byte for byte against cosign 3.1.1 for custom,
+ * openvex, slsaprovenance, slsaprovenance1, spdxjson, cyclonedx, vuln and URI types (not `link`).
+ *
+ * @example
+ * ```ts
+ * const statement = buildBundleAttestationStatement({ predicate, predicateType: predicateType('openvex'), repository: 'registry.example.com/app', digest });
+ * ```
+ */
+export function buildBundleAttestationStatement(input: AttestationStatementInput): Uint8Array {
+  if (input.predicate.length > MAX_PREDICATE_BYTES) throw fail('TOO_LARGE', `predicate: ${input.predicate.length} bytes exceeds ${MAX_PREDICATE_BYTES}`);
+  const [alg, hex] = input.digest.split(':') as [string, string];
+  let predicate: string;
+  if (input.predicateType === COSIGN_CUSTOM_PREDICATE_TYPE) {
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(input.predicate);
+    predicate = `{"Data":${protoQuote(text)},"Timestamp":${protoQuote(rfc3339(input.time ?? new Date()))}}`;
+  } else {
+    const parsed = parseJson(input.predicate, 'predicate', 'BAD_INPUT');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw fail('BAD_INPUT', 'predicate: must be a JSON object');
+    predicate = protoJsonValue(input.predicateType === COSIGN_VULN_PREDICATE_TYPE ? cosignVulnPredicate(parsed as Record<string, unknown>) : parsed);
+  }
+  const subject = `[{"name":${protoQuote(input.repository)},"digest":{${protoQuote(alg)}:${protoQuote(hex)}}}]`;
+  const text = `{"_type":${protoQuote(IN_TOTO_STATEMENT_V01)},"subject":${subject},"predicateType":${protoQuote(input.predicateType)},"predicate":${predicate}}`;
+  return new TextEncoder().encode(text);
+}
+
+/** `attestImage` in the bundle format: sign the statement into a bundle and push it as a referrer. */
+async function attestImageBundle(ref: ImageReference, signer: Signer, options: AttestImageOptions): Promise<AttestImageResult> {
+  if (options.replace === true) {
+    throw fail('UNSUPPORTED', 'replacing attestations (replace) is not supported with the bundle format: remove the old referrer first (cosign-ts clean)');
+  }
+  const { client, signal } = options;
+  const sig = signal === undefined ? {} : { signal };
+  const m = await client.getManifest(ref.digest === undefined ? ref : withDigest(ref, ref.digest), sig);
+  const digest = ref.digest ?? m.digest;
+  const type = predicateType(options.type ?? 'custom');
+  const statement = buildBundleAttestationStatement({
+    predicate: options.predicate,
+    predicateType: type,
+    repository: ref.name,
+    digest,
+    ...(options.time === undefined ? {} : { time: options.time }),
+  });
+  const built = await buildBundleReferrerFromStatement({
+    subject: { mediaType: m.mediaType, digest, size: m.size },
+    statement,
+    predicateType: type,
+    signer,
+    ...(options.created === undefined ? {} : { created: options.created }),
+  });
+  const repo = repositoryOption(options.signatureRepository) ?? ref;
+  for (const [d, bytes] of built.blobs) await client.uploadBlob(repo, d, bytes, sig);
+  await client.pushReferrer(repo, built.manifest, built.manifestMediaType, digest, sig);
+  const sigB64 = Buffer.from(built.signature).toString('base64');
+  const envelope: DsseEnvelope = {
+    bytes: new TextEncoder().encode(
+      `{"payload":"${Buffer.from(statement).toString('base64')}","payloadType":${goQuote(IN_TOTO_PAYLOAD_TYPE)},"signatures":[{"sig":"${sigB64}"}]}`,
+    ),
+    payload: statement,
+    signature: built.signature,
+  };
+  return {
+    digest,
+    predicateType: type,
+    attestationReference: withDigest(repo, built.manifestDigest),
+    manifestDigest: built.manifestDigest,
+    appended: true,
+    envelope,
+    format: 'bundle',
+    bundle: built.bundle,
+  };
 }

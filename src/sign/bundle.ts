@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import {
   BUNDLE_CONTENT_ANNOTATION,
   BUNDLE_PREDICATE_TYPE_ANNOTATION,
@@ -21,9 +21,10 @@ import {
 } from '../artifact/media-types.js';
 import type { Digest } from '../digest.js';
 import { fail } from '../errors.js';
-import { sigstoreCore } from '../internal/deps.js';
+import { sigstoreBundle, sigstoreCore } from '../internal/deps.js';
 import type { Signer } from '../keys/signer.js';
 import type { Descriptor } from '../oci/manifest.js';
+import { witnessSignature, type WitnessOptions } from './witness.js';
 
 /** The in-toto Statement v1 `_type`. */
 const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -42,6 +43,11 @@ export interface BundleReferrerInput {
   readonly signer: Signer;
   /** Creation time for `org.opencontainers.image.created`. Default now. */
   readonly created?: Date;
+  /**
+   * Rekor and/or timestamp authority to record the signature with (a `dsse` entry; the timestamp is over the
+   * envelope signature), written into the bundle's verification material. Default: none.
+   */
+  readonly witness?: WitnessOptions;
 }
 
 /** What {@link buildBundleReferrer} produces. */
@@ -62,6 +68,10 @@ export interface BundleReferrer {
   readonly manifestMediaType: string;
   /** Blobs to push before the manifest: the empty config `{}` and the bundle. */
   readonly blobs: ReadonlyMap<Digest, Uint8Array>;
+  /** The Rekor log index, when the signature was recorded in a transparency log. */
+  readonly tlogIndex?: number;
+  /** The signing certificate (PEM), for keyless signatures. */
+  readonly certificate?: string;
 }
 
 const sha256 = (b: Uint8Array): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
@@ -102,17 +112,48 @@ export async function buildBundleReferrer(input: BundleReferrerInput): Promise<B
   const pae = sigstoreCore().dsse.preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, Buffer.from(statement));
   const signature = await input.signer.sign(new Uint8Array(pae));
   const spki = (await input.signer.publicKey()).export({ type: 'spki', format: 'der' });
-  const bundle = Buffer.from(
-    JSON.stringify({
+  const cert = await input.signer.certificate?.();
+  let bundle: Buffer;
+  let tlogIndex: number | undefined;
+  if (cert === undefined && input.witness?.rekorURL === undefined && input.witness?.tsaURL === undefined) {
+    // key-based, no transparency log: cosign 3.1's exact bytes
+    bundle = Buffer.from(
+      JSON.stringify({
+        mediaType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
+        verificationMaterial: { publicKey: { hint: publicKeyHint(spki) } },
+        dsseEnvelope: {
+          payload: Buffer.from(statement).toString('base64'),
+          payloadType: IN_TOTO_PAYLOAD_TYPE,
+          signatures: [{ sig: Buffer.from(signature).toString('base64') }],
+        },
+      }),
+    );
+  } else {
+    const certDer = cert === undefined ? undefined : new X509Certificate(cert.certificate).raw;
+    const keyPem = cert?.certificate ?? (await input.signer.publicKey()).export({ type: 'spki', format: 'pem' }).toString();
+    const w =
+      input.witness === undefined
+        ? {}
+        : await witnessSignature({ kind: 'dsse', payloadType: IN_TOTO_PAYLOAD_TYPE, payload: statement, signature }, keyPem, input.witness);
+    // the protobuf JSON form (field order of the protobuf messages, as sigstore-go and cosign 3 write it)
+    const json = sigstoreBundle().bundleToJSON({
       mediaType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
-      verificationMaterial: { publicKey: { hint: publicKeyHint(spki) } },
-      dsseEnvelope: {
-        payload: Buffer.from(statement).toString('base64'),
-        payloadType: IN_TOTO_PAYLOAD_TYPE,
-        signatures: [{ sig: Buffer.from(signature).toString('base64') }],
+      verificationMaterial: {
+        content:
+          certDer === undefined
+            ? { $case: 'publicKey', publicKey: { hint: publicKeyHint(spki) } }
+            : { $case: 'certificate', certificate: { rawBytes: Buffer.from(certDer) } },
+        tlogEntries: w.tlogEntry === undefined ? [] : [w.tlogEntry],
+        timestampVerificationData: { rfc3161Timestamps: w.rfc3161Timestamp === undefined ? [] : [{ signedTimestamp: Buffer.from(w.rfc3161Timestamp) }] },
       },
-    }),
-  );
+      content: {
+        $case: 'dsseEnvelope',
+        dsseEnvelope: { payload: Buffer.from(statement), payloadType: IN_TOTO_PAYLOAD_TYPE, signatures: [{ sig: Buffer.from(signature), keyid: '' }] },
+      },
+    } as Parameters<ReturnType<typeof sigstoreBundle>['bundleToJSON']>[0]);
+    bundle = Buffer.from(JSON.stringify(json));
+    if (w.tlogEntry !== undefined) tlogIndex = Number(w.tlogEntry.logIndex);
+  }
   const bundleDigest = sha256(bundle);
   const config = Buffer.from('{}');
   const manifest = Buffer.from(
@@ -140,6 +181,80 @@ export async function buildBundleReferrer(input: BundleReferrerInput): Promise<B
     manifestMediaType: OCI_MANIFEST_MEDIA_TYPE,
     blobs: new Map<Digest, Uint8Array>([
       [OCI_EMPTY_DIGEST as Digest, config],
+      [bundleDigest, bundle],
+    ]),
+    ...(tlogIndex === undefined ? {} : { tlogIndex }),
+    ...(cert === undefined ? {} : { certificate: cert.certificate }),
+  };
+}
+
+/** Input of {@link buildBundleReferrerFromStatement}. */
+export interface StatementBundleReferrerInput {
+  /** The image manifest the bundle is about: the referrer's `subject`. */
+  readonly subject: Descriptor;
+  /** The exact statement bytes to sign (the DSSE payload), e.g. an attestation's in-toto statement. */
+  readonly statement: Uint8Array;
+  /** The statement's predicate type, written as the `dev.sigstore.bundle.predicateType` annotation. */
+  readonly predicateType: string;
+  /** The signer (file key or KMS). */
+  readonly signer: Signer;
+  /** Creation time for `org.opencontainers.image.created`. Default now. */
+  readonly created?: Date;
+}
+
+/**
+ * Like {@link buildBundleReferrer}, for a statement built by the caller (byte for byte what is
+ * signed): `cosign attest` in cosign 3 signs its in-toto Statement v0.1 this way. The bundle and
+ * manifest are the same shape as a signature's, with the statement's predicate type in the
+ * `dev.sigstore.bundle.predicateType` annotation.
+ *
+ * @example
+ * ```ts
+ * const built = await buildBundleReferrerFromStatement({ subject, statement, predicateType: 'https://openvex.dev/ns', signer });
+ * ```
+ */
+export async function buildBundleReferrerFromStatement(input: StatementBundleReferrerInput): Promise<BundleReferrer> {
+  const statement = input.statement;
+  const pae = sigstoreCore().dsse.preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, Buffer.from(statement));
+  const signature = await input.signer.sign(new Uint8Array(pae));
+  const spki = (await input.signer.publicKey()).export({ type: 'spki', format: 'der' });
+  const bundle = Buffer.from(
+    JSON.stringify({
+      mediaType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
+      verificationMaterial: { publicKey: { hint: publicKeyHint(spki) } },
+      dsseEnvelope: {
+        payload: Buffer.from(statement).toString('base64'),
+        payloadType: IN_TOTO_PAYLOAD_TYPE,
+        signatures: [{ sig: Buffer.from(signature).toString('base64') }],
+      },
+    }),
+  );
+  const bundleDigest = sha256(bundle);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST_MEDIA_TYPE,
+      config: { mediaType: OCI_EMPTY_MEDIA_TYPE, size: 2, digest: OCI_EMPTY_DIGEST, artifactType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE },
+      layers: [{ mediaType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE, size: bundle.byteLength, digest: bundleDigest }],
+      annotations: {
+        [BUNDLE_CONTENT_ANNOTATION]: 'dsse-envelope',
+        [BUNDLE_PREDICATE_TYPE_ANNOTATION]: input.predicateType,
+        [OCI_CREATED_ANNOTATION]: formatCreated(input.created ?? new Date()),
+      },
+      subject: { mediaType: input.subject.mediaType, size: input.subject.size, digest: input.subject.digest },
+      artifactType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
+    }),
+  );
+  return {
+    statement,
+    signature,
+    bundle,
+    bundleDigest,
+    manifest,
+    manifestDigest: sha256(manifest),
+    manifestMediaType: OCI_MANIFEST_MEDIA_TYPE,
+    blobs: new Map<Digest, Uint8Array>([
+      [OCI_EMPTY_DIGEST as Digest, Buffer.from('{}')],
       [bundleDigest, bundle],
     ]),
   };

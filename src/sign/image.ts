@@ -15,6 +15,7 @@ import type { RegistryClient } from '../oci/client.js';
 import { isIndexMediaType, isManifestMediaType, parseImageIndexIfAny } from '../oci/manifest.js';
 import { buildPayload } from '../payload/payload.js';
 import { buildBundleReferrer } from './bundle.js';
+import { rekorBundleFromEntry, witnessSignature, type WitnessOptions } from './witness.js';
 import { mapLimit } from '../concurrency.js';
 import { formatReference, parseReference, repositoryOption, withDigest, withTag, type ImageReference } from '../reference.js';
 
@@ -42,6 +43,12 @@ export interface SignImageOptions {
    * as `cosign sign --new-bundle-format` (cosign 3) writes it (referrers API, else the fallback tag).
    */
   readonly format?: 'legacy' | 'bundle';
+  /**
+   * Record each signature as cosign does by default: a Rekor entry (`rekorURL`, written into the `.sig`
+   * layer's bundle annotation or the bundle's `tlogEntries`) and/or an RFC 3161 timestamp (`tsaURL`). With a
+   * keyless signer (`fulcioSigner`) the entry names the certificate. Default: no witness (`--tlog-upload=false`).
+   */
+  readonly witness?: WitnessOptions;
   /** Creation time written in bundle referrers (`org.opencontainers.image.created`). Default now. */
   readonly created?: Date;
   /** Abort. */
@@ -62,6 +69,10 @@ export interface SignedDigest {
   readonly payload: Uint8Array;
   /** The raw signature. */
   readonly signature: Uint8Array;
+  /** The Rekor log index, when the signature was recorded in a transparency log. */
+  readonly tlogIndex?: number;
+  /** The signing certificate (PEM), for keyless signatures. */
+  readonly certificate?: string;
 }
 
 /** Result of {@link signImage}. */
@@ -119,6 +130,9 @@ export async function signImage(reference: string | ImageReference, signer: Sign
         `    (example.com/ubuntu:latest) for the input to cosign.`,
     );
   }
+  if (options.format !== 'bundle' && options.witness?.rekorURL !== undefined && options.witness.rekorVersion === 2) {
+    throw fail('UNSUPPORTED', 'Rekor v2 entries have no signed entry timestamp, which the .sig format needs: sign in the bundle format, or use Rekor v1');
+  }
   const digests = await collectDigests(client, ref, root, options.recursive === true, signal);
   const sigRepo = repositoryOption(options.signatureRepository) ?? ref;
   const publicKey = await signer.publicKey();
@@ -147,7 +161,7 @@ async function signOne(
   const sig = signal === undefined ? {} : { signal };
   const payload = buildPayload({ dockerReference: ref.name, digest, ...(options.annotations === undefined ? {} : { annotations: options.annotations }) });
   const signature = await signer.sign(payload);
-  const layer = buildSignatureLayer({ payload, signature });
+  let layer = buildSignatureLayer({ payload, signature });
   const sigRef = withTag(sigRepo, signatureTag(digest));
 
   let existing: ImageLayer[] = [];
@@ -160,21 +174,47 @@ async function signOne(
   } catch (e) {
     if (!isCosignError(e, 'NOT_FOUND')) throw e;
   }
-  const appended = appendSignature(existing, layer, {
-    verifiesWithSignerKey: (l) => {
+  const dedup = {
+    verifiesWithSignerKey: (l: ImageLayer) => {
       try {
         return verifier.verify(payload, parseSignatureLayer(l.descriptor, l.payload).signature);
       } catch {
         return false;
       }
     },
-  });
+  };
+  let appended = appendSignature(existing, layer, dedup);
+  const cert = await signer.certificate?.();
+  let tlogIndex: number | undefined;
+  if (appended.appended && (cert !== undefined || options.witness?.rekorURL !== undefined || options.witness?.tsaURL !== undefined)) {
+    // the certificate and the witnesses only for a signature that is really added (nothing is uploaded to Rekor for a duplicate)
+    const keyPem = cert?.certificate ?? (await signer.publicKey()).export({ type: 'spki', format: 'pem' }).toString();
+    const w = options.witness === undefined ? {} : await witnessSignature({ kind: 'message', payload, signature }, keyPem, options.witness);
+    layer = buildSignatureLayer({
+      payload,
+      signature,
+      ...(cert === undefined ? {} : { certificate: cert.certificate, chain: cert.chain.join('') }),
+      ...(w.tlogEntry === undefined ? {} : { bundle: rekorBundleFromEntry(w.tlogEntry) }),
+      ...(w.rfc3161Timestamp === undefined ? {} : { rfc3161Timestamp: { signedRfc3161Timestamp: w.rfc3161Timestamp } }),
+    });
+    appended = appendSignature(existing, layer, dedup);
+    if (w.tlogEntry !== undefined) tlogIndex = Number(w.tlogEntry.logIndex);
+  }
   const image = buildSignatureImage(appended.layers, options.dockerMediaTypes === true ? { dockerMediaTypes: true } : {});
   if (appended.appended) {
     for (const [d, bytes] of image.blobs) await client.uploadBlob(sigRepo, d, bytes, sig);
     await client.putManifest(sigRef, image.manifest, image.manifestMediaType, sig);
   }
-  return { digest, signatureReference: sigRef, signatureManifestDigest: image.manifestDigest, appended: appended.appended, payload, signature };
+  return {
+    digest,
+    signatureReference: sigRef,
+    signatureManifestDigest: image.manifestDigest,
+    appended: appended.appended,
+    payload,
+    signature,
+    ...(tlogIndex === undefined ? {} : { tlogIndex }),
+    ...(cert === undefined ? {} : { certificate: cert.certificate }),
+  };
 }
 
 async function signOneBundle(ref: ImageReference, digest: Digest, sigRepo: ImageReference, signer: Signer, options: SignImageOptions): Promise<SignedDigest> {
@@ -186,6 +226,7 @@ async function signOneBundle(ref: ImageReference, digest: Digest, sigRepo: Image
     signer,
     ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
     ...(options.created === undefined ? {} : { created: options.created }),
+    ...(options.witness === undefined ? {} : { witness: options.witness }),
   });
   for (const [d, bytes] of built.blobs) await client.uploadBlob(sigRepo, d, bytes, sig);
   await client.pushReferrer(sigRepo, built.manifest, built.manifestMediaType, digest, sig);
@@ -196,5 +237,7 @@ async function signOneBundle(ref: ImageReference, digest: Digest, sigRepo: Image
     appended: true,
     payload: built.statement,
     signature: built.signature,
+    ...(built.tlogIndex === undefined ? {} : { tlogIndex: built.tlogIndex }),
+    ...(built.certificate === undefined ? {} : { certificate: built.certificate }),
   };
 }

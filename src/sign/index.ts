@@ -20,6 +20,7 @@ export {
   type AttestImageOptions,
   type AttestImageResult,
   buildAttestationStatement,
+  buildBundleAttestationStatement,
   COSIGN_CUSTOM_PREDICATE_TYPE,
   COSIGN_VULN_PREDICATE_TYPE,
   IN_TOTO_STATEMENT_V01,
@@ -32,9 +33,32 @@ export {
 } from './attestation.js';
 export {
   buildBundleReferrer,
+  buildBundleReferrerFromStatement,
+  type StatementBundleReferrerInput,
   buildStatement,
   publicKeyHint,
   formatCreated,
   type BundleReferrerInput,
   type BundleReferrer,
 } from './bundle.js';
+export {
+  fulcioSigner,
+  resolveIdentityToken,
+  identityTokenSubject,
+  DEFAULT_FULCIO_URL,
+  DEFAULT_SIGSTORE_TIMEOUT_MS,
+  DEFAULT_TOKEN_FILE,
+  type FulcioSignerOptions,
+  type IdentityTokenOptions,
+} from './keyless.js';
+export {
+  witnessSignature,
+  rekorBundleFromEntry,
+  DEFAULT_REKOR_URL,
+  type WitnessOptions,
+  type Witnessed,
+  type WitnessedContent,
+  type TransparencyLogEntry,
+} from './witness.js';
+export type { SigningCertificate } from '../keys/signer.js';
+export { parseSigningConfig, MAX_SIGNING_CONFIG_BYTES, SIGNING_CONFIG_V02_MEDIA_TYPE, type SelectedServices } from './signing-config.js';

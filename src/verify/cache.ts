@@ -27,7 +27,12 @@ interface Entry<T> {
 export interface CacheStats {
   hits: number;
   misses: number;
+  /** {@link VerificationCache.share} calls that joined a computation already in flight (singleflight). */
+  joined: number;
 }
+
+/** How {@link VerificationCache.share} keeps a computed value: the success TTL, the (short) failure TTL, or not at all. */
+export type ShareKeep = 'success' | 'failure' | 'none';
 
 /** A small TTL cache with insertion-order eviction. Values are whatever the verifier stores. */
 export class VerificationCache<T = unknown> {
@@ -37,7 +42,8 @@ export class VerificationCache<T = unknown> {
   readonly #max: number;
   readonly #now: () => number;
   /** Hit/miss counters since creation. */
-  readonly stats: CacheStats = { hits: 0, misses: 0 };
+  readonly stats: CacheStats = { hits: 0, misses: 0, joined: 0 };
+  readonly #inflight = new Map<string, Promise<T>>();
 
   constructor(options: VerificationCacheOptions = {}) {
     this.#successTtl = options.successTtlMs ?? 10 * 60_000;
@@ -70,6 +76,43 @@ export class VerificationCache<T = unknown> {
       if (oldest.done !== true) this.#entries.delete(oldest.value);
     }
     this.#entries.set(key, { value, expires: this.#now() + (success ? this.#successTtl : this.#failureTtl) });
+  }
+
+  /**
+   * Singleflight over the cache: a fresh cached value for `key` is returned at once; else, if a
+   * computation of `key` is already running, its promise is shared (concurrent callers compute once);
+   * else `compute` runs and its value is kept as `keep(value)` says (`none`: transient, e.g. an outage).
+   * A rejected computation is not cached; every caller sharing it sees the rejection.
+   */
+  share(key: string, compute: () => Promise<T>, keep: (value: T) => ShareKeep): Promise<T> {
+    const e = this.#entries.get(key);
+    if (e !== undefined && e.expires > this.#now()) {
+      this.stats.hits++;
+      return Promise.resolve(e.value);
+    }
+    const running = this.#inflight.get(key);
+    if (running !== undefined) {
+      this.stats.joined++;
+      return running;
+    }
+    this.stats.misses++;
+    const p = (async () => {
+      try {
+        const value = await compute();
+        const k = keep(value);
+        if (k !== 'none') this.set(key, value, k === 'success');
+        return value;
+      } finally {
+        this.#inflight.delete(key);
+      }
+    })();
+    this.#inflight.set(key, p);
+    return p;
+  }
+
+  /** Computations currently in flight through {@link share}. */
+  get inflight(): number {
+    return this.#inflight.size;
   }
 
   /** Forget everything. */

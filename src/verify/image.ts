@@ -6,7 +6,7 @@
  */
 import { parseDigest, type Digest } from '../digest.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
-import type { RegistryClient } from '../oci/client.js';
+import type { RegistryReader } from '../oci/client.js';
 import { parseImageIndex } from '../oci/manifest.js';
 import { withDeadline } from '../oci/transport.js';
 import { verifyOutputJson } from '../payload/payload.js';
@@ -23,7 +23,7 @@ import { mapLimit } from '../concurrency.js';
 /** Options for {@link verifyImage}. */
 export interface VerifyImageOptions {
   /** The registry client (shared connections and tokens). */
-  readonly client: RegistryClient;
+  readonly client: RegistryReader;
   /** Keys (or, later, identities) a signature must verify with; any one suffices. */
   readonly authorities: ReadonlyArray<Authority>;
   /** Each pair must be in the payload's `optional` with an equal value (`cosign verify -a`). */
@@ -131,7 +131,7 @@ function trustId(trust: object): number {
 }
 
 /** Resolve a reference to the digest of its manifest (a GET by tag, digest-checked by the client). */
-export async function resolveDigest(client: RegistryClient, ref: ImageReference, signal?: AbortSignal): Promise<Digest> {
+export async function resolveDigest(client: RegistryReader, ref: ImageReference, signal?: AbortSignal): Promise<Digest> {
   if (ref.digest !== undefined) return ref.digest;
   const m = await client.getManifest(ref, signal === undefined ? {} : { signal });
   return m.digest;

@@ -69,7 +69,7 @@ export {
   type PublicGoodTrustOptions,
   type SigstoreTrust,
 } from './trust.js';
-export { VerificationCache, type CacheStats, type VerificationCacheOptions } from './cache.js';
+export { VerificationCache, type CacheStats, type ShareKeep, type VerificationCacheOptions } from './cache.js';
 export {
   parseCosignBundle,
   parseInTotoStatement,
@@ -94,6 +94,9 @@ export {
 } from './source.js';
 export {
   verifyAttestations,
+  MAX_ATTESTATION_BYTES,
+  type AttestationFormat,
+  type AttestationRejection,
   type AttestationStatement,
   type VerifiedAttestation,
   type VerifyAttestationsOptions,

@@ -15,7 +15,7 @@ import { parseSignatureLayer, type SignatureLayer } from '../artifact/layer.js';
 import { signatureTag } from '../artifact/tags.js';
 import type { Digest } from '../digest.js';
 import { fail, isCosignError } from '../errors.js';
-import type { RegistryClient } from '../oci/client.js';
+import type { RegistryReader } from '../oci/client.js';
 import { formatReference, repositoryOption, withDigest, withTag, type ImageReference } from '../reference.js';
 import type { LayerFailure } from './layer.js';
 import { mapLimit } from '../concurrency.js';
@@ -126,7 +126,7 @@ function isLayerBlobError(e: unknown): boolean {
  * distinct blob is fetched once (cosign fetches once per layer), every layer using it is visited, and
  * the blob is dropped.
  */
-export function sigTagSource(client: RegistryClient, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
+export function sigTagSource(client: RegistryReader, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
   const fixedRepo = repositoryOption(options.signatureRepository);
   return {
     id: `sig-tag:${fixedRepo?.name ?? ''}`,
@@ -144,7 +144,7 @@ interface SigLookup {
 }
 
 async function lookupSig(
-  client: RegistryClient,
+  client: RegistryReader,
   fixedRepo: ImageReference | undefined,
   image: ImageReference,
   digest: Digest,
@@ -168,7 +168,7 @@ async function lookupSig(
 
 /** Fetch and visit the layers of a `.sig` manifest, a bounded number of blobs at once. */
 async function readSigLayers(
-  client: RegistryClient,
+  client: RegistryReader,
   { repo, sigRef, manifest }: SigLookup,
   image: ImageReference,
   digest: Digest,
@@ -251,7 +251,7 @@ type BundleEntry = { readonly manifest: Digest; readonly layer: Descriptor } | {
  * fallback index's entries carry the empty artifact type and are all looked at.
  * @throws CosignError `NO_SIGNATURES` when no referrer is a bundle, `TOO_LARGE` beyond 1000 referrers.
  */
-export function referrerBundleSource(client: RegistryClient, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
+export function referrerBundleSource(client: RegistryReader, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
   const fixedRepo = repositoryOption(options.signatureRepository);
   return {
     id: `referrer-bundle:${fixedRepo?.name ?? ''}`,
@@ -339,7 +339,7 @@ export function referrerBundleSource(client: RegistryClient, options: { signatur
  * and, when there are none, the legacy `.sig` tag ({@link sigTagSource}). The default source of
  * `verifyImage`.
  */
-export function cosignSignatureSource(client: RegistryClient, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
+export function cosignSignatureSource(client: RegistryReader, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
   const bundles = referrerBundleSource(client, options);
   const fixedRepo = repositoryOption(options.signatureRepository);
   return {

@@ -29,6 +29,7 @@ import {
   type RealRegistry,
 } from '../helpers/real/index.js';
 import { writeFile } from 'node:fs/promises';
+import { cli, ensureBuilt } from '../cli/helpers.js';
 
 describe.skipIf(skipReal(['registry', 'cosign']))('legacy attestations interop with cosign 2.5', () => {
   let reg: RealRegistry;
@@ -47,6 +48,7 @@ describe.skipIf(skipReal(['registry', 'cosign']))('legacy attestations interop w
     signer = await cosignGenerateKeyPair(path.join(work, 'a'));
     other = await cosignGenerateKeyPair(path.join(work, 'b'));
     client = new RegistryClient();
+    ensureBuilt();
   }, 120_000);
   afterAll(async () => {
     client?.close();
@@ -93,10 +95,83 @@ describe.skipIf(skipReal(['registry', 'cosign']))('legacy attestations interop w
     expect(m.layers[0]?.annotations).toEqual({ 'dev.cosignproject.cosign/signature': '', predicateType: 'https://openvex.dev/ns' });
     const verifier = new PublicKeyVerifier(parsePublicKey(await readFile(signer.pubPath)), signer.pubPath);
     const ours = await verifyAttestations(ref, { client, verifier, type: 'openvex' });
-    expect(ours.ok, ours.rejected.join('\n')).toBe(true);
+    expect(ours.ok, JSON.stringify(ours.rejected)).toBe(true);
     expect(ours.verified[0]?.statement.predicate).toEqual({ a: 1 });
     const wrong = new PublicKeyVerifier(parsePublicKey(await readFile(other.pubPath)), other.pubPath);
     expect((await verifyAttestations(ref, { client, verifier: wrong, type: 'openvex' })).ok).toBe(false);
     expect((await verifyAttestations(ref, { client, verifier, type: 'custom' })).ok).toBe(false);
   }, 120_000);
+
+  it('CLI: our attest (legacy) has cosign 2.5 stderr and cosign 2.5 verifies it; our verify-attestation prints what cosign 2.5 prints', async () => {
+    const flags = cosignRegistryFlags(reg);
+    const pred = path.join(work, 'vex.json');
+    await writeFile(pred, '{"z":[1,2.5],"a":"<b> & c"}');
+    const digest = await pushBusyboxImage(reg.url, 'att/cli1', 'v1', { labels: { n: 'cli1' } });
+    const ref = `${reg.host}/att/cli1@${digest}`;
+    const args = (k: string, type: string, extra: string[] = []): string[] => [
+      'attest',
+      '--key',
+      k,
+      '--tlog-upload=false',
+      '--yes',
+      '--predicate',
+      pred,
+      '--type',
+      type,
+      ...extra,
+      ...flags,
+      ref,
+    ];
+    const ours = await cli(args(signer.keyPath, 'openvex'), { env });
+    expect(ours.code, ours.stderr).toBe(0);
+    const digest2 = await pushBusyboxImage(reg.url, 'att/cli2', 'v1', { labels: { n: 'cli2' } });
+    const theirs = await cosign(
+      args(signer.keyPath, 'openvex').map((a) => (a === ref ? `${reg.host}/att/cli2@${digest2}` : a)),
+      { env },
+    );
+    expect(theirs.code, theirs.stderr).toBe(0);
+    expect(ours.stderr).toBe(theirs.stderr);
+    // the statement: cosign 2.5's bytes (legacy v0.1 order, HTML-escaped)
+    const attOf = async (r: string, d: string): Promise<string> => {
+      const repo = parseReference(r);
+      const m = parseSignatureManifest((await client.getManifest(withTag(repo, `sha256-${d.slice(7)}.att`))).bytes);
+      const env2 = JSON.parse(Buffer.from(await client.getBlob(repo, m.layers[0]?.digest as never)).toString()) as { payload: string };
+      return Buffer.from(env2.payload, 'base64')
+        .toString()
+        .replace(/"name":"[^"]*"/, '')
+        .replace(/sha256":"[0-9a-f]+"/, '');
+    };
+    expect(await attOf(ref, digest)).toBe(await attOf(`${reg.host}/att/cli2@${digest2}`, digest2));
+    // verify: ours and cosign 2.5 print the same, succeed and fail alike
+    await cli(args(signer.keyPath, 'custom'), { env });
+    const vargs = (k: string, type: string, r = ref): string[] => [
+      'verify-attestation',
+      '--key',
+      k,
+      '--insecure-ignore-tlog=true',
+      '--type',
+      type,
+      ...flags,
+      r,
+    ];
+    for (const [k, type] of [
+      [signer.pubPath, 'openvex'],
+      [signer.pubPath, 'custom'],
+      [signer.pubPath, 'spdxjson'],
+      [other.pubPath, 'openvex'],
+    ] as const) {
+      const c = await cosign(vargs(k, type), { env });
+      const o = await cli(vargs(k, type), { env });
+      expect({ code: o.code, stdout: o.stdout, stderr: o.stderr }, `${type}`).toEqual({ code: c.code, stdout: c.stdout, stderr: c.stderr });
+    }
+    // no attestations at all
+    const bare = await pushBusyboxImage(reg.url, 'att/cli3', 'v1', { labels: { n: 'cli3' } });
+    const c = await cosign(vargs(signer.pubPath, 'custom', `${reg.host}/att/cli3@${bare}`), { env });
+    const o = await cli(vargs(signer.pubPath, 'custom', `${reg.host}/att/cli3@${bare}`), { env });
+    expect({ code: o.code, stdout: o.stdout, stderr: o.stderr }).toEqual({ code: c.code, stdout: c.stdout, stderr: c.stderr });
+    // --replace keeps one attestation of the type
+    expect((await cli(args(signer.keyPath, 'openvex', ['--replace']), { env })).code).toBe(0);
+    const m = parseSignatureManifest((await client.getManifest(withTag(parseReference(ref), `sha256-${digest.slice(7)}.att`))).bytes);
+    expect(m.layers.map((l) => l.annotations.predicateType).sort()).toEqual(['https://cosign.sigstore.dev/attestation/v1', 'https://openvex.dev/ns']);
+  }, 180_000);
 });

@@ -5,7 +5,7 @@
  * and the other way round; an untrusted CA, a missing client certificate and a certificate without
  * its key fail with clear errors; `SSL_CERT_FILE` stands in for `--registry-cacert`.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,5 +100,32 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'openssl']))('registry over mut
     );
     expect(badKey.code).not.toBe(0);
     expect(badKey.stderr).toContain(`--registry-client-key ${reg.caFile}: not a PEM private key`);
+  }, 60_000);
+
+  it('--registry-cacert replaces the default roots, as in cosign: SSL_CERT_FILE trusting the registry does not help a wrong --registry-cacert', async () => {
+    const ref = await image();
+    const mtls = [`--registry-client-cert=${reg.clientCertFile}`, `--registry-client-key=${reg.clientKeyFile}`];
+    // A valid certificate that did not issue the registry's (the client certificate stands in for another CA).
+    const wrong = [`--registry-cacert=${reg.clientCertFile}`, ...mtls];
+    const sslEnv = { ...env, SSL_CERT_FILE: reg.caFile as string, NODE_EXTRA_CA_CERTS: reg.caFile as string };
+    const ours = await cli(verifyArgs(ref, wrong), { env: sslEnv });
+    expect(ours.code).not.toBe(0);
+    expect(ours.stderr).toContain("TLS: the registry's certificate is not trusted");
+    const peer = await cosign3(verifyArgs(ref, wrong), { env: sslEnv });
+    expect(peer.code).not.toBe(0);
+    // cosign fails the same way: the certificate is not trusted (for a loopback registry go-containerregistry
+    // then retries over plain HTTP, which the HTTPS registry refuses, and reports that).
+    expect(peer.stderr).toMatch(/certificate signed by unknown authority|Client sent an HTTP request to an HTTPS server/);
+    // Without the flag, both trust SSL_CERT_FILE.
+    expect((await cli(verifyArgs(ref, mtls), { env: sslEnv })).stderr).not.toContain('not trusted');
+  }, 60_000);
+
+  it('a --registry-cacert file without a certificate is a BAD_INPUT error before any connection (cosign silently ignores it)', async () => {
+    const ref = await image();
+    const bad = path.join(work, 'not-a-ca.pem');
+    await writeFile(bad, 'not a certificate\n');
+    const r = await cli(verifyArgs(ref, [`--registry-cacert=${bad}`]), { env });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`Error: --registry-cacert ${bad}: no valid PEM certificate found`);
   }, 60_000);
 });

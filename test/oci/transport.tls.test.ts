@@ -22,9 +22,13 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function serve(certs: TestCertificates, opts: { requireClientCert?: boolean; redirectTo?: string } = {}): Promise<Server> {
+async function serve(
+  certs: TestCertificates,
+  opts: { requireClientCert?: boolean; redirectTo?: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {},
+): Promise<Server> {
   const srv = https.createServer(
     {
+      ...(opts.maxVersion === undefined ? {} : { maxVersion: opts.maxVersion }),
       cert: await readFile(certs.certFile),
       key: await readFile(certs.keyFile),
       ca: await readFile(certs.caFile),
@@ -187,6 +191,79 @@ describe.skipIf(skipReal(['openssl']))('registry TLS settings', () => {
       restore('NODE_EXTRA_CA_CERTS', saved.x);
       await srv.close();
     }
+  });
+
+  it('a batch opening many connections at once pays one full handshake per host and resumes the others (TLS 1.3 and 1.2)', async () => {
+    for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const) {
+      const srv = await serve(certs, { requireClientCert: true, maxVersion });
+      try {
+        const t = new Transport({
+          attempts: 1,
+          maxSockets: 16,
+          tls: { [srv.host]: { ca, cert: await readFile(client.certFile), key: await readFile(client.keyFile) } },
+        });
+        await Promise.all(Array.from({ length: 48 }, async () => (await get(t, srv.host)).body));
+        const c = t.stats.tlsHandshakesByHost[srv.host];
+        expect(c?.full, maxVersion).toBe(1);
+        expect(c?.resumed, maxVersion).toBe(t.stats.tlsHandshakes - 1);
+        expect(t.stats.tlsHandshakes).toBe(srv.handshakes);
+        expect(t.stats.tlsHandshakes).toBeLessThanOrEqual(16);
+        // Resumed sessions still carry the client certificate.
+        expect(srv.clients.every((cn) => cn === 'client')).toBe(true);
+        // Sequential requests afterwards reuse the pooled connections: no new handshake.
+        const before = t.stats.tlsHandshakes;
+        for (let i = 0; i < 5; i++) await get(t, srv.host);
+        expect(t.stats.tlsHandshakes).toBe(before);
+        t.close();
+      } finally {
+        await srv.close();
+      }
+    }
+  });
+
+  it('caOnly trusts only the given CA (cosign --registry-cacert): not SSL_CERT_FILE, NODE_EXTRA_CA_CERTS or the transport ca', async () => {
+    const srv = await serve(certs);
+    const saved = { f: process.env.SSL_CERT_FILE, x: process.env.NODE_EXTRA_CA_CERTS };
+    try {
+      process.env.SSL_CERT_FILE = certs.caFile;
+      process.env.NODE_EXTRA_CA_CERTS = certs.caFile;
+      const other = await readFile(client.certFile, 'utf8'); // a valid certificate that did not issue the server's
+      const added = new Transport({ attempts: 1, tls: { [srv.host]: { ca: other } } });
+      expect((await get(added, srv.host)).status).toBe(200);
+      added.close();
+      const only = new Transport({ attempts: 1, ca, tls: { [srv.host]: { ca: other, caOnly: true } } });
+      await expect(get(only, srv.host)).rejects.toThrow(/not trusted/);
+      only.close();
+      const right = new Transport({ attempts: 1, tls: { '*': { ca, caOnly: true } } });
+      expect((await get(right, srv.host)).status).toBe(200);
+      right.close();
+    } finally {
+      for (const [k, v] of [
+        ['SSL_CERT_FILE', saved.f],
+        ['NODE_EXTRA_CA_CERTS', saved.x],
+      ] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      await srv.close();
+    }
+  });
+
+  it('a CA bundle without a valid certificate is a BAD_INPUT error, never echoing the bundle', async () => {
+    const key = await readFile(client.keyFile, 'utf8');
+    for (const bad of [key, 'not pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n']) {
+      let err: unknown;
+      try {
+        new Transport({ tls: { 'r.example': { ca: bad } } });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: 'BAD_INPUT', message: 'TLS settings of r.example: ca: no valid PEM certificate found' });
+    }
+    expect(() => new Transport({ ca: 'junk' })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+    expect(() => new Transport({ tls: { 'r.example': { caOnly: true } } })).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    // A bundle with one good certificate among junk is accepted, as Go's AppendCertsFromPEM does.
+    expect(() => new Transport({ tls: { 'r.example': { ca: `junk\n${ca}` } } })).not.toThrow();
   });
 
   it('a client certificate without its key is refused', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCosignError } from '../../src/errors.js';
-import { evaluatePolicy, parsePolicy } from '../../src/policy/index.js';
+import { evaluatePolicy, matchingRules, parsePolicy, policyFromObject } from '../../src/policy/index.js';
 import { parseReference } from '../../src/reference.js';
 import { compileGlob } from '../../src/policy/glob.js';
 import { canonicalName } from '../../src/reference.js';
@@ -205,5 +205,57 @@ describe('name normalisation (Docker reference grammar) for globs and exact name
     expect(compileGlob('registry.example.com/ci/app:V1')('registry.example.com/ci/app:V1')).toBe(true);
     expect(compileGlob('registry.example.com/ci/app:V1')('registry.example.com/ci/app:v1')).toBe(false);
     expect(() => parseReference('registry.example.com/CI/app')).toThrow(expect.objectContaining({ code: 'BAD_REFERENCE' }));
+  });
+});
+
+describe('admission extensions of the policy model', () => {
+  const text = `defaults: { match: all, unmatched: deny, unmatchedMode: audit }
+rules:
+  - name: ci
+    images: ["registry.example.com/ci/**"]
+    exclude: ["registry.example.com/ci/debug/*"]
+    failurePolicy: open
+    mutateDigest: true
+    requireDigest: true
+    authorities: [{ key: { path: /k.pub } }]
+  - name: ci-static
+    images: ["registry.example.com/ci/*"]
+    authorities: [{ static: { action: pass } }]
+`;
+
+  it('parses exclude, failurePolicy, mutateDigest, requireDigest, static authorities, match and unmatchedMode (with defaults)', () => {
+    const p = parsePolicy(text);
+    expect(p).toMatchObject({ match: 'all', unmatched: 'deny', unmatchedMode: 'audit' });
+    expect(p.rules[0]).toMatchObject({ exclude: ['registry.example.com/ci/debug/*'], failurePolicy: 'open', mutateDigest: true, requireDigest: true });
+    expect(p.rules[1]).toMatchObject({
+      exclude: [],
+      failurePolicy: 'closed',
+      mutateDigest: false,
+      requireDigest: false,
+      authorities: [{ kind: 'static', action: 'pass' }],
+    });
+    expect(parsePolicy('rules: []\n')).toMatchObject({ match: 'first', unmatchedMode: 'enforce' });
+    expect(policyError('rules:\n  - name: r\n    images: [a]\n    authorities: [{ static: { action: maybe } }]\n')).toMatch(/static: \{action: pass\|fail\}/);
+    expect(policyError('rules:\n  - name: r\n    images: [a]\n    failurePolicy: sometimes\n    authorities: [{ static: { action: pass } }]\n')).toMatch(
+      /failurePolicy/,
+    );
+  });
+
+  it('matchingRules: all matching rules with match: all, the first with match: first; exclude removes a rule', () => {
+    const p = parsePolicy(text);
+    const all = matchingRules(p, parseReference('registry.example.com/ci/app:1'));
+    expect(all.kind === 'rules' && all.rules.map((r) => r.name)).toEqual(['ci', 'ci-static']);
+    const first = matchingRules(parsePolicy(text.replace('match: all', 'match: first')), parseReference('registry.example.com/ci/app:1'));
+    expect(first.kind === 'rules' && first.rules.map((r) => r.name)).toEqual(['ci']);
+    const excluded = matchingRules(p, parseReference('registry.example.com/ci/debug/sh:1'));
+    expect(excluded).toMatchObject({ kind: 'unmatched', mode: 'audit' });
+    expect(evaluatePolicy(p, parseReference('registry.example.com/ci/debug/sh:1')).kind).toBe('unmatched');
+  });
+
+  it('policyFromObject validates the object form like the YAML', () => {
+    expect(
+      policyFromObject({ rules: [{ name: 'r', images: ['a.example.com/*'], authorities: [{ static: { action: 'fail' } }] }] }).rules[0]?.authorities,
+    ).toEqual([{ kind: 'static', action: 'fail' }]);
+    expect(() => policyFromObject({ rules: [{ name: 'r' }] }, { source: 'obj' })).toThrow(/^obj: rules\.0\.images/);
   });
 });

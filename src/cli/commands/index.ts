@@ -14,6 +14,7 @@ export interface VerbEntry {
 
 /** Every verb, in the order of the root help. */
 export const VERBS: readonly VerbEntry[] = [
+  { name: 'attest', short: 'Attest the supplied container image.', load: async () => (await import('./attest.js')).command },
   { name: 'clean', short: 'Remove all signatures from an image.', load: async () => (await import('./clean.js')).command },
   { name: 'completion', short: 'Generate completion script', load: async () => (await import('./completion.js')).command },
   { name: 'copy', short: 'Copy the supplied container image and signatures.', load: async () => (await import('./copy.js')).command },
@@ -24,7 +25,14 @@ export const VERBS: readonly VerbEntry[] = [
     short: 'Imports a PEM-encoded RSA, EC or Ed25519 private key.',
     load: async () => (await import('./import-key-pair.js')).command,
   },
+  { name: 'load', short: 'Load a signed image on disk to a remote registry', load: async () => (await import('./load.js')).command },
+  { name: 'login', short: 'Log in to a registry', load: async () => (await import('./login.js')).command },
   { name: 'public-key', short: 'Gets a public key from the key-pair.', load: async () => (await import('./public-key.js')).command },
+  {
+    name: 'save',
+    short: 'Save the container image and associated signatures to disk at the specified directory.',
+    load: async () => (await import('./save.js')).command,
+  },
   { name: 'sign', short: 'Sign the supplied container image.', load: async () => (await import('./sign.js')).command },
   {
     name: 'sign-blob',
@@ -42,6 +50,11 @@ export const VERBS: readonly VerbEntry[] = [
     load: async () => (await import('./triangulate.js')).command,
   },
   { name: 'verify', short: 'Verify a signature on the supplied container image', load: async () => (await import('./verify.js')).command },
+  {
+    name: 'verify-attestation',
+    short: 'Verify an attestation on the supplied container image',
+    load: async () => (await import('./verify-attestation.js')).command,
+  },
   { name: 'verify-blob', short: 'Verify a signature on the supplied blob', load: async () => (await import('./verify-blob.js')).command },
   { name: 'version', short: 'Prints the version', load: async () => (await import('./version.js')).command },
 ];

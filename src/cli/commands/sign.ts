@@ -1,6 +1,6 @@
 /**
- * `cosign-ts sign --key REF --tlog-upload=false IMAGE…`: sign images like `cosign sign` (legacy
- * `.sig` format, no transparency log).
+ * `cosign-ts sign [--key REF] IMAGE…`: sign images like `cosign sign`, with a key or keyless (Fulcio), in the
+ * legacy `.sig` format or as a cosign 3 bundle, recorded in Rekor and/or a timestamp authority.
  *
  * @module
  */
@@ -20,15 +20,13 @@ const UNSUPPORTED_STRINGS: ReadonlyArray<[string, string]> = [
   ['payload', 'signing a given payload file (--payload)'],
   ['certificate', 'attaching a certificate (--certificate)'],
   ['certificate-chain', 'attaching a certificate chain (--certificate-chain)'],
-  ['output-certificate', '--output-certificate (keyless signing)'],
   ['sign-container-identity', '--sign-container-identity'],
   ['attachment', 'signing attachments (--attachment)'],
-  ['timestamp-server-url', 'RFC 3161 timestamps (--timestamp-server-url)'],
-  ['identity-token', 'keyless signing (--identity-token)'],
   ['registry-referrers-mode', 'storing signatures as OCI 1.1 referrers (--registry-referrers-mode)'],
 ];
 
-const KEYLESS_IGNORED = ['fulcio-url', 'oidc-issuer', 'oidc-client-id', 'oidc-client-secret-file', 'oidc-redirect-url', 'oidc-provider', 'rekor-url'];
+/** Flags of cosign's interactive (browser) OIDC flow: accepted and unused, the token comes from the CI or --identity-token. */
+const KEYLESS_IGNORED = ['oidc-issuer', 'oidc-client-id', 'oidc-client-secret-file', 'oidc-redirect-url', 'oidc-provider'];
 
 export const command: Command = {
   name: 'sign',
@@ -39,9 +37,13 @@ Make sure to sign the image by its digest (@sha256:...) rather than by tag
 (:latest) so that you actually sign what you think you're signing! This prevents
 race conditions or (worse) malicious tampering.
 
-cosign-ts signs with a key (file, env://, KMS URI or Kubernetes secret) in cosign's
-legacy format (a sha256-<digest>.sig tag). Uploading to the transparency log is not
-supported yet: --tlog-upload=false is required.`,
+cosign-ts signs with a key (file, env://, KMS URI or Kubernetes secret), or keyless:
+without --key (or with --issue-certificate) it gets a short-lived Fulcio certificate
+for an ephemeral key (or the --key key) bound to the OIDC identity token from
+--identity-token, SIGSTORE_ID_TOKEN or GitHub Actions. Like cosign, it records each
+signature in the transparency log (--rekor-url; --tlog-upload=false to skip) and,
+with --timestamp-server-url, gets an RFC 3161 timestamp. There is no interactive
+browser login.`,
   usage: '[flags] <image uri> [<image uri> ...]',
   examples: `  cosign-ts sign --key <key path>|<kms uri> --tlog-upload=false [-a key=value] [--upload=true|false] [-r] <image digest uri>
 
@@ -81,20 +83,26 @@ supported yet: --tlog-upload=false is required.`,
   flags: [
     { name: 'key', type: 'string', default: '', help: 'path to the private key file, KMS URI or Kubernetes Secret' },
     { name: 'annotations', short: 'a', type: 'stringSlice', help: 'extra key=value pairs to sign' },
-    { name: 'tlog-upload', type: 'boolean', default: true, help: 'whether or not to upload to the tlog (cosign-ts: must be false for now)' },
+    { name: 'tlog-upload', type: 'boolean', default: true, help: 'whether or not to upload to the tlog' },
     {
       name: 'new-bundle-format',
       type: 'boolean',
       default: false,
       help: 'store the signature as a Sigstore bundle in an OCI 1.1 referrer, as cosign 3 (default: the legacy .sig tag)',
     },
-    { name: 'use-signing-config', type: 'boolean', default: false, help: 'use a signing config file (cosign-ts: accepted as false only)' },
+    {
+      name: 'use-signing-config',
+      type: 'boolean',
+      default: false,
+      help: "use the public-good instance's signing config from TUF (cosign-ts: not supported, pass --signing-config FILE)",
+    },
+    { name: 'signing-config', type: 'string', default: '', help: 'path to a signing config file: the Fulcio, Rekor and timestamp authority to use' },
     { name: 'yes', short: 'y', type: 'boolean', default: false, help: 'skip confirmation prompts for non-destructive operations' },
     { name: 'recursive', short: 'r', type: 'boolean', default: false, help: 'if a multi-arch image is specified, additionally sign each discrete image' },
     { name: 'upload', type: 'boolean', default: true, help: 'whether to upload the signature' },
     { name: 'output-signature', type: 'string', default: '', help: 'write the signature to FILE' },
     { name: 'output-payload', type: 'string', default: '', help: 'write the signed payload to FILE' },
-    { name: 'output-certificate', type: 'string', default: '', help: 'write the certificate to FILE (keyless; not supported yet)' },
+    { name: 'output-certificate', type: 'string', default: '', help: 'write the certificate to FILE (keyless)' },
     { name: 'payload', type: 'string', default: '', help: 'path to a payload file to use rather than generating one (not supported yet)' },
     {
       name: 'certificate',
@@ -112,18 +120,23 @@ supported yet: --tlog-upload=false is required.`,
       default: '',
       help: 'mode for fetching references from the registry: legacy (default) or oci-1-1 (not supported yet)',
     },
-    { name: 'rekor-url', type: 'string', default: 'https://rekor.sigstore.dev', help: 'address of rekor STL server (unused: no transparency-log upload)' },
-    { name: 'fulcio-url', type: 'string', default: 'https://fulcio.sigstore.dev', help: 'address of sigstore PKI server (keyless; not supported yet)' },
-    { name: 'identity-token', type: 'string', default: '', help: 'identity token for keyless signing (not supported yet)' },
-    { name: 'oidc-issuer', type: 'string', default: 'https://oauth2.sigstore.dev/auth', help: 'OIDC provider (keyless; not supported yet)' },
-    { name: 'oidc-client-id', type: 'string', default: 'sigstore', help: 'OIDC client ID (keyless; not supported yet)' },
-    { name: 'oidc-client-secret-file', type: 'string', default: '', help: 'OIDC client secret file (keyless; not supported yet)' },
-    { name: 'oidc-redirect-url', type: 'string', default: '', help: 'OIDC redirect URL (keyless; not supported yet)' },
-    { name: 'oidc-provider', type: 'string', default: '', help: 'OIDC provider (keyless; not supported yet)' },
-    { name: 'timestamp-server-url', type: 'string', default: '', help: 'RFC3161 timestamp server (not supported yet)' },
+    { name: 'rekor-url', type: 'string', default: 'https://rekor.sigstore.dev', help: 'address of rekor STL server' },
+    { name: 'fulcio-url', type: 'string', default: 'https://fulcio.sigstore.dev', help: 'address of sigstore PKI server' },
+    {
+      name: 'identity-token',
+      type: 'string',
+      default: '',
+      help: 'identity token to use for certificate from fulcio. the token or a path to a file containing the token is accepted.',
+    },
+    { name: 'oidc-issuer', type: 'string', default: 'https://oauth2.sigstore.dev/auth', help: 'OIDC provider (interactive flow: unused by cosign-ts)' },
+    { name: 'oidc-client-id', type: 'string', default: 'sigstore', help: 'OIDC client ID (interactive flow: unused by cosign-ts)' },
+    { name: 'oidc-client-secret-file', type: 'string', default: '', help: 'OIDC client secret file (interactive flow: unused by cosign-ts)' },
+    { name: 'oidc-redirect-url', type: 'string', default: '', help: 'OIDC redirect URL (interactive flow: unused by cosign-ts)' },
+    { name: 'oidc-provider', type: 'string', default: '', help: 'OIDC provider (interactive flow: unused by cosign-ts)' },
+    { name: 'timestamp-server-url', type: 'string', default: '', help: 'url to the Timestamp RFC3161 server, default none' },
     { name: 'sk', type: 'boolean', default: false, help: 'whether to use a hardware security key (not supported yet)' },
     { name: 'slot', type: 'string', default: '', help: 'security key slot (not supported yet)' },
-    { name: 'issue-certificate', type: 'boolean', default: false, help: 'issue a code signing certificate from Fulcio (not supported yet)' },
+    { name: 'issue-certificate', type: 'boolean', default: false, help: 'issue a code signing certificate from Fulcio, even if a key is provided' },
     ...REGISTRY_FLAGS,
     OUTPUT_FLAG,
   ],
@@ -136,18 +149,14 @@ function checkFlags(flags: Flags): void {
   if (flags.bool('record-creation-timestamp')) throw unsupported('--record-creation-timestamp');
   if (flags.str('attachment-tag-prefix') !== '') throw unsupported('--attachment-tag-prefix with sign');
   if (flags.bool('sk')) throw unsupported('hardware security keys (--sk)');
-  if (flags.bool('issue-certificate')) throw unsupported('keyless certificates (--issue-certificate)');
-  if (flags.str('key') === '') {
-    throw new CliError('keyless signing (Fulcio certificate and OIDC) is not supported by cosign-ts yet: pass --key <key file or KMS URI>', 1, 'UNSUPPORTED');
+  if (flags.bool('use-signing-config') && flags.str('signing-config') === '') {
+    throw unsupported('--use-signing-config (the signing config from TUF): pass --signing-config FILE, or --use-signing-config=false');
   }
-  if (flags.bool('tlog-upload')) {
-    throw new CliError(
-      'uploading signatures to the transparency log (Rekor) is not supported by cosign-ts yet: pass --tlog-upload=false (the signature is then stored in the registry only, like `cosign sign --tlog-upload=false`)',
-      1,
-      'UNSUPPORTED',
-    );
+  if (flags.str('signing-config') !== '') {
+    for (const f of ['fulcio-url', 'rekor-url', 'timestamp-server-url']) {
+      if (flags.has(f)) throw new CliError(`--${f} and --signing-config cannot be used together`, 1, 'USAGE');
+    }
   }
-  if (flags.bool('use-signing-config')) throw unsupported('--use-signing-config (pass --use-signing-config=false)');
   if (flags.bool('new-bundle-format') && !flags.bool('upload')) throw unsupported('--upload=false with --new-bundle-format');
   void KEYLESS_IGNORED;
 }
@@ -187,17 +196,49 @@ async function runSign(ctx: Parameters<Command['run']>[0], flags: Flags): Promis
   const bundleFormat = flags.bool('new-bundle-format');
   if (bundleFormat) {
     // cosign 3.1 prints these (Cobra's deprecation notices, then its progress line) for the same command.
-    // (--tlog-upload=false is always given: cosign-ts requires it.)
-    info(ctx, 'Flag --tlog-upload has been deprecated, prefer using a --signing-config file with no transparency log services');
+    if (flags.has('tlog-upload')) info(ctx, 'Flag --tlog-upload has been deprecated, prefer using a --signing-config file with no transparency log services');
     info(ctx, 'Flag --new-bundle-format has been deprecated, this will be the only supported format in future versions');
   }
-  const signer = await loadSigner(ctx, flags.str('key'));
+  const signingConfigFile = flags.str('signing-config');
+  let services: import('../../sign/signing-config.js').SelectedServices | undefined;
+  if (signingConfigFile !== '') {
+    const { parseSigningConfig, MAX_SIGNING_CONFIG_BYTES } = await import('../../sign/signing-config.js');
+    const { readFileLimited } = await import('../../internal/read-file.js');
+    services = parseSigningConfig(await readFileLimited(signingConfigFile, MAX_SIGNING_CONFIG_BYTES, 'signing config'));
+  }
+  const keyRef = flags.str('key');
+  const keySigner = keyRef === '' ? undefined : await loadSigner(ctx, keyRef);
+  let signer = keySigner;
+  if (keySigner === undefined || flags.bool('issue-certificate')) {
+    const { fulcioSigner } = await import('../../sign/keyless.js');
+    const token = flags.str('identity-token');
+    if (services !== undefined && services.fulcioURL === undefined) {
+      throw new CliError('the signing config names no certificate authority: keyless signing needs one (or pass --key)', 1, 'USAGE');
+    }
+    signer = fulcioSigner({
+      fulcioURL: services?.fulcioURL ?? flags.str('fulcio-url'),
+      ...(token === '' ? {} : { identityToken: token }),
+      ...(keySigner === undefined ? {} : { keyHolder: keySigner }),
+    });
+  }
+  if (signer === undefined) throw new CliError('no signer', 1, 'USAGE');
+  const tsaURL = services === undefined ? flags.str('timestamp-server-url') : (services.witness.tsaURL ?? '');
+  const rekor = services === undefined ? { rekorURL: flags.str('rekor-url') } : services.witness.rekorURL === undefined ? undefined : services.witness;
+  const witness = {
+    ...(flags.bool('tlog-upload') && rekor?.rekorURL !== undefined
+      ? { rekorURL: rekor.rekorURL, ...(rekor.rekorVersion === undefined ? {} : { rekorVersion: rekor.rekorVersion }) }
+      : {}),
+    ...(tsaURL === '' ? {} : { tsaURL }),
+  };
+  const outCert = flags.str('output-certificate');
   const reg = await registrySettings(ctx, flags);
   const { encodeBase64 } = await import('../../encoding.js');
   const results: Array<{ image: string; digest: string; signatureReference: string | null; appended: boolean }> = [];
   const writeOutputs = async (payload: Uint8Array, signature: Uint8Array): Promise<void> => {
     if (outSig !== '') await writeFile(outSig, encodeBase64(signature), { mode: 0o600 });
     if (outPayload !== '') await writeFile(outPayload, payload, { mode: 0o600 });
+    const cert = await signer.certificate?.();
+    if (outCert !== '' && cert !== undefined) await writeFile(outCert, cert.certificate, { mode: 0o600 });
   };
 
   for (const ref of refs) {
@@ -223,6 +264,7 @@ async function runSign(ctx: Parameters<Command['run']>[0], flags: Flags): Promis
         recursive: flags.bool('recursive'),
         dockerMediaTypes: reg.dockerMediaTypes,
         ...(bundleFormat ? { format: 'bundle' as const } : {}),
+        ...(witness.rekorURL === undefined && witness.tsaURL === undefined ? {} : { witness }),
         onWarning: (m) => {
           // the tag warning is printed above in cosign's words
           if (!/uses a tag, not a digest/.test(m)) {
@@ -238,6 +280,7 @@ async function runSign(ctx: Parameters<Command['run']>[0], flags: Flags): Promis
     }
     for (const s of result.signed) {
       if (bundleFormat) info(ctx, 'Signing artifact...');
+      if (s.tlogIndex !== undefined) info(ctx, `tlog entry created with index: ${s.tlogIndex}`);
       info(ctx, `Pushing signature to: ${s.signatureReference.name}`);
       results.push({ image: formatReference(ref), digest: s.digest, signatureReference: formatReference(s.signatureReference), appended: s.appended });
     }

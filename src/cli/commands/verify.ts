@@ -147,7 +147,7 @@ Exit status (the same as cosign 2.5):
       name: 'local-image',
       type: 'boolean',
       default: false,
-      help: "whether the specified image is a path to an image saved locally via 'cosign save' (not supported yet)",
+      help: "whether the specified image is a path to an image saved locally via 'cosign save'",
     },
     { name: 'attachment', type: 'string', default: '', help: 'DEPRECATED, related image attachment to verify (not supported)' },
     { name: 'new-bundle-format', type: 'boolean', default: false, help: 'expect the signature to be packaged in a Sigstore bundle (not supported yet)' },
@@ -244,7 +244,6 @@ interface Prepared {
 }
 
 async function prepare(ctx: CliContext, flags: Flags): Promise<Prepared> {
-  if (flags.bool('local-image')) throw unsupported('verifying images saved with cosign save (--local-image)');
   if (flags.str('attachment') !== '') throw unsupported('verifying attachments (--attachment)');
   if (flags.bool('new-bundle-format')) throw unsupported('Sigstore bundle signatures (--new-bundle-format)');
   if (flags.bool('experimental-oci11')) throw unsupported('OCI 1.1 referrer signatures (--experimental-oci11)');
@@ -484,7 +483,7 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
   const workers = /^\d+$/.test(flags.str('max-workers')) ? Math.max(1, Math.min(Number(flags.str('max-workers')), 256)) : 10;
   const settingsOf = (): Promise<RegistrySettings> => registrySettings(ctx, flags, { maxSockets: 2 * workers });
   let early: Promise<RegistrySettings> | undefined;
-  if (flags.str('signature') === '') {
+  if (flags.str('signature') === '' && !flags.bool('local-image')) {
     early = settingsOf();
     early.then(
       async (s) => {
@@ -516,6 +515,19 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
   const annotationsOpt = p.annotations === undefined ? {} : { annotations: p.annotations };
   const checks = verificationChecks({ ...annotationsOpt, tlogVerified: tlogChecked, key: keyed, certificate: !keyed });
   const bundleChecks = verificationChecks({ ...annotationsOpt, tlogVerified: true, key: keyed, certificate: !keyed });
+  if (flags.bool('local-image')) {
+    const { verifyLocalImages } = await import('../local-image.js');
+    return verifyLocalImages(ctx, flags.args, {
+      authorities,
+      annotations: p.annotations,
+      tlog: p.tlog,
+      text: p.text,
+      checks,
+      bundleChecks,
+      header,
+      verifyError,
+    });
+  }
   const refs: ImageReference[] = [];
   for (const a of flags.args) refs.push(await parseRef(a));
 

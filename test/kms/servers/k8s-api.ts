@@ -11,6 +11,10 @@ export class K8sApiServer {
   readonly token = `k8s-sa-token-${randomBytes(16).toString('hex')}`;
   /** `${ns}/${name}` → data (raw bytes, base64-encoded on the wire). */
   readonly secrets = new Map<string, Record<string, Buffer>>();
+  /** `${ns}/${name}` → secret type (default `Opaque`). */
+  readonly secretTypes = new Map<string, string>();
+  /** `${ns}/${name}` → the service account's `imagePullSecrets` names. */
+  readonly serviceAccounts = new Map<string, string[]>();
   /** `${ns}/${name}` the token may not read. */
   readonly forbidden = new Set<string>();
   throttle = false;
@@ -66,6 +70,20 @@ export class K8sApiServer {
     const url = new URL(req.url ?? '/', 'http://x');
     this.calls.push(`${req.method} ${url.pathname}`);
     if (req.headers['authorization'] !== `Bearer ${this.token}`) return this.#status(res, 401, 'Unauthorized', 'Unauthorized');
+    const sa = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && sa !== null) {
+      const [, ns, name] = sa as unknown as [string, string, string];
+      if (this.forbidden.has(`${ns}/sa/${name}`))
+        return this.#status(res, 403, 'Forbidden', `serviceaccounts "${name}" is forbidden`, { name, kind: 'serviceaccounts' });
+      const pull = this.serviceAccounts.get(`${ns}/${name}`);
+      if (pull === undefined) return this.#status(res, 404, 'NotFound', `serviceaccounts "${name}" not found`, { name, kind: 'serviceaccounts' });
+      return sendJson(res, 200, {
+        kind: 'ServiceAccount',
+        apiVersion: 'v1',
+        metadata: { name, namespace: ns, uid: randomUUID(), resourceVersion: '1', creationTimestamp: '2024-01-01T00:00:00Z' },
+        ...(pull.length === 0 ? {} : { imagePullSecrets: pull.map((n) => ({ name: n })) }),
+      });
+    }
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(url.pathname);
     if (req.method !== 'GET' || m === null) return this.#status(res, 404, 'NotFound', 'the server could not find the requested resource');
     const [, ns, name] = m as unknown as [string, string, string];
@@ -89,7 +107,7 @@ export class K8sApiServer {
       apiVersion: 'v1',
       metadata: { name, namespace: ns, uid: randomUUID(), resourceVersion: '1', creationTimestamp: '2024-01-01T00:00:00Z' },
       data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString('base64')])),
-      type: 'Opaque',
+      type: this.secretTypes.get(`${ns}/${name}`) ?? 'Opaque',
     });
   }
 }

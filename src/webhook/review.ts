@@ -1,0 +1,165 @@
+/**
+ * `admission.k8s.io/v1` AdmissionReview requests: parsed with zod (only what the webhook reads; the
+ * rest of the object is left alone), and the images of Pods and of the kinds that own pods
+ * (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), with the JSON Pointer of each image
+ * so a mutating response can patch it.
+ *
+ * @module
+ */
+import { fail } from '../errors.js';
+import { schema } from '../internal/deps.js';
+import { parseJson } from '../json/strict.js';
+
+/** Largest AdmissionReview body accepted: 3 MiB (the API server's own request limit). */
+export const MAX_REVIEW_BYTES = 3 * 1024 * 1024;
+
+/** The kinds whose pod template (or pod spec) the webhook checks, with the path to their pod spec. */
+export const POD_SPEC_PATHS: Readonly<Record<string, ReadonlyArray<string>>> = {
+  Pod: ['spec'],
+  Deployment: ['spec', 'template', 'spec'],
+  StatefulSet: ['spec', 'template', 'spec'],
+  DaemonSet: ['spec', 'template', 'spec'],
+  ReplicaSet: ['spec', 'template', 'spec'],
+  Job: ['spec', 'template', 'spec'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+};
+
+/** Which list of the pod spec a container is in. */
+export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
+
+/** One image of the reviewed object. */
+export interface ReviewImage {
+  /** The image exactly as written in the object. */
+  readonly image: string;
+  /** `containers`, `initContainers` or `ephemeralContainers`. */
+  readonly list: ContainerList;
+  /** The container's name. */
+  readonly container: string;
+  /** JSON Pointer (RFC 6901) of the `image` field, for a JSONPatch. */
+  readonly pointer: string;
+}
+
+/** What the webhook reads from an AdmissionReview request. */
+export interface AdmissionRequest {
+  readonly uid: string;
+  /** `{group, version, kind}` of the object. */
+  readonly kind: { readonly group: string; readonly version: string; readonly kind: string };
+  readonly namespace: string;
+  /** The object's name (may be empty on CREATE with `generateName`). */
+  readonly name: string;
+  readonly operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+  readonly subResource?: string;
+  /** True when the API server will not persist the object (`kubectl --dry-run=server`). */
+  readonly dryRun: boolean;
+  /** The object (Pod or pod owner); undefined on DELETE / CONNECT. */
+  readonly object?: Readonly<Record<string, unknown>>;
+}
+
+/** A parsed review: the request and the pod-level facts the webhook needs. */
+export interface ParsedReview {
+  readonly request: AdmissionRequest;
+  /** Whether the kind is one the webhook checks (else it is allowed untouched). */
+  readonly handled: boolean;
+  readonly images: ReadonlyArray<ReviewImage>;
+  /** `spec.serviceAccountName` of the pod template (default `default`). */
+  readonly serviceAccountName: string;
+  /** Names in the pod template's `imagePullSecrets`. */
+  readonly imagePullSecrets: ReadonlyArray<string>;
+  /** The object's `metadata.annotations`. */
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+const ReviewSchema = schema((z) => {
+  const name = z.string().max(253);
+  return z.looseObject({
+    apiVersion: z.literal('admission.k8s.io/v1', { error: 'apiVersion must be admission.k8s.io/v1' }),
+    kind: z.literal('AdmissionReview', { error: 'kind must be AdmissionReview' }),
+    request: z.looseObject({
+      uid: z.string().min(1).max(128),
+      kind: z.looseObject({ group: z.string().max(253), version: z.string().max(63), kind: z.string().min(1).max(253) }),
+      namespace: name.optional(),
+      name: name.optional(),
+      operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
+      subResource: z.string().max(253).optional(),
+      dryRun: z.boolean().optional(),
+      object: z.record(z.string(), z.unknown()).nullable().optional(),
+    }),
+  });
+});
+
+const PodSpecSchema = schema((z) => {
+  const container = z.looseObject({ name: z.string().max(253), image: z.string({ error: 'image is missing' }).min(1).max(4096) });
+  const containers = z.array(container).max(1000).optional();
+  return z.looseObject({
+    containers,
+    initContainers: containers,
+    ephemeralContainers: containers,
+    serviceAccountName: z.string().max(253).optional(),
+    imagePullSecrets: z
+      .array(z.looseObject({ name: z.string().max(253).optional() }))
+      .max(100)
+      .optional(),
+  });
+});
+
+const AnnotationsSchema = schema((z) => z.looseObject({ annotations: z.record(z.string(), z.string()).optional() }).optional());
+
+function issueText(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }, prefix: string): string {
+  const issue = error.issues[0];
+  const path = [prefix, ...(issue?.path ?? []).map(String)].filter((s) => s !== '').join('.');
+  return `${path}: ${issue?.message ?? 'invalid'}`;
+}
+
+/**
+ * Parse an AdmissionReview body (bytes or text) and extract the images to check.
+ * @throws CosignError `TOO_LARGE` over {@link MAX_REVIEW_BYTES}; `BAD_INPUT` when it is not an
+ *   `admission.k8s.io/v1` AdmissionReview request, or the pod spec of a handled kind is malformed.
+ */
+export function parseAdmissionReview(body: Uint8Array | string): ParsedReview {
+  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  if (size > MAX_REVIEW_BYTES) throw fail('TOO_LARGE', `AdmissionReview: larger than ${MAX_REVIEW_BYTES} bytes`);
+  const value = parseJson(body, 'AdmissionReview', 'BAD_INPUT');
+  const parsed = ReviewSchema().safeParse(value);
+  if (!parsed.success) throw fail('BAD_INPUT', `AdmissionReview: ${issueText(parsed.error, '')}`);
+  const r = parsed.data.request;
+  const object = r.object ?? undefined;
+  const request: AdmissionRequest = {
+    uid: r.uid,
+    kind: { group: r.kind.group, version: r.kind.version, kind: r.kind.kind },
+    namespace: r.namespace ?? '',
+    name: r.name ?? '',
+    operation: r.operation,
+    ...(r.subResource === undefined ? {} : { subResource: r.subResource }),
+    dryRun: r.dryRun === true,
+    ...(object === undefined ? {} : { object }),
+  };
+  const specPath = POD_SPEC_PATHS[r.kind.kind];
+  const empty = { request, images: [], serviceAccountName: 'default', imagePullSecrets: [], annotations: {} };
+  // Only core Pods, and the owners in apps / batch: a CRD of the same kind name is not a pod owner.
+  const group = r.kind.kind === 'Pod' ? '' : r.kind.kind === 'Job' || r.kind.kind === 'CronJob' ? 'batch' : 'apps';
+  if (specPath === undefined || r.kind.group !== group) return { ...empty, handled: false };
+  if (object === undefined || r.operation === 'DELETE' || r.operation === 'CONNECT') return { ...empty, handled: true };
+  const meta = AnnotationsSchema().safeParse(object['metadata']);
+  const annotations = meta.success ? (meta.data?.annotations ?? {}) : {};
+  let node: unknown = object;
+  for (const key of specPath) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+  const where = `${r.kind.kind} ${specPath.join('.')}`;
+  if (typeof node !== 'object' || node === null) throw fail('BAD_INPUT', `AdmissionReview: ${where}: the pod spec is missing`);
+  const spec = PodSpecSchema().safeParse(node);
+  if (!spec.success) throw fail('BAD_INPUT', `AdmissionReview: ${issueText(spec.error, where)}`);
+  const base = `/object/${specPath.join('/')}`.slice('/object'.length);
+  const images: ReviewImage[] = [];
+  for (const list of ['initContainers', 'containers', 'ephemeralContainers'] as const) {
+    (spec.data[list] ?? []).forEach((c, i) => {
+      images.push({ image: c.image, list, container: c.name, pointer: `${base}/${list}/${i}/image` });
+    });
+  }
+  return {
+    request,
+    handled: true,
+    images,
+    serviceAccountName: spec.data.serviceAccountName ?? 'default',
+    imagePullSecrets: (spec.data.imagePullSecrets ?? []).flatMap((s) => (s.name === undefined || s.name === '' ? [] : [s.name])),
+    annotations,
+  };
+}
