@@ -11,6 +11,7 @@ import { parseImageIndex } from '../oci/manifest.js';
 import { withDeadline } from '../oci/transport.js';
 import { verifyOutputJson } from '../payload/payload.js';
 import { rekorBundleOutputValue } from '../artifact/rekor.js';
+import { goStruct } from '../json/gojson.js';
 import type { ReferenceMatch } from '../payload/payload.js';
 import { formatReference, parseReference, withDigest, type ImageReference } from '../reference.js';
 import { authorityFingerprint, type Authority } from './authority.js';
@@ -265,6 +266,10 @@ async function verifyUncached(
             extraOptional: {
               ...(s.layer.bundle === undefined ? {} : { Bundle: rekorBundleOutputValue(s.layer.bundle) }),
               ...(s.certificate === undefined ? {} : certificateOutputFields(s.certificate)),
+              // cosign prints a verified keyless signature's RFC 3161 annotation as its Go struct.
+              ...(s.certificate === undefined || s.layer.rfc3161Timestamp === undefined
+                ? {}
+                : { RFC3161Timestamp: goStruct(['SignedRFC3161Timestamp', s.layer.rfc3161Timestamp.signedRfc3161Timestamp]) }),
             },
           }),
     })),
