@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each against a baseline measured in the same run.
- * Sections can be picked: `npm run bench -- offline registry` (offline, decrypt, registry, memory, kms, cli, batch, killer, bundle, registry-tls, webhook).
+ * Sections can be picked: `npm run bench -- offline registry` (offline, decrypt, registry, memory, kms, cli, batch, killer, bundle, registry-tls, webhook, keyless).
  * After the sections ran, the chart of their results (bench/chart.ts) is written to docs/bench.svg;
  * `--svg=PATH` or `BENCH_SVG=PATH` writes it elsewhere, `--no-svg` (or `BENCH_SVG=`) not at all.
  */
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { renderChart, type ScenarioResult } from './chart.js';
 import { table, type BenchSection } from './lib.js';
 
-const SECTIONS = ['offline', 'decrypt', 'registry', 'memory', 'kms', 'cli', 'batch', 'killer', 'bundle', 'registry-tls', 'webhook'] as const;
+const SECTIONS = ['offline', 'decrypt', 'registry', 'memory', 'kms', 'cli', 'batch', 'killer', 'bundle', 'registry-tls', 'webhook', 'keyless'] as const;
 const args = process.argv.slice(2).filter((a) => a !== '--');
 const wanted = new Set(args.filter((a) => !a.startsWith('-')));
 const unknown = [...wanted].filter((w) => !(SECTIONS as readonly string[]).includes(w));
@@ -83,6 +83,10 @@ if (want('registry-tls')) {
 if (want('webhook')) {
   const { benchWebhook } = await import('./webhook.js');
   section('Admission webhook: 1,000 AdmissionReviews naming 50 distinct images, 100 in flight over HTTPS (in-process registry)', await benchWebhook());
+}
+if (want('keyless')) {
+  const { benchKeyless } = await import('./keyless.js');
+  section('Offline keyless verify of one legacy .sig (Fulcio chain, SCT, Rekor SET, signature) vs the raw signature checks', await benchKeyless());
 }
 if (svgPath !== undefined) {
   const svg = renderChart(results, {

@@ -28,6 +28,10 @@ export const ERROR_CODES = [
   'ANNOTATION_MISMATCH', // a required annotation is missing or differs
   'TYPE_MISMATCH', // critical.type or layer media type is not cosign's
   'SIGNATURE_INVALID', // cryptographic signature check failed
+  'CERTIFICATE_INVALID', // keyless: certificate chain, SCT or validity period check failed
+  'IDENTITY_MISMATCH', // keyless: the certificate names another identity or issuer
+  'TLOG_INVALID', // transparency-log entry (SET, inclusion proof, checkpoint, body) check failed
+  'TRUST_ROOT_INVALID', // trusted root (file, TUF, SIGSTORE_* variables) missing or malformed
   // verification outcomes
   'NO_SIGNATURES', // the image has no signatures at all
   'NO_MATCHING_SIGNATURES', // signatures exist but none verifies

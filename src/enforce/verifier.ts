@@ -13,7 +13,8 @@ import type { RegistryClient } from '../oci/client.js';
 import { parseImageIndexIfAny } from '../oci/manifest.js';
 import type { PolicyRule } from '../policy/index.js';
 import { formatReference, type ImageReference } from '../reference.js';
-import { keyAuthority, type Authority } from '../verify/authority.js';
+import { identityAuthority, keyAuthority, type Authority } from '../verify/authority.js';
+import type { KeylessOptions } from '../verify/keyless.js';
 import { VerificationCache } from '../verify/cache.js';
 import { verifyImage, type VerifyImageResult } from '../verify/image.js';
 import type { CosignError } from '../errors.js';
@@ -26,6 +27,11 @@ export interface PolicyVerifierOptions {
   readonly cache?: VerificationCache<VerifyImageResult | CosignError>;
   /** Options for KMS authorities (`kms: awskms:///…`). */
   readonly kms?: KmsOptions;
+  /**
+   * Keyless verification (trust material, e.g. `await publicGoodTrust({ offline: true })`) for the
+   * rules' `keyless` authorities. Without it those authorities fail closed (`UNSUPPORTED`).
+   */
+  readonly keyless?: KeylessOptions;
 }
 
 /**
@@ -40,7 +46,7 @@ export function loadRuleAuthorities(rule: PolicyRule, kms?: KmsOptions): Promise
       .map(async (a): Promise<Authority> => {
         if (a.kind === 'keyless') {
           const { kind: _keyless, ...identity } = a;
-          return { kind: 'identity', ...identity };
+          return identityAuthority(identity);
         }
         if ('path' in a) return keyAuthority(parsePublicKey(await readKeyFile(a.path), a.path), a.path);
         if ('pem' in a) return keyAuthority(parsePublicKey(a.pem, `rule ${rule.name} PEM key`), `rule ${rule.name} PEM key`);
@@ -90,6 +96,7 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): {
         client: options.client,
         authorities,
         cache,
+        ...(options.keyless === undefined ? {} : { keyless: options.keyless }),
         ...(Object.keys(rule.annotations).length === 0 ? {} : { annotations: rule.annotations }),
         ...(rule.signatureRepository === undefined ? {} : { signatureRepository: rule.signatureRepository }),
         ...(opts?.throughIndex === undefined ? {} : { throughIndex: opts.throughIndex }),

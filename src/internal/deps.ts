@@ -76,6 +76,39 @@ export function sigstoreCore(): SigstoreCore {
   return sigCore;
 }
 
+type SigstoreVerify = typeof import('@sigstore/verify');
+let sigVerify: SigstoreVerify | undefined;
+/** `@sigstore/verify` (keyless verification: chains, SCTs, tlog entries, timestamps), loaded on the first call. */
+export function sigstoreVerify(): SigstoreVerify {
+  sigVerify ??= typeof require === 'function' ? (require('@sigstore/verify') as SigstoreVerify) : (nodeRequire('@sigstore/verify') as SigstoreVerify);
+  return sigVerify;
+}
+
+type SigstoreProtobuf = typeof import('@sigstore/protobuf-specs');
+let sigProtobuf: SigstoreProtobuf | undefined;
+/** `@sigstore/protobuf-specs` (`TrustedRoot.fromJSON`), loaded on the first call. */
+export function sigstoreProtobuf(): SigstoreProtobuf {
+  sigProtobuf ??=
+    typeof require === 'function' ? (require('@sigstore/protobuf-specs') as SigstoreProtobuf) : (nodeRequire('@sigstore/protobuf-specs') as SigstoreProtobuf);
+  return sigProtobuf;
+}
+
+type SigstoreTuf = typeof import('@sigstore/tuf');
+let sigTuf: SigstoreTuf | undefined;
+/** `@sigstore/tuf` (the public-good trusted root through TUF), loaded on the first call. */
+export function sigstoreTuf(): SigstoreTuf {
+  sigTuf ??= typeof require === 'function' ? (require('@sigstore/tuf') as SigstoreTuf) : (nodeRequire('@sigstore/tuf') as SigstoreTuf);
+  return sigTuf;
+}
+
+/** The TUF seeds `@sigstore/tuf` embeds (its root.json and the trusted_root.json target, base64, per mirror). */
+export function sigstoreTufSeeds(): Record<string, { 'root.json': string; targets: Record<string, string> }> {
+  return (typeof require === 'function' ? require('@sigstore/tuf/seeds.json') : nodeRequire('@sigstore/tuf/seeds.json')) as Record<
+    string,
+    { 'root.json': string; targets: Record<string, string> }
+  >;
+}
+
 type SigstoreSign = typeof import('@sigstore/sign');
 let sigSign: SigstoreSign | undefined;
 /** `@sigstore/sign` (Fulcio, Rekor and timestamp clients for keyless signing), loaded on the first call. */

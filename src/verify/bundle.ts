@@ -4,10 +4,11 @@
  * subject and the `cosign sign -a` annotations as the subject's annotations. Stored as an OCI 1.1
  * referrer of the image (see `referrerBundleSource` in `./source.ts`).
  *
- * Key-based only: the key given verifies the DSSE signature over PAE(payloadType, payload). Bundles
- * that need more than that fail closed with `UNSUPPORTED`: a certificate (keyless), transparency-log
- * checks (Rekor inclusion proofs or promises, asked for by `tlog.required` or `tlog.rekorKeys`).
- * Like `cosign verify --insecure-ignore-tlog`, tlog entries a bundle carries are otherwise not checked.
+ * Key-signed bundles: the key given verifies the DSSE signature over PAE(payloadType, payload);
+ * transparency-log checks of key-signed bundles fail closed with `UNSUPPORTED` (like
+ * `cosign verify --insecure-ignore-tlog`, the entries are otherwise not checked). Keyless bundles (a
+ * certificate) are verified completely by `verifySigstoreBundle` (`./keyless.ts`): tlog inclusion
+ * proof and checkpoint, TSA timestamps, chain, SCT, identity.
  *
  * `@sigstore/bundle` (validation, typed bundle) and `@sigstore/core` (PAE) are loaded by the first
  * bundle verified.
@@ -25,7 +26,8 @@ import { fail, isCosignError } from '../errors.js';
 import { schema, sigstoreBundle, sigstoreCore } from '../internal/deps.js';
 import { parseJson } from '../json/strict.js';
 import type { SimpleSigningPayload } from '../payload/payload.js';
-import { authorityVerifier, type Authority, type KeyAuthority } from './authority.js';
+import { authorityVerifier, type Authority, type IdentityAuthority } from './authority.js';
+import { verifySigstoreBundleBytes, type CertificateSummary } from './keyless.js';
 import type { LayerExpectations, LayerResult } from './layer.js';
 
 /** Prefix of every Sigstore bundle media type (`application/vnd.dev.sigstore.bundle.v0.3+json`, …). */
@@ -148,35 +150,29 @@ export function parseInTotoStatement(bytes: Uint8Array, what = 'in-toto statemen
 export function verifyBundleLayer(layer: SignatureLayer, authorities: ReadonlyArray<Authority>, expectations: LayerExpectations): LayerResult {
   const digest = layer.descriptor.digest;
   try {
-    if (expectations.tlog?.required === true) {
-      throw fail(
-        'UNSUPPORTED',
-        'transparency-log verification of Sigstore bundles (cosign v3 signatures) is not supported: verify without a tlog requirement (cosign verify --insecure-ignore-tlog=true)',
-      );
-    }
     const bundle = parseCosignBundle(layer.payload, `Sigstore bundle ${digest}`);
-    if (bundle.hasCertificate) throw fail('UNSUPPORTED', 'keyless (certificate) Sigstore bundles are not supported yet');
-    if (bundle.tlogEntries > 0 && expectations.tlog?.rekorKeys !== undefined) {
-      throw fail(
-        'UNSUPPORTED',
-        'checking the transparency-log entries of Sigstore bundles is not supported: verify without Rekor keys to check the signature only',
-      );
-    }
-    if (bundle.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-      throw fail('TYPE_MISMATCH', `DSSE payloadType is ${JSON.stringify(bundle.payloadType.slice(0, 200))}, expected ${JSON.stringify(IN_TOTO_PAYLOAD_TYPE)}`);
-    }
-    const pae = new Uint8Array(sigstoreCore().dsse.preAuthEncoding(bundle.payloadType, Buffer.from(bundle.payload)));
-    let matched: KeyAuthority | undefined;
-    for (const a of authorities) {
-      if (a.kind !== 'key') continue;
-      if (bundle.signatures.some((sig) => authorityVerifier(a).verify(pae, sig))) {
-        matched = a;
-        break;
+    let authority: string;
+    let certificate: CertificateSummary | undefined;
+    let tlogVerified = false;
+    if (bundle.hasCertificate) {
+      const identities = authorities.filter((a): a is IdentityAuthority => a.kind === 'identity');
+      if (identities.length === 0)
+        throw fail('SIGNATURE_INVALID', 'the Sigstore bundle is signed keyless (a certificate) and no certificate identity was given');
+      if (expectations.keyless === undefined) {
+        throw fail('UNSUPPORTED', 'keyless (certificate identity) verification needs trust material (a trusted root, TUF or SIGSTORE_* files)');
       }
-    }
-    if (matched === undefined) {
-      if (!authorities.some((a) => a.kind === 'key')) throw fail('UNSUPPORTED', 'keyless (certificate identity) verification is not supported yet');
-      throw fail('SIGNATURE_INVALID', `DSSE signature does not verify with ${authorities.length === 1 ? 'the key' : `any of the ${authorities.length} keys`}`);
+      if (bundle.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+        throw fail(
+          'TYPE_MISMATCH',
+          `DSSE payloadType is ${JSON.stringify(bundle.payloadType.slice(0, 200))}, expected ${JSON.stringify(IN_TOTO_PAYLOAD_TYPE)}`,
+        );
+      }
+      const r = verifySigstoreBundleBytes(layer.payload, identities, expectations.keyless);
+      authority = r.authority;
+      certificate = r.certificate;
+      tlogVerified = r.tlogEntries > 0;
+    } else {
+      authority = verifyKeyBundle(bundle, authorities, expectations);
     }
     const statement = parseInTotoStatement(bundle.payload, `in-toto statement of ${digest}`);
     if (statement.predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
@@ -211,10 +207,39 @@ export function verifyBundleLayer(layer: SignatureLayer, authorities: ReadonlyAr
       manifestDigest: expectations.digest as Digest,
       optional,
     };
-    return { ok: true, signature: { layer, payload, authority: matched.keyRef, tlogVerified: false, format: 'bundle' } };
+    return {
+      ok: true,
+      signature: { layer, payload, authority, tlogVerified, format: 'bundle', ...(certificate === undefined ? {} : { certificate }) },
+    };
   } catch (e) {
     if (isCosignError(e)) return { ok: false, digest, code: e.code, reason: e.message };
     const reason = `unexpected failure verifying Sigstore bundle: ${(e as Error).message}`;
     return { ok: false, digest, code: 'BAD_BUNDLE', reason };
   }
+}
+
+/** The key-based checks of a bundle: the DSSE signature with one of the keys. @returns the matching key's `keyRef`. */
+function verifyKeyBundle(bundle: CosignBundle, authorities: ReadonlyArray<Authority>, expectations: LayerExpectations): string {
+  if (expectations.tlog?.required === true) {
+    throw fail(
+      'UNSUPPORTED',
+      'transparency-log verification of Sigstore bundles signed with a key (cosign v3 signatures) is not supported: verify without a tlog requirement (cosign verify --insecure-ignore-tlog=true)',
+    );
+  }
+  if (bundle.tlogEntries > 0 && expectations.tlog?.rekorKeys !== undefined) {
+    throw fail(
+      'UNSUPPORTED',
+      'checking the transparency-log entries of key-signed Sigstore bundles is not supported: verify without Rekor keys to check the signature only',
+    );
+  }
+  if (bundle.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw fail('TYPE_MISMATCH', `DSSE payloadType is ${JSON.stringify(bundle.payloadType.slice(0, 200))}, expected ${JSON.stringify(IN_TOTO_PAYLOAD_TYPE)}`);
+  }
+  const pae = new Uint8Array(sigstoreCore().dsse.preAuthEncoding(bundle.payloadType, Buffer.from(bundle.payload)));
+  for (const a of authorities) {
+    if (a.kind !== 'key') continue;
+    if (bundle.signatures.some((sig) => authorityVerifier(a).verify(pae, sig))) return a.keyRef;
+  }
+  if (!authorities.some((a) => a.kind === 'key')) throw fail('SIGNATURE_INVALID', 'the Sigstore bundle is signed with a key and no key was given');
+  throw fail('SIGNATURE_INVALID', `DSSE signature does not verify with ${authorities.length === 1 ? 'the key' : `any of the ${authorities.length} keys`}`);
 }

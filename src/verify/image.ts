@@ -11,10 +11,12 @@ import { parseImageIndex } from '../oci/manifest.js';
 import { withDeadline } from '../oci/transport.js';
 import { verifyOutputJson } from '../payload/payload.js';
 import { rekorBundleOutputValue } from '../artifact/rekor.js';
+import { goStruct } from '../json/gojson.js';
 import type { ReferenceMatch } from '../payload/payload.js';
 import { formatReference, parseReference, withDigest, type ImageReference } from '../reference.js';
 import { authorityFingerprint, type Authority } from './authority.js';
 import type { VerificationCache } from './cache.js';
+import { certificateOutputFields, type KeylessOptions } from './keyless.js';
 import { verifyLayer, type LayerFailure, type TlogOptions, type VerifiedSignature } from './layer.js';
 import { cosignSignatureSource, type SignatureSource } from './source.js';
 import { mapLimit } from '../concurrency.js';
@@ -38,6 +40,8 @@ export interface VerifyImageOptions {
   readonly referenceMatch?: ReferenceMatch;
   /** Transparency-log options (offline SET checks). */
   readonly tlog?: TlogOptions;
+  /** Keyless verification (trust material, SCT and tlog options), for identity authorities. */
+  readonly keyless?: KeylessOptions;
   /**
    * Verify a platform manifest through its signed index: the signature is looked up and checked on
    * this index digest, then the index (fetched and digest-checked) must list the image's digest.
@@ -83,12 +87,18 @@ export interface VerifyImageResult {
 }
 
 /** The checks `cosign verify` reports on stderr, worded as cosign words them, for these options. */
-export function verificationChecks(options: { annotations?: Readonly<Record<string, string>>; tlogVerified?: boolean; key?: boolean }): string[] {
+export function verificationChecks(options: {
+  annotations?: Readonly<Record<string, string>>;
+  tlogVerified?: boolean;
+  key?: boolean;
+  certificate?: boolean;
+}): string[] {
   const lines: string[] = [];
   if (options.annotations !== undefined && Object.keys(options.annotations).length > 0) lines.push('  - The specified annotations were verified.');
   lines.push('  - The cosign claims were validated');
   if (options.tlogVerified === true) lines.push('  - Existence of the claims in the transparency log was verified offline');
   if (options.key !== false) lines.push('  - The signatures were verified against the specified public key');
+  if (options.certificate === true) lines.push('  - The code-signing certificate was verified using trusted certificate authority certificates');
   return lines;
 }
 
@@ -103,7 +113,22 @@ function cacheKey(digest: Digest, signatureRepo: string, options: VerifyImageOpt
     options.referenceMatch ?? 'ignore',
     options.tlog?.required ?? false,
     (options.tlog?.rekorKeys ?? []).map((k) => k.logId).sort(),
+    options.keyless === undefined
+      ? null
+      : [trustId(options.keyless.trust), options.keyless.ignoreSct ?? false, options.keyless.ignoreTlog ?? false, options.keyless.requireTimestamp ?? false],
   ]);
+}
+
+const trustIds = new WeakMap<object, number>();
+let nextTrustId = 1;
+/** A per-process id of a trust object, for cache keys. */
+function trustId(trust: object): number {
+  let id = trustIds.get(trust);
+  if (id === undefined) {
+    id = nextTrustId++;
+    trustIds.set(trust, id);
+  }
+  return id;
 }
 
 /** Resolve a reference to the digest of its manifest (a GET by tag, digest-checked by the client). */
@@ -183,6 +208,7 @@ async function verifyUncached(
     ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
     ...(options.referenceMatch === undefined || options.referenceMatch === 'ignore' ? {} : { reference: { ref, match: options.referenceMatch } }),
     ...(options.tlog === undefined ? {} : { tlog: options.tlog }),
+    ...(options.keyless === undefined ? {} : { keyless: options.keyless }),
     // cosign 3 prints the reference as go-containerregistry names it: a tag next to a digest is dropped.
     dockerReference: formatReference(ref.digest === undefined ? ref : withDigest(ref, ref.digest)),
   };
@@ -234,7 +260,18 @@ async function verifyUncached(
   const output = verifyOutputJson(
     verified.map((s) => ({
       payload: s.payload,
-      ...(s.layer.bundle === undefined ? {} : { extraOptional: { Bundle: rekorBundleOutputValue(s.layer.bundle) } }),
+      ...(s.layer.bundle === undefined && s.certificate === undefined
+        ? {}
+        : {
+            extraOptional: {
+              ...(s.layer.bundle === undefined ? {} : { Bundle: rekorBundleOutputValue(s.layer.bundle) }),
+              ...(s.certificate === undefined ? {} : certificateOutputFields(s.certificate)),
+              // cosign prints a verified keyless signature's RFC 3161 annotation as its Go struct.
+              ...(s.certificate === undefined || s.layer.rfc3161Timestamp === undefined
+                ? {}
+                : { RFC3161Timestamp: goStruct(['SignedRFC3161Timestamp', s.layer.rfc3161Timestamp.signedRfc3161Timestamp]) }),
+            },
+          }),
     })),
   );
   return {

@@ -31,7 +31,44 @@ export {
   type VerifyImageOptions,
   type VerifyImageResult,
 } from './image.js';
-export { keyAuthority, type Authority, type IdentityAuthority, type KeyAuthority, type KeyAuthorityOptions } from './authority.js';
+export {
+  keyAuthority,
+  identityAuthority,
+  type Authority,
+  type GithubWorkflowIdentity,
+  type IdentityAuthority,
+  type IdentityAuthorityOptions,
+  type KeyAuthority,
+  type KeyAuthorityOptions,
+} from './authority.js';
+export {
+  verifyKeylessLayer,
+  verifySigstoreBundle,
+  verifySigstoreBundleBytes,
+  certificateSummary,
+  certificateOutputFields,
+  checkIdentity,
+  identityMismatch,
+  describeIdentity,
+  type BundleVerification,
+  type BundleVerifyOptions,
+  type CertificateSummary,
+  type KeylessLayerResult,
+  type KeylessOptions,
+} from './keyless.js';
+export {
+  trustFromTrustedRootJson,
+  trustFromTrustedRootFile,
+  trustFromPems,
+  applySigstoreEnv,
+  publicGoodTrust,
+  PUBLIC_GOOD_TUF_MIRROR,
+  SIGSTORE_TRUST_ENV,
+  MAX_TRUST_FILE_BYTES,
+  type PemTrustOptions,
+  type PublicGoodTrustOptions,
+  type SigstoreTrust,
+} from './trust.js';
 export { VerificationCache, type CacheStats, type ShareKeep, type VerificationCacheOptions } from './cache.js';
 export {
   parseCosignBundle,

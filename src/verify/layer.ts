@@ -9,8 +9,9 @@ import { SIMPLE_SIGNING_MEDIA_TYPE } from '../artifact/media-types.js';
 import { checkRekorBody, verifyRekorSET, type RekorKey } from '../artifact/rekor.js';
 import { CosignError, fail, isCosignError, type CosignErrorCode } from '../errors.js';
 import { checkClaims, parsePayload, type ClaimExpectations, type SimpleSigningPayload } from '../payload/payload.js';
-import { authorityVerifier, type Authority, type KeyAuthority } from './authority.js';
+import { authorityVerifier, type Authority, type IdentityAuthority, type KeyAuthority } from './authority.js';
 import { isSigstoreBundleMediaType, verifyBundleLayer } from './bundle.js';
+import { verifyKeylessLayer, type CertificateSummary, type KeylessOptions } from './keyless.js';
 
 /** Transparency-log handling for key-based signatures (offline: the bundle annotation's SET). */
 export interface TlogOptions {
@@ -33,6 +34,11 @@ export interface LayerExpectations extends ClaimExpectations {
    * as given on its command line; the bundle names none). Unused for legacy signatures.
    */
   readonly dockerReference?: string;
+  /**
+   * Keyless (certificate identity) verification: the trust material and options. Needed when an
+   * authority is an {@link IdentityAuthority}; without it such signatures fail with `UNSUPPORTED`.
+   */
+  readonly keyless?: KeylessOptions;
 }
 
 /** A signature that verified, with what it verified against. */
@@ -50,6 +56,8 @@ export interface VerifiedSignature {
    * cosign 3 prints for it); absent for a legacy simple-signing layer.
    */
   readonly format?: 'bundle';
+  /** Keyless signatures: the identity fields of the signing certificate (what cosign prints). */
+  readonly certificate?: CertificateSummary;
 }
 
 /** Why one layer did not verify. */
@@ -80,7 +88,7 @@ export function verifyLayer(layer: SignatureLayer, authorities: ReadonlyArray<Au
       throw fail('TYPE_MISMATCH', `layer media type is ${JSON.stringify(layer.descriptor.mediaType.slice(0, 200))}, not a cosign simple-signing signature`);
     }
     let matched: KeyAuthority | undefined;
-    let keyless = false;
+    const identities: IdentityAuthority[] = [];
     for (const a of authorities) {
       if (a.kind === 'key') {
         if (authorityVerifier(a).verify(layer.payload, layer.signature)) {
@@ -88,12 +96,12 @@ export function verifyLayer(layer: SignatureLayer, authorities: ReadonlyArray<Au
           break;
         }
       } else {
-        keyless = true;
+        identities.push(a);
       }
     }
     if (matched === undefined) {
-      if (keyless && !authorities.some((a) => a.kind === 'key')) {
-        throw fail('UNSUPPORTED', 'keyless (certificate identity) verification is not supported yet');
+      if (identities.length > 0 && (layer.certificate !== undefined || !authorities.some((a) => a.kind === 'key'))) {
+        return verifyKeylessSimpleSigning(layer, identities, expectations);
       }
       throw fail('SIGNATURE_INVALID', `signature does not verify with ${authorities.length === 1 ? 'the key' : `any of the ${authorities.length} keys`}`);
     }
@@ -119,4 +127,15 @@ export function verifyLayer(layer: SignatureLayer, authorities: ReadonlyArray<Au
     const err = new CosignError('BAD_SIGNATURE_LAYER', `unexpected failure verifying layer: ${(e as Error).message}`, { cause: e });
     return { ok: false, digest, code: err.code, reason: err.message };
   }
+}
+
+/** A legacy simple-signing layer signed keyless: certificate, Rekor bundle, timestamp, identity. */
+function verifyKeylessSimpleSigning(layer: SignatureLayer, identities: ReadonlyArray<IdentityAuthority>, expectations: LayerExpectations): LayerResult {
+  if (expectations.keyless === undefined) {
+    throw fail('UNSUPPORTED', 'keyless (certificate identity) verification needs trust material (a trusted root, TUF or SIGSTORE_* files)');
+  }
+  const r = verifyKeylessLayer(layer, identities, expectations.keyless);
+  const payload = parsePayload(layer.payload);
+  checkClaims(payload, expectations);
+  return { ok: true, signature: { layer, payload, authority: r.authority, tlogVerified: r.tlogVerified, certificate: r.certificate } };
 }

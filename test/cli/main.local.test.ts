@@ -324,11 +324,44 @@ describe('features cosign-ts does not have yet fail clearly (never silently igno
     expect(s.code).toBe(1);
     expect(s.stderr).toContain('no OIDC identity token');
   });
-  it('keyless verify', async () => {
-    const v = await cli(['verify', '--certificate-identity', 'me@example.com', '--certificate-oidc-issuer', 'https://accounts.example.com', img]);
+});
+
+describe('keyless verify: flags and trust (no network)', () => {
+  const img = `127.0.0.1:1/x@sha256:${'a'.repeat(64)}`;
+  const root = path.resolve('fixtures/sigstore-go/trust/trusted-root-public-good.json');
+  it('needs an issuer and an identity, like cosign', async () => {
+    const v = await cli(['verify', '--trusted-root', root, '--certificate-identity', 'me@example.com', img]);
     expect(v.code).toBe(1);
-    expect(v.stderr).toContain('keyless verification');
-    expect(v.stderr).toContain('not supported by cosign-ts yet');
+    expect(v.stderr).toContain('--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required');
+    const w = await cli(['verify', '--trusted-root', root, '--certificate-oidc-issuer', 'https://accounts.example.com', img]);
+    expect(w.code).toBe(1);
+    expect(w.stderr).toContain('--certificate-identity or --certificate-identity-regexp is required');
+  });
+  it('--key with an identity flag is a usage error', async () => {
+    const v = await cli(['verify', '--key', 'cosign.pub', '--certificate-identity', 'me@example.com', img]);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain('cannot be used together');
+  });
+  it('a bad trusted root is reported before the registry is asked', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'root.json'), '{"mediaType":"nope"}');
+    const v = await cli(['verify', '--trusted-root', path.join(dir, 'root.json'), '--certificate-identity', 'a', '--certificate-oidc-issuer', 'b', img]);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain('loading the trusted root');
+  });
+  it('with a trusted root, keyless verification runs (and reaches the registry)', async () => {
+    const v = await cli([
+      'verify',
+      '--trusted-root',
+      root,
+      '--certificate-identity',
+      'me@example.com',
+      '--certificate-oidc-issuer',
+      'https://accounts.example.com',
+      img,
+    ]);
+    expect(v.code).not.toBe(0);
+    expect(v.stderr).not.toContain('not supported');
   });
   it('verify without --insecure-ignore-tlog and without a Rekor key', async () => {
     const dir = await tempDir();

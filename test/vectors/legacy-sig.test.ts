@@ -27,6 +27,7 @@ import { isCosignError, type CosignErrorCode } from '../../src/errors.js';
 import { parsePublicKey, verifySignature } from '../../src/keys/index.js';
 import { buildPayload, checkClaims, parsePayload } from '../../src/payload/index.js';
 import { fixture, fixtureText, vectors, type Vector } from '../helpers/fixtures.js';
+import { COVERED_KEYLESS_VECTOR_IDS } from './covered-keyless.js';
 import { COVERED_LEGACY_VECTOR_IDS } from './covered-legacy.js';
 import { checkRekorBody, parseRekorEntry } from '../../src/artifact/rekor.js';
 
@@ -34,11 +35,6 @@ import { checkRekorBody, parseRekorEntry } from '../../src/artifact/rekor.js';
 export const DEFERRED_TO_KEYLESS_ISSUE: readonly string[] = [
   'c3-key-image-signature-bundle', // bundle-v0.3/dsse/key/image-signature (cosign v3 referrer, #13)
   'c3-key-image-attestation-bundle', // bundle-v0.3/dsse/key/attestation (cosign v3 referrer, #13)
-  'ci-fulcio-rekor-valid', // legacy-sig/containers-image-dir+fulcio+rekor-set
-  'ci-fulcio-rekor-wrong-email', // legacy-sig/containers-image-dir+fulcio+rekor-set
-  'ci-pki-valid', // legacy-sig/containers-image-dir+byo-pki (RSA-4096)
-  'ci-fulcio-cert-standalone', // fulcio-cert
-  'cosign-oci-attestation-bundle-v03', // bundle-v0.3/dsse/keyless/attestation
   // dsse/key/attest-blob: key-based, but DSSE attestations are not part of the legacy signature formats
   'cosign-attest-blob-slsa-provenance-blob-slsaprovenance',
   'cosign-attest-blob-slsa-provenance-blob-custom',
@@ -48,39 +44,9 @@ export const DEFERRED_TO_KEYLESS_ISSUE: readonly string[] = [
   'cosign-attest-blob-multiple-subjects-blob-slsaprovenance',
   'cosign-attest-blob-multiple-subjects-blob-notreallyslsaprovenance',
   'cosign-attest-blob-multiple-subjects-invalid-blob-slsaprovenance',
-  'rs-bundle-v03-image-signature', // bundle-v0.3/dsse/keyless/image-signature
-  'rs-fulcio-2021-rekord', // legacy-sig/cert+rekord-set
+  'ci-fulcio-cert-standalone', // fulcio-cert (a certificate alone, no signature)
   'rs-custom-ca', // legacy-sig/cert
   'rs-sign-blob-legacy-bundle', // legacy-blob-bundle/keyless
-  'sg-npm-provenance', // bundle-v0.1/dsse/keyless
-  'sg-npm-publish-key', // bundle-v0.1/dsse/key
-  'sg-public-key-validity', // bundle-v0.3/message-signature/key
-  'conf-bundle-empty-certificate-chain_fail',
-  'conf-bundle-with-root-cert_fail',
-  'conf-checkpoint-wrong-roothash_fail',
-  'conf-dsse-invalid-sig_fail',
-  'conf-dsse-mismatch-envelope_fail',
-  'conf-dsse-mismatch-sig_fail',
-  'conf-happy-path-intoto-in-dsse-v3',
-  'conf-happy-path-v0.3',
-  'conf-happy-path-v0.3-new-mediaType',
-  'conf-inclusion-proof-corrupted-hash_fail',
-  'conf-incorrect-public-key_fail',
-  'conf-integrated-time-in-future_fail',
-  'conf-intoto-expired-certificate_fail',
-  'conf-invalid-inclusion-proof_fail',
-  'conf-managed-key-and-trusted-root',
-  'conf-managed-key-happy-path',
-  'conf-managed-key-no-key_fail',
-  'conf-managed-key-wrong-key_fail',
-  'conf-message-digest-mismatch_fail',
-  'conf-rekor2-dsse-happy-path',
-  'conf-rekor2-dsse-invalid-sig_fail',
-  'conf-rekor2-happy-path',
-  'conf-set-invalid-signature_fail',
-  'conf-signature-mismatch_fail',
-  'conf-wrong-hashedrekord-entry_fail',
-  'conf-wrong-material_fail',
 ];
 
 /** Vector kinds run by the keys tests (test/keys/index.vectors.test.ts), not here. */
@@ -433,6 +399,10 @@ describe('vectors: legacy-sig/oci-1.1-manifest', () => {
 describe('vector coverage', () => {
   it('every covered id exists and is not deferred', () => {
     for (const id of COVERED_LEGACY_VECTOR_IDS) {
+      expect(byId.has(id), id).toBe(true);
+      expect(DEFERRED_TO_KEYLESS_ISSUE.includes(id), id).toBe(false);
+    }
+    for (const id of COVERED_KEYLESS_VECTOR_IDS) {
       expect(byId.has(id), id).toBe(true);
       expect(DEFERRED_TO_KEYLESS_ISSUE.includes(id), id).toBe(false);
     }

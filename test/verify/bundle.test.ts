@@ -142,7 +142,7 @@ describe('verifyBundleLayer', () => {
     ['a bad bundle', () => verifyBundleLayer(layerOf(Buffer.from('nope')), [key.authority], { digest: DIGEST }), 'BAD_BUNDLE'],
     ['a tlog requirement', () => verifyBundleLayer(ok(), [key.authority], { digest: DIGEST, tlog: { required: true } }), 'UNSUPPORTED'],
     ['a reference check', () => verifyBundleLayer(ok(), [key.authority], { digest: DIGEST, reference: { ref: 'r/x', match: 'repository' } }), 'UNSUPPORTED'],
-    ['only an identity', () => verifyBundleLayer(ok(), [{ kind: 'identity', issuer: 'i' }], { digest: DIGEST }), 'UNSUPPORTED'],
+    ['only an identity for a key-signed bundle', () => verifyBundleLayer(ok(), [{ kind: 'identity', issuer: 'i' }], { digest: DIGEST }), 'SIGNATURE_INVALID'],
   ])('rejects %s (never throws)', (_, run, code) => {
     const r = run();
     expect(r.ok).toBe(false);

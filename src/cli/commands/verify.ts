@@ -22,6 +22,8 @@ import type { RegistrySettings } from '../registry.js';
 import { registrySettings } from '../registry.js';
 import type { ImageReference } from '../../reference.js';
 import type { TlogOptions } from '../../verify/layer.js';
+import type { IdentityAuthority } from '../../verify/authority.js';
+import type { KeylessOptions } from '../../verify/keyless.js';
 
 const KEYLESS_FLAGS = [
   'certificate-identity',
@@ -45,11 +47,15 @@ export const command: Command = {
   short: 'Verify a signature on the supplied container image',
   long: `Verify signature and annotations on an image.
 
-cosign-ts verifies with a public key (file, env://, URL, KMS URI or Kubernetes secret).
+cosign-ts verifies with a public key (file, env://, URL, KMS URI or Kubernetes secret), or
+keyless: without --key, the signing certificate must chain to a Fulcio root of the trusted root
+(--trusted-root, else the SIGSTORE_* files, else the public-good instance through TUF; --offline
+uses the cached or embedded trusted root), carry an SCT, be logged in Rekor (SET or inclusion
+proof) and name the identity given by --certificate-identity[-regexp] and
+--certificate-oidc-issuer[-regexp] (and --certificate-github-workflow-*).
 Signatures made with --tlog-upload=false have no transparency-log entry: verify them with
 --insecure-ignore-tlog=true, as with cosign. Like cosign 3, Sigstore bundles attached to the
-image as OCI 1.1 referrers are looked for first (key-based, with --insecure-ignore-tlog=true),
-then the legacy .sig signatures. Keyless (certificate identity) verification is not supported yet.
+image as OCI 1.1 referrers are looked for first, then the legacy .sig signatures.
 
 stdout carries exactly what cosign prints: a newline, the JSON array of the verified
 payloads, and a newline (-o text: one raw payload per line). stderr lists the checks performed.`,
@@ -58,6 +64,9 @@ payloads, and a newline (-o text: one raw payload per line). stderr lists the ch
 
   # verify image with an on-disk public key
   cosign-ts verify --key cosign.pub --insecure-ignore-tlog=true <IMAGE>
+
+  # verify image keyless, signed by a GitHub Actions workflow, against an air-gapped trusted root
+  cosign-ts verify --trusted-root trusted_root.json --certificate-identity https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main --certificate-oidc-issuer https://token.actions.githubusercontent.com <IMAGE>
 
   # verify multiple images
   cosign-ts verify --key cosign.pub --insecure-ignore-tlog=true <IMAGE_1> <IMAGE_2> ...
@@ -85,6 +94,10 @@ payloads, and a newline (-o text: one raw payload per line). stderr lists the ch
   notes: `Environment:
   COSIGN_REPOSITORY          read signatures from this repository (registry/repo)
   SIGSTORE_REKOR_PUBLIC_KEY  Rekor public key (PEM file) to verify transparency-log bundles offline
+  SIGSTORE_ROOT_FILE         keyless: Fulcio root and intermediate certificates (PEM file)
+  SIGSTORE_CT_LOG_PUBLIC_KEY_FILE  keyless: CT log public key (PEM file) for SCTs
+  SIGSTORE_TSA_CERTIFICATE_FILE    keyless: TSA certificate chain (PEM file)
+  TUF_ROOT                   keyless: TUF cache directory (default: sigstore-js's, ~/.local/share/sigstore-js)
 
 Exit status (the same as cosign 2.5):
   0   all images verified
@@ -139,38 +152,73 @@ Exit status (the same as cosign 2.5):
     { name: 'attachment', type: 'string', default: '', help: 'DEPRECATED, related image attachment to verify (not supported)' },
     { name: 'new-bundle-format', type: 'boolean', default: false, help: 'expect the signature to be packaged in a Sigstore bundle (not supported yet)' },
     { name: 'experimental-oci11', type: 'boolean', default: false, help: 'set to true to enable experimental OCI 1.1 behaviour (not supported yet)' },
-    { name: 'trusted-root', type: 'string', default: '', help: 'Path to a Sigstore TrustedRoot JSON file (not supported yet)' },
-    { name: 'use-signed-timestamps', type: 'boolean', default: false, help: 'verify rfc3161 timestamps (not supported yet)' },
-    { name: 'timestamp-certificate-chain', type: 'string', default: '', help: 'PEM certificate chain of the timestamp authority (not supported yet)' },
-    { name: 'insecure-ignore-sct', type: 'boolean', default: false, help: 'keyless only (not supported yet)' },
-    { name: 'certificate-identity', type: 'string', default: '', help: 'The identity expected in a valid Fulcio certificate (keyless; not supported yet)' },
+    {
+      name: 'trusted-root',
+      type: 'string',
+      default: '',
+      help: 'Path to a Sigstore TrustedRoot JSON file (keyless; default: the public-good instance through TUF)',
+    },
+    { name: 'use-signed-timestamps', type: 'boolean', default: false, help: 'require a verified RFC 3161 timestamp (keyless)' },
+    { name: 'timestamp-certificate-chain', type: 'string', default: '', help: 'path to the PEM certificate chain of the timestamp authority (keyless)' },
+    { name: 'insecure-ignore-sct', type: 'boolean', default: false, help: 'when set, verification will not check that a certificate contains an embedded SCT' },
+    { name: 'certificate-identity', type: 'string', default: '', help: 'The identity expected in a valid Fulcio certificate (exact match)' },
     {
       name: 'certificate-identity-regexp',
       type: 'string',
       default: '',
-      help: 'A regular expression alternative to --certificate-identity (keyless; not supported yet)',
+      help: 'A regular expression alternative to --certificate-identity (unanchored)',
     },
     {
       name: 'certificate-oidc-issuer',
       type: 'string',
       default: '',
-      help: 'The OIDC issuer expected in a valid Fulcio certificate (keyless; not supported yet)',
+      help: 'The OIDC issuer expected in a valid Fulcio certificate (exact match)',
     },
     {
       name: 'certificate-oidc-issuer-regexp',
       type: 'string',
       default: '',
-      help: 'A regular expression alternative to --certificate-oidc-issuer (keyless; not supported yet)',
+      help: 'A regular expression alternative to --certificate-oidc-issuer (unanchored)',
     },
     { name: 'certificate', type: 'string', default: '', help: 'path to the public certificate (not supported yet)' },
-    { name: 'certificate-chain', type: 'string', default: '', help: 'path to a list of CA certificates in PEM format (not supported yet)' },
+    {
+      name: 'certificate-chain',
+      type: 'string',
+      default: '',
+      help: 'path to a list of CA certificates in PEM format, intermediates then root, trusted for the signing certificate (keyless)',
+    },
     { name: 'ca-roots', type: 'string', default: '', help: 'path to a bundle file of CA certificates in PEM format (not supported yet)' },
     { name: 'ca-intermediates', type: 'string', default: '', help: 'path to a file of intermediate CA certificates in PEM format (not supported yet)' },
-    { name: 'certificate-github-workflow-name', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate-github-workflow-ref', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate-github-workflow-repository', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate-github-workflow-sha', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate-github-workflow-trigger', type: 'string', default: '', help: 'keyless only (not supported yet)' },
+    {
+      name: 'certificate-github-workflow-name',
+      type: 'string',
+      default: '',
+      help: 'contains the name claim from the GitHub OIDC Identity token that contains the CI/CD workflow name (exact match)',
+    },
+    {
+      name: 'certificate-github-workflow-ref',
+      type: 'string',
+      default: '',
+      help: 'contains the ref claim from the GitHub OIDC Identity token that contains the CI/CD workflow ref (exact match)',
+    },
+    {
+      name: 'certificate-github-workflow-repository',
+      type: 'string',
+      default: '',
+      help: 'contains the repository claim from the GitHub OIDC Identity token that contains the CI/CD workflow repository (exact match)',
+    },
+    {
+      name: 'certificate-github-workflow-sha',
+      type: 'string',
+      default: '',
+      help: 'contains the sha claim from the GitHub OIDC Identity token that contains the CI/CD workflow sha (exact match)',
+    },
+    {
+      name: 'certificate-github-workflow-trigger',
+      type: 'string',
+      default: '',
+      help: 'contains the trigger claim from the GitHub OIDC Identity token that contains the CI/CD workflow trigger (exact match)',
+    },
     { name: 'sct', type: 'string', default: '', help: 'keyless only (not supported yet)' },
     { name: 'sk', type: 'boolean', default: false, help: 'whether to use a hardware security key (not supported yet)' },
     { name: 'slot', type: 'string', default: '', help: 'security key slot (not supported yet)' },
@@ -183,8 +231,12 @@ Exit status (the same as cosign 2.5):
 type HashName = 'sha256' | 'sha384' | 'sha512';
 
 interface Prepared {
-  readonly publicKey: KeyObject;
+  /** Key-based verification: the key (absent in keyless mode). */
+  readonly publicKey?: KeyObject;
   readonly keyRef: string;
+  /** Keyless verification: the certificate identity and the trust. */
+  readonly identity?: IdentityAuthority;
+  readonly keyless?: KeylessOptions;
   readonly hash: HashName;
   readonly annotations: Record<string, string> | undefined;
   readonly tlog: TlogOptions | undefined;
@@ -195,22 +247,18 @@ async function prepare(ctx: CliContext, flags: Flags): Promise<Prepared> {
   if (flags.str('attachment') !== '') throw unsupported('verifying attachments (--attachment)');
   if (flags.bool('new-bundle-format')) throw unsupported('Sigstore bundle signatures (--new-bundle-format)');
   if (flags.bool('experimental-oci11')) throw unsupported('OCI 1.1 referrer signatures (--experimental-oci11)');
-  if (flags.str('trusted-root') !== '') throw unsupported('--trusted-root');
-  if (flags.bool('use-signed-timestamps') || flags.str('timestamp-certificate-chain') !== '') throw unsupported('RFC 3161 timestamp verification');
   if (flags.bool('sk')) throw unsupported('hardware security keys (--sk)');
   if (flags.str('attachment-tag-prefix') !== '') throw unsupported('--attachment-tag-prefix with verify');
   if (!flags.bool('check-claims')) throw unsupported('skipping the claim checks (--check-claims=false)');
   const keyless = KEYLESS_FLAGS.filter((f) => flags.str(f) !== '');
   const keyRef = flags.str('key');
-  if (keyRef === '') {
-    throw new CliError(
-      `keyless verification (Fulcio certificates${keyless.length > 0 ? `, --${keyless[0]}` : ''}) is not supported by cosign-ts yet: pass --key <public key file or KMS URI>`,
-      EXIT.ERROR,
-      'UNSUPPORTED',
-    );
+  if (keyRef === '') return prepareKeyless(ctx, flags);
+  if (keyless.length > 0) {
+    // cosign: "--key and --certificate-identity are mutually exclusive" (any identity flag with a key).
+    throw new CliError(`--key and --${keyless[0]} cannot be used together`, EXIT.ERROR, 'USAGE');
   }
-  if (keyless.length > 0)
-    warn(ctx, `--${keyless.join(', --')} ignored: verifying with the key given by --key (keyless verification is not supported by cosign-ts yet)`);
+  if (flags.str('trusted-root') !== '') throw unsupported('--trusted-root with --key');
+  if (flags.bool('use-signed-timestamps') || flags.str('timestamp-certificate-chain') !== '') throw unsupported('RFC 3161 timestamp verification with --key');
   const alg = flags.str('signature-digest-algorithm');
   if (alg !== 'sha256' && alg !== 'sha384' && alg !== 'sha512') {
     if (alg === 'sha224') throw unsupported('--signature-digest-algorithm sha224');
@@ -254,6 +302,92 @@ async function prepare(ctx: CliContext, flags: Flags): Promise<Prepared> {
   const { resolvePublicKey } = await import('../../kms/registry.js');
   const publicKey = await resolvePublicKey(keyRef, keyOptions(ctx));
   return { publicKey, keyRef, hash: alg, annotations, tlog, text: flags.str('output') === 'text' };
+}
+
+/** Keyless mode (no --key): the certificate identity flags and the trust (--trusted-root, SIGSTORE_* files, TUF). */
+async function prepareKeyless(ctx: CliContext, flags: Flags): Promise<Prepared> {
+  for (const f of ['certificate', 'ca-roots', 'ca-intermediates', 'sct', 'signature']) {
+    if (flags.str(f) !== '') throw unsupported(`--${f} in keyless mode`);
+  }
+  const { identityAuthority } = await import('../../verify/authority.js');
+  let identity: IdentityAuthority;
+  try {
+    identity = identityAuthority({
+      subject: flags.str('certificate-identity'),
+      subjectRegExp: flags.str('certificate-identity-regexp'),
+      issuer: flags.str('certificate-oidc-issuer'),
+      issuerRegExp: flags.str('certificate-oidc-issuer-regexp'),
+      githubWorkflow: {
+        trigger: flags.str('certificate-github-workflow-trigger'),
+        sha: flags.str('certificate-github-workflow-sha'),
+        name: flags.str('certificate-github-workflow-name'),
+        repository: flags.str('certificate-github-workflow-repository'),
+        ref: flags.str('certificate-github-workflow-ref'),
+      },
+    });
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.ERROR, 'USAGE', { cause: e });
+  }
+  const ignoreTlog = flags.bool('insecure-ignore-tlog') || flags.bool('private-infrastructure');
+  if (flags.bool('insecure-ignore-tlog')) {
+    warn(ctx, 'Skipping tlog verification is an insecure practice that lacks transparency and auditability verification for the signature.');
+  }
+  const ignoreSct = flags.bool('insecure-ignore-sct');
+  const trustMod = await import('../../verify/trust.js');
+  const env = ctx.env;
+  const set = (name: string): boolean => (env[name] ?? '') !== '';
+  let trust: import('../../verify/trust.js').SigstoreTrust | undefined;
+  try {
+    const trustedRoot = flags.str('trusted-root');
+    const chain = flags.str('certificate-chain');
+    if (trustedRoot !== '') {
+      trust = await trustMod.trustFromTrustedRootFile(trustedRoot);
+    } else if (
+      (set('SIGSTORE_ROOT_FILE') || chain !== '') &&
+      (ignoreTlog || set('SIGSTORE_REKOR_PUBLIC_KEY')) &&
+      (ignoreSct || set('SIGSTORE_CT_LOG_PUBLIC_KEY_FILE'))
+    ) {
+      trust = undefined; // everything comes from the files below: no TUF
+    } else {
+      trust = await trustMod.publicGoodTrust({
+        ...(set('TUF_ROOT') ? { cachePath: env.TUF_ROOT as string } : {}),
+        ...(set('TUF_MIRROR') ? { mirrorURL: env.TUF_MIRROR as string } : {}),
+        offline: flags.bool('offline'),
+      });
+    }
+    trust = await trustMod.applySigstoreEnv(env, trust);
+    const tsaChain = flags.str('timestamp-certificate-chain');
+    if (chain !== '' || tsaChain !== '') {
+      const read = (f: string, what: string): Promise<string> => readFileLimited(f, trustMod.MAX_TRUST_FILE_BYTES, `${what} ${f}`, 'utf8');
+      trust = trustMod.trustFromPems(
+        {
+          ...(chain === '' ? {} : { fulcioCertificates: await read(chain, '--certificate-chain') }),
+          ...(tsaChain === '' ? {} : { tsaCertificates: await read(tsaChain, '--timestamp-certificate-chain') }),
+        },
+        trust,
+        'command-line certificates',
+      );
+    }
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`loading the trusted root: ${(e as Error).message}`, EXIT.ERROR, isCosignError(e) ? e.code : 'ERROR', { cause: e });
+  }
+  if (trust === undefined) throw new CliError('no trusted root: pass --trusted-root or set SIGSTORE_ROOT_FILE', EXIT.ERROR, 'TRUST_ROOT_INVALID');
+  let annotations: Record<string, string> | undefined;
+  try {
+    annotations = parseAnnotations(flags.list('annotations'));
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.ERROR, 'USAGE');
+  }
+  return {
+    keyRef: '',
+    identity,
+    keyless: { trust, ignoreSct, ignoreTlog, requireTimestamp: flags.bool('use-signed-timestamps') },
+    hash: 'sha256',
+    annotations,
+    tlog: undefined,
+    text: flags.str('output') === 'text',
+  };
 }
 
 function header(ctx: CliContext, ref: string, checks: readonly string[]): void {
@@ -370,9 +504,17 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
   const { keyAuthority } = await import('../../verify/authority.js');
   const { verificationChecks } = await import('../../verify/image.js');
   const { formatReference, withDigest } = await import('../../reference.js');
-  const authorities = [keyAuthority(p.publicKey, p.keyRef, p.hash === 'sha256' ? undefined : p.hash)];
-  const checks = verificationChecks({ ...(p.annotations === undefined ? {} : { annotations: p.annotations }), tlogVerified: p.tlog !== undefined, key: true });
-  const bundleChecks = verificationChecks({ ...(p.annotations === undefined ? {} : { annotations: p.annotations }), tlogVerified: true, key: true });
+  const authorities =
+    p.publicKey === undefined
+      ? p.identity === undefined
+        ? []
+        : [p.identity]
+      : [keyAuthority(p.publicKey, p.keyRef, p.hash === 'sha256' ? undefined : p.hash)];
+  const keyed = p.publicKey !== undefined;
+  const tlogChecked = keyed ? p.tlog !== undefined : p.keyless?.ignoreTlog !== true;
+  const annotationsOpt = p.annotations === undefined ? {} : { annotations: p.annotations };
+  const checks = verificationChecks({ ...annotationsOpt, tlogVerified: tlogChecked, key: keyed, certificate: !keyed });
+  const bundleChecks = verificationChecks({ ...annotationsOpt, tlogVerified: true, key: keyed, certificate: !keyed });
   if (flags.bool('local-image')) {
     const { verifyLocalImages } = await import('../local-image.js');
     return verifyLocalImages(ctx, flags.args, {
@@ -409,6 +551,7 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
       ...(p.annotations === undefined ? {} : { annotations: p.annotations }),
       ...(settings.signatureRepository === undefined ? {} : { signatureRepository: settings.signatureRepository }),
       ...(p.tlog === undefined ? {} : { tlog: p.tlog }),
+      ...(p.keyless === undefined ? {} : { keyless: p.keyless }),
       batchConcurrency: workers,
       onProgress: (done, total) => bar.update(done, total),
       signal: ctx.signal,

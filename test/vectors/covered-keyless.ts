@@ -1,0 +1,42 @@
+/**
+ * Ids of the `vectors.json` entries that `keyless.test.ts` runs and reproduces (keyless legacy `.sig`
+ * signatures, Sigstore bundles, the sigstore-conformance cases). Merged with the other `covered-*.ts`
+ * lists by the coverage check in `legacy-sig.test.ts`.
+ */
+export const COVERED_KEYLESS_VECTOR_IDS: readonly string[] = [
+  'ci-fulcio-rekor-valid',
+  'ci-fulcio-rekor-wrong-email',
+  'ci-pki-valid',
+  'rs-fulcio-2021-rekord',
+  'rs-bundle-v03-image-signature',
+  'cosign-oci-attestation-bundle-v03',
+  'sg-npm-provenance',
+  'sg-npm-publish-key',
+  'sg-public-key-validity',
+  'conf-bundle-empty-certificate-chain_fail',
+  'conf-bundle-with-root-cert_fail',
+  'conf-checkpoint-wrong-roothash_fail',
+  'conf-dsse-invalid-sig_fail',
+  'conf-dsse-mismatch-envelope_fail',
+  'conf-dsse-mismatch-sig_fail',
+  'conf-happy-path-intoto-in-dsse-v3',
+  'conf-happy-path-v0.3',
+  'conf-happy-path-v0.3-new-mediaType',
+  'conf-inclusion-proof-corrupted-hash_fail',
+  'conf-incorrect-public-key_fail',
+  'conf-integrated-time-in-future_fail',
+  'conf-intoto-expired-certificate_fail',
+  'conf-invalid-inclusion-proof_fail',
+  'conf-managed-key-and-trusted-root',
+  'conf-managed-key-happy-path',
+  'conf-managed-key-no-key_fail',
+  'conf-managed-key-wrong-key_fail',
+  'conf-message-digest-mismatch_fail',
+  'conf-rekor2-dsse-happy-path',
+  'conf-rekor2-dsse-invalid-sig_fail',
+  'conf-rekor2-happy-path',
+  'conf-set-invalid-signature_fail',
+  'conf-signature-mismatch_fail',
+  'conf-wrong-hashedrekord-entry_fail',
+  'conf-wrong-material_fail',
+];

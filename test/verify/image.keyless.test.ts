@@ -1,0 +1,89 @@
+/**
+ * verifyImage with certificate identities, end to end over HTTP (in-process registry): a real
+ * public-good keyless `.sig` (containers/image fixture) verified against a trust built from PEM files,
+ * cosign's output fields (`Issuer`, `Subject`, `Bundle`), identity mismatches as NO_MATCHING_SIGNATURES,
+ * fail-closed without trust; and the killer's policy verifier with a `keyless` authority.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseSigstoreJsonSignature, signatureLayerFromSigstoreJson } from '../../src/artifact/index.js';
+import { buildSignatureImage } from '../../src/artifact/image.js';
+import { createPolicyVerifier } from '../../src/enforce/index.js';
+import type { RegistryClient } from '../../src/oci/index.js';
+import { parsePolicy } from '../../src/policy/index.js';
+import { parseReference } from '../../src/reference.js';
+import type { TestRegistry } from '../../src/testing/index.js';
+import { identityAuthority } from '../../src/verify/authority.js';
+import { verifyImage } from '../../src/verify/image.js';
+import { trustFromPems } from '../../src/verify/trust.js';
+import { fixture, fixtureText } from '../helpers/fixtures.js';
+import { sha256 } from '../helpers/signatures.js';
+import { useTestRegistry } from '../helpers/test-registry.js';
+
+const DIR = 'containers-image/dir-img-cosign-fulcio-rekor-valid';
+const EMAIL = 'mitr@redhat.com';
+const ISSUER = 'https://github.com/login/oauth';
+
+describe('verifyImage keyless (legacy .sig)', () => {
+  let reg: TestRegistry;
+  let client: RegistryClient;
+  useTestRegistry((r, c) => {
+    reg = r;
+    client = c;
+  });
+  const layer = signatureLayerFromSigstoreJson(parseSigstoreJsonSignature(fixture(`${DIR}/signature-1`)));
+  const trust = trustFromPems({
+    fulcioCertificates: `${layer.chain ?? ''}${fixtureText('containers-image/keys/fulcio_v1.crt.pem')}`,
+    rekorPublicKeys: fixtureText('containers-image/keys/rekor.pub'),
+  });
+
+  function store(repo: string): string {
+    const manifest = fixture(`${DIR}/manifest.json`);
+    const digest = sha256(manifest);
+    reg.storage.manifests.set(`${repo}@${digest}`, { bytes: manifest, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' });
+    const img = buildSignatureImage([layer]);
+    const blobs = new Set<string>();
+    for (const [d, b] of img.blobs) {
+      reg.storage.blobs.set(d, Buffer.from(b));
+      blobs.add(d);
+    }
+    reg.storage.repoBlobs.set(repo, blobs);
+    reg.storage.manifests.set(`${repo}@${img.manifestDigest}`, { bytes: Buffer.from(img.manifest), mediaType: img.manifestMediaType });
+    reg.storage.tags.set(`${repo}:${digest.replace(':', '-')}.sig`, img.manifestDigest);
+    return `${reg.host}/${repo}@${digest}`;
+  }
+
+  it('verifies, and prints Issuer, Subject and Bundle in optional as cosign does', async () => {
+    const ref = store('keyless/app');
+    const r = await verifyImage(ref, { client, authorities: [identityAuthority({ subject: EMAIL, issuer: ISSUER })], keyless: { trust, ignoreSct: true } });
+    expect(r.signatures[0]?.certificate?.subject).toBe(EMAIL);
+    expect(r.signatures[0]?.tlogVerified).toBe(true);
+    const out = JSON.parse(Buffer.from(r.output).toString()) as Array<{ optional: Record<string, unknown> }>;
+    expect(out[0]?.optional.Issuer).toBe(ISSUER);
+    expect(out[0]?.optional.Subject).toBe(EMAIL);
+    expect(out[0]?.optional.Bundle).toBeDefined();
+  });
+
+  it('another identity: NO_MATCHING_SIGNATURES naming it; no trust: fails closed', async () => {
+    const ref = store('keyless/app2');
+    await expect(
+      verifyImage(ref, { client, authorities: [identityAuthority({ subject: 'other@example.com', issuer: ISSUER })], keyless: { trust, ignoreSct: true } }),
+    ).rejects.toMatchObject({ code: 'NO_MATCHING_SIGNATURES', message: expect.stringContaining('none of the expected identities') });
+    await expect(verifyImage(ref, { client, authorities: [identityAuthority({ subject: EMAIL, issuer: ISSUER })] })).rejects.toMatchObject({
+      code: 'NO_MATCHING_SIGNATURES',
+      message: expect.stringContaining('needs trust material'),
+    });
+  });
+
+  it('the killer policy verifier: keyless authorities verify with trust, fail closed without', async () => {
+    const ref = parseReference(store('keyless/app3'));
+    const policy = parsePolicy(`rules:\n  - name: oauth\n    images: ["**"]\n    authorities:\n      - keyless: {issuer: "${ISSUER}", subject: "${EMAIL}"}\n`, {
+      source: 'policy.yaml',
+    });
+    const rule = policy.rules[0];
+    if (rule === undefined) throw new Error('no rule');
+    const withTrust = createPolicyVerifier({ client, keyless: { trust, ignoreSct: true } });
+    expect(await withTrust.verify(ref, rule)).toEqual({ ok: true });
+    const without = createPolicyVerifier({ client });
+    expect(await without.verify(ref, rule)).toMatchObject({ ok: false });
+  });
+});
