@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { KeylessOptions } from '../verify/keyless.js';
 import type { Digest } from '../digest.js';
 import { fail, isCosignError } from '../errors.js';
 import type { CosignErrorCode } from '../errors.js';
@@ -50,6 +51,12 @@ export interface AdmissionControllerOptions {
   readonly registry?: Omit<RegistryClientOptions, 'keychain'>;
   /** Options for KMS authorities. */
   readonly kms?: KmsOptions;
+  /**
+   * Trust material for keyless authorities (policy `keyless` identities and `identityFromAnnotations`): Fulcio
+   * roots, CT logs, Rekor logs, TSAs (`trustFromTrustedRootFile`, `publicGoodTrust` in `cosign-ts/verify`).
+   * Without it keyless rules fail closed.
+   */
+  readonly keyless?: KeylessOptions;
   /** How long a verified digest is reused, in ms. Default 10 minutes. */
   readonly successTtlMs?: number;
   /** How long a definitive failure is reused (negative cache), in ms. Default 30 s. */
@@ -301,6 +308,7 @@ export class AdmissionController {
             ...(Object.keys(rule.annotations).length === 0 ? {} : { annotations: rule.annotations }),
             ...(rule.signatureRepository === undefined ? {} : { signatureRepository: rule.signatureRepository }),
             ...(this.#options.verifyTimeoutMs === undefined ? {} : { timeoutMs: this.#options.verifyTimeoutMs }),
+            ...(this.#options.keyless === undefined ? {} : { keyless: this.#options.keyless }),
           });
           return { ok: true };
         } catch (e) {

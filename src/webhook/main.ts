@@ -31,6 +31,9 @@ Options:
   --tag-ttl SECONDS         reuse a tag → digest resolution this long                    (default 10)
   --secret-namespace NS     namespace of ClusterImagePolicy secretRef secrets            (default cosign-system)
   --allow-http-registry R   allow plain HTTP to these registries (comma separated)
+  --trusted-root FILE       Sigstore trusted root for keyless rules (Fulcio, CT logs, Rekor, TSAs)
+                            (default: the public-good instance through TUF, cached in --tuf-cache)
+  --tuf-cache DIR           TUF cache for the public-good trusted root      (default: TUF_ROOT or ~/.sigstore/root)
   --log-level LEVEL         debug, info, warn, error                                     (default info)
   -h, --help                this help
 
@@ -58,6 +61,8 @@ async function main(): Promise<number> {
         'allow-http-registry': { type: 'string' },
         'log-level': { type: 'string' },
         'pull-secrets': { type: 'string' },
+        'trusted-root': { type: 'string' },
+        'tuf-cache': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -97,8 +102,23 @@ async function main(): Promise<number> {
   const { pullSecretKeychains } = await import('./credentials.js');
   const { k8sNoClientKeychain } = await import('../oci/k8s-keychain.js');
   const nodeKeychain = k8sNoClientKeychain();
+  // keyless rules need trust material, loaded once at start (a webhook that cannot verify them fails to start)
+  const needsKeyless = imported.policy.rules.some((r) => r.identityFromAnnotations !== undefined || r.authorities.some((a) => a.kind === 'keyless'));
+  let keyless: import('../verify/keyless.js').KeylessOptions | undefined;
+  if (values['trusted-root'] !== undefined || needsKeyless) {
+    const trust = await import('../verify/trust.js');
+    keyless = {
+      trust:
+        values['trusted-root'] !== undefined
+          ? await trust.trustFromTrustedRootFile(values['trusted-root'])
+          : await trust.publicGoodTrust({
+              ...((values['tuf-cache'] ?? process.env.TUF_ROOT) === undefined ? {} : { cachePath: (values['tuf-cache'] ?? process.env.TUF_ROOT) as string }),
+            }),
+    };
+  }
   const controller = new AdmissionController({
     policy: imported.policy,
+    ...(keyless === undefined ? {} : { keyless }),
     keychain:
       pullSecrets === 'api'
         ? pullSecretKeychains({
