@@ -43,6 +43,13 @@ export interface RunKillerOptions extends KillerOptions {
   readonly out?: (line: string) => void;
   /** Registry client settings (CA, insecure registries, …). */
   readonly registry?: RegistryClientOptions;
+  /**
+   * Trust for the policy's keyless authorities: a Sigstore `trusted_root.json` (`--trusted-root`). Without it a
+   * policy with keyless rules uses the public-good instance's root through TUF (`tufCache`, else `TUF_ROOT`).
+   */
+  readonly trustedRoot?: string;
+  /** TUF cache folder for the public-good trusted root. */
+  readonly tufCache?: string;
   /** Stop when this aborts (tests, embedding). */
   readonly abort?: AbortSignal;
 }
@@ -68,7 +75,19 @@ export async function runKiller(options: RunKillerOptions): Promise<CycleReport 
   const policy = parsePolicy(text, { source: options.policyFile, format: options.policyFile.endsWith('.json') ? 'json' : 'yaml' });
   const docker = new DockerClient(parseDockerHost(options.dockerHost ?? process.env.DOCKER_HOST));
   const client = new RegistryClient(options.registry ?? {});
-  const { verify, resolveIndex, cache } = createPolicyVerifier({ client });
+  const needsKeyless = policy.rules.some((r) => r.identityFromAnnotations !== undefined || r.authorities.some((a) => a.kind === 'keyless'));
+  let keyless: import('../verify/keyless.js').KeylessOptions | undefined;
+  if (options.trustedRoot !== undefined || needsKeyless) {
+    const trust = await import('../verify/trust.js');
+    const cache = options.tufCache ?? process.env.TUF_ROOT;
+    keyless = {
+      trust:
+        options.trustedRoot !== undefined
+          ? await trust.trustFromTrustedRootFile(options.trustedRoot)
+          : await trust.publicGoodTrust(cache === undefined ? {} : { cachePath: cache }),
+    };
+  }
+  const { verify, resolveIndex, cache } = createPolicyVerifier({ client, ...(keyless === undefined ? {} : { keyless }) });
   const metrics = options.metricsRecorder ?? new KillerMetrics();
   metrics.cacheHitRatio = () => cache.hitRatio();
   const metricsServer =

@@ -27,6 +27,8 @@ Options:
   --remove                 remove killed containers
   --dry-run                report what would be killed, kill nothing
   --allow-http-registry    allow plain HTTP to these registries (comma separated)
+  --trusted-root FILE      Sigstore trusted root for keyless rules (default: public-good through TUF)
+  --tuf-cache DIR          TUF cache for the public-good trusted root        (default: TUF_ROOT)
   -h, --help               this help
 
 Exit status (--once): 0 nothing killed, 3 something was killed, 1 error.
@@ -48,6 +50,8 @@ async function main(): Promise<number> {
         remove: { type: 'boolean' },
         'dry-run': { type: 'boolean' },
         'allow-http-registry': { type: 'string' },
+        'trusted-root': { type: 'string' },
+        'tuf-cache': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -83,6 +87,8 @@ async function main(): Promise<number> {
     remove: values.remove === true,
     dryRun: values['dry-run'] === true,
     ...(values['allow-http-registry'] === undefined ? {} : { registry: { insecureRegistries: values['allow-http-registry'].split(',') } }),
+    ...(values['trusted-root'] === undefined ? {} : { trustedRoot: values['trusted-root'] }),
+    ...(values['tuf-cache'] === undefined ? {} : { tufCache: values['tuf-cache'] }),
   });
   return values.once === true && report !== undefined && killedIn(report).length > 0 ? 3 : 0;
 }
