@@ -335,6 +335,22 @@ export function referrerBundleSource(client: RegistryReader, options: { signatur
 }
 
 /**
+ * Per client, the repositories whose images were last found signed with bundles: for those the `.sig` lookup is
+ * not started beside the referrers lookup (it would be a wasted request), only after it finds no bundle. Bounded.
+ */
+const bundleRepos = new WeakMap<RegistryReader, Set<string>>();
+const MAX_BUNDLE_REPOS = 10_000;
+
+function bundleRepoSet(client: RegistryReader): Set<string> {
+  let set = bundleRepos.get(client);
+  if (set === undefined) {
+    set = new Set();
+    bundleRepos.set(client, set);
+  }
+  return set;
+}
+
+/**
  * What `cosign verify` 3 reads: the Sigstore bundles attached as referrers ({@link referrerBundleSource})
  * and, when there are none, the legacy `.sig` tag ({@link sigTagSource}). The default source of
  * `verifyImage`.
@@ -342,21 +358,34 @@ export function referrerBundleSource(client: RegistryReader, options: { signatur
 export function cosignSignatureSource(client: RegistryReader, options: { signatureRepository?: string | ImageReference } = {}): SignatureSource {
   const bundles = referrerBundleSource(client, options);
   const fixedRepo = repositoryOption(options.signatureRepository);
+  const seen = bundleRepoSet(client);
   return {
     id: `cosign:${bundles.id}:sig-tag:${fixedRepo?.name ?? ''}`,
     async read(image, digest, visit, opts = {}) {
       // The .sig lookup starts with the referrers lookup, so an image signed the legacy way costs no extra
-      // round trip; it is used only when there is no bundle, and cancelled when there is one.
+      // round trip; it is used only when there is no bundle, and cancelled when there is one. In a repository
+      // whose images were found signed with bundles, it waits for the referrers answer instead (no wasted request).
+      const repoKey = (fixedRepo ?? image).name;
       const legacyStop = new AbortController();
       const onAbort = (): void => legacyStop.abort(opts.signal?.reason);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       if (opts.signal?.aborted === true) onAbort();
-      const legacy = lookupSig(client, fixedRepo, image, digest, legacyStop.signal);
-      legacy.catch(() => {}); // settled below, or abandoned when a bundle is found
+      let legacy: ReturnType<typeof lookupSig> | undefined;
+      if (!seen.has(repoKey)) {
+        legacy = lookupSig(client, fixedRepo, image, digest, legacyStop.signal);
+        legacy.catch(() => {}); // settled below, or abandoned when a bundle is found
+      }
       try {
-        return await bundles.read(image, digest, visit, opts);
+        const r = await bundles.read(image, digest, visit, opts);
+        if (!seen.has(repoKey)) {
+          if (seen.size >= MAX_BUNDLE_REPOS) seen.delete(seen.values().next().value as string);
+          seen.add(repoKey);
+        }
+        return r;
       } catch (e) {
         if (!isCosignError(e, 'NO_SIGNATURES')) throw e;
+        seen.delete(repoKey);
+        legacy ??= lookupSig(client, fixedRepo, image, digest, legacyStop.signal);
         return await readSigLayers(client, await legacy, image, digest, visit, opts);
       } finally {
         opts.signal?.removeEventListener('abort', onAbort);

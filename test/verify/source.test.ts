@@ -236,4 +236,28 @@ describe('referrerBundleSource.read', () => {
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'NO_SIGNATURES', message: expect.stringContaining('.sig') });
   });
+
+  it('cosignSignatureSource: in a repository found signed with bundles, no .sig request is made beside the referrers one; a legacy image there still verifies', async () => {
+    const client = newClient();
+    const a = await withBundles(1);
+    const sigRequests = (): number => reg.requests.filter((r) => r.method === 'GET' && /\/manifests\/sha256-[0-9a-f]{64}\.sig$/.test(r.path)).length;
+    // first image of the repository: both lookups at once (the .sig one is cancelled or wasted)
+    await cosignSignatureSource(client).read(a.image, a.digest, () => undefined);
+    // a second image of the same repository, also with a bundle: no .sig lookup at all
+    const image2 = parseReference(`${a.image.name}:v2`);
+    const d2 = await pushSampleImage(client, image2, { v: '2' });
+    const m2 = await client.getManifest(withDigest(image2, d2));
+    await pushBundleReferrer(client, image2, { digest: d2, size: m2.bytes.length, mediaType: m2.mediaType }, cosign3Bundle(privateKey, der, d2));
+    const before = sigRequests();
+    expect((await fetchSignatures(cosignSignatureSource(client), image2, d2)).layers.length).toBe(1);
+    expect(sigRequests()).toBe(before);
+    // an image of that repository with no bundle: the .sig is read after the referrers answer (same result)
+    const image3 = parseReference(`${a.image.name}:v3`);
+    const d3 = await pushSampleImage(client, image3, { v: '3' });
+    const err = await cosignSignatureSource(client)
+      .read(image3, d3, () => undefined)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NO_SIGNATURES', message: expect.stringContaining('.sig') });
+    expect(sigRequests()).toBe(before + 1);
+  });
 });
