@@ -108,7 +108,45 @@ export function buildStatement(subject: Digest, predicateType: string, predicate
  */
 export async function buildBundleReferrer(input: BundleReferrerInput): Promise<BundleReferrer> {
   const predicateType = input.predicateType ?? COSIGN_SIGN_PREDICATE_TYPE;
-  const statement = buildStatement(input.subject.digest, predicateType, input.predicate ?? {}, input.annotations);
+  return buildBundleReferrerFromStatement({
+    subject: input.subject,
+    statement: buildStatement(input.subject.digest, predicateType, input.predicate ?? {}, input.annotations),
+    predicateType,
+    signer: input.signer,
+    ...(input.created === undefined ? {} : { created: input.created }),
+    ...(input.witness === undefined ? {} : { witness: input.witness }),
+  });
+}
+
+/** Input of {@link buildBundleReferrerFromStatement}. */
+export interface StatementBundleReferrerInput {
+  /** The image manifest the bundle is about: the referrer's `subject`. */
+  readonly subject: Descriptor;
+  /** The exact statement bytes to sign (the DSSE payload), e.g. an attestation's in-toto statement. */
+  readonly statement: Uint8Array;
+  /** The statement's predicate type, written as the `dev.sigstore.bundle.predicateType` annotation. */
+  readonly predicateType: string;
+  /** The signer (file key, KMS, or keyless). */
+  readonly signer: Signer;
+  /** Creation time for `org.opencontainers.image.created`. Default now. */
+  readonly created?: Date;
+  /** Rekor and/or timestamp authority to record the signature with (see {@link BundleReferrerInput.witness}). */
+  readonly witness?: WitnessOptions;
+}
+
+/**
+ * Like {@link buildBundleReferrer}, for a statement built by the caller (byte for byte what is
+ * signed): `cosign attest` in cosign 3 signs its in-toto Statement v0.1 this way. The bundle and
+ * manifest are the same shape as a signature's, with the statement's predicate type in the
+ * `dev.sigstore.bundle.predicateType` annotation.
+ *
+ * @example
+ * ```ts
+ * const built = await buildBundleReferrerFromStatement({ subject, statement, predicateType: 'https://openvex.dev/ns', signer });
+ * ```
+ */
+export async function buildBundleReferrerFromStatement(input: StatementBundleReferrerInput): Promise<BundleReferrer> {
+  const statement = input.statement;
   const pae = sigstoreCore().dsse.preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, Buffer.from(statement));
   const signature = await input.signer.sign(new Uint8Array(pae));
   const spki = (await input.signer.publicKey()).export({ type: 'spki', format: 'der' });
@@ -164,7 +202,7 @@ export async function buildBundleReferrer(input: BundleReferrerInput): Promise<B
       layers: [{ mediaType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE, size: bundle.byteLength, digest: bundleDigest }],
       annotations: {
         [BUNDLE_CONTENT_ANNOTATION]: 'dsse-envelope',
-        [BUNDLE_PREDICATE_TYPE_ANNOTATION]: predicateType,
+        [BUNDLE_PREDICATE_TYPE_ANNOTATION]: input.predicateType,
         [OCI_CREATED_ANNOTATION]: formatCreated(input.created ?? new Date()),
       },
       subject: { mediaType: input.subject.mediaType, size: input.subject.size, digest: input.subject.digest },
@@ -185,77 +223,5 @@ export async function buildBundleReferrer(input: BundleReferrerInput): Promise<B
     ]),
     ...(tlogIndex === undefined ? {} : { tlogIndex }),
     ...(cert === undefined ? {} : { certificate: cert.certificate }),
-  };
-}
-
-/** Input of {@link buildBundleReferrerFromStatement}. */
-export interface StatementBundleReferrerInput {
-  /** The image manifest the bundle is about: the referrer's `subject`. */
-  readonly subject: Descriptor;
-  /** The exact statement bytes to sign (the DSSE payload), e.g. an attestation's in-toto statement. */
-  readonly statement: Uint8Array;
-  /** The statement's predicate type, written as the `dev.sigstore.bundle.predicateType` annotation. */
-  readonly predicateType: string;
-  /** The signer (file key or KMS). */
-  readonly signer: Signer;
-  /** Creation time for `org.opencontainers.image.created`. Default now. */
-  readonly created?: Date;
-}
-
-/**
- * Like {@link buildBundleReferrer}, for a statement built by the caller (byte for byte what is
- * signed): `cosign attest` in cosign 3 signs its in-toto Statement v0.1 this way. The bundle and
- * manifest are the same shape as a signature's, with the statement's predicate type in the
- * `dev.sigstore.bundle.predicateType` annotation.
- *
- * @example
- * ```ts
- * const built = await buildBundleReferrerFromStatement({ subject, statement, predicateType: 'https://openvex.dev/ns', signer });
- * ```
- */
-export async function buildBundleReferrerFromStatement(input: StatementBundleReferrerInput): Promise<BundleReferrer> {
-  const statement = input.statement;
-  const pae = sigstoreCore().dsse.preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, Buffer.from(statement));
-  const signature = await input.signer.sign(new Uint8Array(pae));
-  const spki = (await input.signer.publicKey()).export({ type: 'spki', format: 'der' });
-  const bundle = Buffer.from(
-    JSON.stringify({
-      mediaType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
-      verificationMaterial: { publicKey: { hint: publicKeyHint(spki) } },
-      dsseEnvelope: {
-        payload: Buffer.from(statement).toString('base64'),
-        payloadType: IN_TOTO_PAYLOAD_TYPE,
-        signatures: [{ sig: Buffer.from(signature).toString('base64') }],
-      },
-    }),
-  );
-  const bundleDigest = sha256(bundle);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST_MEDIA_TYPE,
-      config: { mediaType: OCI_EMPTY_MEDIA_TYPE, size: 2, digest: OCI_EMPTY_DIGEST, artifactType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE },
-      layers: [{ mediaType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE, size: bundle.byteLength, digest: bundleDigest }],
-      annotations: {
-        [BUNDLE_CONTENT_ANNOTATION]: 'dsse-envelope',
-        [BUNDLE_PREDICATE_TYPE_ANNOTATION]: input.predicateType,
-        [OCI_CREATED_ANNOTATION]: formatCreated(input.created ?? new Date()),
-      },
-      subject: { mediaType: input.subject.mediaType, size: input.subject.size, digest: input.subject.digest },
-      artifactType: SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
-    }),
-  );
-  return {
-    statement,
-    signature,
-    bundle,
-    bundleDigest,
-    manifest,
-    manifestDigest: sha256(manifest),
-    manifestMediaType: OCI_MANIFEST_MEDIA_TYPE,
-    blobs: new Map<Digest, Uint8Array>([
-      [OCI_EMPTY_DIGEST as Digest, Buffer.from('{}')],
-      [bundleDigest, bundle],
-    ]),
   };
 }
