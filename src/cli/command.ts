@@ -105,3 +105,21 @@ export const INSECURE_IGNORE_TLOG_FLAG: FlagSpec = {
   default: false,
   help: 'ignore transparency log verification, to be used when an artifact signature has not been uploaded to the transparency log. Artifacts cannot be publicly verified when not included in a log',
 };
+
+/** The certificate (keyless) flags of cosign's `verify` and `verify-attestation`: when one is given, the verb checks a certificate. */
+export const KEYLESS_FLAGS: readonly string[] = [
+  'certificate-identity',
+  'certificate-identity-regexp',
+  'certificate-oidc-issuer',
+  'certificate-oidc-issuer-regexp',
+  'certificate',
+  'certificate-chain',
+  'ca-roots',
+  'ca-intermediates',
+  'certificate-github-workflow-name',
+  'certificate-github-workflow-ref',
+  'certificate-github-workflow-repository',
+  'certificate-github-workflow-sha',
+  'certificate-github-workflow-trigger',
+  'sct',
+];

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Command } from '../command.js';
-import { REGISTRY_FLAGS } from '../command.js';
+import { KEYLESS_FLAGS, REGISTRY_FLAGS } from '../command.js';
 import type { CliContext } from '../context.js';
 import { out, warn } from '../context.js';
 import { CliError, EXIT, unsupported } from '../errors.js';
@@ -16,23 +16,6 @@ import type { Flags } from '../flags.js';
 import { keyOptions } from '../keyref.js';
 import { registrySettings } from '../registry.js';
 import type { VerifyAttestationsResult } from '../../verify/attestation.js';
-
-const KEYLESS_FLAGS = [
-  'certificate-identity',
-  'certificate-identity-regexp',
-  'certificate-oidc-issuer',
-  'certificate-oidc-issuer-regexp',
-  'certificate',
-  'certificate-chain',
-  'ca-roots',
-  'ca-intermediates',
-  'certificate-github-workflow-name',
-  'certificate-github-workflow-ref',
-  'certificate-github-workflow-repository',
-  'certificate-github-workflow-sha',
-  'certificate-github-workflow-trigger',
-  'sct',
-];
 
 export const command: Command = {
   name: 'verify-attestation',

@@ -10,7 +10,7 @@ import { isCosignError } from '../../errors.js';
 import { stat } from 'node:fs/promises';
 import { MAX_KEY_FILE_BYTES, MAX_PAYLOAD_FILE_BYTES, readFileLimited } from '../../internal/read-file.js';
 import type { Command } from '../command.js';
-import { REGISTRY_FLAGS } from '../command.js';
+import { KEYLESS_FLAGS, REGISTRY_FLAGS } from '../command.js';
 import type { CliContext } from '../context.js';
 import { out, warn } from '../context.js';
 import { parseAnnotations } from '../annotations.js';
@@ -24,23 +24,6 @@ import type { ImageReference } from '../../reference.js';
 import type { TlogOptions } from '../../verify/layer.js';
 import type { IdentityAuthority } from '../../verify/authority.js';
 import type { KeylessOptions } from '../../verify/keyless.js';
-
-const KEYLESS_FLAGS = [
-  'certificate-identity',
-  'certificate-identity-regexp',
-  'certificate-oidc-issuer',
-  'certificate-oidc-issuer-regexp',
-  'certificate',
-  'certificate-chain',
-  'ca-roots',
-  'ca-intermediates',
-  'certificate-github-workflow-name',
-  'certificate-github-workflow-ref',
-  'certificate-github-workflow-repository',
-  'certificate-github-workflow-sha',
-  'certificate-github-workflow-trigger',
-  'sct',
-];
 
 export const command: Command = {
   name: 'verify',
