@@ -35,15 +35,6 @@ import { checkRekorBody, parseRekorEntry } from '../../src/artifact/rekor.js';
 export const DEFERRED_TO_KEYLESS_ISSUE: readonly string[] = [
   'c3-key-image-signature-bundle', // bundle-v0.3/dsse/key/image-signature (cosign v3 referrer, #13)
   'c3-key-image-attestation-bundle', // bundle-v0.3/dsse/key/attestation (cosign v3 referrer, #13)
-  // dsse/key/attest-blob: key-based, but DSSE attestations are not part of the legacy signature formats
-  'cosign-attest-blob-slsa-provenance-blob-slsaprovenance',
-  'cosign-attest-blob-slsa-provenance-blob-custom',
-  'cosign-attest-blob-slsa-provenance-other-blob-any',
-  'cosign-attest-blob-empty-subject-blob-any',
-  'cosign-attest-blob-missing-sha256-blob-any',
-  'cosign-attest-blob-multiple-subjects-blob-slsaprovenance',
-  'cosign-attest-blob-multiple-subjects-blob-notreallyslsaprovenance',
-  'cosign-attest-blob-multiple-subjects-invalid-blob-slsaprovenance',
   'ci-fulcio-cert-standalone', // fulcio-cert (a certificate alone, no signature)
   'rs-custom-ca', // legacy-sig/cert
   'rs-sign-blob-legacy-bundle', // legacy-blob-bundle/keyless
