@@ -33,8 +33,6 @@ import { checkRekorBody, parseRekorEntry } from '../../src/artifact/rekor.js';
 
 /** Keyless / bundle / DSSE vectors: out of scope for the legacy key-based formats, handled later. */
 export const DEFERRED_TO_KEYLESS_ISSUE: readonly string[] = [
-  'c3-key-image-signature-bundle', // bundle-v0.3/dsse/key/image-signature (cosign v3 referrer, #13)
-  'c3-key-image-attestation-bundle', // bundle-v0.3/dsse/key/attestation (cosign v3 referrer, #13)
   'ci-fulcio-cert-standalone', // fulcio-cert (a certificate alone, no signature)
   'rs-custom-ca', // legacy-sig/cert
   'rs-sign-blob-legacy-bundle', // legacy-blob-bundle/keyless
