@@ -31,7 +31,7 @@ import { verifySignature } from '../keys/verify.js';
 import { COSIGN_CUSTOM_PREDICATE_TYPE, IN_TOTO_STATEMENT_V01, MAX_PREDICATE_BYTES, PREDICATE_TYPE_NAMES, predicateType } from '../sign/attestation.js';
 import { publicKeyHint } from '../sign/bundle.js';
 import { typedPredicate } from './predicate.js';
-import { MAX_BLOB_BUNDLE_BYTES } from './verify.js';
+import { boundedInput, legacyBundleSchema, parseKeyBundle, refuseUnverifiedRekor, requireInsecureIgnoreTlog } from './verify.js';
 
 /** Which cosign's byte layout {@link attestBlob} writes (both verify everywhere; only key order and `keyid` differ). */
 export type BlobAttestationLayout = 'cosign2' | 'cosign3';
@@ -235,10 +235,6 @@ export interface VerifyBlobAttestationResult {
   readonly statement: BlobStatement;
 }
 
-const legacyBundleSchema = schema((z) =>
-  z.object({ base64Signature: z.string().min(1), cert: z.string().optional(), rekorBundle: z.unknown().optional() }).strict(),
-);
-
 const envelopeSchema = schema((z) =>
   z.object({
     payloadType: z.string(),
@@ -255,12 +251,6 @@ const statementSchema = schema((z) =>
     predicate: z.unknown().optional(),
   }),
 );
-
-function sized(data: string | Uint8Array, what: string): string | Uint8Array {
-  const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-  if (size > MAX_BLOB_BUNDLE_BYTES) throw fail('TOO_LARGE', `${what} is ${size} bytes, over the ${MAX_BLOB_BUNDLE_BYTES}-byte limit`);
-  return data;
-}
 
 function issues(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }): string {
   return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -280,15 +270,6 @@ function parseEnvelope(data: string | Uint8Array, what: string): Envelope {
     payload: decodeBase64Strict(parsed.data.payload, `${what} payload`, 'BAD_BUNDLE'),
     signatures: parsed.data.signatures.map((s, i) => decodeBase64Strict(s.sig, `${what} signature ${i}`, 'BAD_BUNDLE')),
   };
-}
-
-function requireIgnoreTlog(options: VerifyBlobAttestationOptions): void {
-  if (options.insecureIgnoreTlog !== true) {
-    throw fail(
-      'UNSUPPORTED',
-      'transparency-log verification is not supported by cosign-ts: pass insecureIgnoreTlog (--insecure-ignore-tlog=true) to verify with the key alone',
-    );
-  }
 }
 
 /** Map a `--type` value for comparison: a short name to its URI, anything else as given (cosign does not reject it). */
@@ -333,36 +314,22 @@ export async function verifyBlobAttestation(
   let envelope: Envelope;
   if ('envelope' in source) {
     format = 'envelope';
-    requireIgnoreTlog(options);
-    envelope = parseEnvelope(sized(source.envelope, 'signature'), 'DSSE envelope');
+    requireInsecureIgnoreTlog(options);
+    envelope = parseEnvelope(boundedInput(source.envelope, 'signature'), 'DSSE envelope');
   } else if ('legacyBundle' in source) {
     format = 'legacy-bundle';
-    const parsed = legacyBundleSchema().safeParse(parseJson(sized(source.legacyBundle, 'bundle'), 'bundle', 'BAD_BUNDLE'));
+    const parsed = legacyBundleSchema().safeParse(parseJson(boundedInput(source.legacyBundle, 'bundle'), 'bundle', 'BAD_BUNDLE'));
     if (!parsed.success) throw fail('BAD_BUNDLE', `bundle: ${issues(parsed.error)}`);
-    if (parsed.data.rekorBundle !== undefined && parsed.data.rekorBundle !== null && options.insecureIgnoreTlog !== true) {
-      throw fail('UNSUPPORTED', 'bundle: Rekor entries are not verified by cosign-ts; pass --insecure-ignore-tlog=true');
-    }
-    requireIgnoreTlog(options);
+    refuseUnverifiedRekor(parsed.data.rekorBundle !== undefined && parsed.data.rekorBundle !== null, options);
+    requireInsecureIgnoreTlog(options);
     // `cert` (the signer's key or certificate, as the signer wrote it) is deliberately not used: only the caller's key is trusted.
     envelope = parseEnvelope(decodeBase64Strict(parsed.data.base64Signature, 'bundle base64Signature', 'BAD_BUNDLE'), 'bundle envelope');
   } else {
     format = 'bundle';
-    const json = parseJson(sized(source.bundle, 'bundle'), 'bundle', 'BAD_BUNDLE');
     const lib = sigstoreBundle();
-    let bundle: ReturnType<typeof lib.bundleFromJSON>;
-    try {
-      bundle = lib.bundleFromJSON(json);
-    } catch (cause) {
-      throw fail('BAD_BUNDLE', `bundle: not a valid Sigstore bundle: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    }
-    const material = bundle.verificationMaterial.content;
-    if (material.$case !== 'publicKey') {
-      throw fail('UNSUPPORTED', `bundle: verification material is ${material.$case}; only public-key bundles are supported (verify with --key)`);
-    }
-    if (bundle.verificationMaterial.tlogEntries.length > 0 && options.insecureIgnoreTlog !== true) {
-      throw fail('UNSUPPORTED', 'bundle: Rekor entries are not verified by cosign-ts; pass --insecure-ignore-tlog=true');
-    }
-    requireIgnoreTlog(options);
+    const { bundle } = parseKeyBundle(source.bundle);
+    refuseUnverifiedRekor(bundle.verificationMaterial.tlogEntries.length > 0, options);
+    requireInsecureIgnoreTlog(options);
     if (!lib.isBundleWithDsseEnvelope(bundle)) {
       throw fail('BAD_BUNDLE', 'bundle: holds a message signature (a blob signature), not a DSSE envelope: use verify-blob');
     }

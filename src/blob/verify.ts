@@ -39,7 +39,8 @@ export interface VerifyBlobResult {
   readonly signature: string;
 }
 
-const legacyBundleSchema = schema((z) =>
+/** cosign's legacy blob `--bundle` document (`base64Signature`, `cert`, `rekorBundle`): the one schema for it, shared by `verify-blob` and `verify-blob-attestation`. */
+export const legacyBundleSchema = schema((z) =>
   z
     .object({
       base64Signature: z.string().min(1),
@@ -49,10 +50,40 @@ const legacyBundleSchema = schema((z) =>
     .strict(),
 );
 
-function text(data: string | Uint8Array, what: string): string | Uint8Array {
+/** `data` (a signature, envelope or bundle), refused with `TOO_LARGE` over {@link MAX_BLOB_BUNDLE_BYTES}. */
+export function boundedInput(data: string | Uint8Array, what: string): string | Uint8Array {
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
   if (size > MAX_BLOB_BUNDLE_BYTES) throw fail('TOO_LARGE', `${what} is ${size} bytes, over the ${MAX_BLOB_BUNDLE_BYTES}-byte limit`);
   return data;
+}
+
+/** A bundle that carries a Rekor entry is refused unless the caller said `insecureIgnoreTlog`: cosign-ts does not check it. */
+export function refuseUnverifiedRekor(hasEntry: boolean, options: { readonly insecureIgnoreTlog?: boolean }): void {
+  if (hasEntry && options.insecureIgnoreTlog !== true) {
+    throw fail('UNSUPPORTED', 'bundle: Rekor entries are not verified by cosign-ts; pass --insecure-ignore-tlog=true');
+  }
+}
+
+type SigstoreBundleDoc = ReturnType<ReturnType<typeof sigstoreBundle>['bundleFromJSON']>;
+
+/**
+ * A key-based Sigstore bundle (`--new-bundle-format` with `--key`): parsed with `@sigstore/bundle`, size-bounded, and
+ * refused with `UNSUPPORTED` when its verification material is not a public key (keyless bundles).
+ * @throws CosignError `TOO_LARGE`, `BAD_BUNDLE`, `UNSUPPORTED`.
+ */
+export function parseKeyBundle(data: string | Uint8Array): { bundle: SigstoreBundleDoc; material: { publicKey: { hint: string } } } {
+  const json = parseJson(boundedInput(data, 'bundle'), 'bundle', 'BAD_BUNDLE');
+  let bundle: SigstoreBundleDoc;
+  try {
+    bundle = sigstoreBundle().bundleFromJSON(json);
+  } catch (cause) {
+    throw fail('BAD_BUNDLE', `bundle: not a valid Sigstore bundle: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+  const material = bundle.verificationMaterial.content;
+  if (material.$case !== 'publicKey') {
+    throw fail('UNSUPPORTED', `bundle: verification material is ${material.$case}; only public-key bundles are supported (verify with --key)`);
+  }
+  return { bundle, material };
 }
 
 /** True when a legacy bundle's `cert` is base64 of a PEM `PUBLIC KEY` (key-based signing), not a certificate. */
@@ -60,7 +91,8 @@ function isEmbeddedPublicKey(cert: string): boolean {
   return /^-----BEGIN PUBLIC KEY-----\r?\n/.test(Buffer.from(cert, 'base64').toString('latin1'));
 }
 
-function noTlog(options: VerifyBlobOptions): void {
+/** Refuse to verify without a transparency log unless the caller said `insecureIgnoreTlog` (cosign-ts checks no Rekor entry of a blob). */
+export function requireInsecureIgnoreTlog(options: { readonly insecureIgnoreTlog?: boolean }): void {
   if (options.insecureIgnoreTlog !== true) {
     throw fail(
       'UNSUPPORTED',
@@ -95,13 +127,13 @@ export async function verifyBlob(
   let format: VerifyBlobResult['format'];
   let signatureB64: string;
   if ('signature' in source) {
-    noTlog(options);
+    requireInsecureIgnoreTlog(options);
     format = 'signature';
-    const raw = text(source.signature, 'signature');
+    const raw = boundedInput(source.signature, 'signature');
     signatureB64 = (typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8')).trim();
   } else if ('legacyBundle' in source) {
     format = 'legacy-bundle';
-    const json = parseJson(text(source.legacyBundle, 'bundle'), 'bundle', 'BAD_BUNDLE');
+    const json = parseJson(boundedInput(source.legacyBundle, 'bundle'), 'bundle', 'BAD_BUNDLE');
     const parsed = legacyBundleSchema().safeParse(json);
     if (!parsed.success) {
       throw fail('BAD_BUNDLE', `bundle: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
@@ -111,33 +143,18 @@ export async function verifyBlob(
     if (parsed.data.cert !== undefined && parsed.data.cert !== '' && !isEmbeddedPublicKey(parsed.data.cert)) {
       throw fail('UNSUPPORTED', 'bundle: certificate-based (keyless) bundles are not supported; verify with --key');
     }
-    if (parsed.data.rekorBundle !== undefined && parsed.data.rekorBundle !== null && options.insecureIgnoreTlog !== true) {
-      throw fail('UNSUPPORTED', 'bundle: Rekor entries are not verified by cosign-ts; pass --insecure-ignore-tlog=true');
-    }
-    noTlog(options);
+    refuseUnverifiedRekor(parsed.data.rekorBundle !== undefined && parsed.data.rekorBundle !== null, options);
+    requireInsecureIgnoreTlog(options);
     signatureB64 = parsed.data.base64Signature;
   } else {
     format = 'bundle';
-    const json = parseJson(text(source.bundle, 'bundle'), 'bundle', 'BAD_BUNDLE');
-    const lib = sigstoreBundle();
-    let bundle: ReturnType<typeof lib.bundleFromJSON>;
-    try {
-      bundle = lib.bundleFromJSON(json);
-    } catch (cause) {
-      throw fail('BAD_BUNDLE', `bundle: not a valid Sigstore bundle: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    }
-    const material = bundle.verificationMaterial.content;
-    if (material.$case !== 'publicKey') {
-      throw fail('UNSUPPORTED', `bundle: verification material is ${material.$case}; only public-key bundles are supported (verify with --key)`);
-    }
+    const { bundle, material } = parseKeyBundle(source.bundle);
     const hint = material.publicKey.hint;
     if (hint !== '' && hint !== publicKeyHint(publicKeyToDer(publicKey))) {
       throw fail('SIGNATURE_INVALID', 'bundle: the public-key hint does not match the given key');
     }
-    if (bundle.verificationMaterial.tlogEntries.length > 0 && options.insecureIgnoreTlog !== true) {
-      throw fail('UNSUPPORTED', 'bundle: Rekor entries are not verified by cosign-ts; pass --insecure-ignore-tlog=true');
-    }
-    noTlog(options);
+    refuseUnverifiedRekor(bundle.verificationMaterial.tlogEntries.length > 0, options);
+    requireInsecureIgnoreTlog(options);
     if (bundle.content.$case !== 'messageSignature') {
       throw fail('BAD_BUNDLE', 'bundle: holds a DSSE envelope (an attestation), not a blob signature: use verify-blob-attestation');
     }
