@@ -14,7 +14,7 @@ import { runCycle, type CycleReport, type KillerEvent, type KillerOptions } from
 import { KillerMetrics } from './metrics.js';
 import { formatSyslog, safeJsonLine, syslogTransportFor, type Severity, type SyslogFormat } from './syslog.js';
 import { isCosignError } from '../errors.js';
-import { createPolicyVerifier } from './verifier.js';
+import { createPolicyVerifier, keylessOptionsForPolicy } from './verifier.js';
 
 /** Options of {@link runKiller}. */
 export interface RunKillerOptions extends KillerOptions {
@@ -75,18 +75,7 @@ export async function runKiller(options: RunKillerOptions): Promise<CycleReport 
   const policy = parsePolicy(text, { source: options.policyFile, format: options.policyFile.endsWith('.json') ? 'json' : 'yaml' });
   const docker = new DockerClient(parseDockerHost(options.dockerHost ?? process.env.DOCKER_HOST));
   const client = new RegistryClient(options.registry ?? {});
-  const needsKeyless = policy.rules.some((r) => r.identityFromAnnotations !== undefined || r.authorities.some((a) => a.kind === 'keyless'));
-  let keyless: import('../verify/keyless.js').KeylessOptions | undefined;
-  if (options.trustedRoot !== undefined || needsKeyless) {
-    const trust = await import('../verify/trust.js');
-    const cache = options.tufCache ?? process.env.TUF_ROOT;
-    keyless = {
-      trust:
-        options.trustedRoot !== undefined
-          ? await trust.trustFromTrustedRootFile(options.trustedRoot)
-          : await trust.publicGoodTrust(cache === undefined ? {} : { cachePath: cache }),
-    };
-  }
+  const keyless = await keylessOptionsForPolicy(policy, { trustedRoot: options.trustedRoot, tufCache: options.tufCache });
   const { verify, resolveIndex, cache } = createPolicyVerifier({ client, ...(keyless === undefined ? {} : { keyless }) });
   const metrics = options.metricsRecorder ?? new KillerMetrics();
   metrics.cacheHitRatio = () => cache.hitRatio();

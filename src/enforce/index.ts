@@ -25,7 +25,7 @@ export {
   type RuleVerifier,
   type VerifyOutcome,
 } from './killer.js';
-export { createPolicyVerifier, loadRuleAuthorities, type PolicyVerifierOptions } from './verifier.js';
+export { createPolicyVerifier, keylessOptionsForPolicy, loadRuleAuthorities, type PolicyVerifierOptions } from './verifier.js';
 export { KillerMetrics } from './metrics.js';
 export {
   formatSyslog,

@@ -11,7 +11,7 @@ import { readKeyFile } from '../keys/resolve.js';
 import type { KmsOptions } from '../kms/index.js';
 import type { RegistryClient } from '../oci/client.js';
 import { parseImageIndexIfAny } from '../oci/manifest.js';
-import type { PolicyRule } from '../policy/index.js';
+import type { Policy, PolicyRule } from '../policy/index.js';
 import { formatReference, type ImageReference } from '../reference.js';
 import { identityAuthority, keyAuthority, type Authority } from '../verify/authority.js';
 import type { KeylessOptions } from '../verify/keyless.js';
@@ -114,4 +114,27 @@ export function createPolicyVerifier(options: PolicyVerifierOptions): {
     return { digest: m.digest, children: index.manifests.map((c) => c.digest) };
   };
   return { verify, resolveIndex, cache };
+}
+
+/**
+ * The keyless trust a policy needs, loaded once at start (the killer's and the webhook's `--trusted-root` /
+ * `--tuf-cache`): the given trusted root, else the public-good root through TUF when a rule has a keyless authority
+ * or takes one from a workload's annotations; undefined when nothing needs it.
+ * @throws CosignError when the trusted root cannot be read or TUF cannot be reached (a program that cannot verify
+ * its keyless rules must not start).
+ */
+export async function keylessOptionsForPolicy(
+  policy: Policy,
+  options: { readonly trustedRoot?: string | undefined; readonly tufCache?: string | undefined },
+): Promise<KeylessOptions | undefined> {
+  const needed = policy.rules.some((r) => r.identityFromAnnotations !== undefined || r.authorities.some((a) => a.kind === 'keyless'));
+  if (options.trustedRoot === undefined && !needed) return undefined;
+  const trust = await import('../verify/trust.js');
+  const cache = options.tufCache ?? process.env.TUF_ROOT;
+  return {
+    trust:
+      options.trustedRoot !== undefined
+        ? await trust.trustFromTrustedRootFile(options.trustedRoot)
+        : await trust.publicGoodTrust(cache === undefined ? {} : { cachePath: cache }),
+  };
 }

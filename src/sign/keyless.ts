@@ -7,6 +7,7 @@
  * @module
  */
 import { X509Certificate, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { raceAbort, timerDelay } from '../concurrency.js';
 import { decodeUtf8Strict } from '../json/strict.js';
 import { CosignError, fail } from '../errors.js';
 import { sigstoreFulcioCA } from '../internal/deps.js';
@@ -55,19 +56,6 @@ function looksLikeJwt(s: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(s);
 }
 
-async function withTimeout<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(fail('SIGSTORE_ERROR', `${what}: no answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function githubActionsToken(env: Readonly<Record<string, string | undefined>>, audience: string, timeoutMs: number): Promise<string | undefined> {
   const url = env.ACTIONS_ID_TOKEN_REQUEST_URL;
   const bearer = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
@@ -79,11 +67,12 @@ async function githubActionsToken(env: Readonly<Record<string, string | undefine
     throw fail('NO_IDENTITY_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL');
   }
   u.searchParams.append('audience', audience);
-  const res = await fetch(u, { headers: { Accept: 'application/json', Authorization: `Bearer ${bearer}` }, signal: AbortSignal.timeout(timeoutMs) }).catch(
-    (e: unknown) => {
-      throw fail('SIGSTORE_ERROR', `GitHub Actions OIDC token request to ${u.host} failed: ${e instanceof Error ? e.name : 'error'}`);
-    },
-  );
+  const res = await fetch(u, {
+    headers: { Accept: 'application/json', Authorization: `Bearer ${bearer}` },
+    signal: AbortSignal.timeout(timerDelay(timeoutMs)),
+  }).catch((e: unknown) => {
+    throw fail('SIGSTORE_ERROR', `GitHub Actions OIDC token request to ${u.host} failed: ${e instanceof Error ? e.name : 'error'}`);
+  });
   const text = await res.text();
   if (!res.ok) throw fail('SIGSTORE_ERROR', `GitHub Actions OIDC token request to ${u.host}: HTTP ${res.status}`);
   if (text.length > MAX_TOKEN_FILE_BYTES) throw fail('TOO_LARGE', 'GitHub Actions OIDC token answer is too large');
@@ -216,7 +205,9 @@ export function fulcioSigner(options: FulcioSignerOptions = {}): Signer & { cert
     const ca = new CAClient({ fulcioBaseURL: fulcioURL, timeout: timeoutMs, retry: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2000 } });
     let pems: string[];
     try {
-      pems = await withTimeout(`Fulcio ${new URL(fulcioURL).host}`, timeoutMs, ca.createSigningCertificate(token, publicKey, Buffer.from(challenge)));
+      pems = await raceAbort(ca.createSigningCertificate(token, publicKey, Buffer.from(challenge)), AbortSignal.timeout(timerDelay(timeoutMs)), () =>
+        fail('SIGSTORE_ERROR', `Fulcio ${new URL(fulcioURL).host}: no answer within ${timeoutMs} ms`),
+      );
     } catch (e) {
       throw sigstoreFailure(`Fulcio certificate request to ${new URL(fulcioURL).host}`, e);
     }

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RekorBundle } from '../artifact/rekor.js';
+import { raceAbort, timerDelay } from '../concurrency.js';
 import { fail } from '../errors.js';
 import { sigstoreSign } from '../internal/deps.js';
 import { DEFAULT_SIGSTORE_TIMEOUT_MS, sigstoreFailure } from './keyless.js';
@@ -45,20 +46,12 @@ export type WitnessedContent =
 
 const RETRY = { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2000 };
 
+/** `p` within `ms` end to end (retries included), its failures as {@link sigstoreFailure}. */
 async function bounded<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(fail('SIGSTORE_ERROR', `${what}: no answer within ${ms} ms`)), ms);
-        timer.unref();
-      }),
-    ]);
+    return await raceAbort(p, AbortSignal.timeout(timerDelay(ms)), () => fail('SIGSTORE_ERROR', `${what}: no answer within ${ms} ms`));
   } catch (e) {
     throw sigstoreFailure(what, e);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { keylessOptionsForPolicy } from '../enforce/verifier.js';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { isCosignError } from '../errors.js';
@@ -103,19 +104,7 @@ async function main(): Promise<number> {
   const { k8sNoClientKeychain } = await import('../oci/k8s-keychain.js');
   const nodeKeychain = k8sNoClientKeychain();
   // keyless rules need trust material, loaded once at start (a webhook that cannot verify them fails to start)
-  const needsKeyless = imported.policy.rules.some((r) => r.identityFromAnnotations !== undefined || r.authorities.some((a) => a.kind === 'keyless'));
-  let keyless: import('../verify/keyless.js').KeylessOptions | undefined;
-  if (values['trusted-root'] !== undefined || needsKeyless) {
-    const trust = await import('../verify/trust.js');
-    keyless = {
-      trust:
-        values['trusted-root'] !== undefined
-          ? await trust.trustFromTrustedRootFile(values['trusted-root'])
-          : await trust.publicGoodTrust({
-              ...((values['tuf-cache'] ?? process.env.TUF_ROOT) === undefined ? {} : { cachePath: (values['tuf-cache'] ?? process.env.TUF_ROOT) as string }),
-            }),
-    };
-  }
+  const keyless = await keylessOptionsForPolicy(imported.policy, { trustedRoot: values['trusted-root'], tufCache: values['tuf-cache'] });
   const controller = new AdmissionController({
     policy: imported.policy,
     ...(keyless === undefined ? {} : { keyless }),

@@ -208,20 +208,19 @@ async function runSign(ctx: Parameters<Command['run']>[0], flags: Flags): Promis
   }
   const keyRef = flags.str('key');
   const keySigner = keyRef === '' ? undefined : await loadSigner(ctx, keyRef);
-  let signer = keySigner;
-  if (keySigner === undefined || flags.bool('issue-certificate')) {
-    const { fulcioSigner } = await import('../../sign/keyless.js');
-    const token = flags.str('identity-token');
-    if (services !== undefined && services.fulcioURL === undefined) {
-      throw new CliError('the signing config names no certificate authority: keyless signing needs one (or pass --key)', 1, 'USAGE');
-    }
-    signer = fulcioSigner({
-      fulcioURL: services?.fulcioURL ?? flags.str('fulcio-url'),
-      ...(token === '' ? {} : { identityToken: token }),
-      ...(keySigner === undefined ? {} : { keyHolder: keySigner }),
-    });
+  const keyless = keySigner === undefined || flags.bool('issue-certificate');
+  if (keyless && services !== undefined && services.fulcioURL === undefined) {
+    throw new CliError('the signing config names no certificate authority: keyless signing needs one (or pass --key)', 1, 'USAGE');
   }
-  if (signer === undefined) throw new CliError('no signer', 1, 'USAGE');
+  const token = flags.str('identity-token');
+  const signer =
+    keySigner !== undefined && !keyless
+      ? keySigner
+      : (await import('../../sign/keyless.js')).fulcioSigner({
+          fulcioURL: services?.fulcioURL ?? flags.str('fulcio-url'),
+          ...(token === '' ? {} : { identityToken: token }),
+          ...(keySigner === undefined ? {} : { keyHolder: keySigner }),
+        });
   const tsaURL = services === undefined ? flags.str('timestamp-server-url') : (services.witness.tsaURL ?? '');
   const rekor = services === undefined ? { rekorURL: flags.str('rekor-url') } : services.witness.rekorURL === undefined ? undefined : services.witness;
   const witness = {
