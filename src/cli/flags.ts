@@ -1,5 +1,5 @@
 /**
- * Flag parsing with cosign's (cobra/pflag) spelling on top of `node:util` `parseArgs`:
+ * Flag parsing with cosign's (cobra/pflag) spelling:
  * `--flag value`, `--flag=value`, `-f value`, `-f=value`, `-fvalue`, boolean `--flag=false`,
  * grouped boolean shorthands (`-yr`), repeated and comma-separated slices (`-a k=v,x=y`),
  * flags anywhere among the positional arguments, `--` to end flags.
@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
 
 /** How a flag takes values. */
@@ -125,14 +124,16 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
     byName.set(s.name, s);
     if (s.short !== undefined) byShort.set(s.short, s);
   }
-  // Normalise to `--name=value` / `--name` / `--no-name` so parseArgs never has to guess.
-  const norm: string[] = [];
+  // Each flag occurrence is recorded as it is read: the last value wins for booleans and strings,
+  // slices and arrays append. (No `--no-NAME` negation: cosign has flags whose names start with `no-`.)
+  const values = new Map<string, string | boolean | string[]>();
+  const positionals: string[] = [];
   const given = new Set<string>();
   const pushValue = (s: FlagSpec, value: string | undefined, shown: string): void => {
     given.add(s.name);
     if (s.type === 'boolean') {
       if (value === undefined) {
-        norm.push(`--${s.name}`);
+        values.set(s.name, true);
         return;
       }
       const b = parseGoBool(value);
@@ -140,17 +141,21 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
         throw new UsageError(
           `invalid argument ${JSON.stringify(value)} for ${JSON.stringify(flagLabel(s))} flag: strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`,
         );
-      norm.push(b ? `--${s.name}` : `--no-${s.name}`);
+      values.set(s.name, b);
       return;
     }
     if (value === undefined) throw new UsageError(`flag needs an argument: ${shown}`);
-    norm.push(`--${s.name}=${value}`);
+    if (s.type === 'string') values.set(s.name, value);
+    else {
+      const prev = values.get(s.name);
+      values.set(s.name, [...(Array.isArray(prev) ? prev : []), value]);
+    }
   };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--') {
-      norm.push('--', ...argv.slice(i + 1));
+      positionals.push(...argv.slice(i + 1));
       break;
     }
     if (a.startsWith('--') && a.length > 2) {
@@ -192,22 +197,12 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
       }
       continue;
     }
-    norm.push(a);
+    positionals.push(a);
   }
 
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
-  for (const s of specs) {
-    options[s.name] = s.type === 'boolean' ? { type: 'boolean' } : s.type === 'string' ? { type: 'string' } : { type: 'string', multiple: true };
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: norm, options, strict: true, allowPositionals: true, allowNegative: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
   const flags: Record<string, string | boolean | string[] | undefined> = {};
   for (const s of specs) {
-    const v = (parsed.values as Record<string, unknown>)[s.name];
+    const v = values.get(s.name);
     if (s.type === 'stringSlice') {
       const raw = (v as string[] | undefined) ?? [];
       const out: string[] = [];
@@ -231,7 +226,7 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
       throw new UsageError(`invalid argument ${JSON.stringify(val)} for ${JSON.stringify(flagLabel(s))} flag: must be one of ${oneOf(s.values)}`);
     }
   }
-  return { flags, given, positionals: parsed.positionals };
+  return { flags, given, positionals };
 }
 
 /** Typed accessors over {@link ParsedArgs}. */

@@ -121,8 +121,7 @@ function checkFlags(flags: Flags): void {
   for (const [name, what] of UNSUPPORTED_STRINGS) if (flags.str(name) !== '') throw unsupported(what);
   if (flags.bool('record-creation-timestamp')) throw unsupported('--record-creation-timestamp');
   if (flags.bool('recursive')) throw unsupported('attesting every image of a multi-arch image (--recursive)');
-  // (the flag parser negates --no-NAME, so whether --no-upload was given at all is what counts)
-  if (flags.has('no-upload')) throw unsupported('--no-upload');
+  if (flags.bool('no-upload')) throw unsupported('--no-upload');
   if (flags.bool('sk')) throw unsupported('hardware security keys (--sk)');
   if (flags.str('attachment-tag-prefix') !== '') throw unsupported('--attachment-tag-prefix with attest');
   if (flags.str('key') === '') {
