@@ -75,13 +75,21 @@ describe('parseFlags', () => {
     expect(parseFlags(['--key', '-weird'], SPECS).flags.key).toBe('-weird');
   });
   it('a flag named no-NAME is its own flag, not the negation of NAME', () => {
-    const specs: FlagSpec[] = [...SPECS, { name: 'no-upload', type: 'boolean', default: false, help: '' }, { name: 'upload', type: 'boolean', default: true, help: '' }];
+    const specs: FlagSpec[] = [
+      ...SPECS,
+      { name: 'no-upload', type: 'boolean', default: false, help: '' },
+      { name: 'upload', type: 'boolean', default: true, help: '' },
+    ];
     expect(parseFlags(['--no-upload'], specs).flags).toMatchObject({ 'no-upload': true, upload: true });
     expect(parseFlags(['--no-upload=false'], specs).flags).toMatchObject({ 'no-upload': false, upload: true });
     expect(parseFlags(['--upload=false', '--no-upload'], specs).flags).toMatchObject({ 'no-upload': true, upload: false });
   });
   it('the last occurrence of a boolean or string wins; arrays append', () => {
-    expect(parseFlags(['--key=a', '--key=b', '--yes', '--yes=false', '-a', 'x=1', '-a', 'y=2'], SPECS).flags).toMatchObject({ key: 'b', yes: false, annotations: ['x=1', 'y=2'] });
+    expect(parseFlags(['--key=a', '--key=b', '--yes', '--yes=false', '-a', 'x=1', '-a', 'y=2'], SPECS).flags).toMatchObject({
+      key: 'b',
+      yes: false,
+      annotations: ['x=1', 'y=2'],
+    });
   });
   it('"--" ends the flags', () => {
     expect(parseFlags(['--', '--key'], SPECS).positionals).toEqual(['--key']);
