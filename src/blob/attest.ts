@@ -21,14 +21,22 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { IN_TOTO_PAYLOAD_TYPE, SIGSTORE_BUNDLE_V03_MEDIA_TYPE } from '../artifact/media-types.js';
 import { decodeBase64Strict, encodeBase64 } from '../encoding.js';
-import { fail, isCosignError } from '../errors.js';
+import { fail } from '../errors.js';
 import { schema, sigstoreBundle, sigstoreCore } from '../internal/deps.js';
 import { goMarshal, goQuote, type GoValue } from '../json/gojson.js';
 import { parseJson } from '../json/strict.js';
 import { defaultHashFor, publicKeyToDer, publicKeyToPem } from '../keys/public.js';
 import type { Signer } from '../keys/signer.js';
 import { verifySignature } from '../keys/verify.js';
-import { COSIGN_CUSTOM_PREDICATE_TYPE, IN_TOTO_STATEMENT_V01, MAX_PREDICATE_BYTES, PREDICATE_TYPE_NAMES, predicateType } from '../sign/attestation.js';
+import {
+  COSIGN_CUSTOM_PREDICATE_TYPE,
+  cosign2PredicateJson,
+  IN_TOTO_STATEMENT_V01,
+  MAX_PREDICATE_BYTES,
+  PREDICATE_TYPE_NAMES,
+  parsePredicateJson,
+  predicateType,
+} from '../sign/attestation.js';
 import { publicKeyHint } from '../sign/bundle.js';
 import { typedPredicate } from './predicate.js';
 import { boundedInput, legacyBundleSchema, parseKeyBundle, refuseUnverifiedRekor, requireInsecureIgnoreTlog } from './verify.js';
@@ -74,11 +82,6 @@ export interface AttestBlobResult {
   readonly format: 'legacy' | 'sigstore';
 }
 
-/** Go's `time.RFC3339` in UTC, whole seconds. */
-function rfc3339(d: Date): string {
-  return `${d.toISOString().slice(0, 19)}Z`;
-}
-
 /**
  * The predicate JSON text cosign writes for a `--type`: `custom` wraps the file as a string with a
  * timestamp; `spdx` (tag-value SPDX) is the file as a JSON string; every other type is the file's JSON
@@ -89,18 +92,8 @@ function rfc3339(d: Date): string {
  * they verify everywhere.
  */
 function predicateText(predicate: Uint8Array, typeName: string, type: string, time: Date, layout: BlobAttestationLayout): string {
-  const text = () => new TextDecoder('utf-8', { fatal: false }).decode(predicate);
-  if (type === COSIGN_CUSTOM_PREDICATE_TYPE) return `{"Data":${goQuote(text())},"Timestamp":${goQuote(rfc3339(time))}}`;
-  // by name: `spdx` and `spdxjson` share a predicate type, only `spdx` (tag-value) is taken as a string
-  if (typeName === 'spdx') return goQuote(text());
-  let value: unknown;
-  try {
-    value = parseJson(predicate, 'predicate', 'BAD_INPUT');
-  } catch (e) {
-    if (!isCosignError(e)) throw e;
-    throw fail('BAD_INPUT', `invalid JSON payload for predicate type ${type}: ${e.message}`, { cause: e });
-  }
-  if (layout === 'cosign2') return goMarshal(typedPredicate(typeName, value) ?? (value as GoValue));
+  if (layout === 'cosign2' || type === COSIGN_CUSTOM_PREDICATE_TYPE || typeName === 'spdx') return cosign2PredicateJson(predicate, typeName, type, time);
+  const value = parsePredicateJson(predicate, type);
   // cosign 3.1 re-reads the vuln struct's JSON as a map: the same members, every level's keys sorted
   if (typeName === 'vuln') return goMarshal(parseJson(goMarshal(typedPredicate(typeName, value) as GoValue), 'predicate', 'BAD_INPUT') as GoValue);
   return goMarshal(value as GoValue);

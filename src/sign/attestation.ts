@@ -21,6 +21,7 @@ import { parseReference, repositoryOption, withDigest, withTag, type ImageRefere
 import { compareUtf8, goFormatFloat, goMarshal, goQuote, type GoValue } from '../json/gojson.js';
 import { parseJson } from '../json/strict.js';
 import { sigstoreCore } from '../internal/deps.js';
+import { typedPredicate } from '../blob/predicate.js';
 import type { Signer } from '../keys/signer.js';
 import { buildBundleReferrerFromStatement } from './bundle.js';
 
@@ -87,19 +88,52 @@ export interface AttestationStatementInput {
   readonly digest: Digest;
   /** The time written into a custom predicate's `Timestamp`. Default: now. */
   readonly time?: Date;
+  /**
+   * The `--type` value as given (a short name or a URI). It tells `spdx` (tag-value SPDX, written as
+   * a JSON string) from `spdxjson`, which share a predicate type, and selects the predicates cosign
+   * decodes into Go structures (`vuln`, the SLSA types). Default: `predicateType` itself.
+   */
+  readonly typeName?: string;
 }
 
 /** Go's `time.RFC3339` in UTC, without fractional seconds. */
-function rfc3339(d: Date): string {
+export function rfc3339(d: Date): string {
   return `${d.toISOString().slice(0, 19)}Z`;
 }
 
 /**
- * The in-toto Statement (v0.1) cosign 2.5 writes for `cosign attest`. The predicate is the parsed
- * JSON file re-serialised as Go does (sorted keys); the custom type wraps the file, as a string, in
- * `{"Data": …, "Timestamp": …}`. Predicate types whose file cosign decodes into typed Go structures
- * (SLSA, vuln, link) are serialised the same way here, so their key order may differ from cosign's;
- * they still verify everywhere, since the signature covers the bytes written.
+ * The predicate file parsed as JSON, or a BAD_INPUT error in cosign's words.
+ * @internal
+ */
+export function parsePredicateJson(predicate: Uint8Array, type: string): unknown {
+  try {
+    return parseJson(predicate, 'predicate', 'BAD_INPUT');
+  } catch (e) {
+    if (!isCosignError(e)) throw e;
+    throw fail('BAD_INPUT', `invalid JSON payload for predicate type ${type}: ${e.message}`, { cause: e });
+  }
+}
+
+/**
+ * The predicate as cosign 2.5 writes it into a statement, for `attest` and `attest-blob` alike
+ * (cosign's `attestation.GenerateStatement`): the custom type wraps the file's text with a timestamp,
+ * `spdx` (tag-value) takes the text as a JSON string, `vuln` and the SLSA types go through cosign's Go
+ * structures, everything else is the parsed JSON re-serialised with sorted keys.
+ * @internal
+ */
+export function cosign2PredicateJson(predicate: Uint8Array, typeName: string, type: string, time: Date): string {
+  const text = () => new TextDecoder('utf-8', { fatal: false }).decode(predicate);
+  if (type === COSIGN_CUSTOM_PREDICATE_TYPE) return `{"Data":${goQuote(text())},"Timestamp":${goQuote(rfc3339(time))}}`;
+  if (typeName === 'spdx') return goQuote(text());
+  const value = parsePredicateJson(predicate, type);
+  return goMarshal(typedPredicate(typeName, value) ?? (value as GoValue));
+}
+
+/**
+ * The in-toto Statement (v0.1) cosign 2.5 writes for `cosign attest`, with the predicate written as
+ * `attest-blob` writes it (see {@link AttestationStatementInput.typeName}): the custom type wraps the file's
+ * text in `{"Data": …, "Timestamp": …}`, `spdx` takes it as a JSON string, `vuln` and SLSA go through
+ * cosign's Go structures, other types are the parsed JSON re-serialised as Go does (sorted keys).
  *
  * @example
  * ```ts
@@ -109,15 +143,7 @@ function rfc3339(d: Date): string {
 export function buildAttestationStatement(input: AttestationStatementInput): Uint8Array {
   if (input.predicate.length > MAX_PREDICATE_BYTES) throw fail('TOO_LARGE', `predicate: ${input.predicate.length} bytes exceeds ${MAX_PREDICATE_BYTES}`);
   const [alg, hex] = input.digest.split(':') as [string, string];
-  let predicate: string;
-  if (input.predicateType === COSIGN_CUSTOM_PREDICATE_TYPE) {
-    const text = new TextDecoder('utf-8', { fatal: false }).decode(input.predicate);
-    predicate = `{"Data":${goQuote(text)},"Timestamp":${goQuote(rfc3339(input.time ?? new Date()))}}`;
-  } else {
-    // The strict parser yields only JSON values (plain objects, arrays, strings, numbers, booleans, null),
-    // which goMarshal encodes as Go's map[string]interface{} tree.
-    predicate = goMarshal(parseJson(input.predicate, 'predicate', 'BAD_INPUT') as GoValue);
-  }
+  const predicate = cosign2PredicateJson(input.predicate, input.typeName ?? input.predicateType, input.predicateType, input.time ?? new Date());
   const subject = `[{"name":${goQuote(input.repository)},"digest":{${goQuote(alg)}:${goQuote(hex)}}}]`;
   const text = `{"_type":${goQuote(IN_TOTO_STATEMENT_V01)},"predicateType":${goQuote(input.predicateType)},"subject":${subject},"predicate":${predicate}}`;
   return new TextEncoder().encode(text);
@@ -221,6 +247,7 @@ export async function attestImage(reference: string | ImageReference, signer: Si
   const statement = buildAttestationStatement({
     predicate: options.predicate,
     predicateType: type,
+    typeName: options.type ?? 'custom',
     repository: ref.name,
     digest,
     ...(options.time === undefined ? {} : { time: options.time }),

@@ -16,7 +16,8 @@ import { readFile } from 'node:fs/promises';
 import { RegistryClient } from '../../src/oci/index.js';
 import { parseReference, withTag } from '../../src/reference.js';
 import { DSSE_ENVELOPE_MEDIA_TYPE } from '../../src/artifact/media-types.js';
-import { attestImage } from '../../src/sign/index.js';
+import type { Digest } from '../../src/digest.js';
+import { attestImage, buildAttestationStatement, predicateType } from '../../src/sign/index.js';
 import {
   cosign,
   cosignGenerateKeyPair,
@@ -101,6 +102,64 @@ describe.skipIf(skipReal(['registry', 'cosign']))('legacy attestations interop w
     expect((await verifyAttestations(ref, { client, verifier: wrong, type: 'openvex' })).ok).toBe(false);
     expect((await verifyAttestations(ref, { client, verifier, type: 'custom' })).ok).toBe(false);
   }, 120_000);
+
+  it('the statement cosign 2.5 attest signs is the one we build, for spdx (tag-value), spdxjson, vuln and SLSA', async () => {
+    const digest = await pushBusyboxImage(reg.url, 'att/typed', 'v1', { labels: { n: 'typed' } });
+    const ref = `${reg.host}/att/typed@${digest}`;
+    const files: Record<string, string> = {
+      'spdx.txt': 'SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nPackageName: "<busybox>"\n',
+      'spdx.json': '{"spdxVersion":"SPDX-2.3","name":"<x>","packages":[{"b":1,"a":2}]}',
+      'vuln.json':
+        '{"metadata":{"scanFinishedOn":"2024-05-01T10:00:00.500+00:00","scanStartedOn":"2024-05-01T09:00:00.000+02:00"},"scanner":{"result":{"b":1},"URI":"pkg:grype","db":{"version":"5"}},"extra":1}',
+      'slsa.json':
+        '{"builder":{"id":"b"},"buildType":"t","materials":[{"uri":"git+https://x","digest":{"sha1":"ab"}}],"metadata":{"buildStartedOn":"2024-01-01T00:00:00Z"},"z":[1]}',
+      'slsa1.json': '{"buildDefinition":{"buildType":"t","externalParameters":{"b":[1]}},"runDetails":{"builder":{"id":"b"}},"zz":1}',
+    };
+    const cases = [
+      ['spdx', 'spdx.txt'],
+      ['spdxjson', 'spdx.json'],
+      ['vuln', 'vuln.json'],
+      ['slsaprovenance', 'slsa.json'],
+      ['slsaprovenance1', 'slsa1.json'],
+    ] as const;
+    for (const [name, text] of Object.entries(files)) await writeFile(path.join(work, name), text);
+    for (const [type, file] of cases) {
+      const r = await cosign(
+        [
+          'attest',
+          '--key',
+          signer.keyPath,
+          '--tlog-upload=false',
+          '--yes',
+          '--predicate',
+          path.join(work, file),
+          '--type',
+          type,
+          ...cosignRegistryFlags(reg),
+          ref,
+        ],
+        { env },
+      );
+      expect(r.code, `${type}: ${r.stderr}`).toBe(0);
+    }
+    const attRef = withTag(parseReference(ref), `sha256-${digest.slice(7)}.att`);
+    const m = parseSignatureManifest((await client.getManifest(attRef)).bytes);
+    expect(m.layers).toHaveLength(cases.length);
+    for (const [i, [type, file]] of cases.entries()) {
+      const layer = m.layers[i];
+      if (layer === undefined) throw new Error('no layer');
+      const envelope = JSON.parse(Buffer.from(await client.getBlob(parseReference(ref), layer.digest)).toString('utf8')) as { payload: string };
+      const theirs = Buffer.from(envelope.payload, 'base64').toString('utf8');
+      const mine = buildAttestationStatement({
+        predicate: await readFile(path.join(work, file)),
+        predicateType: predicateType(type),
+        typeName: type,
+        repository: parseReference(ref).name,
+        digest: digest as Digest,
+      });
+      expect(Buffer.from(mine).toString('utf8'), type).toBe(theirs);
+    }
+  }, 180_000);
 
   it('CLI: our attest (legacy) has cosign 2.5 stderr and cosign 2.5 verifies it; our verify-attestation prints what cosign 2.5 prints', async () => {
     const flags = cosignRegistryFlags(reg);
