@@ -27,7 +27,7 @@ import type { SignatureVerifier } from '../keys/signer.js';
 import type { RegistryReader } from '../oci/client.js';
 import { parseReference, repositoryOption, withDigest, withTag, type ImageReference } from '../reference.js';
 import { predicateType as mapPredicateType } from '../sign/attestation.js';
-import { parseCosignBundle } from './bundle.js';
+import { parseCosignBundle, parseInTotoStatement } from './bundle.js';
 import { referrerBundleSource } from './source.js';
 
 /** Largest attestation (DSSE envelope or Sigstore bundle) read: SBOMs can be big. */
@@ -129,32 +129,8 @@ export interface VerifyAttestationsResult {
   readonly rejected: ReadonlyArray<AttestationRejection>;
 }
 
-const StatementSchema = schema((z) =>
-  z.object({
-    _type: z.enum(STATEMENT_TYPES, { error: `must be one of ${STATEMENT_TYPES.join(', ')}` }),
-    subject: z
-      .array(
-        z.object({
-          name: z.string().optional(),
-          digest: z.record(z.string(), z.string()),
-          annotations: z.record(z.string(), z.unknown()).optional(),
-        }),
-      )
-      .min(1),
-    predicateType: z.string(),
-    predicate: z.unknown().optional(),
-  }),
-);
-
 function parseStatement(bytes: Uint8Array): AttestationStatement {
-  const json = parseJson(bytes, 'in-toto statement', 'BAD_PAYLOAD');
-  const parsed = StatementSchema().safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
-    throw fail('BAD_PAYLOAD', `in-toto statement: ${path}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data as AttestationStatement;
+  return parseInTotoStatement(bytes, 'in-toto statement', STATEMENT_TYPES) as AttestationStatement;
 }
 
 const EnvelopeSchema = schema((z) =>

@@ -98,17 +98,21 @@ export function parseCosignBundle(bytes: Uint8Array, what = 'Sigstore bundle'): 
 
 /** An in-toto Statement v1, the members cosign uses. */
 export interface InTotoStatement {
+  /** The statement type (`https://in-toto.io/Statement/v1`, or v0.1 where allowed). */
+  readonly _type: string;
   readonly subject: ReadonlyArray<{
     readonly name?: string;
     readonly digest: Readonly<Record<string, string>>;
     readonly annotations?: Readonly<Record<string, unknown>>;
   }>;
   readonly predicateType: string;
+  /** The predicate, as parsed JSON (absent when the statement has none). */
+  readonly predicate?: unknown;
 }
 
 const StatementSchema = schema((z) =>
   z.object({
-    _type: z.literal(IN_TOTO_STATEMENT_V1, { error: `must be ${JSON.stringify(IN_TOTO_STATEMENT_V1)}` }),
+    _type: z.string(),
     subject: z
       .array(
         z.object({
@@ -124,16 +128,21 @@ const StatementSchema = schema((z) =>
 );
 
 /**
- * Parse an in-toto Statement v1 (strict JSON, then a schema).
+ * Parse an in-toto Statement (strict JSON, then a schema): the one statement parser, for bundles (v1 only, the
+ * default) and legacy `.att` envelopes (v0.1 or v1).
  * @throws CosignError `BAD_PAYLOAD` naming the path.
  */
-export function parseInTotoStatement(bytes: Uint8Array, what = 'in-toto statement'): InTotoStatement {
+export function parseInTotoStatement(bytes: Uint8Array, what = 'in-toto statement', types: readonly string[] = [IN_TOTO_STATEMENT_V1]): InTotoStatement {
   const json = parseJson(bytes, what, 'BAD_PAYLOAD');
   const parsed = StatementSchema().safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
     throw fail('BAD_PAYLOAD', `${what}: ${path}: ${issue?.message ?? 'invalid'}`, { details: { path } });
+  }
+  if (!types.includes(parsed.data._type)) {
+    const want = types.length === 1 ? JSON.stringify(types[0]) : `one of ${types.join(', ')}`;
+    throw fail('BAD_PAYLOAD', `${what}: _type: must be ${want}`, { details: { path: '_type' } });
   }
   return parsed.data as InTotoStatement;
 }

@@ -95,6 +95,16 @@ describe('parseCosignBundle / parseInTotoStatement', () => {
   ])('statement with %s is BAD_PAYLOAD naming where', (_, text) => {
     expect(() => parseInTotoStatement(Buffer.from(text))).toThrow(expect.objectContaining({ code: 'BAD_PAYLOAD' }));
   });
+  it('v1 only by default; the legacy .att reader also takes v0.1 (one parser, the allowed types as a parameter)', () => {
+    const v01 = Buffer.from(
+      JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [{ digest: { sha256: 'ab' } }], predicateType: 'p', predicate: { a: 1 } }),
+    );
+    expect(() => parseInTotoStatement(v01)).toThrow('in-toto statement: _type: must be "https://in-toto.io/Statement/v1"');
+    const both = ['https://in-toto.io/Statement/v0.1', 'https://in-toto.io/Statement/v1'];
+    expect(parseInTotoStatement(v01, 'in-toto statement', both)).toMatchObject({ _type: both[0], predicateType: 'p', predicate: { a: 1 } });
+    const other = Buffer.from(JSON.stringify({ _type: 'x', subject: [{ digest: {} }], predicateType: 'p' }));
+    expect(() => parseInTotoStatement(other, 'in-toto statement', both)).toThrow(`_type: must be one of ${both.join(', ')}`);
+  });
 });
 
 describe('verifyBundleLayer', () => {
