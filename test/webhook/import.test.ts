@@ -213,7 +213,7 @@ describe('importPolicies', () => {
     // Kyverno: required unless rekor.ignoreTlog: true, keys and keyless alike
     const ky = (entries: string) =>
       importPolicies(
-        `apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: { name: k }\nspec:\n  rules:\n    - name: r\n      match: { resources: { kinds: [Pod] } }\n      verifyImages:\n        - imageReferences: ["r.example/*"]\n          attestors:\n            - entries:\n${entries}`,
+        `apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: { name: k }\nspec:\n  rules:\n    - name: r\n      match: { resources: { kinds: [Pod] } }\n      verifyImages:\n        - imageReferences: ["r.example/*"]\n          attestors:\n            - count: 1\n              entries:\n${entries}`,
       ).policy.rules.map((r) => r.tlog);
     const kKey = (rekor: string) => `                - keys: { publicKeys: ${JSON.stringify(PEM)}${rekor} }\n`;
     const kKeyless = (rekor: string) => `                - keyless: { issuer: https://i.example, subject: s${rekor} }\n`;
