@@ -148,6 +148,7 @@ export function describeAuthority(a: PolicyAuthority): string {
   }
   if ('path' in a) return `key ${a.path}`;
   if ('kms' in a) return `key ${a.kms}`;
+  if ('secretRef' in a) return `key secret ${a.secretRef.namespace}/${a.secretRef.name}`;
   return 'key (PEM in the policy)';
 }
 
