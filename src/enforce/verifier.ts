@@ -198,7 +198,9 @@ export async function keylessOptionsForPolicy(
   const trust = await import('../verify/trust.js');
   const env = options.env ?? {};
   const set = (name: string): boolean => (env[name] ?? '') !== '';
-  const fromEnv = keyless ? set('SIGSTORE_ROOT_FILE') && set('SIGSTORE_REKOR_PUBLIC_KEY') && set('SIGSTORE_CT_LOG_PUBLIC_KEY_FILE') : set('SIGSTORE_REKOR_PUBLIC_KEY');
+  const fromEnv = keyless
+    ? set('SIGSTORE_ROOT_FILE') && set('SIGSTORE_REKOR_PUBLIC_KEY') && set('SIGSTORE_CT_LOG_PUBLIC_KEY_FILE')
+    : set('SIGSTORE_REKOR_PUBLIC_KEY');
   const cache = options.tufCache ?? process.env.TUF_ROOT;
   const base =
     options.trustedRoot !== undefined

@@ -130,8 +130,14 @@ const PolicySchema = schema((z) => {
     z.strictObject({ kms: z.string().regex(/^[a-z0-9]+:\/\//, { message: 'must be a KMS URI such as awskms:///alias/name' }) }),
     z.strictObject({
       secretRef: z.strictObject({
-        namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'must be a Kubernetes namespace name' }).max(63),
-        name: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'must be a Kubernetes secret name' }).max(253),
+        namespace: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'must be a Kubernetes namespace name' })
+          .max(63),
+        name: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'must be a Kubernetes secret name' })
+          .max(253),
       }),
     }),
   ]);

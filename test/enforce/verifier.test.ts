@@ -5,6 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { DOCKER_MANIFEST_LIST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from '../../src/artifact/media-types.js';
 import { createPolicyVerifier } from '../../src/enforce/index.js';
+import { keylessOptionsForPolicy, tlogSettingsForRule } from '../../src/enforce/verifier.js';
+import { parsePolicy } from '../../src/policy/index.js';
+import { rekorKey } from '../../src/artifact/rekor.js';
+import { trustFromPems } from '../../src/verify/trust.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { isCosignError } from '../../src/errors.js';
 import type { RegistryClient } from '../../src/oci/index.js';
 import { parseReference } from '../../src/reference.js';
@@ -76,5 +84,42 @@ describe('createPolicyVerifier().resolveIndex', () => {
     ['null', 'null'],
   ])('%s: BAD_MANIFEST', async (_name, json) => {
     expect(await resolve(json)).toBe('BAD_MANIFEST');
+  });
+});
+
+describe('tlogSettingsForRule and keylessOptionsForPolicy', () => {
+  const rekorPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  const rule = (tlog: string, authority = '{ key: { path: /k.pub } }') =>
+    parsePolicy(`rules:\n  - name: r\n    images: [a.example/*]\n${tlog === '' ? '' : `    tlog: ${tlog}\n`}    authorities: [${authority}]\n`);
+
+  it("require: the trust's Rekor keys, required; ignore: keyless ignoreTlog; absent: as given; require without Rekor keys: an outage", () => {
+    const keyless = { trust: trustFromPems({ rekorPublicKeys: rekorPem }) };
+    const r = tlogSettingsForRule(rule('require').rules[0] as never, keyless);
+    expect(r).toEqual({ tlog: { rekorKeys: keyless.trust.rekorKeys, required: true }, keyless });
+    expect('tlog' in r && r.tlog?.rekorKeys?.[0]?.logId).toBe(rekorKey(rekorPem).logId);
+    expect(tlogSettingsForRule(rule('ignore').rules[0] as never, keyless)).toEqual({ keyless: { ...keyless, ignoreTlog: true } });
+    expect(tlogSettingsForRule(rule('').rules[0] as never, keyless)).toEqual({ keyless });
+    expect(tlogSettingsForRule(rule('').rules[0] as never, undefined)).toEqual({});
+    expect(tlogSettingsForRule(rule('require').rules[0] as never, undefined)).toMatchObject({
+      outcome: { ok: false, definitive: false, code: 'TRUST_ROOT_INVALID' },
+    });
+    // a keyless-only rule needs no Rekor key for key signatures
+    expect(tlogSettingsForRule(rule('require', '{ keyless: { issuer: i, subject: s } }').rules[0] as never, undefined)).toEqual({
+      tlog: { rekorKeys: [], required: true },
+    });
+  });
+
+  it('keylessOptionsForPolicy: nothing for offline key rules; SIGSTORE_REKOR_PUBLIC_KEY alone for tlog: require (no TUF)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cosign-ts-trust-'));
+    try {
+      await writeFile(path.join(dir, 'rekor.pub'), rekorPem);
+      expect(await keylessOptionsForPolicy(rule(''), {})).toBeUndefined();
+      expect(await keylessOptionsForPolicy(rule('ignore'), { env: { SIGSTORE_REKOR_PUBLIC_KEY: path.join(dir, 'rekor.pub') } })).toBeUndefined();
+      const o = await keylessOptionsForPolicy(rule('require'), { env: { SIGSTORE_REKOR_PUBLIC_KEY: path.join(dir, 'rekor.pub') } });
+      expect(o?.trust.rekorKeys.map((k) => k.logId)).toEqual([rekorKey(rekorPem).logId]);
+      expect(o?.trust.source).toBe('SIGSTORE_* environment');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

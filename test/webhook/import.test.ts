@@ -162,7 +162,10 @@ describe('importPolicies', () => {
         CIP.replace('    - static: { action: fail }', '    - attestations: []\n      static: { action: fail }'),
         /spec\.authorities\.4: Unrecognized key: "attestations"/,
       ],
-      [CIP.replace('{ name: cosign-pub }', '{ name: cosign-pub, namespace: x }'), /secretRef\.namespace "x": policy-controller reads secretRef secrets from its own namespace/],
+      [
+        CIP.replace('{ name: cosign-pub }', '{ name: cosign-pub, namespace: x }'),
+        /secretRef\.namespace "x": policy-controller reads secretRef secrets from its own namespace/,
+      ],
       [
         KYVERNO.replace(', ctlog: { ignoreSCT: true } }', ' }').replace(
           'rekor: { ignoreTlog: true } }\n                - keys',
@@ -193,7 +196,7 @@ describe('importPolicies', () => {
     }
   });
 
-  it('transparency log: ClusterImagePolicy ctlog and Kyverno rekor.ignoreTlog set the rule\'s tlog as those tools decide', () => {
+  it("transparency log: ClusterImagePolicy ctlog and Kyverno rekor.ignoreTlog set the rule's tlog as those tools decide", () => {
     const cip = (authorities: string) =>
       importPolicies(
         `apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: { name: p }\nspec:\n  images: [{ glob: "r.example/**" }]\n  authorities:\n${authorities}`,
@@ -208,7 +211,9 @@ describe('importPolicies', () => {
     expect(cip(keyless)).toBeUndefined();
     expect(cip(`${keyless}      ctlog: {}\n`)).toBe('ignore');
     expect(cip(`${key}      ctlog: { url: https://rekor.sigstore.dev }\n${keyless}`)).toBe('require');
-    expect(() => cip(`${key}      ctlog: { url: https://rekor.sigstore.dev }\n${key}`)).toThrow(/key authorities with and without a transparency-log requirement/);
+    expect(() => cip(`${key}      ctlog: { url: https://rekor.sigstore.dev }\n${key}`)).toThrow(
+      /key authorities with and without a transparency-log requirement/,
+    );
     expect(() => cip(`${key}      ctlog: { url: https://rekor.sigstore.dev }\n${keyless}      ctlog: {}\n`)).toThrow(/keyless ones ignoring it/);
     // Kyverno: required unless rekor.ignoreTlog: true, keys and keyless alike
     const ky = (entries: string) =>
