@@ -44,8 +44,9 @@ export interface RunKillerOptions extends KillerOptions {
   /** Registry client settings (CA, insecure registries, …). */
   readonly registry?: RegistryClientOptions;
   /**
-   * Trust for the policy's keyless authorities: a Sigstore `trusted_root.json` (`--trusted-root`). Without it a
-   * policy with keyless rules uses the public-good instance's root through TUF (`tufCache`, else `TUF_ROOT`).
+   * Trust for the policy's keyless authorities and the Rekor keys of its `tlog: require` rules: a Sigstore
+   * `trusted_root.json` (`--trusted-root`). Without it a policy that needs either uses the public-good instance's root
+   * through TUF (`tufCache`, else `TUF_ROOT`).
    */
   readonly trustedRoot?: string;
   /** TUF cache folder for the public-good trusted root. */

@@ -27,7 +27,8 @@ Options:
   --remove                 remove killed containers
   --dry-run                report what would be killed, kill nothing
   --allow-http-registry    allow plain HTTP to these registries (comma separated)
-  --trusted-root FILE      Sigstore trusted root for keyless rules (default: public-good through TUF)
+  --trusted-root FILE      Sigstore trusted root for keyless rules and the Rekor keys of tlog: require
+                           rules (default: public-good through TUF)
   --tuf-cache DIR          TUF cache for the public-good trusted root        (default: TUF_ROOT)
   -h, --help               this help
 

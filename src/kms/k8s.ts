@@ -39,7 +39,7 @@ export function parseK8sReference(keyRef: string): {
 
 const MAX_SECRET_VALUE = 1024 * 1024;
 
-async function readSecret(keyRef: string, o: K8sSecretOptions): Promise<Record<string, Buffer>> {
+async function readSecret(keyRef: string, o: K8sSecretOptions, strict = false): Promise<Record<string, Buffer>> {
   const { namespace, name } = parseK8sReference(keyRef);
   const k8s = await loadSdk('@kubernetes/client-node', keyRef, () => import('@kubernetes/client-node'));
   let secret: { data?: Record<string, string> };
@@ -71,10 +71,22 @@ async function readSecret(keyRef: string, o: K8sSecretOptions): Promise<Record<s
   }
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(secret.data ?? {})) {
+    if (strict && (typeof v !== 'string' || v.length > MAX_SECRET_VALUE))
+      throw kmsError('KMS_ERROR', keyRef, `Kubernetes secret ${namespace}/${name}: a data entry is not a string of at most ${MAX_SECRET_VALUE} characters`);
     if (typeof v !== 'string' || v.length > MAX_SECRET_VALUE) continue;
     out[k] = Buffer.from(v, 'base64');
   }
   return out;
+}
+
+/**
+ * Every data entry of the secret `namespace/name` (decoded), for readers with their own layout (policy-controller's
+ * `secretRef`: one entry, whatever its name). Errors as for `k8s://` keys, naming `k8s://namespace/name`.
+ * @throws CosignError `KMS_ERROR` (not found, malformed name, an entry over 1 MiB), `KMS_ACCESS_DENIED`,
+ *   `KMS_THROTTLED`, `KMS_NETWORK`, `KMS_SDK_MISSING`.
+ */
+export function readK8sSecretData(namespace: string, name: string, o: K8sSecretOptions = {}): Promise<Record<string, Buffer>> {
+  return readSecret(`k8s://${namespace}/${name}`, o, true);
 }
 
 /**

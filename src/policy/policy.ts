@@ -19,7 +19,9 @@
  *     authorities:
  *       - key: { path: /etc/cosign/cosign.pub }
  *       - key: { kms: awskms:///alias/image_signing_cosign_signature_key }
+ *       - key: { secretRef: { namespace: cosign-system, name: release-key } }  # one data entry: the PEM key
  *     annotations: { approved: "true" }
+ *     tlog: require          # key signatures need a verified Rekor bundle (default: offline)
  * ```
  *
  * @module
@@ -34,6 +36,11 @@ export type PolicyAuthority =
   | { readonly kind: 'key'; readonly path: string }
   | { readonly kind: 'key'; readonly pem: string }
   | { readonly kind: 'key'; readonly kms: string }
+  /**
+   * A Kubernetes secret holding exactly one data entry, whatever its name: the PEM public key (policy-controller's
+   * `key.secretRef`; unlike `kms: k8s://…`, which is cosign's `cosign.pub` / `cosign.key` layout).
+   */
+  | { readonly kind: 'key'; readonly secretRef: { readonly namespace: string; readonly name: string } }
   | { readonly kind: 'keyless'; readonly issuer?: string; readonly issuerRegExp?: string; readonly subject?: string; readonly subjectRegExp?: string }
   | { readonly kind: 'static'; readonly action: 'pass' | 'fail' };
 
@@ -69,6 +76,15 @@ export interface PolicyRule {
    * covers: `closed` (default) denies it like a failed verification, `open` lets it through with a warning.
    */
   readonly failurePolicy: 'closed' | 'open';
+  /**
+   * Transparency-log (Rekor) checks. Absent (the default): signatures made with a key are verified offline without
+   * the log (`cosign verify --insecure-ignore-tlog`, policy-controller key authorities without `ctlog`), keyless
+   * signatures need a verified Rekor entry. `require`: key-made signatures too must carry a Rekor bundle whose SET
+   * verifies with a trusted Rekor key (the trust material's Rekor logs: trusted root, TUF, `SIGSTORE_REKOR_PUBLIC_KEY`)
+   * and whose entry matches the signature. `ignore`: no signature needs a log entry (Kyverno `rekor.ignoreTlog`),
+   * keyless ones included.
+   */
+  readonly tlog?: 'require' | 'ignore';
   /** Admission: pin the image's tag to the verified digest (Kyverno `mutateDigest`). Default false. */
   readonly mutateDigest: boolean;
   /** Admission: the image must be named by digest (Kyverno `verifyDigest`, after mutation). Default false. */
@@ -112,6 +128,18 @@ const PolicySchema = schema((z) => {
     z.strictObject({ path: z.string().min(1) }),
     z.strictObject({ pem: z.string().includes('BEGIN', { message: 'must be a PEM public key' }) }),
     z.strictObject({ kms: z.string().regex(/^[a-z0-9]+:\/\//, { message: 'must be a KMS URI such as awskms:///alias/name' }) }),
+    z.strictObject({
+      secretRef: z.strictObject({
+        namespace: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'must be a Kubernetes namespace name' })
+          .max(63),
+        name: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'must be a Kubernetes secret name' })
+          .max(253),
+      }),
+    }),
   ]);
   const KeylessSchema = z
     .strictObject({ issuer: z.string().optional(), issuerRegExp: z.string().optional(), subject: z.string().optional(), subjectRegExp: z.string().optional() })
@@ -125,7 +153,7 @@ const PolicySchema = schema((z) => {
       z.strictObject({ static: z.strictObject({ action: z.enum(['pass', 'fail']) }) }),
     ],
     {
-      error: 'must be {key: {path|pem|kms}}, {keyless: {issuer, subject}} or {static: {action: pass|fail}}',
+      error: 'must be {key: {path|pem|kms|secretRef}}, {keyless: {issuer, subject}} or {static: {action: pass|fail}}',
     },
   );
   const ModeSchema = z.enum(['enforce', 'audit']);
@@ -140,6 +168,7 @@ const PolicySchema = schema((z) => {
       signatureRepository: z.string().optional(),
       exclude: z.array(GlobSchema).optional(),
       failurePolicy: z.enum(['closed', 'open']).optional(),
+      tlog: z.enum(['require', 'ignore']).optional(),
       mutateDigest: z.boolean().optional(),
       requireDigest: z.boolean().optional(),
       identityFromAnnotations: z
@@ -268,6 +297,7 @@ function policyFromValue(value: unknown, source: string, locate: (path: Readonly
       ...(r.signatureRepository === undefined ? {} : { signatureRepository: r.signatureRepository }),
       exclude: r.exclude ?? [],
       failurePolicy: r.failurePolicy ?? 'closed',
+      ...(r.tlog === undefined ? {} : { tlog: r.tlog }),
       mutateDigest: r.mutateDigest ?? false,
       requireDigest: r.requireDigest ?? false,
       ...(r.identityFromAnnotations === undefined

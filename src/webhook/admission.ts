@@ -2,7 +2,11 @@
  * The admission decision: every image of a reviewed Pod (or pod owner) is matched against the policy,
  * its tag resolved to a digest, and the digest verified under each matching rule, through one cache
  * shared by all requests (keyed by digest and rule; concurrent reviews of one digest verify it once,
- * failures are kept briefly, outages not at all). The response echoes the request's `uid`, names the
+ * failures are kept briefly, outages not at all). Tag resolutions are cached per registry credential (a
+ * fingerprint of the credential the review's keychain gives for that registry): a tag resolved with one pod's
+ * pull secret is never served to a pod with other credentials. An image named by digest is first reached
+ * (HEAD of its manifest) with the review's own credentials, cached the same way, so a verified digest is
+ * reused only for requesters that can read it. The response echoes the request's `uid`, names the
  * image, rule and authorities of every failure, carries `warnings` for audit-mode violations and
  * fail-open outages, and, on the mutating path, a JSONPatch pinning tags to their verified digests.
  *
@@ -12,7 +16,7 @@ import type { KeylessOptions } from '../verify/keyless.js';
 import type { Digest } from '../digest.js';
 import { fail, isCosignError } from '../errors.js';
 import type { CosignErrorCode } from '../errors.js';
-import { loadRuleAuthorities } from '../enforce/verifier.js';
+import { loadRuleAuthorities, tlogSettingsForRule } from '../enforce/verifier.js';
 import { outcomeOf, type VerifyOutcome } from '../enforce/killer.js';
 import type { KmsOptions } from '../kms/index.js';
 import { dockerConfigKeychain, type Keychain } from '../oci/keychain.js';
@@ -23,6 +27,7 @@ import type { Authority } from '../verify/authority.js';
 import { VerificationCache } from '../verify/cache.js';
 import { resolveDigest, verifyImage } from '../verify/image.js';
 import { raceAbort } from '../concurrency.js';
+import { credentialFingerprint } from './credentials.js';
 import type { ParsedReview } from './review.js';
 
 /** Who is asking for the images: what a keychain factory chooses credentials by. */
@@ -53,15 +58,19 @@ export interface AdmissionControllerOptions {
   readonly kms?: KmsOptions;
   /**
    * Trust material for keyless authorities (policy `keyless` identities and `identityFromAnnotations`): Fulcio
-   * roots, CT logs, Rekor logs, TSAs (`trustFromTrustedRootFile`, `publicGoodTrust` in `cosign-ts/verify`).
-   * Without it keyless rules fail closed.
+   * roots, CT logs, Rekor logs, TSAs (`trustFromTrustedRootFile`, `publicGoodTrust` in `cosign-ts/verify`); its Rekor
+   * keys also check the Rekor bundles of key-made signatures under rules with `tlog: require`. Without it keyless
+   * rules, and key rules requiring the log, fail closed.
    */
   readonly keyless?: KeylessOptions;
   /** How long a verified digest is reused, in ms. Default 10 minutes. */
   readonly successTtlMs?: number;
   /** How long a definitive failure is reused (negative cache), in ms. Default 30 s. */
   readonly failureTtlMs?: number;
-  /** How long a tag → digest resolution is reused, in ms. Default 10 s; 0 resolves tags on every review. */
+  /**
+   * How long a tag → digest resolution (per registry credential), or the check that a credential reaches an image
+   * named by digest, is reused, in ms. Default 10 s; 0 resolves (or checks) on every review.
+   */
   readonly tagTtlMs?: number;
   /** Deadline of one verification (continues in the background after a review's deadline). Default 45 s. */
   readonly verifyTimeoutMs?: number;
@@ -139,6 +148,7 @@ export function describeAuthority(a: PolicyAuthority): string {
   }
   if ('path' in a) return `key ${a.path}`;
   if ('kms' in a) return `key ${a.kms}`;
+  if ('secretRef' in a) return `key secret ${a.secretRef.namespace}/${a.secretRef.name}`;
   return 'key (PEM in the policy)';
 }
 
@@ -195,12 +205,16 @@ export class AdmissionController {
   readonly #keychain: KeychainFactory;
   readonly #options: AdmissionControllerOptions;
   readonly #clients = new Map<Keychain, RegistryClient>();
+  readonly #keychains = new WeakMap<RegistryClient, Keychain>();
   readonly #ruleIds = new WeakMap<PolicyRule, number>();
   #nextRuleId = 0;
   #authorities = new WeakMap<PolicyRule, Promise<Authority[]>>();
   /** Verification outcomes by `rule id + repository@digest`: singleflight, success and failure TTLs. */
   readonly outcomes: VerificationCache<VerifyOutcome>;
-  /** Tag → digest resolutions by `repository:tag` (short TTL, singleflight). */
+  /**
+   * Tag → digest resolutions by `credential fingerprint + repository:tag`, and reachability of by-digest images by
+   * `credential fingerprint + repository@digest` (short TTL, singleflight).
+   */
   readonly tags: VerificationCache<Digest>;
   /** Verifications actually run (cache misses that were not joined). */
   verifications = 0;
@@ -257,6 +271,7 @@ export class AdmissionController {
       }
       client = new RegistryClient({ ...(this.#options.registry ?? {}), keychain });
       this.#clients.set(keychain, client);
+      this.#keychains.set(client, keychain);
     }
     return client;
   }
@@ -301,6 +316,8 @@ export class AdmissionController {
         } catch (e) {
           return { ok: false, definitive: false, code: isCosignError(e) ? e.code : 'IO_ERROR', reason: `cannot load the authorities: ${(e as Error).message}` };
         }
+        const tlog = tlogSettingsForRule(rule, this.#options.keyless);
+        if ('outcome' in tlog) return tlog.outcome;
         try {
           await verifyImage(ref, {
             client,
@@ -308,7 +325,7 @@ export class AdmissionController {
             ...(Object.keys(rule.annotations).length === 0 ? {} : { annotations: rule.annotations }),
             ...(rule.signatureRepository === undefined ? {} : { signatureRepository: rule.signatureRepository }),
             ...(this.#options.verifyTimeoutMs === undefined ? {} : { timeoutMs: this.#options.verifyTimeoutMs }),
-            ...(this.#options.keyless === undefined ? {} : { keyless: this.#options.keyless }),
+            ...tlog,
           });
           return { ok: true };
         } catch (e) {
@@ -319,14 +336,23 @@ export class AdmissionController {
     );
   }
 
+  /**
+   * The digest of `ref` as the review's credentials see it: a tag resolved, a digest reached (HEAD of its manifest:
+   * the verification cache answers only requesters that can read the image). Cached per credential fingerprint.
+   */
   async #digestOf(client: RegistryClient, ref: ImageReference): Promise<Digest> {
-    if (ref.digest !== undefined) return ref.digest;
-    if ((this.#options.tagTtlMs ?? 10_000) <= 0) return resolveDigest(client, ref);
-    return this.tags.share(
-      `${canonicalName(ref)}:${ref.tag ?? 'latest'}`,
-      () => resolveDigest(client, ref),
-      () => 'success',
-    );
+    const reach = async (): Promise<Digest> => {
+      if (ref.digest === undefined) return resolveDigest(client, ref);
+      const d = await client.headManifest(ref);
+      if (d === undefined) throw fail('NOT_FOUND', `manifest ${canonicalName(ref)}@${ref.digest} not found`);
+      if (d.digest !== ref.digest) throw fail('DIGEST_MISMATCH', `manifest ${canonicalName(ref)}@${ref.digest}: the registry answered for ${d.digest}`);
+      return ref.digest;
+    };
+    if ((this.#options.tagTtlMs ?? 10_000) <= 0) return reach();
+    const keychain = this.#keychains.get(client);
+    const who = credentialFingerprint(keychain === undefined ? undefined : await keychain.resolve(ref.registry, ref.repository));
+    const what = ref.digest === undefined ? `:${ref.tag ?? 'latest'}` : `@${ref.digest}`;
+    return this.tags.share(`${who}\n${canonicalName(ref)}${what}`, reach, () => 'success');
   }
 
   /** Check one image under every rule that matches it. */
@@ -358,7 +384,7 @@ export class AdmissionController {
     let digest: Digest | undefined = ref.digest;
     let resolveFailure: VerifyOutcome | undefined;
     // Rules decided by static authorities alone need no registry at all.
-    if (digest === undefined && m.rules.some((r) => staticOutcome(r) === undefined)) {
+    if (m.rules.some((r) => staticOutcome(r) === undefined)) {
       try {
         digest = await wait(this.#digestOf(client, ref));
       } catch (e) {
@@ -381,7 +407,8 @@ export class AdmissionController {
         const identity = workloadIdentity(rule, annotations);
         if (fixed !== undefined) outcome = fixed;
         else if (identity !== undefined && 'reason' in identity) outcome = identity;
-        else if (digest === undefined) outcome = resolveFailure ?? { ok: false, definitive: true, code: 'NOT_FOUND', reason: 'no digest' };
+        else if (digest === undefined || resolveFailure !== undefined)
+          outcome = resolveFailure ?? { ok: false, definitive: true, code: 'NOT_FOUND', reason: 'no digest' };
         else {
           try {
             outcome = await wait(

@@ -1,10 +1,12 @@
 /**
  * Registry credentials per admission review, as the kubelet would pull: the pod's `imagePullSecrets` and its
  * service account's, read through the Kubernetes API with the same code as `k8sKeychain` (`cosign-ts/oci`),
- * then the node's docker config and the cloud keychains.
+ * then the node's docker config and the cloud keychains; and the fingerprint that scopes the admission
+ * controller's tag cache to one credential.
  *
  * @module
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { k8sKeychain, k8sNoClientKeychain, type K8sKeychainOptions } from '../oci/k8s-keychain.js';
 import type { Credentials, Keychain, KeychainContext } from '../oci/keychain.js';
 import type { KeychainFactory, ReviewContext } from './admission.js';
@@ -66,4 +68,24 @@ export function pullSecretKeychains(options: PullSecretKeychainsOptions = {}): K
     if (entries.size > max) entries.delete(entries.keys().next().value as string);
     return keychain;
   };
+}
+
+/** Per-process key of {@link credentialFingerprint}: fingerprints cannot be compared across processes or brute-forced offline. */
+const FINGERPRINT_KEY = randomBytes(32);
+
+/**
+ * An opaque identity of registry credentials, for cache keys: `anonymous` without credentials, else `c:` and 128 bits
+ * of an HMAC-SHA256 (keyed with a random per-process key) over the credential's kind and fields. Equal credentials
+ * give equal fingerprints within one process; the credential itself cannot be recovered from it, and it never
+ * leaves the process (no log, metric or response carries it).
+ */
+export function credentialFingerprint(credentials: Credentials | undefined): string {
+  if (credentials === undefined) return 'anonymous';
+  const fields =
+    'username' in credentials
+      ? ['basic', credentials.username, credentials.password]
+      : 'identityToken' in credentials
+        ? ['identity', credentials.identityToken]
+        : ['registry', credentials.registryToken];
+  return `c:${createHmac('sha256', FINGERPRINT_KEY).update(JSON.stringify(fields)).digest('base64url').slice(0, 22)}`;
 }

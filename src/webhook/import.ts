@@ -4,15 +4,20 @@
  * load with an error naming the document, the path and the field, never silently ignored.
  *
  * - **policy-controller `ClusterImagePolicy`** (`policy.sigstore.dev/v1alpha1|v1beta1`): `images[].glob`;
- *   authorities `key{data|kms|secretRef}`, `keyless{identities}`, `static{action}`, `source[].oci`;
- *   `mode: enforce|warn`. Every matching policy must pass (`match: all`), any one authority of a policy
+ *   authorities `key{data|kms|secretRef}`, `keyless{identities}`, `static{action}`, `source[].oci`,
+ *   `ctlog{url}`; `mode: enforce|warn`. A `secretRef` secret (in policy-controller's namespace) must hold exactly one
+ *   data entry, whatever its name: the PEM public key. Key authorities are verified offline unless they name a Rekor
+ *   `ctlog.url`, which makes a Rekor bundle (SET) verified with the trusted Rekor keys required, as policy-controller
+ *   does (it is checked from the signature's bundle: the log is not searched online); a keyless authority with an empty
+ *   `ctlog: {}` ignores the log, as policy-controller does. `ctlog.trustRootRef` (TrustRoot resources) is refused:
+ *   the webhook's trust material is its `--trusted-root` (else TUF). Every matching policy must pass (`match: all`), any one authority of a policy
  *   suffices. The `config-policy-controller` ConfigMap's `no-match-policy` (`deny` default, `warn`,
  *   `allow`) applies to images no policy matches. Namespace opt-in (`policy.sigstore.dev/include=true`)
  *   is the webhook configuration's `namespaceSelector` (see deploy/webhook).
  * - **Kyverno `ClusterPolicy`** (`kyverno.io/v1`, `v2beta1`): `rules[].verifyImages[]` with
  *   `imageReferences`, `skipImageReferences`, `attestors[].entries[].keys{publicKeys|kms}` and
- *   `keyless{issuer, subject, issuerRegExp, subjectRegExp}`, `rekor.ignoreTlog` (must be true for keys:
- *   verification is offline), `ctlog.ignoreSCT`, `failureAction` (or `spec.validationFailureAction`),
+ *   `keyless{issuer, subject, issuerRegExp, subjectRegExp}`, `rekor{ignoreTlog, url}` (a verified Rekor bundle is
+ *   required unless `ignoreTlog: true`, for keys as for keyless, as in Kyverno), `ctlog.ignoreSCT`, `failureAction` (or `spec.validationFailureAction`),
  *   `mutateDigest`, `verifyDigest`, `required`, `repository`; `spec.failurePolicy: Ignore` makes outages
  *   fail open. Kyverno's `*` matches across `/`, as in Kyverno.
  * - `cosign-ts/v1` policies (the native format) pass through unchanged.
@@ -38,7 +43,10 @@ export interface ImportedPolicies {
   readonly documents: ReadonlyArray<string>;
 }
 
-type NativeAuthority = { key: { pem: string } | { kms: string } } | { keyless: Record<string, string> } | { static: { action: 'pass' | 'fail' } };
+type NativeAuthority =
+  | { key: { pem: string } | { kms: string } | { secretRef: { namespace: string; name: string } } }
+  | { keyless: Record<string, string> }
+  | { static: { action: 'pass' | 'fail' } };
 interface NativeRule {
   name: string;
   images: string[];
@@ -48,6 +56,7 @@ interface NativeRule {
   signatureRepository?: string;
   exclude?: string[];
   failurePolicy?: 'closed' | 'open';
+  tlog?: 'require' | 'ignore';
   mutateDigest?: boolean;
   requireDigest?: boolean;
 }
@@ -65,13 +74,27 @@ const CipSchema = schema((z) => {
         .strictObject({
           data: z.string().optional(),
           kms: z.string().optional(),
-          secretRef: z.strictObject({ name: z.string().min(1) }).optional(),
+          secretRef: z.strictObject({ name: z.string().min(1), namespace: z.string().optional() }).optional(),
           hashAlgorithm: z.literal('sha256', { error: 'only sha256 is supported' }).optional(),
         })
         .refine((k) => [k.data, k.kms, k.secretRef].filter((x) => x !== undefined).length === 1, { message: 'key needs exactly one of data, kms, secretRef' })
         .optional(),
       keyless: z.strictObject({ identities: z.array(identity).min(1), url: z.literal('https://fulcio.sigstore.dev').optional() }).optional(),
       static: z.strictObject({ action: z.enum(['pass', 'fail']), message: z.string().optional() }).optional(),
+      ctlog: z
+        .strictObject({
+          url: z
+            .string()
+            .max(2048)
+            .regex(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
+            .optional(),
+          trustRootRef: z.string().optional(),
+        })
+        .refine((t) => t.trustRootRef === undefined, {
+          message: 'trustRootRef is not supported: TrustRoot resources are not imported; give cosign-ts-webhook the trusted root with --trusted-root',
+          path: ['trustRootRef'],
+        })
+        .optional(),
       source: z
         .array(z.strictObject({ oci: z.string().min(1) }))
         .max(1, { message: 'one signature source per authority' })
@@ -79,7 +102,8 @@ const CipSchema = schema((z) => {
     })
     .refine((a) => [a.key, a.keyless, a.static].filter((x) => x !== undefined).length === 1, {
       message: 'an authority needs exactly one of key, keyless, static',
-    });
+    })
+    .refine((a) => a.static === undefined || a.ctlog === undefined, { message: 'expected exactly one, got both: static, ctlog' });
   return z.strictObject({
     images: z.array(z.strictObject({ glob: z.string().min(1).max(1024) })).min(1),
     authorities: z.array(authority).min(1),
@@ -153,6 +177,24 @@ const DocSchema = schema((z) =>
 );
 
 const POD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
+
+/**
+ * One rule's `tlog` from its authorities' own settings (policy-controller's `ctlog`, Kyverno's `rekor.ignoreTlog`):
+ * `undefined` for keys offline and keyless logged (the model's default), `require` for both logged, `ignore` for
+ * neither; other mixes cannot be one rule.
+ * @throws CosignError `POLICY_INVALID` for a mix (`where` names it).
+ */
+function ruleTlog(keys: ReadonlyArray<'require' | 'ignore'>, keyless: ReadonlyArray<'require' | 'ignore'>, where: string): 'require' | 'ignore' | undefined {
+  const k = new Set(keys);
+  const l = new Set(keyless);
+  if (k.size > 1) throw fail('POLICY_INVALID', `${where}: key authorities with and without a transparency-log requirement in one policy are not supported`);
+  if (l.size > 1) throw fail('POLICY_INVALID', `${where}: keyless authorities with and without a transparency-log requirement in one policy are not supported`);
+  const [kt] = k;
+  const [lt] = l;
+  if (kt === 'require' && lt === 'ignore')
+    throw fail('POLICY_INVALID', `${where}: key authorities requiring the transparency log with keyless ones ignoring it are not supported`);
+  return kt === 'require' ? 'require' : lt === 'ignore' ? 'ignore' : undefined;
+}
 
 /** Kyverno's wildcard (`*` matches any characters, `/` included) as a cosign-ts glob. */
 function kyvernoGlob(p: string): string {
@@ -238,11 +280,26 @@ export function importPolicyObjects(values: ReadonlyArray<unknown>, options: Imp
           return a.keyless.identities.map((i) => ({
             keyless: Object.fromEntries(Object.entries(i).filter(([, v]) => v !== undefined)) as Record<string, string>,
           }));
-        const k = a.key as { data?: string; kms?: string; secretRef?: { name: string } };
+        const k = a.key as { data?: string; kms?: string; secretRef?: { name: string; namespace?: string } };
         if (k.data !== undefined) return [{ key: { pem: k.data } }];
         if (k.kms !== undefined) return [{ key: { kms: k.kms } }];
-        return [{ key: { kms: `k8s://${secretNamespace}/${(k.secretRef as { name: string }).name}` } }];
+        const ref = k.secretRef as { name: string; namespace?: string };
+        // policy-controller reads secretRef secrets from its own namespace, whatever the reference says
+        if (ref.namespace !== undefined && ref.namespace !== secretNamespace)
+          throw fail(
+            'POLICY_INVALID',
+            `${source}: ${where}: spec.authorities: secretRef.namespace ${JSON.stringify(ref.namespace)}: policy-controller reads secretRef secrets from its own namespace (${secretNamespace}, --secret-namespace) only`,
+          );
+        return [{ key: { secretRef: { namespace: secretNamespace, name: ref.name } } }];
       });
+      // policy-controller: a key authority needs a Rekor entry only with a ctlog URL; a keyless one unless its ctlog is {}
+      const tlog = ruleTlog(
+        s.authorities.flatMap((a) => (a.key === undefined ? [] : [a.ctlog?.url === undefined ? ('ignore' as const) : ('require' as const)])),
+        s.authorities.flatMap((a) =>
+          a.keyless === undefined ? [] : [a.ctlog !== undefined && a.ctlog.url === undefined ? ('ignore' as const) : ('require' as const)],
+        ),
+        `${source}: ${where}: spec.authorities`,
+      );
       rules.push({
         name,
         // `**` (or `*`) alone means every image in policy-controller, not Docker Hub's library/**.
@@ -250,6 +307,7 @@ export function importPolicyObjects(values: ReadonlyArray<unknown>, options: Imp
         mode: s.mode === 'warn' ? 'audit' : 'enforce',
         authorities,
         ...(repo === undefined ? {} : { signatureRepository: repo }),
+        ...(tlog === undefined ? {} : { tlog }),
       });
       continue;
     }
@@ -285,12 +343,14 @@ export function importPolicyObjects(values: ReadonlyArray<unknown>, options: Imp
               for (const e of entries) {
                 if (JSON.stringify(e.annotations ?? {}) !== JSON.stringify(annotations ?? {}) || (e.repository ?? v.repository) !== repo)
                   throw fail('POLICY_INVALID', `${source}: ${where}: ${at}: entries with different annotations or repository need count: all`);
-                if (e.keys !== undefined && e.keys.rekor?.ignoreTlog !== true)
-                  throw fail(
-                    'POLICY_INVALID',
-                    `${source}: ${where}: ${at}.entries: keys without rekor.ignoreTlog: true are not supported (cosign-ts-webhook verifies offline, without Rekor)`,
-                  );
               }
+              // Kyverno requires a Rekor entry unless rekor.ignoreTlog is true, for keys as for keyless
+              const tlogOf = (r: { ignoreTlog?: boolean | undefined } | undefined) => (r?.ignoreTlog === true ? ('ignore' as const) : ('require' as const));
+              const tlog = ruleTlog(
+                entries.flatMap((e) => (e.keys === undefined ? [] : [tlogOf(e.keys.rekor)])),
+                entries.flatMap((e) => (e.keyless === undefined ? [] : [tlogOf(e.keyless.rekor)])),
+                `${source}: ${where}: ${at}.entries (use count: all for entries that differ)`,
+              );
               const authorities = entries.map((e): NativeAuthority => {
                 if (e.keys !== undefined) return e.keys.kms !== undefined ? { key: { kms: e.keys.kms } } : { key: { pem: e.keys.publicKeys as string } };
                 const { rekor: _r, ctlog: _c, ...identity } = e.keyless as Record<string, unknown>;
@@ -306,6 +366,7 @@ export function importPolicyObjects(values: ReadonlyArray<unknown>, options: Imp
                 ...(repo === undefined ? {} : { signatureRepository: repo }),
                 ...(v.skipImageReferences === undefined ? {} : { exclude: v.skipImageReferences.map(kyvernoGlob) }),
                 failurePolicy: open ? 'open' : 'closed',
+                ...(tlog === undefined ? {} : { tlog }),
                 mutateDigest: v.mutateDigest ?? true,
                 requireDigest: v.verifyDigest ?? true,
               });

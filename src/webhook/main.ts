@@ -30,10 +30,14 @@ Options:
   --timeout-seconds N       the webhook configuration's timeoutSeconds (used when the API server
                             sends no ?timeout=); each review's deadline stays below it   (default 10)
   --tag-ttl SECONDS         reuse a tag → digest resolution this long                    (default 10)
-  --secret-namespace NS     namespace of ClusterImagePolicy secretRef secrets            (default cosign-system)
+  --secret-namespace NS     namespace of ClusterImagePolicy secretRef secrets (each holds one data
+                            entry: the PEM public key)                                  (default cosign-system)
   --allow-http-registry R   allow plain HTTP to these registries (comma separated)
-  --trusted-root FILE       Sigstore trusted root for keyless rules (Fulcio, CT logs, Rekor, TSAs)
-                            (default: the public-good instance through TUF, cached in --tuf-cache)
+  --trusted-root FILE       Sigstore trusted root for keyless rules and for the Rekor keys of rules that
+                            require a Rekor entry on key signatures (ctlog.url; Kyverno keys without
+                            rekor.ignoreTlog) (default: the public-good instance through TUF, cached in
+                            --tuf-cache; SIGSTORE_REKOR_PUBLIC_KEY, SIGSTORE_ROOT_FILE,
+                            SIGSTORE_CT_LOG_PUBLIC_KEY_FILE and SIGSTORE_TSA_CERTIFICATE_FILE replace parts)
   --tuf-cache DIR           TUF cache for the public-good trusted root      (default: TUF_ROOT or ~/.sigstore/root)
   --log-level LEVEL         debug, info, warn, error                                     (default info)
   -h, --help                this help
@@ -103,8 +107,8 @@ async function main(): Promise<number> {
   const { pullSecretKeychains } = await import('./credentials.js');
   const { k8sNoClientKeychain } = await import('../oci/k8s-keychain.js');
   const nodeKeychain = k8sNoClientKeychain();
-  // keyless rules need trust material, loaded once at start (a webhook that cannot verify them fails to start)
-  const keyless = await keylessOptionsForPolicy(imported.policy, { trustedRoot: values['trusted-root'], tufCache: values['tuf-cache'] });
+  // keyless rules (and key rules requiring Rekor entries) need trust material, loaded once at start (a webhook that cannot verify them fails to start)
+  const keyless = await keylessOptionsForPolicy(imported.policy, { trustedRoot: values['trusted-root'], tufCache: values['tuf-cache'], env: process.env });
   const controller = new AdmissionController({
     policy: imported.policy,
     ...(keyless === undefined ? {} : { keyless }),

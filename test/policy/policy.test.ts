@@ -252,6 +252,19 @@ rules:
     expect(evaluatePolicy(p, parseReference('registry.example.com/ci/debug/sh:1')).kind).toBe('unmatched');
   });
 
+  it('parses secretRef key authorities and the tlog setting (absent by default)', () => {
+    const p = parsePolicy(
+      'rules:\n  - name: r\n    images: [a]\n    tlog: require\n    authorities: [{ key: { secretRef: { namespace: cosign-system, name: release-key } } }]\n',
+    );
+    expect(p.rules[0]).toMatchObject({ tlog: 'require', authorities: [{ kind: 'key', secretRef: { namespace: 'cosign-system', name: 'release-key' } }] });
+    expect(parsePolicy('rules:\n  - name: r\n    images: [a]\n    tlog: ignore\n    authorities: [{ key: { path: /k } }]\n').rules[0]?.tlog).toBe('ignore');
+    expect(parsePolicy('rules:\n  - name: r\n    images: [a]\n    authorities: [{ key: { path: /k } }]\n').rules[0]?.tlog).toBeUndefined();
+    expect(policyError('rules:\n  - name: r\n    images: [a]\n    tlog: sometimes\n    authorities: [{ key: { path: /k } }]\n')).toMatch(/tlog/);
+    expect(policyError('rules:\n  - name: r\n    images: [a]\n    authorities: [{ key: { secretRef: { namespace: Bad_NS, name: k } } }]\n')).toMatch(
+      /key\.secretRef\.namespace: must be a Kubernetes namespace name/,
+    );
+  });
+
   it('policyFromObject validates the object form like the YAML', () => {
     expect(
       policyFromObject({ rules: [{ name: 'r', images: ['a.example.com/*'], authorities: [{ static: { action: 'fail' } }] }] }).rules[0]?.authorities,

@@ -55,7 +55,7 @@ spec:
 `;
 
 describe('importPolicies', () => {
-  it('ClusterImagePolicy: globs, every authority kind, warn mode, secretRef as k8s://, source.oci; no-match deny by default', () => {
+  it('ClusterImagePolicy: globs, every authority kind, warn mode, secretRef in the secret namespace, source.oci; no-match deny by default', () => {
     const { policy, documents } = importPolicies(CIP);
     expect(documents).toEqual(['ClusterImagePolicy']);
     expect(policy.match).toBe('all');
@@ -71,7 +71,7 @@ describe('importPolicies', () => {
     });
     expect(rule?.authorities).toEqual([
       { kind: 'key', kms: 'gcpkms://projects/p/locations/europe/keyRings/r/cryptoKeys/k' },
-      { kind: 'key', kms: 'k8s://cosign-system/cosign-pub' },
+      { kind: 'key', secretRef: { namespace: 'cosign-system', name: 'cosign-pub' } },
       { kind: 'key', pem: `${PEM}\n` },
       { kind: 'keyless', issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: '^https://github.com/org/.*$' },
       { kind: 'static', action: 'fail' },
@@ -85,7 +85,16 @@ describe('importPolicies', () => {
     expect(() => importPolicies(withSource.replace('authorities:', 'authorities:\n    - static: { action: pass }'))).toThrow(
       /different source\.oci per authority/,
     );
-    expect(importPolicies(CIP, { secretNamespace: 'policy' }).policy.rules[0]?.authorities[1]).toEqual({ kind: 'key', kms: 'k8s://policy/cosign-pub' });
+    expect(importPolicies(CIP, { secretNamespace: 'policy' }).policy.rules[0]?.authorities[1]).toEqual({
+      kind: 'key',
+      secretRef: { namespace: 'policy', name: 'cosign-pub' },
+    });
+    // a SecretReference may name the namespace policy-controller reads anyway
+    expect(importPolicies(CIP.replace('{ name: cosign-pub }', '{ name: cosign-pub, namespace: cosign-system }')).policy.rules[0]?.authorities[1]).toEqual({
+      kind: 'key',
+      secretRef: { namespace: 'cosign-system', name: 'cosign-pub' },
+    });
+    expect(rule?.tlog).toBeUndefined(); // no ctlog: keys offline, keyless logged (policy-controller's defaults)
   });
 
   it('a ClusterImagePolicy glob of ** matches every image, as in policy-controller', () => {
@@ -153,14 +162,26 @@ describe('importPolicies', () => {
         CIP.replace('    - static: { action: fail }', '    - attestations: []\n      static: { action: fail }'),
         /spec\.authorities\.4: Unrecognized key: "attestations"/,
       ],
-      [CIP.replace('{ name: cosign-pub }', '{ name: cosign-pub, namespace: x }'), /secretRef: Unrecognized key: "namespace"/],
+      [
+        CIP.replace('{ name: cosign-pub }', '{ name: cosign-pub, namespace: x }'),
+        /secretRef\.namespace "x": policy-controller reads secretRef secrets from its own namespace/,
+      ],
       [
         KYVERNO.replace(', ctlog: { ignoreSCT: true } }', ' }').replace(
           'rekor: { ignoreTlog: true } }\n                - keys',
           'rekor: { ignoreTlog: false } }\n                - keys',
         ),
-        /without rekor\.ignoreTlog: true are not supported/,
+        /attestors\.0\.entries \(use count: all for entries that differ\): key authorities with and without a transparency-log requirement/,
       ],
+      [
+        CIP.replace('    - static: { action: fail }', '    - static: { action: fail }\n      ctlog: { url: https://rekor.sigstore.dev }'),
+        /expected exactly one, got both: static, ctlog/,
+      ],
+      [
+        CIP.replace('cryptoKeys/k" }', 'cryptoKeys/k" }\n      ctlog: { trustRootRef: my-root }'),
+        /spec\.authorities\.0\.ctlog\.trustRootRef: trustRootRef is not supported: TrustRoot resources are not imported/,
+      ],
+      [CIP.replace('cryptoKeys/k" }', 'cryptoKeys/k" }\n      ctlog: { url: "ftp://x" }'), /ctlog\.url: must be an http\(s\) URL/],
       [KYVERNO.replace('kinds: [Pod, Deployment]', 'kinds: [Pod, Service]'), /kinds Service are not pods/],
       [KYVERNO.replace('failureAction: Audit', 'failureAction: Audit\n          attestations: []'), /Unrecognized key: "attestations"/],
       [KYVERNO.replace('failureAction: Audit', 'type: Notary'), /only type Cosign is supported/],
@@ -173,6 +194,42 @@ describe('importPolicies', () => {
       expect(codeOf(() => importPolicies(text))).toBe('POLICY_INVALID');
       expect(() => importPolicies(text)).toThrow(re);
     }
+  });
+
+  it("transparency log: ClusterImagePolicy ctlog and Kyverno rekor.ignoreTlog set the rule's tlog as those tools decide", () => {
+    const cip = (authorities: string) =>
+      importPolicies(
+        `apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: { name: p }\nspec:\n  images: [{ glob: "r.example/**" }]\n  authorities:\n${authorities}`,
+      ).policy.rules[0]?.tlog;
+    const key = `    - key:\n        data: ${pemYaml(10)}\n`;
+    const keyless = '    - keyless: { identities: [{ issuer: https://i.example, subject: s }] }\n';
+    // key authorities: offline unless ctlog names a Rekor URL (policy-controller: no Rekor client, IgnoreTlog)
+    expect(cip(key)).toBeUndefined();
+    expect(cip(`${key}      ctlog: { url: https://rekor.sigstore.dev }\n`)).toBe('require');
+    expect(cip(`${key}      ctlog: {}\n`)).toBeUndefined();
+    // keyless: logged by default (cosign's Rekor keys), not with an empty ctlog
+    expect(cip(keyless)).toBeUndefined();
+    expect(cip(`${keyless}      ctlog: {}\n`)).toBe('ignore');
+    expect(cip(`${key}      ctlog: { url: https://rekor.sigstore.dev }\n${keyless}`)).toBe('require');
+    expect(() => cip(`${key}      ctlog: { url: https://rekor.sigstore.dev }\n${key}`)).toThrow(
+      /key authorities with and without a transparency-log requirement/,
+    );
+    expect(() => cip(`${key}      ctlog: { url: https://rekor.sigstore.dev }\n${keyless}      ctlog: {}\n`)).toThrow(/keyless ones ignoring it/);
+    // Kyverno: required unless rekor.ignoreTlog: true, keys and keyless alike
+    const ky = (entries: string) =>
+      importPolicies(
+        `apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: { name: k }\nspec:\n  rules:\n    - name: r\n      match: { resources: { kinds: [Pod] } }\n      verifyImages:\n        - imageReferences: ["r.example/*"]\n          attestors:\n            - count: 1\n              entries:\n${entries}`,
+      ).policy.rules.map((r) => r.tlog);
+    const kKey = (rekor: string) => `                - keys: { publicKeys: ${JSON.stringify(PEM)}${rekor} }\n`;
+    const kKeyless = (rekor: string) => `                - keyless: { issuer: https://i.example, subject: s${rekor} }\n`;
+    expect(ky(kKey(''))).toEqual(['require']);
+    expect(ky(kKey(', rekor: { url: https://rekor.sigstore.dev }'))).toEqual(['require']);
+    expect(ky(kKey(', rekor: { ignoreTlog: false }'))).toEqual(['require']);
+    expect(ky(kKey(', rekor: { ignoreTlog: true }'))).toEqual([undefined]); // keys offline: the model's default
+    expect(ky(kKeyless(', rekor: { ignoreTlog: true }'))).toEqual(['ignore']);
+    expect(ky(kKeyless(''))).toEqual([undefined]);
+    expect(ky(kKey(', rekor: { ignoreTlog: true }') + kKeyless(''))).toEqual([undefined]);
+    expect(ky(kKey('') + kKeyless(''))).toEqual(['require']);
   });
 
   it('a native cosign-ts/v1 policy passes through', () => {
