@@ -182,8 +182,10 @@ const TSA_POLICY_OID = '1.3.6.1.4.1.57264.2';
  * client, sigstore-go) post an RFC 3161 DER `TimeStampReq` as `application/timestamp-query`: it is parsed
  * here and handed to the mock TSA. The request's nonce is a random 64 to 160-bit integer that the client
  * checks in the reply, but the mock builds its `TSTInfo` nonce from a JS number, so its `tstInfo` is wrapped to
- * carry the request's nonce bytes unchanged. The reply is a DER `TimeStampResp`,
- * `application/timestamp-reply`, 201 as the real service answers.
+ * carry the request's nonce bytes unchanged. The mock's `genTime` has milliseconds, which DER writes without
+ * trailing zeros (`.12Z` for 120 ms), and @sigstore/core's time parser wants exactly 3 digits (one timestamp
+ * in ten failed to verify); the real service's `genTime` (Go `encoding/asn1`) has whole seconds, as here now.
+ * The reply is a DER `TimeStampResp`, `application/timestamp-reply`, 201 as the real service answers.
  */
 export function timestampRoute(tsa: Awaited<ReturnType<typeof initializeTSA>>): Route {
   const internals = tsa as unknown as MockTSAInternals;
@@ -191,6 +193,7 @@ export function timestampRoute(tsa: Awaited<ReturnType<typeof initializeTSA>>): 
   const mockTstInfo = internals.tstInfo.bind(tsa);
   internals.tstInfo = (req: unknown) => {
     const info = mockTstInfo(req);
+    info.genTime = new Date(Math.floor(info.genTime.getTime() / 1000) * 1000);
     const nonce = typeof req === 'object' && req !== null ? nonces.get(req) : undefined;
     if (nonce !== undefined) info.nonce = new asn1js.Integer({ valueHex: nonce });
     return info;
