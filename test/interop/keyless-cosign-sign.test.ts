@@ -3,7 +3,8 @@
  * protocols, test/helpers/sigstore-mock.ts), cosign-ts verifies:
  *
  * - cosign 3.1 `sign` with a `--signing-config` naming the mock's Fulcio (v2 API, bearer token), Rekor v1
- *   (a dsse entry) and timestamp authority (DER RFC 3161 request): a Sigstore bundle stored as an OCI referrer;
+ *   (a dsse entry) and timestamp authority (DER RFC 3161 request), or with the service URLs as flags: a
+ *   Sigstore bundle stored as an OCI referrer; with `--new-bundle-format=false`, the legacy `.sig`;
  * - cosign 2.5 `sign --fulcio-url --rekor-url` (Fulcio's v1 API, a hashedrekord entry), with and without
  *   `--timestamp-server-url`: the legacy `.sig` tag;
  *
@@ -108,61 +109,71 @@ describe.skipIf(skipReal(['registry', 'cosign', 'cosign3']))('keyless signatures
     expect(bad.stdout).toBe('');
   }
 
-  it('cosign 3.1 sign (signing config: Fulcio v2, Rekor v1 dsse, RFC 3161 TSA) → a bundle referrer cosign-ts verifies', async () => {
-    const ref = await image();
-    const signed = await cosign3(
-      [
-        'sign',
-        '--yes',
-        '--allow-http-registry',
-        '--identity-token',
-        mockIdentityToken(),
-        '--signing-config',
-        file('signing_config.json'),
-        '--trusted-root',
-        file('trusted_root.json'),
-        ref,
-      ],
-      { env },
-    );
-    expect(signed.code, signed.stderr).toBe(0);
-    // One dsse v0.0.1 entry, stored as Rekor stores it.
-    const body = JSON.parse(sigstore.rekorEntries.at(-1)?.toString('utf8') ?? '{}') as { kind?: string; apiVersion?: string };
-    expect([body.kind, body.apiVersion]).toEqual(['dsse', '0.0.1']);
-    await expectCosignTsVerifies(ref, { format: 'bundle', timestamp: true });
-  }, 180_000);
+  const urlFlags = (): string[] => [
+    '--use-signing-config=false',
+    '--fulcio-url',
+    sigstore.fulcioURL,
+    '--rekor-url',
+    sigstore.rekorURL,
+    '--timestamp-server-url',
+    sigstore.tsaURL,
+  ];
+  it.each([
+    ['--signing-config (Fulcio v2, Rekor v1, TSA) → a bundle referrer', () => ['--signing-config', file('signing_config.json')], 'bundle'],
+    ['--fulcio-url --rekor-url --timestamp-server-url → a bundle referrer', urlFlags, 'bundle'],
+    ['--new-bundle-format=false with the URLs → a legacy .sig', () => [...urlFlags(), '--new-bundle-format=false'], undefined],
+  ] as const)(
+    'cosign 3.1 sign %s, which cosign-ts verifies',
+    async (_, flags, format) => {
+      const ref = await image();
+      const signed = await cosign3(
+        ['sign', '--yes', '--allow-http-registry', '--identity-token', mockIdentityToken(), ...flags(), '--trusted-root', file('trusted_root.json'), ref],
+        { env },
+      );
+      expect(signed.code, signed.stderr).toBe(0);
+      // Rekor stored a dsse v0.0.1 entry (bundle) or a hashedrekord v0.0.1 entry (.sig), as Rekor stores them.
+      const body = JSON.parse(sigstore.rekorEntries.at(-1)?.toString('utf8') ?? '{}') as { kind?: string; apiVersion?: string };
+      expect([body.kind, body.apiVersion]).toEqual([format === 'bundle' ? 'dsse' : 'hashedrekord', '0.0.1']);
+      await expectCosignTsVerifies(ref, { ...(format === undefined ? {} : { format }), timestamp: true });
+    },
+    180_000,
+  );
 
   it.each([
     ['without a timestamp', false],
     ['with --timestamp-server-url', true],
-  ])('cosign 2.5 sign --fulcio-url --rekor-url (Fulcio v1 API, hashedrekord) %s → a .sig cosign-ts verifies', async (_, tsa) => {
-    const ref = await image();
-    const signed = await cosign(
-      [
-        'sign',
-        '--yes',
-        '--allow-http-registry',
-        '--identity-token',
-        mockIdentityToken(),
-        '--fulcio-url',
-        sigstore.fulcioURL,
-        '--rekor-url',
-        sigstore.rekorURL,
-        ...(tsa ? ['--timestamp-server-url', sigstore.tsaURL] : []),
-        ref,
-      ],
-      { env: cosign2Env() },
-    );
-    expect(signed.code, signed.stderr).toBe(0);
-    const theirs = await cosign(
-      ['verify', '--allow-http-registry', ...(tsa ? ['--timestamp-certificate-chain', file('tsa.pem')] : []), ...identityFlags(GITHUB_CLAIMS.sub), ref],
-      { env: cosign2Env() },
-    );
-    expect(theirs.code, theirs.stderr).toBe(0);
-    const body = JSON.parse(sigstore.rekorEntries.at(-1)?.toString('utf8') ?? '{}') as { kind?: string };
-    expect(body.kind).toBe('hashedrekord');
-    await expectCosignTsVerifies(ref, { timestamp: tsa });
-  }, 180_000);
+  ])(
+    'cosign 2.5 sign --fulcio-url --rekor-url (Fulcio v1 API, hashedrekord) %s → a .sig cosign-ts verifies',
+    async (_, tsa) => {
+      const ref = await image();
+      const signed = await cosign(
+        [
+          'sign',
+          '--yes',
+          '--allow-http-registry',
+          '--identity-token',
+          mockIdentityToken(),
+          '--fulcio-url',
+          sigstore.fulcioURL,
+          '--rekor-url',
+          sigstore.rekorURL,
+          ...(tsa ? ['--timestamp-server-url', sigstore.tsaURL] : []),
+          ref,
+        ],
+        { env: cosign2Env() },
+      );
+      expect(signed.code, signed.stderr).toBe(0);
+      const theirs = await cosign(
+        ['verify', '--allow-http-registry', ...(tsa ? ['--timestamp-certificate-chain', file('tsa.pem')] : []), ...identityFlags(GITHUB_CLAIMS.sub), ref],
+        { env: cosign2Env() },
+      );
+      expect(theirs.code, theirs.stderr).toBe(0);
+      const body = JSON.parse(sigstore.rekorEntries.at(-1)?.toString('utf8') ?? '{}') as { kind?: string };
+      expect(body.kind).toBe('hashedrekord');
+      await expectCosignTsVerifies(ref, { timestamp: tsa });
+    },
+    180_000,
+  );
 
   it('cosign-ts keyless bundle (dsse entry in a log storing what Rekor stores) verifies with cosign-ts and cosign 3.1', async () => {
     const ref = await image();
