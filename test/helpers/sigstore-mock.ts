@@ -47,19 +47,20 @@ export interface SigstoreMock {
 }
 
 /** One HTTP request, as the routes below see it. */
-interface RouteRequest {
+export interface RouteRequest {
   readonly body: Buffer;
   readonly headers: IncomingHttpHeaders;
 }
 
 /** One HTTP answer. */
-interface RouteResponse {
+export interface RouteResponse {
   readonly status: number;
   readonly headers?: Record<string, string>;
   readonly body: string | Uint8Array;
 }
 
-type Route = (req: RouteRequest) => Promise<RouteResponse>;
+/** A service endpoint of the instance: one POST path. */
+export type Route = (req: RouteRequest) => Promise<RouteResponse>;
 
 function pemCert(der: ArrayBufferView): string {
   return new X509Certificate(Buffer.from(u8(der))).toString();
@@ -106,10 +107,19 @@ const MAX_BODY_BYTES = 4 << 20;
 /** Largest number of Rekor entries one instance keeps. */
 const MAX_LOG_ENTRIES = 10_000;
 
+/** A route that hands the request body, as text, to one of the mock's handlers unchanged (e.g. `rekorV2Handler`). */
+export function mockHandlerRoute(fn: HandlerFn): Route {
+  return ({ body }) => runMockHandler(fn, body.toString('utf8'));
+}
+
 /** Runs one of the mock's handlers and turns its result into a {@link RouteResponse}. */
 async function runMockHandler(fn: HandlerFn, body: string): Promise<RouteResponse> {
   const r = await fn(body);
-  return { status: r.statusCode, headers: { 'Content-Type': r.contentType ?? 'text/plain' }, body: typeof r.response === 'string' ? r.response : u8(r.response) };
+  return {
+    status: r.statusCode,
+    headers: { 'Content-Type': r.contentType ?? 'text/plain' },
+    body: typeof r.response === 'string' ? r.response : u8(r.response),
+  };
 }
 
 const bearerToken = (headers: IncomingHttpHeaders): string | undefined => /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1];
@@ -274,7 +284,8 @@ function pae(payloadType: string, payload: Buffer): Buffer {
 function canonicalDsseV001(spec: { proposedContent?: { envelope?: unknown; verifiers?: unknown } }): Record<string, unknown> {
   const envelopeText = spec.proposedContent?.envelope;
   const verifiers = spec.proposedContent?.verifiers;
-  if (typeof envelopeText !== 'string' || !Array.isArray(verifiers) || verifiers.length === 0) throw new Error('dsse: proposedContent.envelope and verifiers required');
+  if (typeof envelopeText !== 'string' || !Array.isArray(verifiers) || verifiers.length === 0)
+    throw new Error('dsse: proposedContent.envelope and verifiers required');
   const env = JSON.parse(envelopeText) as { payload?: unknown; payloadType?: unknown; signatures?: Array<{ sig?: unknown }> };
   if (typeof env.payload !== 'string' || typeof env.payloadType !== 'string' || !Array.isArray(env.signatures) || env.signatures.length === 0) {
     throw new Error('dsse: malformed envelope');
@@ -418,6 +429,7 @@ export async function startSigstoreMock(): Promise<SigstoreMock> {
   const ctlog = await initializeCTLog(keys());
   const ca = await initializeCA(keys(), ctlog);
   const tsa = await initializeTSA(keys());
+  // The transparency log's key pair: signs the Rekor v1 SETs and checkpoints, and is the trusted root's tlog key.
   const tlogKeys = keys();
   const requests = new Map<string, number>();
   const routes = new Map<string, Route>();
