@@ -260,7 +260,9 @@ async function verifyUncached(
   const output = verifyOutputJson(
     verified.map((s) => ({
       payload: s.payload,
-      ...(s.layer.bundle === undefined && s.certificate === undefined
+      // cosign 3 prints a Sigstore bundle's claims with an empty `optional`, keyless or not: the certificate,
+      // the Rekor entry and the timestamp stay in the bundle (measured with cosign 3.1.1).
+      ...(s.format === 'bundle' || (s.layer.bundle === undefined && s.certificate === undefined)
         ? {}
         : {
             extraOptional: {

@@ -2,7 +2,7 @@
  * The whole keyless loop on a private Sigstore instance (`@sigstore/mock` over node:http): cosign-ts signs
  * keyless (OIDC token, Fulcio certificate with its SCT, Rekor entry, RFC 3161 timestamp, signature in the
  * registry), then cosign-ts verifies it against a trusted root built from the mock instance, library and
- * CLI (legacy `.sig`), and prints the same stdout bytes as cosign 3.1.
+ * CLI (legacy `.sig` and Sigstore bundle), and prints the same stdout bytes as cosign 3.1.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -57,9 +57,11 @@ describe.skipIf(skipReal(['registry', 'cosign3']))('keyless round trip on a mock
   }
   const identity = ['--certificate-identity', GITHUB_CLAIMS.sub, '--certificate-oidc-issuer', GITHUB_CLAIMS.iss];
 
-  // Only the legacy format: the mock Rekor's dsse entries carry no `signatures` (real Rekor computes them),
-  // which @sigstore/verify requires of a bundle's dsse v0.0.1 entry ("signature count mismatch").
-  it.each([['legacy .sig', false]])(
+  // The bundle's dsse entry verifies since the mock's Rekor stores Rekor's canonical dsse body (with `signatures`).
+  it.each([
+    ['legacy .sig', false],
+    ['Sigstore bundle', true],
+  ])(
     '%s: library and CLI verify against the mock trusted root; another identity or workflow is refused',
     async (_, bundle) => {
       const ref = await signedImage(bundle);

@@ -2,21 +2,25 @@
  * verifyImage with certificate identities, end to end over HTTP (in-process registry): a real
  * public-good keyless `.sig` (containers/image fixture) verified against a trust built from PEM files,
  * cosign's output fields (`Issuer`, `Subject`, `Bundle`), identity mismatches as NO_MATCHING_SIGNATURES,
- * fail-closed without trust; and the killer's policy verifier with a `keyless` authority.
+ * fail-closed without trust; and the killer's policy verifier with a `keyless` authority. A keyless Sigstore
+ * bundle (signed against the mock Sigstore instance): its output has cosign 3's empty `optional`.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSigstoreJsonSignature, signatureLayerFromSigstoreJson } from '../../src/artifact/index.js';
 import { buildSignatureImage } from '../../src/artifact/image.js';
 import { createPolicyVerifier } from '../../src/enforce/index.js';
-import type { RegistryClient } from '../../src/oci/index.js';
+import { RegistryClient } from '../../src/oci/index.js';
 import { parsePolicy } from '../../src/policy/index.js';
 import { parseReference } from '../../src/reference.js';
-import type { TestRegistry } from '../../src/testing/index.js';
+import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
+import { signImage } from '../../src/sign/image.js';
+import { fulcioSigner } from '../../src/sign/keyless.js';
 import { identityAuthority } from '../../src/verify/authority.js';
 import { verifyImage } from '../../src/verify/image.js';
-import { trustFromPems } from '../../src/verify/trust.js';
+import { trustFromPems, trustFromTrustedRootJson } from '../../src/verify/trust.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';
 import { sha256 } from '../helpers/signatures.js';
+import { GITHUB_CLAIMS, mockIdentityToken, startSigstoreMock, type SigstoreMock } from '../helpers/sigstore-mock.js';
 import { useTestRegistry } from '../helpers/test-registry.js';
 
 const DIR = 'containers-image/dir-img-cosign-fulcio-rekor-valid';
@@ -85,5 +89,40 @@ describe('verifyImage keyless (legacy .sig)', () => {
     expect(await withTrust.verify(ref, rule)).toEqual({ ok: true });
     const without = createPolicyVerifier({ client });
     expect(await without.verify(ref, rule)).toMatchObject({ ok: false });
+  });
+});
+
+describe('verifyImage keyless (Sigstore bundle)', () => {
+  let sigstore: SigstoreMock;
+  let reg: TestRegistry;
+  const client = new RegistryClient({ keychain: { resolve: async () => undefined } });
+  beforeAll(async () => {
+    sigstore = await startSigstoreMock();
+    reg = await startTestRegistry();
+  }, 60_000);
+  afterAll(async () => {
+    client.close();
+    await reg?.close();
+    await sigstore?.stop();
+  });
+
+  it('reports the certificate, and prints the claims with an empty optional as cosign 3 does', async () => {
+    const ref = parseReference(`${reg.host}/keyless/bundle:v1`);
+    const digest = await pushSampleImage(client, ref);
+    const signer = fulcioSigner({ fulcioURL: sigstore.fulcioURL, identityToken: mockIdentityToken() });
+    const signed = `${reg.host}/keyless/bundle@${digest}`;
+    await signImage(signed, signer, { client, witness: { rekorURL: sigstore.rekorURL, tsaURL: sigstore.tsaURL }, format: 'bundle' });
+    const trust = trustFromTrustedRootJson(Buffer.from(JSON.stringify(sigstore.trustedRoot)), 'mock trusted root');
+    const r = await verifyImage(signed, {
+      client,
+      authorities: [identityAuthority({ subject: GITHUB_CLAIMS.sub, issuer: GITHUB_CLAIMS.iss })],
+      keyless: { trust },
+    });
+    expect(r.format).toBe('bundle');
+    expect(r.signatures[0]?.certificate?.subject).toBe(GITHUB_CLAIMS.sub);
+    // cosign 3.1 prints `"optional":{}` for a keyless bundle: no Subject, Issuer, Bundle or RFC3161Timestamp.
+    const out = JSON.parse(Buffer.from(r.output).toString()) as Array<{ critical: { type: string }; optional: unknown }>;
+    expect(out[0]?.critical.type).toBe('https://sigstore.dev/cosign/sign/v1');
+    expect(out[0]?.optional).toEqual({});
   });
 });
