@@ -454,9 +454,16 @@ function isTrustedAsIs(leaf: X509Certificate, trust: SigstoreTrust): boolean {
 /** The checks of a certificate trusted as it is: SCT waived by the caller, validity at `at`, signature. */
 function checkPinned(leaf: X509Certificate, at: Date, o: KeylessOptions, verifySig: ((key: import('node:crypto').KeyObject) => boolean) | undefined): void {
   if (o.ignoreSct !== true) {
-    throw fail('CERTIFICATE_INVALID', 'certificate trusted as it is (it is in the trusted certificates): no SCT can be checked; verify with --insecure-ignore-sct=true');
+    throw fail(
+      'CERTIFICATE_INVALID',
+      'certificate trusted as it is (it is in the trusted certificates): no SCT can be checked; verify with --insecure-ignore-sct=true',
+    );
   }
-  if (!leaf.validForDate(at)) throw fail('CERTIFICATE_INVALID', `certificate: not valid at ${at.toISOString()} (valid ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()})`);
+  if (!leaf.validForDate(at))
+    throw fail(
+      'CERTIFICATE_INVALID',
+      `certificate: not valid at ${at.toISOString()} (valid ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()})`,
+    );
   if (verifySig !== undefined) {
     let key: import('node:crypto').KeyObject;
     try {
@@ -485,7 +492,13 @@ export function verifyCertificate(certPem: string, identities: ReadonlyArray<Ide
   } else {
     const entity: SignedEntity = {
       // No signature: only the certificate is examined (the Verifier's signature step has nothing to check).
-      signature: { signature: Buffer.alloc(0), compareSignature: () => false, compareDigest: () => false, compareSignedDigest: () => false, verifySignature: () => true },
+      signature: {
+        signature: Buffer.alloc(0),
+        compareSignature: () => false,
+        compareDigest: () => false,
+        compareSignedDigest: () => false,
+        verifySignature: () => true,
+      },
       key: { $case: 'certificate', certificate: o.ignoreSct === true ? withoutSctCheck(leaf) : leaf },
       tlogEntries: [],
       timestamps: [timeAt(at)],
