@@ -163,7 +163,12 @@ Exit status (the same as cosign 2.5):
       default: '',
       help: 'A regular expression alternative to --certificate-oidc-issuer (unanchored)',
     },
-    { name: 'certificate', type: 'string', default: '', help: 'path to the public certificate (not supported yet)' },
+    {
+      name: 'certificate',
+      type: 'string',
+      default: '',
+      help: 'path to the signing certificate (PEM), used instead of the one on the signature; it must chain to the trusted root or --certificate-chain (keyless)',
+    },
     {
       name: 'certificate-chain',
       type: 'string',
@@ -289,7 +294,7 @@ async function prepare(ctx: CliContext, flags: Flags): Promise<Prepared> {
 
 /** Keyless mode (no --key): the certificate identity flags and the trust (--trusted-root, SIGSTORE_* files, TUF). */
 async function prepareKeyless(ctx: CliContext, flags: Flags): Promise<Prepared> {
-  for (const f of ['certificate', 'ca-roots', 'ca-intermediates', 'sct', 'signature']) {
+  for (const f of ['ca-roots', 'ca-intermediates', 'sct', 'signature']) {
     if (flags.str(f) !== '') throw unsupported(`--${f} in keyless mode`);
   }
   const { identityAuthority } = await import('../../verify/authority.js');
@@ -356,6 +361,7 @@ async function prepareKeyless(ctx: CliContext, flags: Flags): Promise<Prepared> 
     throw new CliError(`loading the trusted root: ${(e as Error).message}`, EXIT.ERROR, isCosignError(e) ? e.code : 'ERROR', { cause: e });
   }
   if (trust === undefined) throw new CliError('no trusted root: pass --trusted-root or set SIGSTORE_ROOT_FILE', EXIT.ERROR, 'TRUST_ROOT_INVALID');
+  const certificate = await readCertificateFlag(flags.str('certificate'));
   let annotations: Record<string, string> | undefined;
   try {
     annotations = parseAnnotations(flags.list('annotations'));
@@ -365,12 +371,31 @@ async function prepareKeyless(ctx: CliContext, flags: Flags): Promise<Prepared> 
   return {
     keyRef: '',
     identity,
-    keyless: { trust, ignoreSct, ignoreTlog, requireTimestamp: flags.bool('use-signed-timestamps') },
+    keyless: { trust, ignoreSct, ignoreTlog, requireTimestamp: flags.bool('use-signed-timestamps'), ...(certificate === undefined ? {} : { certificate }) },
     hash: 'sha256',
     annotations,
     tlog: undefined,
     text: flags.str('output') === 'text',
   };
+}
+
+/** `--certificate FILE`: the PEM signing certificate (bounded read, parsed once here so a bad file fails before any registry call). */
+async function readCertificateFlag(file: string): Promise<string | undefined> {
+  if (file === '') return undefined;
+  let pem: string;
+  try {
+    pem = await readFileLimited(file, MAX_KEY_FILE_BYTES, `--certificate ${file}`, 'utf8');
+  } catch (e) {
+    if (isCosignError(e)) throw new CliError(e.message, EXIT.ERROR, e.code, { cause: e });
+    throw new CliError(`reading --certificate ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, EXIT.ERROR, 'ERROR', { cause: e });
+  }
+  const { X509Certificate } = await import('node:crypto');
+  try {
+    new X509Certificate(pem);
+  } catch (e) {
+    throw new CliError(`--certificate ${file}: not a PEM X.509 certificate`, EXIT.ERROR, 'CERTIFICATE_INVALID', { cause: e });
+  }
+  return pem;
 }
 
 function header(ctx: CliContext, ref: string, checks: readonly string[]): void {
