@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import type { RekorBundle } from '../artifact/rekor.js';
 import { raceAbort, timerDelay } from '../concurrency.js';
 import { fail } from '../errors.js';
@@ -72,6 +72,23 @@ function bundleContent(content: WitnessedContent): import('@sigstore/bundle').Bu
 }
 
 /**
+ * `@sigstore/sign` describes the signer of a Rekor v2 request as an X.509 certificate with an ECDSA P-256 key,
+ * whatever it is: anything else would be logged under a wrong verifier, so it is refused here.
+ */
+function requireRekorV2Certificate(publicKeyPem: string): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(publicKeyPem);
+  } catch {
+    throw fail('UNSUPPORTED', 'Rekor v2 upload of a signature made with a key (no certificate): use a Rekor v1 log, or sign keyless');
+  }
+  const key = cert.publicKey;
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw fail('UNSUPPORTED', 'Rekor v2 upload: only certificates with an ECDSA P-256 key are supported');
+  }
+}
+
+/**
  * What a Rekor v2 log records for `content`: a message signature as it is; a DSSE envelope as a hashedrekord
  * v0.0.2 entry over SHA-256 of its pre-authentication encoding, signed by the envelope's signature. Rekor v2
  * (rekor-tiles) logs DSSE envelopes that way, and sigstore-go (cosign 3) rebuilds that entry to check inclusion;
@@ -104,6 +121,7 @@ export async function witnessSignature(content: WitnessedContent, publicKeyPem: 
   const out: { tlogEntry?: TransparencyLogEntry; rfc3161Timestamp?: Uint8Array } = {};
   const tasks: Promise<void>[] = [];
   if (options.rekorURL !== undefined) {
+    if (options.rekorVersion === 2) requireRekorV2Certificate(publicKeyPem);
     const rekorURL = options.rekorURL;
     const witness = new lib.RekorWitness({
       rekorBaseURL: rekorURL,

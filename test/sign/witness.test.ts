@@ -6,10 +6,13 @@ import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigstoreCore } from '../../src/internal/deps.js';
 import { rekorBundleFromEntry, rekorV2Content, witnessSignature, type WitnessedContent } from '../../src/sign/witness.js';
+import { fixtureText } from '../helpers/fixtures.js';
 import { startRekorV2Mock, startSigstoreMock, type RekorV2Mock, type SigstoreMock } from '../helpers/sigstore-mock.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+// A P-256 Fulcio certificate: what Rekor v2 is told signed (the mock log does not check the signature).
+const certPem = fixtureText('containers-image/rekor-set-standalone/fulcio-cert');
 const payload = Buffer.from('{"_type":"https://in-toto.io/Statement/v1"}');
 const payloadType = 'application/vnd.in-toto+json';
 const pae = sigstoreCore().dsse.preAuthEncoding(payloadType, payload);
@@ -43,7 +46,7 @@ describe('witnessSignature', () => {
   });
 
   it('Rekor v2: a v0.0.2 hashedrekord entry for an envelope, with an inclusion proof and checkpoint, no SET; not usable as a .sig bundle', async () => {
-    const w = await witnessSignature(dsse, pem, { rekorURL: v2.url, rekorVersion: 2 });
+    const w = await witnessSignature(dsse, certPem, { rekorURL: v2.url, rekorVersion: 2 });
     const e = w.tlogEntry!;
     expect(e.kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.2' });
     expect(e.inclusionPromise).toBeUndefined();
@@ -58,7 +61,7 @@ describe('witnessSignature', () => {
   });
 
   it('Rekor v2: a message signature is a hashedrekord over the payload digest', async () => {
-    const w = await witnessSignature(message, pem, { rekorURL: v2.url, rekorVersion: 2 });
+    const w = await witnessSignature(message, certPem, { rekorURL: v2.url, rekorVersion: 2 });
     const body = JSON.parse(Buffer.from(w.tlogEntry!.canonicalizedBody).toString('utf8')) as { spec: { hashedRekordV002: { data: { digest: string } } } };
     expect(Buffer.from(body.spec.hashedRekordV002.data.digest, 'base64').equals(createHash('sha256').update(payload).digest())).toBe(true);
   });
@@ -67,5 +70,13 @@ describe('witnessSignature', () => {
     const w = await witnessSignature(dsse, pem, { rekorURL: v1.rekorURL });
     expect(w.tlogEntry?.kindVersion).toEqual({ kind: 'dsse', version: '0.0.1' });
     expect(rekorBundleFromEntry(w.tlogEntry!).payload.logID).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('witnessSignature refuses what Rekor v2 would log under a wrong verifier', () => {
+  it('a public key (no certificate) and junk', async () => {
+    for (const notCert of [pem, 'junk']) {
+      await expect(witnessSignature(message, notCert, { rekorURL: 'http://127.0.0.1:9', rekorVersion: 2 })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    }
   });
 });
