@@ -384,7 +384,7 @@ async function readCertificateFlag(file: string): Promise<string | undefined> {
   if (file === '') return undefined;
   let pem: string;
   try {
-    pem = await readFileLimited(file, MAX_KEY_FILE_BYTES, `--certificate ${file}`, 'utf8');
+    pem = await readFileLimited(file, MAX_KEY_FILE_BYTES, '--certificate', 'utf8');
   } catch (e) {
     if (isCosignError(e)) throw new CliError(e.message, EXIT.ERROR, e.code, { cause: e });
     throw new CliError(`reading --certificate ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, EXIT.ERROR, 'ERROR', { cause: e });
