@@ -297,6 +297,22 @@ async function prepareKeyless(ctx: CliContext, flags: Flags): Promise<Prepared> 
   for (const f of ['ca-roots', 'ca-intermediates', 'sct', 'signature']) {
     if (flags.str(f) !== '') throw unsupported(`--${f} in keyless mode`);
   }
+  const { identity, keyless } = await keylessFromFlags(ctx, flags);
+  let annotations: Record<string, string> | undefined;
+  try {
+    annotations = parseAnnotations(flags.list('annotations'));
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.ERROR, 'USAGE');
+  }
+  return { keyRef: '', identity, keyless, hash: 'sha256', annotations, tlog: undefined, text: flags.str('output') === 'text' };
+}
+
+/**
+ * The keyless verification flags shared by `verify` and `verify-blob`: the certificate identity, the trust
+ * (`--trusted-root`, else the `SIGSTORE_*` files, else TUF; `--certificate-chain`, `--timestamp-certificate-chain`),
+ * `--certificate`, `--insecure-ignore-sct`, `--insecure-ignore-tlog`, `--use-signed-timestamps`.
+ */
+export async function keylessFromFlags(ctx: CliContext, flags: Flags): Promise<{ identity: IdentityAuthority; keyless: KeylessOptions }> {
   const { identityAuthority } = await import('../../verify/authority.js');
   let identity: IdentityAuthority;
   try {
@@ -362,20 +378,9 @@ async function prepareKeyless(ctx: CliContext, flags: Flags): Promise<Prepared> 
   }
   if (trust === undefined) throw new CliError('no trusted root: pass --trusted-root or set SIGSTORE_ROOT_FILE', EXIT.ERROR, 'TRUST_ROOT_INVALID');
   const certificate = await readCertificateFlag(flags.str('certificate'));
-  let annotations: Record<string, string> | undefined;
-  try {
-    annotations = parseAnnotations(flags.list('annotations'));
-  } catch (e) {
-    throw new CliError((e as Error).message, EXIT.ERROR, 'USAGE');
-  }
   return {
-    keyRef: '',
     identity,
     keyless: { trust, ignoreSct, ignoreTlog, requireTimestamp: flags.bool('use-signed-timestamps'), ...(certificate === undefined ? {} : { certificate }) },
-    hash: 'sha256',
-    annotations,
-    tlog: undefined,
-    text: flags.str('output') === 'text',
   };
 }
 
