@@ -109,7 +109,7 @@ export function rekorV2Content(content: WitnessedContent): import('@sigstore/bun
 
 /**
  * Record one signature: a Rekor entry (hashedrekord for a message signature, dsse for an envelope with Rekor v1,
- * hashedrekord over its PAE with Rekor v2 ({@link rekorV2Content}); the entry names `publicKeyPem`, the signing
+ * hashedrekord over its PAE with Rekor v2, see `rekorV2Content`; the entry names `publicKeyPem`, the signing
  * certificate for keyless signatures or the public key) and/or an RFC 3161
  * timestamp over the signature bytes, as cosign asks for them.
  * @throws CosignError `SIGSTORE_ERROR` when a service fails or answers something unusable.
