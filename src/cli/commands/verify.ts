@@ -523,8 +523,9 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
         ? []
         : [p.identity]
       : [keyAuthority(p.publicKey, p.keyRef, p.hash === 'sha256' ? undefined : p.hash)];
-  const keyed = p.publicKey !== undefined;
-  const tlogChecked = keyed ? p.tlog !== undefined : p.keyless?.ignoreTlog !== true;
+  // cosign: a certificate given with --certificate is a verifier like a key ("verified against the specified public key").
+  const keyed = p.publicKey !== undefined || p.keyless?.certificate !== undefined;
+  const tlogChecked = p.publicKey !== undefined ? p.tlog !== undefined : p.keyless?.ignoreTlog !== true;
   const annotationsOpt = p.annotations === undefined ? {} : { annotations: p.annotations };
   const checks = verificationChecks({ ...annotationsOpt, tlogVerified: tlogChecked, key: keyed, certificate: !keyed });
   const bundleChecks = verificationChecks({ ...annotationsOpt, tlogVerified: true, key: keyed, certificate: !keyed });
