@@ -20,10 +20,12 @@
 export { signBlob, type SignBlobResult } from './sign.js';
 export {
   verifyBlob,
+  verifyBlobKeyless,
   MAX_BLOB_BUNDLE_BYTES,
   type BlobSignatureSource,
   type VerifyBlobOptions,
   type VerifyBlobResult,
+  type VerifyBlobKeylessResult,
 } from './verify.js';
 export {
   attestBlob,

@@ -12,6 +12,9 @@ import { parseJson } from '../json/strict.js';
 import { defaultHashFor, publicKeyToDer } from '../keys/public.js';
 import { verifySignature } from '../keys/verify.js';
 import { publicKeyHint } from '../sign/bundle.js';
+import { parseRekorBundle } from '../artifact/rekor.js';
+import type { IdentityAuthority } from '../verify/authority.js';
+import { verifyKeylessSignature, verifySigstoreBundleBytes, type CertificateSummary, type KeylessOptions } from '../verify/keyless.js';
 
 /** Largest signature or bundle file {@link verifyBlob} parses (bytes). */
 export const MAX_BLOB_BUNDLE_BYTES = 4 * 1024 * 1024;
@@ -181,4 +184,60 @@ export async function verifyBlob(
     throw fail('SIGNATURE_INVALID', 'invalid signature when validating the blob with the given key');
   }
   return { format, signature: signatureB64 };
+}
+
+/** What {@link verifyBlobKeyless} checked. */
+export interface VerifyBlobKeylessResult {
+  /** The shape of the signature input. */
+  readonly format: 'legacy-bundle' | 'bundle';
+  /** The signing certificate's identity fields. */
+  readonly certificate: CertificateSummary;
+  /** The identity that matched. */
+  readonly authority: string;
+  /** True when a transparency-log entry was verified (SET and body, or inclusion proof). */
+  readonly tlogVerified: boolean;
+}
+
+/**
+ * Verify `blob` against a keyless (Fulcio certificate) signature, like `cosign verify-blob --bundle F
+ * --certificate-identity … --certificate-oidc-issuer …`: cosign's legacy `--bundle` file
+ * (`base64Signature`, `cert` = base64 of the PEM certificate, `rekorBundle`), read with the same schema
+ * as the key-based {@link verifyBlob}, or a Sigstore bundle. The signature over the blob, the Rekor SET
+ * and entry body (hashedrekord: sha256 of the blob, the signature, the certificate), the chain to the
+ * trust at the integrated time, the SCT and the identity are checked by the keyless verifier
+ * (`../verify/keyless.ts`). {@link KeylessOptions.certificate} replaces the bundle's certificate.
+ * @throws CosignError `TOO_LARGE`, `BAD_BUNDLE`, `BAD_INPUT`, `CERTIFICATE_INVALID`, `TLOG_INVALID`,
+ * `SIGNATURE_INVALID`, `IDENTITY_MISMATCH`.
+ */
+export async function verifyBlobKeyless(
+  blob: Uint8Array,
+  source: { readonly legacyBundle: string | Uint8Array } | { readonly bundle: string | Uint8Array },
+  identities: ReadonlyArray<IdentityAuthority>,
+  options: KeylessOptions,
+): Promise<VerifyBlobKeylessResult> {
+  if ('bundle' in source) {
+    const raw = boundedInput(source.bundle, 'bundle');
+    const r = verifySigstoreBundleBytes(typeof raw === 'string' ? Buffer.from(raw) : raw, identities, { ...options, artifact: blob });
+    if (r.certificate === undefined) throw fail('SIGNATURE_INVALID', 'bundle: signed with a key, not a certificate: verify with --key');
+    return { format: 'bundle', certificate: r.certificate, authority: r.authority, tlogVerified: r.tlogEntries > 0 };
+  }
+  const json = parseJson(boundedInput(source.legacyBundle, 'bundle'), 'bundle', 'BAD_BUNDLE');
+  const parsed = legacyBundleSchema().safeParse(json);
+  if (!parsed.success) {
+    throw fail('BAD_BUNDLE', `bundle: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  const { base64Signature, cert, rekorBundle } = parsed.data;
+  let certificate: string | undefined;
+  if (cert !== undefined && cert !== '') {
+    certificate = decodeBase64Strict(cert, 'bundle: cert', 'BAD_BUNDLE').toString('utf8');
+    if (isEmbeddedPublicKey(cert)) throw fail('SIGNATURE_INVALID', 'bundle: signed with a key, not a certificate: verify with --key');
+  }
+  const bundle = rekorBundle === undefined || rekorBundle === null ? undefined : parseRekorBundle(JSON.stringify(rekorBundle));
+  const signature = decodeBase64Strict(base64Signature, 'bundle: base64Signature', 'BAD_BUNDLE');
+  const r = verifyKeylessSignature(
+    { payload: blob, signature, ...(certificate === undefined ? {} : { certificate }), ...(bundle === undefined ? {} : { bundle }) },
+    identities,
+    options,
+  );
+  return { format: 'legacy-bundle', certificate: r.certificate, authority: r.authority, tlogVerified: r.tlogVerified };
 }

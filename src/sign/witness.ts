@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import type { RekorBundle } from '../artifact/rekor.js';
 import { raceAbort, timerDelay } from '../concurrency.js';
 import { fail } from '../errors.js';
-import { sigstoreSign } from '../internal/deps.js';
+import { sigstoreCore, sigstoreSign } from '../internal/deps.js';
 import { DEFAULT_SIGSTORE_TIMEOUT_MS, sigstoreFailure } from './keyless.js';
 
 /** The public-good Rekor, as cosign's `--rekor-url` default. */
@@ -72,8 +72,45 @@ function bundleContent(content: WitnessedContent): import('@sigstore/bundle').Bu
 }
 
 /**
- * Record one signature: a Rekor entry (hashedrekord for a message signature, dsse for an envelope; the entry
- * names `publicKeyPem`, the signing certificate for keyless signatures or the public key) and/or an RFC 3161
+ * `@sigstore/sign` describes the signer of a Rekor v2 request as an X.509 certificate with an ECDSA P-256 key,
+ * whatever it is: anything else would be logged under a wrong verifier, so it is refused here.
+ */
+function requireRekorV2Certificate(publicKeyPem: string): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(publicKeyPem);
+  } catch {
+    throw fail('UNSUPPORTED', 'Rekor v2 upload of a signature made with a key (no certificate): use a Rekor v1 log, or sign keyless');
+  }
+  const key = cert.publicKey;
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw fail('UNSUPPORTED', 'Rekor v2 upload: only certificates with an ECDSA P-256 key are supported');
+  }
+}
+
+/**
+ * What a Rekor v2 log records for `content`: a message signature as it is; a DSSE envelope as a hashedrekord
+ * v0.0.2 entry over SHA-256 of its pre-authentication encoding, signed by the envelope's signature. Rekor v2
+ * (rekor-tiles) logs DSSE envelopes that way, and sigstore-go (cosign 3) rebuilds that entry to check inclusion;
+ * `@sigstore/sign` would send a `dsse` v0.0.2 request, whose entries cosign 3.1 cannot read.
+ * @internal
+ */
+export function rekorV2Content(content: WitnessedContent): import('@sigstore/bundle').Bundle['content'] {
+  if (content.kind === 'message') return bundleContent(content);
+  const pae = sigstoreCore().dsse.preAuthEncoding(content.payloadType, Buffer.from(content.payload));
+  return {
+    $case: 'messageSignature',
+    messageSignature: {
+      messageDigest: { algorithm: 1 /* HashAlgorithm.SHA2_256 */, digest: createHash('sha256').update(pae).digest() },
+      signature: Buffer.from(content.signature),
+    },
+  };
+}
+
+/**
+ * Record one signature: a Rekor entry (hashedrekord for a message signature, dsse for an envelope with Rekor v1,
+ * hashedrekord over its PAE with Rekor v2, see `rekorV2Content`; the entry names `publicKeyPem`, the signing
+ * certificate for keyless signatures or the public key) and/or an RFC 3161
  * timestamp over the signature bytes, as cosign asks for them.
  * @throws CosignError `SIGSTORE_ERROR` when a service fails or answers something unusable.
  */
@@ -84,6 +121,7 @@ export async function witnessSignature(content: WitnessedContent, publicKeyPem: 
   const out: { tlogEntry?: TransparencyLogEntry; rfc3161Timestamp?: Uint8Array } = {};
   const tasks: Promise<void>[] = [];
   if (options.rekorURL !== undefined) {
+    if (options.rekorVersion === 2) requireRekorV2Certificate(publicKeyPem);
     const rekorURL = options.rekorURL;
     const witness = new lib.RekorWitness({
       rekorBaseURL: rekorURL,
@@ -93,7 +131,11 @@ export async function witnessSignature(content: WitnessedContent, publicKeyPem: 
       fetchOnConflict: true,
     });
     tasks.push(
-      bounded(`Rekor upload to ${new URL(rekorURL).host}`, ms, witness.testify(sigContent, publicKeyPem)).then((r) => {
+      bounded(
+        `Rekor upload to ${new URL(rekorURL).host}`,
+        ms,
+        witness.testify(options.rekorVersion === 2 ? rekorV2Content(content) : sigContent, publicKeyPem),
+      ).then((r) => {
         const entry = r.tlogEntries[0];
         if (entry === undefined) throw fail('SIGSTORE_ERROR', `Rekor ${new URL(rekorURL).host} returned no entry`);
         out.tlogEntry = entry;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { parseDigest, type Digest } from '../digest.js';
 import { CosignError, fail, isCosignError } from '../errors.js';
 import type { RegistryReader } from '../oci/client.js';
@@ -115,7 +116,13 @@ function cacheKey(digest: Digest, signatureRepo: string, options: VerifyImageOpt
     (options.tlog?.rekorKeys ?? []).map((k) => k.logId).sort(),
     options.keyless === undefined
       ? null
-      : [trustId(options.keyless.trust), options.keyless.ignoreSct ?? false, options.keyless.ignoreTlog ?? false, options.keyless.requireTimestamp ?? false],
+      : [
+          trustId(options.keyless.trust),
+          options.keyless.ignoreSct ?? false,
+          options.keyless.ignoreTlog ?? false,
+          options.keyless.requireTimestamp ?? false,
+          options.keyless.certificate === undefined ? null : createHash('sha256').update(options.keyless.certificate).digest('hex'),
+        ],
   ]);
 }
 

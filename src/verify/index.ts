@@ -43,6 +43,8 @@ export {
 } from './authority.js';
 export {
   verifyKeylessLayer,
+  verifyKeylessSignature,
+  verifyCertificate,
   verifySigstoreBundle,
   verifySigstoreBundleBytes,
   certificateSummary,
@@ -55,6 +57,7 @@ export {
   type CertificateSummary,
   type KeylessLayerResult,
   type KeylessOptions,
+  type KeylessSignatureParts,
 } from './keyless.js';
 export {
   trustFromTrustedRootJson,

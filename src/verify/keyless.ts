@@ -20,12 +20,12 @@
  *
  * @module
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createPublicKey, timingSafeEqual } from 'node:crypto';
 import type { TransparencyLogEntry } from '@sigstore/bundle';
 import type { X509Certificate } from '@sigstore/core';
 import type { SignedEntity, Verifier } from '@sigstore/verify';
 import type { SignatureLayer } from '../artifact/layer.js';
-import { checkRekorBody, verifyRekorSET } from '../artifact/rekor.js';
+import { checkRekorBody, verifyRekorSET, type RekorBundle, type Rfc3161Timestamp } from '../artifact/rekor.js';
 import { fail, isCosignError, type CosignErrorCode } from '../errors.js';
 import { sigstoreBundle, sigstoreCore, sigstoreVerify } from '../internal/deps.js';
 import { parseJson } from '../json/strict.js';
@@ -48,6 +48,13 @@ export interface KeylessOptions {
   readonly requireTimestamp?: boolean;
   /** The time used when the signature carries none (default: now). */
   readonly now?: Date;
+  /**
+   * The signing certificate, PEM, given by the verifier (cosign's `--certificate`, "bring your own
+   * certificate"): used instead of the certificate the signature carries, and checked the same way
+   * (chain to the trust, SCT, identity, validity at the signing time). Legacy `.sig` signatures and legacy
+   * blob bundles; a Sigstore bundle must carry this very certificate.
+   */
+  readonly certificate?: string;
 }
 
 const OID = {
@@ -299,7 +306,7 @@ function dropUnverifiableTimestamps(entity: SignedEntity, trust: SigstoreTrust):
   return { ...entity, timestamps: entity.timestamps.filter((t) => t.$case !== 'timestamp-authority') };
 }
 
-/** What {@link verifyKeylessLayer} found. */
+/** What {@link verifyKeylessLayer} and {@link verifyKeylessSignature} found. */
 export interface KeylessLayerResult {
   /** The leaf certificate's identity fields. */
   readonly certificate: CertificateSummary;
@@ -312,6 +319,23 @@ export interface KeylessLayerResult {
 }
 
 /**
+ * The parts of one keyless signature, wherever they were read from: a legacy `.sig` layer (a
+ * {@link SignatureLayer} is one), or cosign's legacy blob `--bundle` file (`../blob/verify.ts`).
+ */
+export interface KeylessSignatureParts {
+  /** The signed bytes (the layer blob, or the blob itself). */
+  readonly payload: Uint8Array;
+  /** The raw signature over `payload`. */
+  readonly signature: Uint8Array;
+  /** The PEM leaf certificate the signature carries (replaced by {@link KeylessOptions.certificate}). */
+  readonly certificate?: string;
+  /** The Rekor bundle (SET and entry), when there is one. */
+  readonly bundle?: RekorBundle;
+  /** The RFC 3161 timestamp over the signature, when there is one. */
+  readonly rfc3161Timestamp?: Rfc3161Timestamp;
+}
+
+/**
  * Verify a legacy `.sig` layer signed keyless: certificate annotation, SET and entry body of the
  * Rekor bundle annotation (required unless `ignoreTlog`), RFC 3161 timestamp annotation (over the raw
  * signature), chain to a trusted Fulcio root at each verified time (integrated time, TSA time, else
@@ -321,34 +345,53 @@ export interface KeylessLayerResult {
  * @throws CosignError `CERTIFICATE_INVALID`, `TLOG_INVALID`, `SIGNATURE_INVALID`, `IDENTITY_MISMATCH`.
  */
 export function verifyKeylessLayer(layer: SignatureLayer, identities: ReadonlyArray<IdentityAuthority>, o: KeylessOptions): KeylessLayerResult {
-  if (layer.certificate === undefined) throw fail('SIGNATURE_INVALID', 'keyless verification: the signature has no certificate');
-  const leaf = parseCert(layer.certificate, 'certificate annotation');
+  return verifyKeylessSignature(layer, identities, o);
+}
+
+/**
+ * Verify one keyless signature from its parts (see {@link verifyKeylessLayer}, which is this for a
+ * `.sig` layer). The certificate is {@link KeylessOptions.certificate} when given, else the one the
+ * signature carries. A certificate that is itself one of the trusted certificates (cosign
+ * `--certificate cert.pem --certificate-chain cert.pem`: Go's x509 accepts a certificate found in the
+ * root pool as a chain of one) is trusted as it is: its validity at each verified time, CodeSigning
+ * usage, the signature and the identity are checked; it carries no SCT a log could vouch for, so
+ * `ignoreSct` is required, and RFC 3161 timestamps are not supported with it.
+ * @throws CosignError `CERTIFICATE_INVALID`, `TLOG_INVALID`, `SIGNATURE_INVALID`, `IDENTITY_MISMATCH`, `UNSUPPORTED`.
+ */
+export function verifyKeylessSignature(parts: KeylessSignatureParts, identities: ReadonlyArray<IdentityAuthority>, o: KeylessOptions): KeylessLayerResult {
+  const certPem = o.certificate ?? parts.certificate;
+  if (certPem === undefined) throw fail('SIGNATURE_INVALID', 'keyless verification: the signature has no certificate');
+  const leaf = parseCert(certPem, o.certificate === undefined ? 'certificate annotation' : 'certificate');
   const timestamps: SignedEntity['timestamps'] = [];
   let tlogVerified = false;
-  if (layer.bundle !== undefined) {
+  let integratedTime: number | undefined;
+  if (parts.bundle !== undefined) {
     try {
-      verifyRekorSET(layer.bundle, o.trust.rekorKeys);
-      checkRekorBody(layer.bundle, { payload: layer.payload, signature: layer.signature, publicKeyOrCertPem: layer.certificate });
+      verifyRekorSET(parts.bundle, o.trust.rekorKeys);
+      checkRekorBody(parts.bundle, { payload: parts.payload, signature: parts.signature, publicKeyOrCertPem: certPem });
     } catch (e) {
       if (isCosignError(e)) throw fail('TLOG_INVALID', e.message, { cause: e });
       throw e;
     }
     tlogVerified = true;
+    integratedTime = parts.bundle.payload.integratedTime;
     const entry = {
-      integratedTime: String(layer.bundle.payload.integratedTime),
-      inclusionPromise: { signedEntryTimestamp: Buffer.from(layer.bundle.signedEntryTimestamp) },
-      logId: { keyId: Buffer.from(layer.bundle.payload.logID, 'hex') },
+      integratedTime: String(parts.bundle.payload.integratedTime),
+      inclusionPromise: { signedEntryTimestamp: Buffer.from(parts.bundle.signedEntryTimestamp) },
+      logId: { keyId: Buffer.from(parts.bundle.payload.logID, 'hex') },
     } as unknown as TransparencyLogEntry;
     timestamps.push({ $case: 'transparency-log', tlogEntry: entry });
   } else if (o.ignoreTlog !== true) {
     throw fail('TLOG_INVALID', 'no transparency-log bundle on the signature (signed with --tlog-upload=false? verify with --insecure-ignore-tlog=true)');
   }
+  const pinned = isTrustedAsIs(leaf, o.trust);
   let timestampVerified = false;
-  if (layer.rfc3161Timestamp !== undefined) {
+  if (parts.rfc3161Timestamp !== undefined) {
+    if (pinned) throw fail('UNSUPPORTED', 'RFC 3161 timestamps with a certificate trusted as it is (no chain to a root)');
     try {
       timestamps.push({
         $case: 'timestamp-authority',
-        timestamp: sigstoreCore().RFC3161Timestamp.parse(Buffer.from(layer.rfc3161Timestamp.signedRfc3161Timestamp)),
+        timestamp: sigstoreCore().RFC3161Timestamp.parse(Buffer.from(parts.rfc3161Timestamp.signedRfc3161Timestamp)),
       });
     } catch (cause) {
       throw fail('SIGNATURE_INVALID', 'RFC 3161 timestamp annotation: does not parse', { cause });
@@ -357,42 +400,116 @@ export function verifyKeylessLayer(layer: SignatureLayer, identities: ReadonlyAr
   } else if (o.requireTimestamp === true) {
     throw fail('SIGNATURE_INVALID', 'no RFC 3161 timestamp on the signature');
   }
-  if (timestamps.length === 0) {
-    // cosign: with neither an integrated time nor a signed timestamp, the certificate must be valid now.
-    const now = o.now ?? new Date();
-    const entry = {
-      integratedTime: String(Math.floor(now.getTime() / 1000)),
-      inclusionPromise: { signedEntryTimestamp: Buffer.alloc(0) },
-      logId: { keyId: Buffer.alloc(0) },
-    } as unknown as TransparencyLogEntry;
-    timestamps.push({ $case: 'transparency-log', tlogEntry: entry });
-  }
   checkCodeSigning(leaf);
-  const sig = Buffer.from(layer.signature);
-  const payload = layer.payload;
-  const entity: SignedEntity = {
-    signature: {
-      signature: sig,
-      compareSignature: (s: Buffer) => s.byteLength === sig.byteLength && timingSafeEqual(s, sig),
-      compareDigest: (d: Buffer) => {
-        const h = createHash('sha256').update(payload).digest();
-        return d.byteLength === h.byteLength && timingSafeEqual(d, h);
+  const sig = Buffer.from(parts.signature);
+  const payload = parts.payload;
+  const verifySig = (key: import('node:crypto').KeyObject): boolean => new PublicKeyVerifier(key, 'certificate key', { hash: 'sha256' }).verify(payload, sig);
+  if (pinned) {
+    // cosign: with neither an integrated time nor a signed timestamp, the certificate must be valid now.
+    const at = integratedTime === undefined ? (o.now ?? new Date()) : new Date(integratedTime * 1000);
+    checkPinned(leaf, at, o, verifySig);
+  } else {
+    if (timestamps.length === 0) timestamps.push(timeAt(o.now ?? new Date()));
+    const entity: SignedEntity = {
+      signature: {
+        signature: sig,
+        compareSignature: (s: Buffer) => s.byteLength === sig.byteLength && timingSafeEqual(s, sig),
+        compareDigest: (d: Buffer) => {
+          const h = createHash('sha256').update(payload).digest();
+          return d.byteLength === h.byteLength && timingSafeEqual(d, h);
+        },
+        compareSignedDigest: () => false,
+        verifySignature: verifySig,
       },
-      compareSignedDigest: () => false,
-      verifySignature: (key) => new PublicKeyVerifier(key, 'certificate key', { hash: 'sha256' }).verify(payload, sig),
-    },
-    key: { $case: 'certificate', certificate: o.ignoreSct === true ? withoutSctCheck(leaf) : leaf },
-    tlogEntries: [],
-    timestamps,
-  };
-  try {
-    verifierFor(o.trust, 0, o.ignoreSct === true ? 0 : 1, 0).verify(entity);
-  } catch (e) {
-    mapVerifyError(e, 'keyless signature');
+      key: { $case: 'certificate', certificate: o.ignoreSct === true ? withoutSctCheck(leaf) : leaf },
+      tlogEntries: [],
+      timestamps,
+    };
+    try {
+      verifierFor(o.trust, 0, o.ignoreSct === true ? 0 : 1, 0).verify(entity);
+    } catch (e) {
+      mapVerifyError(e, 'keyless signature');
+    }
   }
   const summary = checkIdentity(leaf, identities);
   const matched = identities.find((id) => identityMismatch(summary, id) === undefined);
   return { certificate: summary, authority: matched === undefined ? 'certificate' : describeIdentity(matched), tlogVerified, timestampVerified };
+}
+
+/** A transparency-log "timestamp" at `at` that `@sigstore/verify` takes as given (no SET is checked with a tlog threshold of 0). */
+function timeAt(at: Date): SignedEntity['timestamps'][number] {
+  const entry = {
+    integratedTime: String(Math.floor(at.getTime() / 1000)),
+    inclusionPromise: { signedEntryTimestamp: Buffer.alloc(0) },
+    logId: { keyId: Buffer.alloc(0) },
+  } as unknown as TransparencyLogEntry;
+  return { $case: 'transparency-log', tlogEntry: entry };
+}
+
+/** True when `leaf` is, byte for byte, one of the certificates of a trusted certificate authority. */
+function isTrustedAsIs(leaf: X509Certificate, trust: SigstoreTrust): boolean {
+  return trust.material.certificateAuthorities.some((ca) => ca.certChain.some((c) => c.equals(leaf)));
+}
+
+/** The checks of a certificate trusted as it is: SCT waived by the caller, validity at `at`, signature. */
+function checkPinned(leaf: X509Certificate, at: Date, o: KeylessOptions, verifySig: ((key: import('node:crypto').KeyObject) => boolean) | undefined): void {
+  if (o.ignoreSct !== true) {
+    throw fail(
+      'CERTIFICATE_INVALID',
+      'certificate trusted as it is (it is in the trusted certificates): no SCT can be checked; verify with --insecure-ignore-sct=true',
+    );
+  }
+  if (!leaf.validForDate(at))
+    throw fail(
+      'CERTIFICATE_INVALID',
+      `certificate: not valid at ${at.toISOString()} (valid ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()})`,
+    );
+  if (verifySig !== undefined) {
+    let key: import('node:crypto').KeyObject;
+    try {
+      key = createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' });
+    } catch (cause) {
+      throw fail('CERTIFICATE_INVALID', 'certificate: its public key does not parse', { cause });
+    }
+    if (!verifySig(key)) throw fail('SIGNATURE_INVALID', 'keyless signature: signature verification failed');
+  }
+}
+
+/**
+ * Check a certificate alone, without a signature, as the verifier checks a signing certificate: chain
+ * to a certificate authority of the trust at `o.now` (default now), CodeSigning usage, SCT (unless
+ * `ignoreSct`), then the identity. A certificate that is itself trusted is checked as in
+ * {@link verifyKeylessSignature}.
+ * @returns the summary of the certificate.
+ * @throws CosignError `CERTIFICATE_INVALID`, `IDENTITY_MISMATCH`.
+ */
+export function verifyCertificate(certPem: string, identities: ReadonlyArray<IdentityAuthority>, o: KeylessOptions): CertificateSummary {
+  const leaf = parseCert(certPem, 'certificate');
+  const at = o.now ?? new Date();
+  checkCodeSigning(leaf);
+  if (isTrustedAsIs(leaf, o.trust)) {
+    checkPinned(leaf, at, o, undefined);
+  } else {
+    const entity: SignedEntity = {
+      // No signature: only the certificate is examined (the Verifier's signature step has nothing to check).
+      signature: {
+        signature: Buffer.alloc(0),
+        compareSignature: () => false,
+        compareDigest: () => false,
+        compareSignedDigest: () => false,
+        verifySignature: () => true,
+      },
+      key: { $case: 'certificate', certificate: o.ignoreSct === true ? withoutSctCheck(leaf) : leaf },
+      tlogEntries: [],
+      timestamps: [timeAt(at)],
+    };
+    try {
+      verifierFor(o.trust, 0, o.ignoreSct === true ? 0 : 1, 0).verify(entity);
+    } catch (e) {
+      mapVerifyError(e, 'certificate');
+    }
+  }
+  return checkIdentity(leaf, identities);
 }
 
 /** Options of {@link verifySigstoreBundle}. */
@@ -441,6 +558,9 @@ export function verifySigstoreBundle(bundleJson: unknown, identities: ReadonlyAr
   let trust = o.trust;
   entity = dropUnverifiableTimestamps(entity, trust);
   if (entity.key.$case === 'certificate') entity = { ...entity, key: { $case: 'certificate', certificate: memoizeCertificate(entity.key.certificate) } };
+  if (o.certificate !== undefined && (entity.key.$case !== 'certificate' || !entity.key.certificate.equals(parseCert(o.certificate, 'certificate')))) {
+    throw fail('CERTIFICATE_INVALID', 'Sigstore bundle: not signed with the given certificate');
+  }
   if (entity.key.$case === 'certificate' && o.ignoreSct === true)
     entity = { ...entity, key: { $case: 'certificate', certificate: withoutSctCheck(entity.key.certificate) } };
   if (entity.key.$case === 'public-key') {

@@ -90,3 +90,44 @@ describe('verifyBlob', async () => {
     });
   });
 });
+
+describe('verifyBlobKeyless', async () => {
+  const { verifyBlobKeyless } = await import('../../src/blob/verify.js');
+  const { identityAuthority } = await import('../../src/verify/authority.js');
+  const { trustFromTrustedRootJson } = await import('../../src/verify/trust.js');
+  const { fixture } = await import('../helpers/fixtures.js');
+  const signed = await signBlob(blob, signer);
+  const trust = trustFromTrustedRootJson(fixture('sigstore-go/trust/trusted-root-public-good.json'));
+  const confId = identityAuthority({
+    subject:
+      'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main',
+    issuer: 'https://token.actions.githubusercontent.com',
+  });
+  const confBundle = fixture('sigstore-conformance/happy-path-v0.3/bundle.sigstore.json');
+  const confArtifact = fixture('sigstore-conformance/a.txt');
+
+  it('verifies a keyless Sigstore bundle over the blob (inclusion proof, chain, SCT, identity)', async () => {
+    const r = await verifyBlobKeyless(confArtifact, { bundle: confBundle }, [confId], { trust });
+    expect(r).toMatchObject({ format: 'bundle', tlogVerified: true });
+    expect(r.certificate.issuer).toBe('https://token.actions.githubusercontent.com');
+    await expect(verifyBlobKeyless(Buffer.from('other'), { bundle: confBundle }, [confId], { trust })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    const wrong = identityAuthority({ subject: 'someone', issuer: 'https://token.actions.githubusercontent.com' });
+    await expect(verifyBlobKeyless(confArtifact, { bundle: confBundle }, [wrong], { trust })).rejects.toMatchObject({ code: 'IDENTITY_MISMATCH' });
+  });
+
+  it('refuses key-signed documents (they are for verifyBlob) and oversized input', async () => {
+    const any = identityAuthority({ subjectRegExp: '.*', issuerRegExp: '.*' });
+    // cosign 3.1 puts the signer's public key in `cert` of key-based legacy bundles.
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const withKey = JSON.stringify({ ...JSON.parse(signed.legacyBundle), cert: Buffer.from(pem).toString('base64') });
+    await expect(verifyBlobKeyless(blob, { legacyBundle: withKey }, [any], { trust, ignoreTlog: true })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    await expect(verifyBlobKeyless(blob, { legacyBundle: signed.legacyBundle }, [any], { trust, ignoreTlog: true })).rejects.toMatchObject({
+      code: 'SIGNATURE_INVALID',
+    });
+    await expect(verifyBlobKeyless(blob, { bundle: signed.bundle }, [any], { trust, ignoreTlog: true })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    await expect(verifyBlobKeyless(blob, { legacyBundle: Buffer.alloc(MAX_BLOB_BUNDLE_BYTES + 1) }, [any], { trust })).rejects.toMatchObject({
+      code: 'TOO_LARGE',
+    });
+    await expect(verifyBlobKeyless(blob, { legacyBundle: '{"base64Signature":""}' }, [any], { trust })).rejects.toMatchObject({ code: 'BAD_BUNDLE' });
+  });
+});

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/fixtures.js';
 import { cli, ensureBuilt, tempDir } from './helpers.js';
 
 const MAX_RSS = 200 * 1024 * 1024;
@@ -83,6 +84,25 @@ describe('CLI: /dev/zero as a key, Rekor key or payload file', () => {
     expectBounded(
       await run('payload', ['verify', '--key', 'cosign.pub', '--insecure-ignore-tlog=true', '--signature', 'sig', '--payload', '/dev/zero', REF]),
       /payload file \/dev\/zero is larger than 1048576 bytes/,
+    );
+  }, 60_000);
+
+  it('verify --certificate /dev/zero (keyless)', async () => {
+    const root = path.join(repoRoot, 'fixtures', 'sigstore-go', 'trust', 'trusted-root-public-good.json');
+    expectBounded(
+      await run('certificate', [
+        'verify',
+        '--trusted-root',
+        root,
+        '--certificate',
+        '/dev/zero',
+        '--certificate-identity',
+        'a@b',
+        '--certificate-oidc-issuer',
+        'https://issuer',
+        REF,
+      ]),
+      /--certificate \/dev\/zero is larger than 1048576 bytes/,
     );
   }, 60_000);
 });

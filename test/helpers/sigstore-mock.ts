@@ -531,3 +531,144 @@ export function mockIdentityToken(claims: Record<string, unknown> = GITHUB_CLAIM
   const now = Math.floor(Date.now() / 1000);
   return `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ aud: 'sigstore', iat: now, exp: now + 600, ...claims })}.${Buffer.from('sig').toString('base64url')}`;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Rekor v2 (rekor-tiles), a log of its own as real Rekor v2 instances are (log2025-1.rekor.sigstore.dev …).
+// ---------------------------------------------------------------------------------------------------------
+
+/** A running Rekor v2 log: `POST /api/v2/log/entries`. */
+export interface RekorV2Mock {
+  /** Base URL (the signing config's `rekorTlogUrls[].url`, with `majorApiVersion: 2`). */
+  readonly url: string;
+  /** Its `tlogs[]` item of a trusted root: Ed25519 key, `baseUrl`, log ID = the checkpoint key ID. */
+  readonly trustedRootLog: Record<string, unknown>;
+  /** Entries logged. */
+  readonly entries: () => number;
+  stop(): Promise<void>;
+}
+
+/** JSON with object keys sorted (RFC 8785 for these bodies: strings and objects only). */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * Start a Rekor v2 log. Requests go through `@sigstore/mock`'s `rekorV2Handler` (it parses and checks the
+ * `CreateEntryRequest`); its answer is then made what rekor-tiles answers, which the mock's is not: the body is
+ * the v0.0.2 `Entry` (not the request), the checkpoint is a C2SP signed note whose origin is the log's host name
+ * (no Rekor v1 tree ID) signed with an Ed25519 key whose note key ID is the log ID, the inclusion proof is for a
+ * one-leaf tree (index 0), and there is no integrated time and no SET (a v2 entry needs a TSA timestamp).
+ */
+export async function startRekorV2Mock(): Promise<RekorV2Mock> {
+  const { CreateEntryRequest, Entry } = await import('@sigstore/protobuf-specs/rekor/v2');
+  const { rekorV2Handler } = await import('@sigstore/mock');
+  const { sign } = await import('node:crypto');
+  const ed = generateKeyPairSync('ed25519');
+  const spki = ed.publicKey.export({ type: 'spki', format: 'der' });
+  let logged = 0;
+  let origin = '';
+  let keyId = Buffer.alloc(0);
+  let handler: HandlerFn | undefined;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/api/v2/log/entries' || handler === undefined) {
+        res.writeHead(404).end();
+        return;
+      }
+      const body = Buffer.concat(chunks).toString('utf8');
+      handler(body).then(
+        (r) => {
+          if (r.statusCode !== 201) {
+            res.writeHead(r.statusCode, { 'Content-Type': 'text/plain' }).end(typeof r.response === 'string' ? r.response : '');
+            return;
+          }
+          const request = CreateEntryRequest.fromJSON(JSON.parse(body));
+          const spec = request.spec;
+          let entry: import('@sigstore/protobuf-specs/rekor/v2').Entry;
+          if (spec?.$case === 'hashedRekordRequestV002') {
+            const h = spec.hashedRekordRequestV002;
+            entry = {
+              kind: 'hashedrekord',
+              apiVersion: '0.0.2',
+              spec: { spec: { $case: 'hashedRekordV002', hashedRekordV002: { data: { algorithm: 1, digest: h.digest }, signature: h.signature } } },
+            };
+          } else if (spec?.$case === 'dsseRequestV002') {
+            const d = spec.dsseRequestV002;
+            const env = d.envelope;
+            entry = {
+              kind: 'dsse',
+              apiVersion: '0.0.2',
+              spec: {
+                spec: {
+                  $case: 'dsseV002',
+                  dsseV002: {
+                    payloadHash: {
+                      algorithm: 1,
+                      digest: createHash('sha256')
+                        .update(env?.payload ?? Buffer.alloc(0))
+                        .digest(),
+                    },
+                    signatures: (env?.signatures ?? []).map((s) => ({ content: s.sig, verifier: d.verifiers[0] })),
+                  },
+                },
+              },
+            };
+          } else {
+            res.writeHead(400).end('unsupported entry');
+            return;
+          }
+          const canonical = Buffer.from(canonicalJson(Entry.toJSON(entry)));
+          const root = createHash('sha256')
+            .update(Buffer.from([0]))
+            .update(canonical)
+            .digest();
+          const note = `${origin}\n1\n${root.toString('base64')}\n`;
+          const sig = sign(null, Buffer.from(note), ed.privateKey);
+          const checkpoint = `${note}\n\u2014 ${origin} ${Buffer.concat([keyId.subarray(0, 4), sig]).toString('base64')}\n`;
+          logged++;
+          res.writeHead(201, { 'Content-Type': 'application/json' }).end(
+            JSON.stringify({
+              logIndex: '0',
+              logId: { keyId: keyId.toString('base64') },
+              kindVersion: { kind: entry.kind, version: '0.0.2' },
+              inclusionProof: { logIndex: '0', rootHash: root.toString('base64'), treeSize: '1', hashes: [], checkpoint: { envelope: checkpoint } },
+              canonicalizedBody: canonical.toString('base64'),
+            }),
+          );
+        },
+        () => res.writeHead(500).end(),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // sigstore-go checks the checkpoint against the trusted root's baseUrl host name (no port).
+  origin = new URL(url).hostname;
+  // C2SP signed-note key ID of an Ed25519 key: SHA-256(name || 0x0A || 0x01 || raw key); the log ID is all of it.
+  keyId = createHash('sha256')
+    .update(Buffer.concat([Buffer.from(`${origin}\n`), Buffer.from([1]), spki.subarray(spki.length - 32)]))
+    .digest();
+  handler = rekorV2Handler(await initializeTLog(url, generateKeyPairSync('ec', { namedCurve: 'P-256' }))).fn;
+  return {
+    url,
+    trustedRootLog: {
+      baseUrl: url,
+      hashAlgorithm: 'SHA2_256',
+      publicKey: { rawBytes: spki.toString('base64'), keyDetails: 'PKIX_ED25519', validFor: { start: new Date(Date.now() - 3600_000).toISOString() } },
+      logId: { keyId: keyId.toString('base64') },
+    },
+    entries: () => logged,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

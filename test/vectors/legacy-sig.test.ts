@@ -31,13 +31,6 @@ import { COVERED_KEYLESS_VECTOR_IDS } from './covered-keyless.js';
 import { COVERED_LEGACY_VECTOR_IDS } from './covered-legacy.js';
 import { checkRekorBody, parseRekorEntry } from '../../src/artifact/rekor.js';
 
-/** Keyless / bundle / DSSE vectors: out of scope for the legacy key-based formats, handled later. */
-export const DEFERRED_TO_KEYLESS_ISSUE: readonly string[] = [
-  'ci-fulcio-cert-standalone', // fulcio-cert (a certificate alone, no signature)
-  'rs-custom-ca', // legacy-sig/cert
-  'rs-sign-blob-legacy-bundle', // legacy-blob-bundle/keyless
-];
-
 /** Vector kinds run by the keys tests (test/keys/index.vectors.test.ts), not here. */
 const KEYS_TEST_KINDS: readonly string[] = ['encrypted-key', 'import-key'];
 
@@ -386,20 +379,12 @@ describe('vectors: legacy-sig/oci-1.1-manifest', () => {
 });
 
 describe('vector coverage', () => {
-  it('every covered id exists and is not deferred', () => {
-    for (const id of COVERED_LEGACY_VECTOR_IDS) {
-      expect(byId.has(id), id).toBe(true);
-      expect(DEFERRED_TO_KEYLESS_ISSUE.includes(id), id).toBe(false);
-    }
-    for (const id of COVERED_KEYLESS_VECTOR_IDS) {
-      expect(byId.has(id), id).toBe(true);
-      expect(DEFERRED_TO_KEYLESS_ISSUE.includes(id), id).toBe(false);
-    }
-    for (const id of DEFERRED_TO_KEYLESS_ISSUE) expect(byId.has(id), id).toBe(true);
+  it('every covered id exists', () => {
+    for (const id of [...COVERED_LEGACY_VECTOR_IDS, ...COVERED_KEYLESS_VECTOR_IDS]) expect(byId.has(id), id).toBe(true);
   });
 
-  it('every vector in vectors.json is covered by some test file or deferred', async () => {
-    const covered = new Set<string>([...COVERED_LEGACY_VECTOR_IDS, ...DEFERRED_TO_KEYLESS_ISSUE]);
+  it('every vector in vectors.json is covered by some test file', async () => {
+    const covered = new Set<string>(COVERED_LEGACY_VECTOR_IDS);
     // Merge every `covered-*.ts` list in this folder (other helpers add theirs).
     const dir = path.dirname(new URL(import.meta.url).pathname);
     for (const f of readdirSync(dir).filter((n) => /^covered-.*\.ts$/.test(n))) {
@@ -410,10 +395,6 @@ describe('vector coverage', () => {
     }
     const missing = ALL.filter((v) => !covered.has(v.id) && !KEYS_TEST_KINDS.includes(v.kind)).map((v) => v.id);
     expect(missing).toEqual([]);
-  });
-
-  describe('deferred to the keyless issue', () => {
-    for (const id of DEFERRED_TO_KEYLESS_ISSUE) it.todo(`${id} (${byId.get(id)?.kind ?? '?'})`);
   });
 });
 

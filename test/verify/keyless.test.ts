@@ -13,7 +13,9 @@ import {
   certificateSummary,
   checkIdentity,
   identityMismatch,
+  verifyCertificate,
   verifyKeylessLayer,
+  verifyKeylessSignature,
   verifySigstoreBundleBytes,
 } from '../../src/verify/keyless.js';
 import { trustFromPems, trustFromTrustedRootJson } from '../../src/verify/trust.js';
@@ -141,5 +143,80 @@ describe('verifySigstoreBundleBytes and verifyKeylessLayer fail closed', () => {
     const t = trustFromTrustedRootJson(fixture('sigstore-go/trust/trusted-root-public-good.json'));
     expect(t.material.certificateAuthorities.length).toBeGreaterThan(0);
     expect(t.rekorKeys.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a certificate brought by the verifier (KeylessOptions.certificate, cosign --certificate)', () => {
+  const pkiLayer = () => signatureLayerFromSigstoreJson(parseSigstoreJsonSignature(fixture('containers-image/dir-img-cosign-pki-valid/signature-1')));
+  const chainPem = fixtureText('containers-image/keys/pki_intermediate_crts.pem') + fixtureText('containers-image/keys/pki_root_crts.pem');
+  const id = identityAuthority({ subject: 'qiwan@redhat.com', issuerRegExp: '.*' });
+  const code = (f: () => unknown): string => {
+    try {
+      f();
+      return 'valid';
+    } catch (e) {
+      if (isCosignError(e)) return e.code;
+      throw e;
+    }
+  };
+
+  it('replaces the certificate the signature carries, and is checked against the chain (--certificate-chain)', () => {
+    const layer = pkiLayer();
+    const cert = layer.certificate as string;
+    const trust = trustFromPems({ fulcioCertificates: chainPem });
+    const bare = { payload: layer.payload, signature: layer.signature };
+    expect(code(() => verifyKeylessSignature(bare, [id], { trust, ignoreSct: true, ignoreTlog: true }))).toBe('SIGNATURE_INVALID'); // no certificate at all
+    expect(verifyKeylessSignature(bare, [id], { trust, ignoreSct: true, ignoreTlog: true, certificate: cert }).certificate.sans).toContain('qiwan@redhat.com');
+    // A certificate from another CA is refused even though the signature carries the right one.
+    const other = fixtureText('containers-image/rekor-set-standalone/fulcio-cert');
+    expect(code(() => verifyKeylessLayer(layer, [id], { trust, ignoreSct: true, ignoreTlog: true, certificate: other }))).toBe('CERTIFICATE_INVALID');
+    expect(code(() => verifyKeylessLayer(layer, [id], { trust, ignoreSct: true, ignoreTlog: true, certificate: 'not a certificate' }))).toBe(
+      'CERTIFICATE_INVALID',
+    );
+  });
+
+  it('a certificate that is itself trusted needs no chain, but needs ignoreSct, and takes no RFC 3161 timestamp', () => {
+    const layer = pkiLayer();
+    const cert = layer.certificate as string;
+    const pinned = trustFromPems({ fulcioCertificates: cert });
+    const o = { trust: pinned, ignoreTlog: true, certificate: cert };
+    expect(verifyKeylessLayer(layer, [id], { ...o, ignoreSct: true }).certificate.sans).toContain('qiwan@redhat.com');
+    expect(code(() => verifyKeylessLayer(layer, [id], o))).toBe('CERTIFICATE_INVALID');
+    expect(
+      code(() =>
+        verifyKeylessSignature(
+          { payload: layer.payload, signature: layer.signature, rfc3161Timestamp: { signedRfc3161Timestamp: new Uint8Array([1]) } },
+          [id],
+          { ...o, ignoreSct: true },
+        ),
+      ),
+    ).toBe('UNSUPPORTED');
+    expect(verifyCertificate(cert, [id], { ...o, ignoreSct: true }).sans).toContain('qiwan@redhat.com');
+  });
+
+  it('verifyCertificate checks the chain, the SCT unless waived, the time and the identity', () => {
+    const cert = pkiLayer().certificate as string;
+    const trust = trustFromPems({ fulcioCertificates: chainPem });
+    expect(verifyCertificate(cert, [id], { trust, ignoreSct: true }).subject).toBe('myhost.example.com');
+    expect(code(() => verifyCertificate(cert, [id], { trust }))).toBe('CERTIFICATE_INVALID'); // no SCT
+    expect(code(() => verifyCertificate(cert, [id], { trust, ignoreSct: true, now: new Date('2000-01-01T00:00:00Z') }))).toBe('CERTIFICATE_INVALID');
+    expect(code(() => verifyCertificate(cert, [identityAuthority({ subject: 'x@y', issuerRegExp: '.*' })], { trust, ignoreSct: true }))).toBe(
+      'IDENTITY_MISMATCH',
+    );
+  });
+
+  it('a Sigstore bundle must carry the given certificate', () => {
+    const trust = trustFromTrustedRootJson(fixture('cosign/new-bundle-attestation/trusted_root_pgi.json'));
+    const gh = { trust };
+    const own = Buffer.from(
+      (JSON.parse(fixtureText(GH_BUNDLE)) as { verificationMaterial: { certificate: { rawBytes: string } } }).verificationMaterial.certificate.rawBytes,
+      'base64',
+    );
+    const ownPem = `-----BEGIN CERTIFICATE-----\n${own.toString('base64')}\n-----END CERTIFICATE-----\n`;
+    const ids = [identityAuthority({ subject: GH_SAN, issuer: GH_ISSUER })];
+    expect(code(() => verifySigstoreBundleBytes(fixture(GH_BUNDLE), ids, { ...gh, certificate: ownPem }))).toBe('valid');
+    expect(code(() => verifySigstoreBundleBytes(fixture(GH_BUNDLE), ids, { ...gh, certificate: pkiLayer().certificate as string }))).toBe(
+      'CERTIFICATE_INVALID',
+    );
   });
 });

@@ -163,7 +163,12 @@ Exit status (the same as cosign 2.5):
       default: '',
       help: 'A regular expression alternative to --certificate-oidc-issuer (unanchored)',
     },
-    { name: 'certificate', type: 'string', default: '', help: 'path to the public certificate (not supported yet)' },
+    {
+      name: 'certificate',
+      type: 'string',
+      default: '',
+      help: 'path to the signing certificate (PEM), used instead of the one on the signature; it must chain to the trusted root or --certificate-chain (keyless)',
+    },
     {
       name: 'certificate-chain',
       type: 'string',
@@ -289,9 +294,25 @@ async function prepare(ctx: CliContext, flags: Flags): Promise<Prepared> {
 
 /** Keyless mode (no --key): the certificate identity flags and the trust (--trusted-root, SIGSTORE_* files, TUF). */
 async function prepareKeyless(ctx: CliContext, flags: Flags): Promise<Prepared> {
-  for (const f of ['certificate', 'ca-roots', 'ca-intermediates', 'sct', 'signature']) {
+  for (const f of ['ca-roots', 'ca-intermediates', 'sct', 'signature']) {
     if (flags.str(f) !== '') throw unsupported(`--${f} in keyless mode`);
   }
+  const { identity, keyless } = await keylessFromFlags(ctx, flags);
+  let annotations: Record<string, string> | undefined;
+  try {
+    annotations = parseAnnotations(flags.list('annotations'));
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.ERROR, 'USAGE');
+  }
+  return { keyRef: '', identity, keyless, hash: 'sha256', annotations, tlog: undefined, text: flags.str('output') === 'text' };
+}
+
+/**
+ * The keyless verification flags shared by `verify` and `verify-blob`: the certificate identity, the trust
+ * (`--trusted-root`, else the `SIGSTORE_*` files, else TUF; `--certificate-chain`, `--timestamp-certificate-chain`),
+ * `--certificate`, `--insecure-ignore-sct`, `--insecure-ignore-tlog`, `--use-signed-timestamps`.
+ */
+export async function keylessFromFlags(ctx: CliContext, flags: Flags): Promise<{ identity: IdentityAuthority; keyless: KeylessOptions }> {
   const { identityAuthority } = await import('../../verify/authority.js');
   let identity: IdentityAuthority;
   try {
@@ -356,21 +377,30 @@ async function prepareKeyless(ctx: CliContext, flags: Flags): Promise<Prepared> 
     throw new CliError(`loading the trusted root: ${(e as Error).message}`, EXIT.ERROR, isCosignError(e) ? e.code : 'ERROR', { cause: e });
   }
   if (trust === undefined) throw new CliError('no trusted root: pass --trusted-root or set SIGSTORE_ROOT_FILE', EXIT.ERROR, 'TRUST_ROOT_INVALID');
-  let annotations: Record<string, string> | undefined;
-  try {
-    annotations = parseAnnotations(flags.list('annotations'));
-  } catch (e) {
-    throw new CliError((e as Error).message, EXIT.ERROR, 'USAGE');
-  }
+  const certificate = await readCertificateFlag(flags.str('certificate'));
   return {
-    keyRef: '',
     identity,
-    keyless: { trust, ignoreSct, ignoreTlog, requireTimestamp: flags.bool('use-signed-timestamps') },
-    hash: 'sha256',
-    annotations,
-    tlog: undefined,
-    text: flags.str('output') === 'text',
+    keyless: { trust, ignoreSct, ignoreTlog, requireTimestamp: flags.bool('use-signed-timestamps'), ...(certificate === undefined ? {} : { certificate }) },
   };
+}
+
+/** `--certificate FILE`: the PEM signing certificate (bounded read, parsed once here so a bad file fails before any registry call). */
+async function readCertificateFlag(file: string): Promise<string | undefined> {
+  if (file === '') return undefined;
+  let pem: string;
+  try {
+    pem = await readFileLimited(file, MAX_KEY_FILE_BYTES, '--certificate', 'utf8');
+  } catch (e) {
+    if (isCosignError(e)) throw new CliError(e.message, EXIT.ERROR, e.code, { cause: e });
+    throw new CliError(`reading --certificate ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, EXIT.ERROR, 'ERROR', { cause: e });
+  }
+  const { X509Certificate } = await import('node:crypto');
+  try {
+    new X509Certificate(pem);
+  } catch (e) {
+    throw new CliError(`--certificate ${file}: not a PEM X.509 certificate`, EXIT.ERROR, 'CERTIFICATE_INVALID', { cause: e });
+  }
+  return pem;
 }
 
 function header(ctx: CliContext, ref: string, checks: readonly string[]): void {
@@ -493,8 +523,9 @@ async function runVerify(ctx: CliContext, flags: Flags): Promise<number> {
         ? []
         : [p.identity]
       : [keyAuthority(p.publicKey, p.keyRef, p.hash === 'sha256' ? undefined : p.hash)];
-  const keyed = p.publicKey !== undefined;
-  const tlogChecked = keyed ? p.tlog !== undefined : p.keyless?.ignoreTlog !== true;
+  // cosign: a certificate given with --certificate is a verifier like a key ("verified against the specified public key").
+  const keyed = p.publicKey !== undefined || p.keyless?.certificate !== undefined;
+  const tlogChecked = p.publicKey !== undefined ? p.tlog !== undefined : p.keyless?.ignoreTlog !== true;
   const annotationsOpt = p.annotations === undefined ? {} : { annotations: p.annotations };
   const checks = verificationChecks({ ...annotationsOpt, tlogVerified: tlogChecked, key: keyed, certificate: !keyed });
   const bundleChecks = verificationChecks({ ...annotationsOpt, tlogVerified: true, key: keyed, certificate: !keyed });
