@@ -122,11 +122,13 @@ parentPort.on('message', async (msg) => {
   try {
     const lat = new Array(bodies.length);
     let next = 0;
+    const c0 = process.threadCpuUsage();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: inFlight }, async () => {
       while (next < bodies.length) { const i = next++; lat[i] = await one(bodies[i]); }
     }));
-    parentPort.postMessage({ latencies: lat, totalMs: performance.now() - t0 });
+    const c1 = process.threadCpuUsage(c0);
+    parentPort.postMessage({ latencies: lat, totalMs: performance.now() - t0, clientCpuUs: c1.user + c1.system });
   } catch (e) { parentPort.postMessage({ error: String(e && e.stack || e) }); }
 });
 `;
@@ -136,11 +138,19 @@ type Protocol = 'h1' | 'h2';
 interface Run {
   latencies: number[];
   totalMs: number;
+  /** CPU time of the client's thread over the run, µs. */
+  clientCpuUs: number;
+  /** CPU time of this thread (the servers; only one has work at a time) over the run, µs. */
+  serverCpuUs: number;
 }
 
 function runLoad(worker: Worker): Promise<Run> {
+  const c0 = process.threadCpuUsage();
   return new Promise((resolve, reject) => {
-    worker.once('message', (m: Run & { error?: string }) => (m.error === undefined ? resolve(m) : reject(new Error(m.error))));
+    worker.once('message', (m: Run & { error?: string }) => {
+      const c = process.threadCpuUsage(c0);
+      return m.error === undefined ? resolve({ ...m, serverCpuUs: c.user + c.system }) : reject(new Error(m.error));
+    });
     worker.postMessage('go');
   });
 }
@@ -254,11 +264,20 @@ export async function benchWebhook(reviews = 1000, images = 50, inFlight = 100):
       const name = protocol === 'h1' ? 'HTTP/1.1, 100 keep-alive sockets' : 'HTTP/2, 1 connection, 100 streams';
       const p = (rs: Run[], q: number) => rs.map((r) => pct(r.latencies, q));
       const rps = (rs: Run[]) => rs.map((r) => (r.latencies.length / r.totalMs) * 1000);
+      const cpu = (rs: Run[]) =>
+        `${spread(
+          rs.map((r) => r.serverCpuUs / r.latencies.length),
+          0,
+        )} + ${spread(
+          rs.map((r) => r.clientCpuUs / r.latencies.length),
+          0,
+        )}`;
       rows.push({
         measure: `${protocol} cold: ${reviews} reviews, ${images} images, ${inFlight} in flight`,
         'p50 (ms)': fmt(pct(cold.latencies, 50), 2),
         'p99 (ms)': fmt(pct(cold.latencies, 99), 2),
         'req/s': fmt((cold.latencies.length / cold.totalMs) * 1000, 0),
+        'CPU µs/review: server + client': `${fmt(cold.serverCpuUs / reviews, 0)} + ${fmt(cold.clientCpuUs / reviews, 0)}`,
         note: `${coldVerifications} verifications for ${images} digests (target: exactly ${images}); ${coldRegistry} registry requests`,
       });
       rows.push({
@@ -266,6 +285,7 @@ export async function benchWebhook(reviews = 1000, images = 50, inFlight = 100):
         'p50 (ms)': spread(p(warm, 50), 2),
         'p99 (ms)': spread(p(warm, 99), 2),
         'req/s': spread(rps(warm), 0),
+        'CPU µs/review: server + client': cpu(warm),
         note: `server-side p50 ${spread(
           warmServer.map((x) => pct(x, 50)),
           2,
@@ -279,6 +299,7 @@ export async function benchWebhook(reviews = 1000, images = 50, inFlight = 100):
         'p50 (ms)': spread(p(floor, 50), 2),
         'p99 (ms)': spread(p(floor, 99), 2),
         'req/s': spread(rps(floor), 0),
+        'CPU µs/review: server + client': cpu(floor),
         note: 'TLS + HTTP + client only',
       });
       const all = (rs: Run[]) => rs.flatMap((r) => r.latencies);
