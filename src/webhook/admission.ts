@@ -276,6 +276,19 @@ export class AdmissionController {
     return client;
   }
 
+  /** Parsed image references by their text (images repeat across reviews): at most 4096, then started afresh. */
+  readonly #refs = new Map<string, ImageReference>();
+
+  #parseImage(image: string): ImageReference {
+    let ref = this.#refs.get(image);
+    if (ref === undefined) {
+      ref = parseReference(image);
+      if (this.#refs.size >= 4096) this.#refs.clear();
+      this.#refs.set(image, ref);
+    }
+    return ref;
+  }
+
   #ruleId(rule: PolicyRule): number {
     let id = this.#ruleIds.get(rule);
     if (id === undefined) {
@@ -365,7 +378,7 @@ export class AdmissionController {
   ): Promise<ImageCheck> {
     let ref: ImageReference;
     try {
-      ref = parseReference(image);
+      ref = this.#parseImage(image);
     } catch (e) {
       return { result: 'denied', rules: [], messages: [`not a valid image reference: ${(e as Error).message}`], warnings: [] };
     }
@@ -397,11 +410,14 @@ export class AdmissionController {
     let pin = false;
     await Promise.all(
       m.rules.map(async (rule) => {
-        const authorities = [
-          ...rule.authorities.map(describeAuthority),
-          ...(rule.identityFromAnnotations === undefined ? [] : [`keyless identity from the workload's annotations`]),
-        ].join(', ');
-        const where = `rule ${JSON.stringify(rule.name)} (authorities: ${authorities})`;
+        // Named only in messages: built when one is written, not for every verified image.
+        const where = (): string => {
+          const authorities = [
+            ...rule.authorities.map(describeAuthority),
+            ...(rule.identityFromAnnotations === undefined ? [] : [`keyless identity from the workload's annotations`]),
+          ].join(', ');
+          return `rule ${JSON.stringify(rule.name)} (authorities: ${authorities})`;
+        };
         let outcome: VerifyOutcome;
         const fixed = staticOutcome(rule);
         const identity = workloadIdentity(rule, annotations);
@@ -426,7 +442,7 @@ export class AdmissionController {
         if (outcome.ok) {
           if (ref.digest === undefined && rule.requireDigest && !(mutate && rule.mutateDigest)) {
             rules.push({ rule: rule.name, mode: rule.mode, result: 'digest-required' });
-            const text = `${where}: the image must be named by digest (verifyDigest)`;
+            const text = `${where()}: the image must be named by digest (verifyDigest)`;
             (rule.mode === 'enforce' ? messages : warnings).push(text);
             return;
           }
@@ -435,7 +451,7 @@ export class AdmissionController {
           return;
         }
         rules.push({ rule: rule.name, mode: rule.mode, result: outcome.definitive ? 'failed' : 'outage', code: outcome.code, reason: outcome.reason });
-        const text = `${where}: ${outcome.code}: ${outcome.reason}`;
+        const text = `${where()}: ${outcome.code}: ${outcome.reason}`;
         if (!outcome.definitive && rule.failurePolicy === 'open') warnings.push(`${text} (failure policy open: admitted)`);
         else if (rule.mode === 'enforce') messages.push(text);
         else warnings.push(text);
@@ -475,6 +491,7 @@ export class AdmissionController {
       if (c.pin === true && c.digest !== undefined) patch.push({ op: 'replace', path: i.pointer, value: `${i.image}@${c.digest}` });
       if (reported.has(i.image)) continue;
       reported.add(i.image);
+      if (c.messages.length === 0 && c.warnings.length === 0) continue;
       const who = `image ${JSON.stringify(safeText(i.image, 512))} (${i.list === 'containers' ? 'container' : i.list.replace(/s$/, '')} ${JSON.stringify(safeText(i.container, 253))})`;
       for (const msg of c.messages) messages.push(`${who}: ${safeText(msg)}`);
       for (const w of c.warnings) warnings.push(safeText(`${who}: ${w}`, MAX_WARNING_CHARS));
