@@ -17,6 +17,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { fail, isCosignError } from '../errors.js';
@@ -350,6 +351,11 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   Object.assign(server, { keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 60_000 });
   // Idle connections (either protocol) are closed after 65 s, like the keep-alive timeout.
   server.setTimeout(65_000);
+  const sockets = new Set<TLSSocket>();
+  server.on('secureConnection', (socket: TLSSocket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
@@ -405,7 +411,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         for (const s of sessions) s.close();
         setTimeout(() => {
           for (const s of sessions) s.destroy();
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          for (const s of sockets) s.destroy();
         }, 5_000).unref();
       });
       sink?.flush();
