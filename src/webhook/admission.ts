@@ -243,6 +243,7 @@ export class AdmissionController {
   setPolicy(policy: Policy): void {
     this.#policy = policy;
     this.#authorities = new WeakMap();
+    this.#images = new Map();
   }
 
   /** Registry requests sent so far, over all clients. */
@@ -276,17 +277,21 @@ export class AdmissionController {
     return client;
   }
 
-  /** Parsed image references by their text (images repeat across reviews): at most 4096, then started afresh. */
-  readonly #refs = new Map<string, ImageReference>();
+  /**
+   * Parsed image references, and the rules matching them under the current policy, by image text (images
+   * repeat across reviews): at most 4096, then started afresh; emptied when the policy changes.
+   */
+  #images = new Map<string, { ref: ImageReference; match: ReturnType<typeof matchingRules> }>();
 
-  #parseImage(image: string): ImageReference {
-    let ref = this.#refs.get(image);
-    if (ref === undefined) {
-      ref = parseReference(image);
-      if (this.#refs.size >= 4096) this.#refs.clear();
-      this.#refs.set(image, ref);
+  #imageMatch(image: string): { ref: ImageReference; match: ReturnType<typeof matchingRules> } {
+    let e = this.#images.get(image);
+    if (e === undefined) {
+      const ref = parseReference(image);
+      e = { ref, match: matchingRules(this.#policy, ref) };
+      if (this.#images.size >= 4096) this.#images.clear();
+      this.#images.set(image, e);
     }
-    return ref;
+    return e;
   }
 
   #ruleId(rule: PolicyRule): number {
@@ -377,12 +382,12 @@ export class AdmissionController {
     annotations: Readonly<Record<string, string>>,
   ): Promise<ImageCheck> {
     let ref: ImageReference;
+    let m: ReturnType<typeof matchingRules>;
     try {
-      ref = this.#parseImage(image);
+      ({ ref, match: m } = this.#imageMatch(image));
     } catch (e) {
       return { result: 'denied', rules: [], messages: [`not a valid image reference: ${(e as Error).message}`], warnings: [] };
     }
-    const m = matchingRules(this.#policy, ref);
     if (m.kind === 'allowed') return { result: 'allowed', rules: [], messages: [], warnings: [] };
     if (m.kind === 'unmatched') {
       if (m.action === 'allow') return { result: 'allowed', rules: [], messages: [], warnings: [] };
