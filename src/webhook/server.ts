@@ -342,6 +342,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     {
       ...material,
       minVersion: 'TLSv1.2',
+      // Small answers go out at once (node:http sets this on its own connections, node:http2 does not).
+      noDelay: true,
       allowHTTP1: true,
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
     },
