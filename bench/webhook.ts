@@ -10,8 +10,9 @@
  * Floor: the same kind of server (node:http2, HTTP/1.1 allowed, the same TLS material) answering a
  * fixed AdmissionReview after reading the body: TLS + HTTP + the client, interleaved with the warm runs.
  *
- * `BENCH_WEBHOOK_RUNS` (default 5) sets the warm and floor runs per protocol; `BENCH_WEBHOOK_PROFILE=DIR`
- * writes a CPU profile of the server's thread over the warm runs of each protocol to DIR.
+ * `BENCH_WEBHOOK_RUNS` (default 5) sets the warm and floor runs per protocol; `BENCH_WEBHOOK_PROTOCOLS`
+ * (default `h1,h2`) the protocols; `BENCH_WEBHOOK_PROFILE=DIR` writes a CPU profile of the server's
+ * thread over the warm runs of each protocol to DIR.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
@@ -171,6 +172,7 @@ function spread(xs: number[], d: number): string {
 export async function benchWebhook(reviews = 1000, images = 50, inFlight = 100): Promise<BenchSection> {
   const runs = Math.max(1, Number(process.env.BENCH_WEBHOOK_RUNS ?? 5));
   const profileDir = process.env.BENCH_WEBHOOK_PROFILE;
+  const protocols = (process.env.BENCH_WEBHOOK_PROTOCOLS ?? 'h1,h2').split(',').filter((x): x is Protocol => x === 'h1' || x === 'h2');
   const reg = await startTestRegistry();
   const client = new RegistryClient({ keychain: anonymousKeychain });
   const kp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -232,7 +234,7 @@ export async function benchWebhook(reviews = 1000, images = 50, inFlight = 100):
   const workers: Worker[] = [];
   const cleanups: Array<() => Promise<void>> = [];
   try {
-    for (const protocol of ['h1', 'h2'] as const) {
+    for (const protocol of protocols) {
       const controller = new AdmissionController({ policy, keychain: () => anonymousKeychain, tagTtlMs: 60_000 });
       const server = await startWebhookServer({ controller, tls, host: '127.0.0.1', port: 0, log, certReloadIntervalMs: 0 });
       cleanups.push(async () => {
