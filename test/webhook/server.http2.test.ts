@@ -3,10 +3,13 @@
  * transport does) and HTTP/1.1 on one port through one handler. AdmissionReviews over both, with an
  * image signed in the in-process registry; many streams on one connection; the body limit and the
  * review deadline on HTTP/2 (the stream is answered and reset, the connection goes on) and on HTTP/1.1
- * (the connection is closed); a graceful close with an HTTP/2 connection open.
+ * (the connection is closed); a graceful close with an HTTP/2 connection open; TLS hot reload over HTTP/2.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -18,6 +21,7 @@ import { parseReference } from '../../src/reference.js';
 import { signImage } from '../../src/sign/index.js';
 import { pushSampleImage, startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
 import { AdmissionController, MAX_REVIEW_BYTES, startWebhookServer, type WebhookServer } from '../../src/webhook/index.js';
+import { makeTestCertificates, skipReal } from '../helpers/real/index.js';
 import { post, TLS } from './helpers.js';
 
 const ca = readFileSync(TLS.caFile, 'utf8');
@@ -44,9 +48,9 @@ interface H2Reply {
   json: any;
 }
 
-function connect(url: string): Promise<http2.ClientHttp2Session> {
+function connect(url: string, trust = ca): Promise<http2.ClientHttp2Session> {
   return new Promise((resolve, reject) => {
-    const s = http2.connect(url, { ca });
+    const s = http2.connect(url, { ca: trust });
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
@@ -284,5 +288,33 @@ describe('webhook server over HTTP/2 and HTTP/1.1 (in-process registry, TLS on 1
     await closed;
     expect(Date.now() - t0).toBeLessThan(4000);
     session.destroy();
+  });
+
+  it.skipIf(skipReal(['openssl']))('TLS hot reload: new HTTP/2 connections get the rotated certificate, an open one keeps serving', async () => {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'cosign-ts-webhook-h2-'));
+    try {
+      await copyFile(TLS.certFile, path.join(work, 'tls.crt'));
+      await copyFile(TLS.keyFile, path.join(work, 'tls.key'));
+      const tlsFiles = { certFile: path.join(work, 'tls.crt'), keyFile: path.join(work, 'tls.key') };
+      const other = await startWebhookServer({ controller, tls: tlsFiles, host: '127.0.0.1', port: 0, certReloadIntervalMs: 0, log: () => undefined });
+      try {
+        const before = await connect(other.url);
+        const next = await makeTestCertificates(path.join(work, 'rotated'));
+        await copyFile(next.certFile, tlsFiles.certFile);
+        await copyFile(next.keyFile, tlsFiles.keyFile);
+        expect(await other.reloadCertificate()).toBe(true);
+        const after = await connect(other.url, readFileSync(next.caFile, 'utf8'));
+        expect(after.alpnProtocol).toBe('h2');
+        expect((await h2(after, '/validate', { body: podReview('rotated', image) })).json.response).toEqual({ uid: 'rotated', allowed: true });
+        expect((await h2(before, '/validate', { body: podReview('kept', image) })).json.response).toEqual({ uid: 'kept', allowed: true });
+        await expect(connect(other.url)).rejects.toThrow(/certificate/);
+        before.close();
+        after.close();
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });
