@@ -259,6 +259,29 @@ describe('webhook server over HTTP/2 and HTTP/1.1 (in-process registry, TLS on 1
       await stalled.closed;
       const big = await post(`${server.url}/validate`, undefined, { ca, agent, raw: Buffer.alloc(MAX_REVIEW_BYTES + 1, 32) });
       expect(big.status).toBe(413);
+      // streamed (chunked, no length): refused once the limit is passed, then the connection is closed
+      const chunked = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const req = https.request(`${server.url}/validate`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, connection: res.headers.connection });
+        });
+        req.on('error', () => undefined);
+        const chunk = Buffer.alloc(256 * 1024, 32);
+        let sent = 0;
+        const pump = (): void => {
+          while (sent <= MAX_REVIEW_BYTES + chunk.length) {
+            sent += chunk.length;
+            if (!req.write(chunk)) {
+              req.once('drain', pump);
+              return;
+            }
+          }
+          req.end();
+        };
+        pump();
+        setTimeout(() => reject(new Error('no answer')), 10_000).unref();
+      });
+      expect(chunked).toEqual({ status: 413, connection: 'close' });
       const ok = await post(`${server.url}/validate`, podReview('h1-after', image), { ca, agent });
       expect(ok.json.response).toEqual({ uid: 'h1-after', allowed: true });
     } finally {
