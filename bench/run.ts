@@ -82,7 +82,10 @@ if (want('registry-tls')) {
 }
 if (want('webhook')) {
   const { benchWebhook } = await import('./webhook.js');
-  section('Admission webhook: 1,000 AdmissionReviews naming 50 distinct images, 100 in flight over HTTPS (in-process registry)', await benchWebhook());
+  section(
+    'Admission webhook: 1,000 AdmissionReviews naming 50 distinct images, 100 in flight over TLS, HTTP/1.1 and HTTP/2 (in-process registry)',
+    await benchWebhook(),
+  );
 }
 if (want('keyless')) {
   const { benchKeyless } = await import('./keyless.js');

@@ -243,6 +243,7 @@ export class AdmissionController {
   setPolicy(policy: Policy): void {
     this.#policy = policy;
     this.#authorities = new WeakMap();
+    this.#images = new Map();
   }
 
   /** Registry requests sent so far, over all clients. */
@@ -274,6 +275,23 @@ export class AdmissionController {
       this.#keychains.set(client, keychain);
     }
     return client;
+  }
+
+  /**
+   * Parsed image references, and the rules matching them under the current policy, by image text (images
+   * repeat across reviews): at most 4096, then started afresh; emptied when the policy changes.
+   */
+  #images = new Map<string, { ref: ImageReference; match: ReturnType<typeof matchingRules> }>();
+
+  #imageMatch(image: string): { ref: ImageReference; match: ReturnType<typeof matchingRules> } {
+    let e = this.#images.get(image);
+    if (e === undefined) {
+      const ref = parseReference(image);
+      e = { ref, match: matchingRules(this.#policy, ref) };
+      if (this.#images.size >= 4096) this.#images.clear();
+      this.#images.set(image, e);
+    }
+    return e;
   }
 
   #ruleId(rule: PolicyRule): number {
@@ -364,12 +382,12 @@ export class AdmissionController {
     annotations: Readonly<Record<string, string>>,
   ): Promise<ImageCheck> {
     let ref: ImageReference;
+    let m: ReturnType<typeof matchingRules>;
     try {
-      ref = parseReference(image);
+      ({ ref, match: m } = this.#imageMatch(image));
     } catch (e) {
       return { result: 'denied', rules: [], messages: [`not a valid image reference: ${(e as Error).message}`], warnings: [] };
     }
-    const m = matchingRules(this.#policy, ref);
     if (m.kind === 'allowed') return { result: 'allowed', rules: [], messages: [], warnings: [] };
     if (m.kind === 'unmatched') {
       if (m.action === 'allow') return { result: 'allowed', rules: [], messages: [], warnings: [] };
@@ -397,11 +415,14 @@ export class AdmissionController {
     let pin = false;
     await Promise.all(
       m.rules.map(async (rule) => {
-        const authorities = [
-          ...rule.authorities.map(describeAuthority),
-          ...(rule.identityFromAnnotations === undefined ? [] : [`keyless identity from the workload's annotations`]),
-        ].join(', ');
-        const where = `rule ${JSON.stringify(rule.name)} (authorities: ${authorities})`;
+        // Named only in messages: built when one is written, not for every verified image.
+        const where = (): string => {
+          const authorities = [
+            ...rule.authorities.map(describeAuthority),
+            ...(rule.identityFromAnnotations === undefined ? [] : [`keyless identity from the workload's annotations`]),
+          ].join(', ');
+          return `rule ${JSON.stringify(rule.name)} (authorities: ${authorities})`;
+        };
         let outcome: VerifyOutcome;
         const fixed = staticOutcome(rule);
         const identity = workloadIdentity(rule, annotations);
@@ -426,7 +447,7 @@ export class AdmissionController {
         if (outcome.ok) {
           if (ref.digest === undefined && rule.requireDigest && !(mutate && rule.mutateDigest)) {
             rules.push({ rule: rule.name, mode: rule.mode, result: 'digest-required' });
-            const text = `${where}: the image must be named by digest (verifyDigest)`;
+            const text = `${where()}: the image must be named by digest (verifyDigest)`;
             (rule.mode === 'enforce' ? messages : warnings).push(text);
             return;
           }
@@ -435,7 +456,7 @@ export class AdmissionController {
           return;
         }
         rules.push({ rule: rule.name, mode: rule.mode, result: outcome.definitive ? 'failed' : 'outage', code: outcome.code, reason: outcome.reason });
-        const text = `${where}: ${outcome.code}: ${outcome.reason}`;
+        const text = `${where()}: ${outcome.code}: ${outcome.reason}`;
         if (!outcome.definitive && rule.failurePolicy === 'open') warnings.push(`${text} (failure policy open: admitted)`);
         else if (rule.mode === 'enforce') messages.push(text);
         else warnings.push(text);
@@ -475,6 +496,7 @@ export class AdmissionController {
       if (c.pin === true && c.digest !== undefined) patch.push({ op: 'replace', path: i.pointer, value: `${i.image}@${c.digest}` });
       if (reported.has(i.image)) continue;
       reported.add(i.image);
+      if (c.messages.length === 0 && c.warnings.length === 0) continue;
       const who = `image ${JSON.stringify(safeText(i.image, 512))} (${i.list === 'containers' ? 'container' : i.list.replace(/s$/, '')} ${JSON.stringify(safeText(i.container, 253))})`;
       for (const msg of c.messages) messages.push(`${who}: ${safeText(msg)}`);
       for (const w of c.warnings) warnings.push(safeText(`${who}: ${w}`, MAX_WARNING_CHARS));

@@ -104,6 +104,78 @@ const PodSpecSchema = schema((z) => {
 
 const AnnotationsSchema = schema((z) => z.looseObject({ annotations: z.record(z.string(), z.string()).optional() }).optional());
 
+// Fast acceptance: plain checks that accept only what the zod schemas above accept (each is at least
+// as strict). A value they accept is read as is; anything else goes through zod, which decides and
+// names the offending field. The common, well-formed review thus never pays for zod.
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStr = (v: unknown, min: number, max: number): v is string => typeof v === 'string' && v.length >= min && v.length <= max;
+const optStr = (v: unknown, max: number): boolean => v === undefined || isStr(v, 0, max);
+const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+
+type ReviewData = {
+  request: {
+    uid: string;
+    kind: { group: string; version: string; kind: string };
+    namespace?: string;
+    name?: string;
+    operation: AdmissionRequest['operation'];
+    subResource?: string;
+    dryRun?: boolean;
+    object?: Record<string, unknown> | null;
+  };
+};
+
+function fastReview(v: unknown): v is ReviewData {
+  if (!isObject(v) || v['apiVersion'] !== 'admission.k8s.io/v1' || v['kind'] !== 'AdmissionReview') return false;
+  const r = v['request'];
+  if (!isObject(r) || !isStr(r['uid'], 1, 128) || !OPERATIONS.has(r['operation'] as string)) return false;
+  const k = r['kind'];
+  if (!isObject(k) || !isStr(k['group'], 0, 253) || !isStr(k['version'], 0, 63) || !isStr(k['kind'], 1, 253)) return false;
+  if (!optStr(r['namespace'], 253) || !optStr(r['name'], 253) || !optStr(r['subResource'], 253)) return false;
+  if (r['dryRun'] !== undefined && typeof r['dryRun'] !== 'boolean') return false;
+  const o = r['object'];
+  return o === undefined || o === null || isObject(o);
+}
+
+type ContainerData = { name: string; image: string };
+type PodSpecData = {
+  containers?: ContainerData[];
+  initContainers?: ContainerData[];
+  ephemeralContainers?: ContainerData[];
+  serviceAccountName?: string;
+  imagePullSecrets?: Array<{ name?: string }>;
+};
+
+function fastContainers(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (!Array.isArray(v) || v.length > 1000) return false;
+  for (const c of v) if (!isObject(c) || !isStr(c['name'], 0, 253) || !isStr(c['image'], 1, 4096)) return false;
+  return true;
+}
+
+function fastPodSpec(v: unknown): v is PodSpecData {
+  if (!isObject(v)) return false;
+  if (!fastContainers(v['containers']) || !fastContainers(v['initContainers']) || !fastContainers(v['ephemeralContainers'])) return false;
+  if (!optStr(v['serviceAccountName'], 253)) return false;
+  const s = v['imagePullSecrets'];
+  if (s === undefined) return true;
+  if (!Array.isArray(s) || s.length > 100) return false;
+  for (const x of s) if (!isObject(x) || !optStr(x['name'], 253)) return false;
+  return true;
+}
+
+/** The annotations when `metadata` is well formed (absent, or an object whose annotations map strings to strings). */
+function fastAnnotations(v: unknown): Record<string, string> | undefined {
+  if (v === undefined) return {};
+  if (!isObject(v)) return undefined;
+  const a = v['annotations'];
+  if (a === undefined) return {};
+  if (!isObject(a)) return undefined;
+  for (const k in a) if (typeof a[k] !== 'string') return undefined;
+  return a as Record<string, string>;
+}
+
 function issueText(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }, prefix: string): string {
   const issue = error.issues[0];
   const path = [prefix, ...(issue?.path ?? []).map(String)].filter((s) => s !== '').join('.');
@@ -119,9 +191,14 @@ export function parseAdmissionReview(body: Uint8Array | string): ParsedReview {
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   if (size > MAX_REVIEW_BYTES) throw fail('TOO_LARGE', `AdmissionReview: larger than ${MAX_REVIEW_BYTES} bytes`);
   const value = parseJson(body, 'AdmissionReview', 'BAD_INPUT');
-  const parsed = ReviewSchema().safeParse(value);
-  if (!parsed.success) throw fail('BAD_INPUT', `AdmissionReview: ${issueText(parsed.error, '')}`);
-  const r = parsed.data.request;
+  let data: ReviewData;
+  if (fastReview(value)) data = value;
+  else {
+    const parsed = ReviewSchema().safeParse(value);
+    if (!parsed.success) throw fail('BAD_INPUT', `AdmissionReview: ${issueText(parsed.error, '')}`);
+    data = parsed.data;
+  }
+  const r = data.request;
   const object = r.object ?? undefined;
   const request: AdmissionRequest = {
     uid: r.uid,
@@ -139,18 +216,26 @@ export function parseAdmissionReview(body: Uint8Array | string): ParsedReview {
   const group = r.kind.kind === 'Pod' ? '' : r.kind.kind === 'Job' || r.kind.kind === 'CronJob' ? 'batch' : 'apps';
   if (specPath === undefined || r.kind.group !== group) return { ...empty, handled: false };
   if (object === undefined || r.operation === 'DELETE' || r.operation === 'CONNECT') return { ...empty, handled: true };
-  const meta = AnnotationsSchema().safeParse(object['metadata']);
-  const annotations = meta.success ? (meta.data?.annotations ?? {}) : {};
+  let annotations = fastAnnotations(object['metadata']);
+  if (annotations === undefined) {
+    const meta = AnnotationsSchema().safeParse(object['metadata']);
+    annotations = meta.success ? (meta.data?.annotations ?? {}) : {};
+  }
   let node: unknown = object;
   for (const key of specPath) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
   const where = `${r.kind.kind} ${specPath.join('.')}`;
   if (typeof node !== 'object' || node === null) throw fail('BAD_INPUT', `AdmissionReview: ${where}: the pod spec is missing`);
-  const spec = PodSpecSchema().safeParse(node);
-  if (!spec.success) throw fail('BAD_INPUT', `AdmissionReview: ${issueText(spec.error, where)}`);
+  let specData: PodSpecData;
+  if (fastPodSpec(node)) specData = node;
+  else {
+    const spec = PodSpecSchema().safeParse(node);
+    if (!spec.success) throw fail('BAD_INPUT', `AdmissionReview: ${issueText(spec.error, where)}`);
+    specData = spec.data;
+  }
   const base = `/object/${specPath.join('/')}`.slice('/object'.length);
   const images: ReviewImage[] = [];
   for (const list of ['initContainers', 'containers', 'ephemeralContainers'] as const) {
-    (spec.data[list] ?? []).forEach((c, i) => {
+    (specData[list] ?? []).forEach((c, i) => {
       images.push({ image: c.image, list, container: c.name, pointer: `${base}/${list}/${i}/image` });
     });
   }
@@ -158,8 +243,8 @@ export function parseAdmissionReview(body: Uint8Array | string): ParsedReview {
     request,
     handled: true,
     images,
-    serviceAccountName: spec.data.serviceAccountName ?? 'default',
-    imagePullSecrets: (spec.data.imagePullSecrets ?? []).flatMap((s) => (s.name === undefined || s.name === '' ? [] : [s.name])),
+    serviceAccountName: specData.serviceAccountName ?? 'default',
+    imagePullSecrets: (specData.imagePullSecrets ?? []).flatMap((s) => (s.name === undefined || s.name === '' ? [] : [s.name])),
     annotations,
   };
 }

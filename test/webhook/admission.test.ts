@@ -243,4 +243,16 @@ describe('AdmissionController', () => {
     expect(within.response.status?.message).not.toContain('ANNOTATION_MISMATCH');
     c.close();
   });
+
+  it('setPolicy: the next review of the same image is decided under the new policy (matches are not reused)', async () => {
+    const image = `${reg.host}/apps/signed:v1`;
+    const c = controller(`rules:\n${keyRule('other', `${reg.host}/elsewhere/**`)}`);
+    const before = await c.review(pod([image]));
+    expect(before.response.allowed).toBe(false);
+    expect(before.response.status?.message).toContain('no policy rule matches it');
+    c.setPolicy(parsePolicy(`rules:\n${keyRule('apps', `${reg.host}/apps/**`)}`));
+    const after = await c.review(pod([image]));
+    expect(after.response).toEqual({ uid: 'uid-1', allowed: true });
+    c.close();
+  });
 });

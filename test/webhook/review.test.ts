@@ -89,3 +89,59 @@ describe.skipIf(skipReal(['kubectl']))('parseAdmissionReview (kubectl objects)',
     expect(codeOf(() => parseAdmissionReview('{"apiVersion":"admission.k8s.io/v1","apiVersion":"x"}'))).toBe('BAD_INPUT');
   });
 });
+
+describe('parseAdmissionReview: plain checks accept what the schemas accept, zod names what they refuse', () => {
+  const base = (spec: Record<string, unknown>, metadata: unknown = { name: 'p' }, request: Record<string, unknown> = {}) => ({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'u',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      operation: 'CREATE',
+      object: { apiVersion: 'v1', kind: 'Pod', metadata, spec },
+      ...request,
+    },
+  });
+  const ok = { containers: [{ name: 'c', image: 'busybox' }] };
+
+  it('well-formed: images, annotations, defaults', () => {
+    const r = parseAdmissionReview(text(base({ ...ok, imagePullSecrets: [{ name: 's' }, {}] }, { name: 'p', annotations: { a: 'b' } })));
+    expect(r.images).toEqual([{ image: 'busybox', list: 'containers', container: 'c', pointer: '/spec/containers/0/image' }]);
+    expect(r.annotations).toEqual({ a: 'b' });
+    expect(r.imagePullSecrets).toEqual(['s']);
+    expect(r.serviceAccountName).toBe('default');
+    expect(r.request).toEqual({
+      uid: 'u',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      namespace: '',
+      name: '',
+      operation: 'CREATE',
+      dryRun: false,
+      object: expect.any(Object),
+    });
+  });
+
+  it('annotations that are not all strings are ignored, as before', () => {
+    expect(parseAdmissionReview(text(base(ok, { annotations: { a: 1 } }))).annotations).toEqual({});
+    expect(parseAdmissionReview(text(base(ok, 'x'))).annotations).toEqual({});
+  });
+
+  it('refused, naming the field', () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [base(ok, {}, { uid: 'x'.repeat(129) }), /request\.uid/],
+      [base(ok, {}, { operation: 'PATCH' }), /request\.operation/],
+      [base(ok, {}, { dryRun: 'yes' }), /request\.dryRun/],
+      [base(ok, {}, { object: [] }), /request\.object/],
+      [base(ok, {}, { kind: { group: '', version: 'v1', kind: '' } }), /request\.kind\.kind/],
+      [base({ containers: [{ name: 1, image: 'x' }] }), /containers\.0\.name/],
+      [base({ containers: [{ name: 'c', image: '' }] }), /containers\.0\.image/],
+      [base({ initContainers: {} }), /initContainers/],
+      [base({ ...ok, serviceAccountName: 7 }), /serviceAccountName/],
+      [base({ ...ok, imagePullSecrets: Array(101).fill({}) }), /imagePullSecrets/],
+    ];
+    for (const [value, message] of bad) {
+      expect(codeOf(() => parseAdmissionReview(text(value)))).toBe('BAD_INPUT');
+      expect(() => parseAdmissionReview(text(value))).toThrow(message);
+    }
+  });
+});
