@@ -42,3 +42,9 @@ let dns: typeof import('node:dns') | undefined;
 export function nodeDns(): typeof import('node:dns') {
   return (dns ??= require('node:dns') as typeof import('node:dns'));
 }
+
+let http2: typeof import('node:http2') | undefined;
+/** `node:http2`, loaded on first use (an HTTPS registry that negotiates HTTP/2). */
+export function nodeHttp2(): typeof import('node:http2') {
+  return (http2 ??= require('node:http2') as typeof import('node:http2'));
+}
