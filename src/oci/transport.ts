@@ -1108,15 +1108,31 @@ function h2Exchange(conn: H2Conn, req: HttpRequest, headers: Record<string, stri
     queueMicrotask(() => replay(e as Error));
     return { abort: () => undefined };
   }
+  let declared: number | undefined;
+  let received = 0;
   stream.on('response', (rh) => {
     responded = true;
     const out: httpT.IncomingHttpHeaders = {};
     for (const [k, v] of Object.entries(rh)) if (!k.startsWith(':')) out[k] = v as string | string[];
-    ev.response(Number(rh[':status']), out);
+    const status = Number(rh[':status']);
+    const length = Number(out['content-length']);
+    if (req.method !== 'HEAD' && status !== 204 && status !== 304 && out['content-length'] !== undefined && Number.isSafeInteger(length)) declared = length;
+    ev.response(status, out);
   });
-  stream.on('data', (c: Buffer) => ev.data(c));
+  stream.on('data', (c: Buffer) => {
+    received += c.byteLength;
+    ev.data(c);
+  });
   stream.on('end', () => {
+    // Node ends the readable side of a stream reset or closed with its session too: only a response
+    // that arrived whole (END_STREAM, as many bytes as declared) is one.
+    const reset = stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR;
+    if (!responded || reset) return report(undefined);
+    if (declared !== undefined && received !== declared) {
+      return report(Object.assign(new Error(`the body ended after ${received} of ${declared} bytes`), { code: 'ERR_HTTP2_TRUNCATED_BODY' }));
+    }
     finished = true;
+    release();
     ev.end();
   });
   let reported = false;
