@@ -149,6 +149,8 @@ export interface TransportStats {
   tlsResumedHandshakes: number;
   /** TLS handshakes per host (`host:port`). */
   tlsHandshakesByHost: Record<string, TlsHandshakeCount>;
+  /** HTTP/2 sessions opened (each one TLS handshake, counted above too); see {@link TransportOptions.http2}. */
+  http2Sessions: number;
 }
 
 /** Default deadline of one attempt of a request ({@link TransportOptions.timeoutMs}): 20 s. */
@@ -254,7 +256,7 @@ function secs(ms: number): string {
 
 /** The low-level HTTP client shared by a {@link RegistryClient}. */
 export class Transport {
-  readonly stats: TransportStats = { requests: 0, retries: 0, bytesReceived: 0, tlsHandshakes: 0, tlsResumedHandshakes: 0, tlsHandshakesByHost: {} };
+  readonly stats: TransportStats = { requests: 0, retries: 0, bytesReceived: 0, tlsHandshakes: 0, tlsResumedHandshakes: 0, tlsHandshakesByHost: {}, http2Sessions: 0 };
   readonly #http: httpT.Agent;
   // Created on the first https:// request: loading node:https and node:tls costs several ms per process.
   #https: TlsPool | undefined;
@@ -529,7 +531,7 @@ export class Transport {
       let size = 0;
       let status = 0;
       let responseHeaders: httpT.IncomingHttpHeaders = {};
-      let chunks: Buffer[] = [];
+      const chunks: Buffer[] = [];
       let exchange: Exchange | undefined;
       const max = req.maxBytes ?? 4 * 1024 * 1024;
       const done = (err: Error | undefined, res?: HttpResponse): void => {
@@ -558,12 +560,10 @@ export class Transport {
           if (!settled && !responded) waitForServer('no response');
         },
         response: (code, h) => {
-          if (settled) return;
+          if (settled || responded) return;
           responded = true;
           status = code;
           responseHeaders = h;
-          chunks = [];
-          size = 0;
           bodyStart = performance.now();
           waitForServer('the body stalled (no bytes)');
           const declared = Number(h['content-length']);
@@ -609,7 +609,7 @@ export class Transport {
 interface ExchangeEvents {
   /** The request is sent (the wait for the answer starts). */
   sent(): void;
-  /** The status and headers arrived (again after a transparent replay). */
+  /** The status and headers arrived (before any `data`). */
   response(status: number, headers: httpT.IncomingHttpHeaders): void;
   data(chunk: Buffer): void;
   end(): void;
@@ -734,6 +734,8 @@ const H2_SETTINGS = { enablePush: false, initialWindowSize: 1024 * 1024 } as con
 const H2_SESSION_WINDOW = 16 * 1024 * 1024;
 /** Request headers HTTP/2 forbids (connection-specific) or carries as pseudo-headers. */
 const H2_DROPPED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+/** Body bytes held until the `response` event of their stream (at most a stream window). */
+const H2_MAX_EARLY_BYTES = H2_SETTINGS.initialWindowSize;
 /** Sessions a request may see go away under it (each time it waited or was refused, unprocessed) before it fails. */
 const H2_MAX_SESSION_LOSSES = 2;
 
@@ -968,6 +970,7 @@ class TlsPool {
   #session(url: URL, key: string, socket: tlsT.TLSSocket): H2Conn {
     const session = nodeHttp2().connect(url.origin, { createConnection: () => socket, settings: H2_SETTINGS });
     const conn = new H2Conn(session, this.settings.maxSockets);
+    this.settings.stats.http2Sessions++;
     const gone = (): void => {
       conn.gone();
       if (this.#h2.get(key) === conn) this.#h2.delete(key);
@@ -1118,10 +1121,15 @@ function h2Exchange(conn: H2Conn, req: HttpRequest, headers: Record<string, stri
     const length = Number(out['content-length']);
     if (req.method !== 'HEAD' && status !== 204 && status !== 304 && out['content-length'] !== undefined && Number.isSafeInteger(length)) declared = length;
     ev.response(status, out);
+    for (const c of early.splice(0)) ev.data(c);
   });
+  /** Body bytes that came before the `response` event (Node emits it on the next tick, data can be quicker). */
+  const early: Buffer[] = [];
   stream.on('data', (c: Buffer) => {
     received += c.byteLength;
-    ev.data(c);
+    if (responded) ev.data(c);
+    else if (received <= H2_MAX_EARLY_BYTES) early.push(c);
+    else report(Object.assign(new Error('body bytes before the response headers'), { code: 'ERR_HTTP2_PROTOCOL' }));
   });
   stream.on('end', () => {
     // Node ends the readable side of a stream reset or closed with its session too: only a response
