@@ -1,9 +1,11 @@
 /**
- * HTTP transport for registries: keep-alive connection reuse, per-request deadlines (a total one per
- * attempt, covering connect, headers and body, and an idle one while waiting for the server, so a
- * stalled or trickling registry fails in bounded time), retries with backoff on network errors, 408,
- * 429 and 5xx honouring `Retry-After` (a timed-out request is retried at most once), streamed size
- * limits, and manual redirects that never forward `Authorization` to another host.
+ * HTTP transport for registries: HTTP/2 to TLS registries that pick it by ALPN (one connection per host,
+ * every request a stream of it, as Go's client does), else keep-alive HTTP/1.1 connections resuming one
+ * TLS session; per-request deadlines (a total one per attempt, covering connect, headers and body, and
+ * an idle one while waiting for the server, so a stalled or trickling registry fails in bounded time),
+ * retries with backoff on network errors, 408, 429 and 5xx honouring `Retry-After` (a timed-out request
+ * is retried at most once), streamed size limits, and manual redirects that never forward
+ * `Authorization` to another host. Both wires share that one pipeline.
  *
  * @module
  */
@@ -256,7 +258,15 @@ function secs(ms: number): string {
 
 /** The low-level HTTP client shared by a {@link RegistryClient}. */
 export class Transport {
-  readonly stats: TransportStats = { requests: 0, retries: 0, bytesReceived: 0, tlsHandshakes: 0, tlsResumedHandshakes: 0, tlsHandshakesByHost: {}, http2Sessions: 0 };
+  readonly stats: TransportStats = {
+    requests: 0,
+    retries: 0,
+    bytesReceived: 0,
+    tlsHandshakes: 0,
+    tlsResumedHandshakes: 0,
+    tlsHandshakesByHost: {},
+    http2Sessions: 0,
+  };
   readonly #http: httpT.Agent;
   // Created on the first https:// request: loading node:https and node:tls costs several ms per process.
   #https: TlsPool | undefined;
@@ -732,6 +742,8 @@ interface PoolSettings {
 const H2_SETTINGS = { enablePush: false, initialWindowSize: 1024 * 1024 } as const;
 /** The receive window of a whole HTTP/2 session. */
 const H2_SESSION_WINDOW = 16 * 1024 * 1024;
+/** Node's soft cap on a session's buffered frames, in MB (default 10): up to 64 streams may be receiving blobs. */
+const H2_MAX_SESSION_MEMORY_MB = 32;
 /** Request headers HTTP/2 forbids (connection-specific) or carries as pseudo-headers. */
 const H2_DROPPED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
 /** Body bytes held until the `response` event of their stream (at most a stream window). */
@@ -946,13 +958,14 @@ class TlsPool {
         this.#connecting.delete(socket);
         reject(e);
       };
+      const onClose = (): void => onError(Object.assign(new Error('the connection closed during the TLS handshake'), { code: 'ECONNRESET' }));
       socket.once('error', onError);
-      socket.once('close', () => onError(new Error('the connection closed during the TLS handshake')));
+      socket.once('close', onClose);
       socket.once('secureConnect', () => {
         clearTimeout(timer);
         this.#connecting.delete(socket);
         socket.removeListener('error', onError);
-        socket.removeAllListeners('close');
+        socket.removeListener('close', onClose);
         if (socket.alpnProtocol === 'h2') return resolve(this.#session(url, key, socket));
         this.#h1.add(key);
         // The socket waits in #adopted for the agent's first connection to the host; an error meanwhile drops it.
@@ -960,6 +973,8 @@ class TlsPool {
           if (this.#adopted.get(key) === socket) this.#adopted.delete(key);
           socket.destroy();
         });
+        // Waiting, it must not keep a process alive (the agent refs the sockets it lends to requests).
+        socket.unref();
         this.#adopted.set(key, socket);
         resolve('h1');
       });
@@ -968,7 +983,7 @@ class TlsPool {
 
   /** An HTTP/2 session over the negotiated `socket`. */
   #session(url: URL, key: string, socket: tlsT.TLSSocket): H2Conn {
-    const session = nodeHttp2().connect(url.origin, { createConnection: () => socket, settings: H2_SETTINGS });
+    const session = nodeHttp2().connect(url.origin, { createConnection: () => socket, settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY_MB });
     const conn = new H2Conn(session, this.settings.maxSockets);
     this.settings.stats.http2Sessions++;
     const gone = (): void => {

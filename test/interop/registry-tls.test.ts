@@ -171,7 +171,9 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'openssl']))('registry over mut
     h1.close();
     // cosign 3 verifies what the library signed over HTTP/2.
     await writeFile(path.join(work, 'h2.pub'), kp.publicKey.export({ type: 'spki', format: 'pem' }));
-    const v3 = await cosign3(['verify', '--key', path.join(work, 'h2.pub'), '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), refs[0] as string], { env });
+    const v3 = await cosign3(['verify', '--key', path.join(work, 'h2.pub'), '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), refs[0] as string], {
+      env,
+    });
     expect(v3.code, v3.stderr).toBe(0);
   }, 120_000);
 });

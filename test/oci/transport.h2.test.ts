@@ -170,7 +170,10 @@ describe.skipIf(skipReal(['openssl']))('HTTP/2 to TLS registries', () => {
     });
     try {
       const t = new Transport({ attempts: 1, tls: { [srv.host]: { ca } } });
-      await expect(get(t, srv.host, '/declared', { maxBytes: 1000 })).rejects.toMatchObject({ code: 'TOO_LARGE', message: expect.stringContaining('262144 bytes') });
+      await expect(get(t, srv.host, '/declared', { maxBytes: 1000 })).rejects.toMatchObject({
+        code: 'TOO_LARGE',
+        message: expect.stringContaining('262144 bytes'),
+      });
       await expect(get(t, srv.host, '/streamed', { maxBytes: 64 * 1024 })).rejects.toMatchObject({ code: 'TOO_LARGE' });
       expect(String((await get(t, srv.host)).body)).toBe('ok');
       expect((await get(t, srv.host, '/declared')).body.length).toBe(big.length);
@@ -332,7 +335,9 @@ describe.skipIf(skipReal(['openssl']))('HTTP/2 to TLS registries', () => {
       const without = new Transport({ attempts: 1, tls: { [srv.host]: { ca } } });
       await expect(get(without, srv.host)).rejects.toMatchObject({
         code: 'REGISTRY_ERROR',
-        message: expect.stringMatching(/TLS handshake refused by the registry \(does it require a client certificate\?\): ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED/),
+        message: expect.stringMatching(
+          /TLS handshake refused by the registry \(does it require a client certificate\?\): ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED/,
+        ),
       });
       without.close();
       const t = new Transport({ attempts: 1, tls: { [srv.host]: { ca, ...client } } });
@@ -354,9 +359,8 @@ describe.skipIf(skipReal(['openssl']))('HTTP/2 to TLS registries', () => {
 
   it('an HTTP/1.1-only TLS server, and http2: false, keep HTTP/1.1 with resumed sessions', async () => {
     let h1Handshakes = 0;
-    const h1 = https.createServer(
-      { cert: await readFile(certs.certFile), key: await readFile(certs.keyFile) },
-      (_req, res) => setTimeout(() => res.end('ok'), 10),
+    const h1 = https.createServer({ cert: await readFile(certs.certFile), key: await readFile(certs.keyFile) }, (_req, res) =>
+      setTimeout(() => res.end('ok'), 10),
     );
     h1.on('secureConnection', () => h1Handshakes++);
     await new Promise<void>((r) => h1.listen(0, '127.0.0.1', r));
