@@ -5,13 +5,15 @@
  * redirect policy and error codes as HTTP/1.1; RST_STREAM, GOAWAY and a dying session mid-batch; mutual
  * TLS; an HTTP/1.1-only TLS server and `http2: false` keep HTTP/1.1.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Transport } from '../../src/oci/transport.js';
 import { makeClientCertificate, makeTestCertificates, skipReal, type TestCertificates } from '../helpers/real/registry.js';
@@ -298,6 +300,29 @@ describe.skipIf(skipReal(['openssl']))('HTTP/2 to TLS registries', () => {
     }
   });
 
+  it('a session the server closes when idle is replaced by one new connection that resumes the TLS session', async () => {
+    const srv = await serve(certs);
+    const open = new Set<http2.ServerHttp2Session>();
+    srv.server.on('session', (s) => {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+    });
+    try {
+      const t = new Transport({ attempts: 1, tls: { [srv.host]: { ca } } });
+      await Promise.all(Array.from({ length: 8 }, () => get(t, srv.host)));
+      // The server's idle timeout: GOAWAY (no error), then the connection closes.
+      for (const s of open) s.close();
+      await new Promise((r) => setTimeout(r, 100));
+      await Promise.all(Array.from({ length: 8 }, () => get(t, srv.host)));
+      expect(t.stats.retries).toBe(0);
+      expect(t.stats.http2Sessions).toBe(2);
+      expect(t.stats.tlsHandshakesByHost[srv.host]).toEqual({ full: 1, resumed: 1 });
+      t.close();
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('a session dying mid-batch (connection reset): the retries share one new session', async () => {
     let killed = false;
     const srv = await serve(certs, (req, res, n) => {
@@ -418,4 +443,32 @@ describe.skipIf(skipReal(['openssl']))('HTTP/2 to TLS registries', () => {
       await srv.close();
     }
   });
+
+  it('an idle HTTP/2 session does not keep a process alive (a CLI exits without close())', async () => {
+    const srv = await serve(certs);
+    try {
+      const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+      const child = path.join(dir, 'idle-child.ts');
+      await writeFile(
+        child,
+        [
+          `import { Transport } from ${JSON.stringify(path.join(root, 'src/oci/transport.ts'))};`,
+          `const t = new Transport({ attempts: 1, tls: { ${JSON.stringify(srv.host)}: { ca: ${JSON.stringify(ca)} } } });`,
+          `const r = await t.request({ method: 'GET', url: new URL('https://${srv.host}/v2/') });`,
+          'console.log(r.status, t.stats.http2Sessions);',
+        ].join('\n'),
+      );
+      const t0 = Date.now();
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, [path.join(root, 'node_modules/vite-node/vite-node.mjs'), child], { cwd: root, timeout: 30_000 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+        ),
+      );
+      expect(out.trim()).toBe('200 1');
+      expect(srv.sessions).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+    } finally {
+      await srv.close();
+    }
+  }, 40_000);
 });
