@@ -314,7 +314,7 @@ export class Transport {
       stats: this.stats,
       http2: options.http2 ?? true,
       maxSockets,
-      connectTimeoutMs: this.#timeout,
+      connectTimeoutMs: this.#idle,
       insecureSkipVerify: options.insecureSkipVerify === true,
       lookup,
     };
@@ -732,7 +732,7 @@ interface PoolSettings {
   readonly http2: boolean;
   /** Connections per host (HTTP/1.1), streams per session (HTTP/2). */
   readonly maxSockets: number;
-  /** Longest wait for a connection's TLS handshake, in ms (the request's own deadline usually ends it first). */
+  /** Longest wait for a connection's TLS handshake, in ms: the idle timeout, as for the answer to an HTTP/1.1 request. */
   readonly connectTimeoutMs: number;
   readonly insecureSkipVerify: boolean;
   readonly lookup: LookupFunction | undefined;
@@ -746,6 +746,8 @@ const H2_SESSION_WINDOW = 16 * 1024 * 1024;
 const H2_MAX_SESSION_MEMORY_MB = 32;
 /** Request headers HTTP/2 forbids (connection-specific) or carries as pseudo-headers. */
 const H2_DROPPED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+/** The error code of a TLS handshake that took longer than {@link PoolSettings.connectTimeoutMs}. */
+const HANDSHAKE_TIMEOUT = 'COSIGN_TS_TLS_HANDSHAKE_TIMEOUT';
 /** Body bytes held until the `response` event of their stream (at most a stream window). */
 const H2_MAX_EARLY_BYTES = H2_SETTINGS.initialWindowSize;
 /** Sessions a request may see go away under it (each time it waited or was refused, unprocessed) before it fails. */
@@ -947,11 +949,7 @@ class TlsPool {
     this.#connecting.add(socket);
     return new Promise<'h1' | H2Conn>((resolve, reject) => {
       const timer = setTimeout(() => {
-        socket.destroy(
-          fail('REGISTRY_UNAVAILABLE', `TLS connection to ${url.host}: timed out after ${secs(this.settings.connectTimeoutMs)}`, {
-            details: { timeout: true, timeoutMs: this.settings.connectTimeoutMs },
-          }),
-        );
+        socket.destroy(Object.assign(new Error('TLS handshake timed out'), { code: HANDSHAKE_TIMEOUT }));
       }, timerDelay(this.settings.connectTimeoutMs));
       const onError = (e: Error): void => {
         clearTimeout(timer);
@@ -1049,9 +1047,16 @@ class TlsPool {
       if (stopped) return;
       if (++losses > H2_MAX_SESSION_LOSSES) return ev.error(e);
       current = undefined;
-      start().catch((err: Error) => ev.error(err));
+      run();
     };
-    start().catch((err: Error) => ev.error(err));
+    const run = (): void => {
+      start().catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== HANDSHAKE_TIMEOUT) return ev.error(err);
+        const ms = this.settings.connectTimeoutMs;
+        ev.error(fail('REGISTRY_UNAVAILABLE', `${what}: timed out: no TLS handshake for ${secs(ms)}`, { details: { timeout: true, timeoutMs: ms } }));
+      });
+    };
+    run();
     return {
       abort: () => {
         stopped = true;

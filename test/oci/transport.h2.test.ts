@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -116,6 +116,27 @@ describe.skipIf(skipReal(['openssl']))('HTTP/2 to TLS registries', () => {
   }, 60_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a registry that accepts the connection and never answers the TLS handshake: the idle deadline, retried once', async () => {
+    const sockets = new Set<net.Socket>();
+    const srv = net.createServer((s) => sockets.add(s));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const host = `127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      const t = new Transport({ backoffMs: 1, timeoutMs: 5000, idleTimeoutMs: 300, tls: { [host]: { ca } } });
+      const t0 = Date.now();
+      await expect(Promise.all([get(t, host), get(t, host)])).rejects.toMatchObject({
+        code: 'REGISTRY_UNAVAILABLE',
+        message: expect.stringMatching(/^GET https:\/\/127\.0\.0\.1:\d+\/v2\/: timed out: no TLS handshake for 0\.3 s \(2 attempts\)$/),
+        details: { timeout: true },
+      });
+      expect(Date.now() - t0).toBeLessThan(2500);
+      t.close();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
   });
 
   it('a 32-way batch is multiplexed over one session: one TLS handshake per host', async () => {
