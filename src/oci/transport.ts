@@ -551,7 +551,7 @@ export class Transport {
         clearTimeout(idle);
         req.signal?.removeEventListener('abort', onAbort);
         if (err !== undefined) {
-          exchange?.abort();
+          exchange?.abort(err instanceof CosignError && isTimeout(err));
           reject(err);
         } else resolve(res as HttpResponse);
       };
@@ -629,8 +629,8 @@ interface ExchangeEvents {
 
 /** One request in flight on a wire. */
 interface Exchange {
-  /** Stop it: free its socket or stream (idempotent). */
-  abort(): void;
+  /** Stop it: free its socket or stream (idempotent). `timedOut`: because the server took too long. */
+  abort(timedOut?: boolean): void;
 }
 
 /** An HTTP/1.1 request through a keep-alive agent. */
@@ -767,10 +767,47 @@ class H2Conn {
   error: Error | undefined;
   #gone = false;
 
+  /** While a PING after a timeout is unanswered: settles when it is answered or the session is dropped. */
+  checking: Promise<void> | undefined;
+
   constructor(
     readonly session: import('node:http2').ClientHttp2Session,
     readonly maxStreams: number,
+    /** How long a PING may go unanswered before the session counts as dead, in ms. */
+    readonly pingTimeoutMs: number,
   ) {}
+
+  /**
+   * After a request on this session timed out: send a PING, and close the session if it goes
+   * unanswered for {@link pingTimeoutMs} (its streams fail, the next requests open a new connection).
+   */
+  check(): void {
+    if (this.checking !== undefined || !this.usable) return;
+    let settle = (): void => undefined;
+    this.checking = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const timer = setTimeout(() => {
+      this.error ??= Object.assign(new Error(`the connection stopped answering (PING unanswered for ${secs(this.pingTimeoutMs)})`), {
+        code: 'ERR_HTTP2_PING_TIMEOUT',
+      });
+      this.checking = undefined;
+      this.gone();
+      this.session.destroy();
+      settle();
+    }, timerDelay(this.pingTimeoutMs));
+    timer.unref();
+    const answered = (): void => {
+      clearTimeout(timer);
+      this.checking = undefined;
+      settle();
+    };
+    try {
+      if (!this.session.ping(answered)) answered();
+    } catch {
+      answered();
+    }
+  }
 
   /** Whether new streams may be opened. */
   get usable(): boolean {
@@ -982,7 +1019,7 @@ class TlsPool {
   /** An HTTP/2 session over the negotiated `socket`. */
   #session(url: URL, key: string, socket: tlsT.TLSSocket): H2Conn {
     const session = nodeHttp2().connect(url.origin, { createConnection: () => socket, settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY_MB });
-    const conn = new H2Conn(session, this.settings.maxSockets);
+    const conn = new H2Conn(session, this.settings.maxSockets, this.settings.connectTimeoutMs);
     this.settings.stats.http2Sessions++;
     const gone = (): void => {
       conn.gone();
@@ -1031,6 +1068,9 @@ class TlsPool {
         current = h1Exchange(nodeHttps(), this.agent, req, headers, ev, what);
         return;
       }
+      // A request on this session just timed out: wait for its PING before trusting it.
+      if (wire.checking !== undefined) await wire.checking;
+      if (stopped) return;
       const slot = wire.acquire();
       cancelWait = slot.cancel;
       const granted = await slot.granted;
@@ -1058,10 +1098,10 @@ class TlsPool {
     };
     run();
     return {
-      abort: () => {
+      abort: (timedOut) => {
         stopped = true;
         cancelWait?.();
-        current?.abort();
+        current?.abort(timedOut);
       },
     };
   }
@@ -1116,8 +1156,8 @@ function h2Exchange(conn: H2Conn, req: HttpRequest, headers: Record<string, stri
       e?.code === 'ERR_HTTP2_GOAWAY_SESSION' ||
       (conn.goawayLastStreamId !== undefined && (stream?.id === undefined || stream.id > conn.goawayLastStreamId)));
   /** The error of a failed stream: the session's own (a TLS alert, a reset connection) if it has one. */
-  const failure = (stream: import('node:http2').ClientHttp2Stream, e: NodeJS.ErrnoException | undefined): Error => {
-    if (conn.error !== undefined) return conn.error;
+  const failure = (stream: import('node:http2').ClientHttp2Stream, streamError: NodeJS.ErrnoException | undefined): Error => {
+    const e: NodeJS.ErrnoException | undefined = conn.error ?? streamError;
     if (e !== undefined && e.code !== undefined && !e.code.startsWith('ERR_HTTP2_')) return e;
     const why = e?.message ?? `stream closed with code ${stream.rstCode ?? 'unknown'}`;
     return fail('REGISTRY_UNAVAILABLE', `${what}: HTTP/2: ${why}`, { ...(e === undefined ? {} : { cause: e }), details: { errno: e?.code, http2: true } });
@@ -1180,10 +1220,12 @@ function h2Exchange(conn: H2Conn, req: HttpRequest, headers: Record<string, stri
   if (req.body === undefined) queueMicrotask(() => ev.sent());
   else stream.end(Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength), () => ev.sent());
   return {
-    abort: () => {
+    abort: (timedOut) => {
       reported = true;
       if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
       release();
+      // A slow request, or a connection that died silently (no FIN, no reset): a PING tells them apart.
+      if (timedOut === true) conn.check();
     },
   };
 }

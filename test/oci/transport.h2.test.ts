@@ -375,6 +375,48 @@ describe.skipIf(skipReal(['openssl']))('HTTP/2 to TLS registries', () => {
     }
   });
 
+  it('a connection that dies silently (no FIN, no reset): a timed-out request PINGs it, the session is dropped, the retry reconnects', async () => {
+    const srv = await serve(certs, (req, res) => (req.url === '/slow' ? setTimeout(() => res.end('late'), 600) : res.end('ok')));
+    // A TCP proxy to the server that can stop forwarding its existing connections (a network path gone dead).
+    const [srvHost, srvPort] = srv.host.split(':') as [string, string];
+    const live = new Set<net.Socket>();
+    const dead = new Set<net.Socket>();
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(srvPort), srvHost);
+      live.add(client).add(upstream);
+      client.on('data', (d) => !dead.has(client) && upstream.write(d));
+      upstream.on('data', (d) => !dead.has(client) && client.write(d));
+      for (const s of [client, upstream]) s.on('error', () => undefined);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const host = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const t = new Transport({ backoffMs: 1, timeoutMs: 5000, idleTimeoutMs: 300, tls: { [host]: { ca } } });
+      expect((await get(t, host)).status).toBe(200);
+      // A slow request on a healthy connection: it times out, the PING is answered, the session stays.
+      await expect(get(t, host, '/slow', { attempts: 1 })).rejects.toMatchObject({ details: { timeout: true } });
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await get(t, host)).status).toBe(200);
+      expect(t.stats.http2Sessions).toBe(1);
+      // Now the path goes dead: the request times out, the PING goes unanswered, the session is dropped and
+      // the retry (waiting for the PING) opens a new connection, which works.
+      for (const s of live) dead.add(s);
+      const t0 = Date.now();
+      const res = await get(t, host).catch((e: Error) => e);
+      expect(res).toMatchObject({ status: 200 });
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(t.stats.http2Sessions).toBe(2);
+      expect(t.stats.retries).toBe(1);
+      t.close();
+    } finally {
+      for (const s of live) s.destroy();
+      await new Promise<void>((r) => proxy.close(() => r()));
+      await srv.close();
+    }
+  });
+
   it('mutual TLS over HTTP/2: the client certificate is sent; without it a typed TLS error', async () => {
     const srv = await serve(certs, undefined, { requireClientCert: true });
     try {
