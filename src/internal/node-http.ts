@@ -44,7 +44,7 @@ export function nodeDns(): typeof import('node:dns') {
 }
 
 let http2: typeof import('node:http2') | undefined;
-/** `node:http2`, loaded on first use (the webhook server). */
+/** `node:http2`, loaded on first use (the webhook server; an HTTPS registry that negotiates HTTP/2). */
 export function nodeHttp2(): typeof import('node:http2') {
   return (http2 ??= require('node:http2') as typeof import('node:http2'));
 }

@@ -1,16 +1,18 @@
 /**
- * HTTP transport for registries: keep-alive connection reuse, per-request deadlines (a total one per
- * attempt, covering connect, headers and body, and an idle one while waiting for the server, so a
- * stalled or trickling registry fails in bounded time), retries with backoff on network errors, 408,
- * 429 and 5xx honouring `Retry-After` (a timed-out request is retried at most once), streamed size
- * limits, and manual redirects that never forward `Authorization` to another host.
+ * HTTP transport for registries: HTTP/2 to TLS registries that pick it by ALPN (one connection per host,
+ * every request a stream of it, as Go's client does), else keep-alive HTTP/1.1 connections resuming one
+ * TLS session; per-request deadlines (a total one per attempt, covering connect, headers and body, and
+ * an idle one while waiting for the server, so a stalled or trickling registry fails in bounded time),
+ * retries with backoff on network errors, 408, 429 and 5xx honouring `Retry-After` (a timed-out request
+ * is retried at most once), streamed size limits, and manual redirects that never forward
+ * `Authorization` to another host. Both wires share that one pipeline.
  *
  * @module
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { http, net, nodeDns, nodeHttps, nodeTls } from '../internal/node-http.js';
+import { http, net, nodeDns, nodeHttp2, nodeHttps, nodeTls } from '../internal/node-http.js';
 import { CosignError, fail } from '../errors.js';
 import { raceAbort, timerDelay } from '../concurrency.js';
 import type * as httpT from 'node:http';
@@ -81,8 +83,18 @@ export interface TransportOptions {
    * Default {@link DEFAULT_UNRESPONSIVE_MS}; 0 turns it off.
    */
   readonly unresponsiveMs?: number;
-  /** Sockets per host. Default 64. */
+  /**
+   * Concurrent requests per host: HTTP/1.1 connections, or streams of the HTTP/2 session (also bounded
+   * by the server's `SETTINGS_MAX_CONCURRENT_STREAMS`; further requests queue). Default 64.
+   */
   readonly maxSockets?: number;
+  /**
+   * Offer HTTP/2 to HTTPS registries (ALPN `h2`, then `http/1.1`), as Go's HTTP client and so cosign do.
+   * Default true. A registry that picks HTTP/2 gets one connection (one TLS handshake) per host per
+   * transport, every request a stream of it; one that picks HTTP/1.1 gets keep-alive connections that
+   * resume the first one's TLS session. False: HTTP/1.1 only. Plain-HTTP registries always use HTTP/1.1.
+   */
+  readonly http2?: boolean;
   /** `User-Agent` header. */
   readonly userAgent?: string;
   /** Skip TLS verification (tests only; cosign's `--allow-insecure-registry`). */
@@ -139,6 +151,8 @@ export interface TransportStats {
   tlsResumedHandshakes: number;
   /** TLS handshakes per host (`host:port`). */
   tlsHandshakesByHost: Record<string, TlsHandshakeCount>;
+  /** HTTP/2 sessions opened (each one TLS handshake, counted above too); see {@link TransportOptions.http2}. */
+  http2Sessions: number;
 }
 
 /** Default deadline of one attempt of a request ({@link TransportOptions.timeoutMs}): 20 s. */
@@ -244,15 +258,23 @@ function secs(ms: number): string {
 
 /** The low-level HTTP client shared by a {@link RegistryClient}. */
 export class Transport {
-  readonly stats: TransportStats = { requests: 0, retries: 0, bytesReceived: 0, tlsHandshakes: 0, tlsResumedHandshakes: 0, tlsHandshakesByHost: {} };
+  readonly stats: TransportStats = {
+    requests: 0,
+    retries: 0,
+    bytesReceived: 0,
+    tlsHandshakes: 0,
+    tlsResumedHandshakes: 0,
+    tlsHandshakesByHost: {},
+    http2Sessions: 0,
+  };
   readonly #http: httpT.Agent;
   // Created on the first https:// request: loading node:https and node:tls costs several ms per process.
-  #https: httpsT.Agent | undefined;
-  readonly #httpsOptions: httpsT.AgentOptions;
+  #https: TlsPool | undefined;
+  readonly #poolSettings: PoolSettings;
   readonly #globalCa: ReadonlyArray<string | Buffer>;
   readonly #tls = new Map<string, RegistryTlsOptions>();
-  /** HTTPS agents of hosts with their own TLS settings (one pool each, so connections stay reused). */
-  readonly #hostAgents = new Map<string, httpsT.Agent>();
+  /** TLS pools of hosts with their own TLS settings (one each, so connections stay reused). */
+  readonly #hostPools = new Map<string, TlsPool>();
   readonly #timeout: number;
   readonly #lookup: LookupFunction | undefined;
   readonly #idle: number;
@@ -272,12 +294,6 @@ export class Transport {
     this.#http = new http.Agent({ keepAlive: true, maxSockets, ...(lookup === undefined ? {} : { lookup }) });
     this.#globalCa = asList(options.ca);
     for (const bundle of this.#globalCa) assertCertificates(bundle, 'transport ca');
-    this.#httpsOptions = {
-      keepAlive: true,
-      maxSockets,
-      ...(lookup === undefined ? {} : { lookup }),
-      ...(options.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
-    };
     for (const [host, t] of Object.entries(options.tls ?? {})) {
       if ((t.cert === undefined) !== (t.key === undefined)) {
         throw fail('USAGE', `TLS settings of ${host}: a client certificate needs its key and a key needs its certificate`);
@@ -294,13 +310,21 @@ export class Transport {
     this.#maxRetryDelay = options.maxRetryDelayMs ?? 10_000;
     this.#ua = options.userAgent ?? 'cosign-ts';
     this.#unresponsiveMs = Math.max(0, options.unresponsiveMs ?? DEFAULT_UNRESPONSIVE_MS);
+    this.#poolSettings = {
+      stats: this.stats,
+      http2: options.http2 ?? true,
+      maxSockets,
+      connectTimeoutMs: this.#idle,
+      insecureSkipVerify: options.insecureSkipVerify === true,
+      lookup,
+    };
   }
 
-  /** Close idle keep-alive sockets. */
+  /** Close idle keep-alive sockets and HTTP/2 sessions. */
   close(): void {
     this.#http.destroy();
-    this.#https?.destroy();
-    for (const a of this.#hostAgents.values()) a.destroy();
+    this.#https?.close();
+    for (const p of this.#hostPools.values()) p.close();
   }
 
   /**
@@ -473,46 +497,40 @@ export class Transport {
     return this.#tls.get(host) ?? this.#tls.get(host.replace(/:443$/, '')) ?? this.#tls.get('*');
   }
 
-  #httpsAgent(host: string): httpsT.Agent {
+  /** The TLS pool of `host` (`host[:port]`): the shared one, or the host's own when it has TLS settings. */
+  #tlsPool(host: string): TlsPool {
     const t = this.tlsSettings(host);
     if (t === undefined) {
-      if (this.#https === undefined) {
-        this.#https = resumingAgent({ ...this.#httpsOptions, ...caOption(this.#globalCa) }, this.stats);
-      }
+      this.#https ??= new TlsPool(caOption(this.#globalCa), this.#poolSettings);
       return this.#https;
     }
-    let agent = this.#hostAgents.get(host);
-    if (agent === undefined) {
-      agent = resumingAgent(
+    let pool = this.#hostPools.get(host);
+    if (pool === undefined) {
+      pool = new TlsPool(
         {
-          ...this.#httpsOptions,
           ...(t.caOnly === true ? { ca: asList(t.ca).map(String) } : caOption([...this.#globalCa, ...asList(t.ca)])),
           ...(t.cert === undefined ? {} : { cert: t.cert }),
           ...(t.key === undefined ? {} : { key: t.key }),
           ...(t.servername === undefined || t.servername === '' ? {} : { servername: t.servername }),
         },
-        this.stats,
+        this.#poolSettings,
       );
-      this.#hostAgents.set(host, agent);
+      this.#hostPools.set(host, pool);
     }
-    return agent;
+    return pool;
   }
 
-  async #once(req: HttpRequest): Promise<HttpResponse> {
-    const isHttps = req.url.protocol === 'https:';
-    const agent = isHttps ? this.#httpsAgent(req.url.host) : this.#http;
-    if (isHttps) {
-      // The first connection to this host is being set up: wait for its session and resume it.
-      const first = sessionGates.get(agent as httpsT.Agent)?.(poolKey(req.url.hostname, req.url.port === '' ? 443 : req.url.port));
-      if (first !== undefined) await (req.signal === undefined ? first : untilAborted(first, req.signal, `${req.method} ${redact(req.url)}`));
-    }
-    return this.#send(req, agent);
+  #once(req: HttpRequest): Promise<HttpResponse> {
+    return this.#send(req, req.url.protocol === 'https:' ? this.#tlsPool(req.url.host) : undefined);
   }
 
-  #send(req: HttpRequest, agent: httpT.Agent): Promise<HttpResponse> {
+  /**
+   * One attempt of one request, whatever carries it (an HTTP/1.1 request on a keep-alive socket, or a
+   * stream of the host's HTTP/2 session): one deadline, idle timeout, abort signal, size limit, byte
+   * count and error mapping for all of them.
+   */
+  #send(req: HttpRequest, pool: TlsPool | undefined): Promise<HttpResponse> {
     this.stats.requests++;
-    const isHttps = req.url.protocol === 'https:';
-    const mod = isHttps ? nodeHttps() : http;
     const what = `${req.method} ${redact(req.url)}`;
     if (req.signal?.aborted === true) return Promise.reject(abortError(req.signal, what));
     return new Promise<HttpResponse>((resolve, reject) => {
@@ -521,14 +539,21 @@ export class Transport {
       let responded = false;
       let bodyStart = 0;
       let size = 0;
+      let status = 0;
+      let responseHeaders: httpT.IncomingHttpHeaders = {};
+      const chunks: Buffer[] = [];
+      let exchange: Exchange | undefined;
+      const max = req.maxBytes ?? 4 * 1024 * 1024;
       const done = (err: Error | undefined, res?: HttpResponse): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         clearTimeout(idle);
         req.signal?.removeEventListener('abort', onAbort);
-        if (err !== undefined) reject(err);
-        else resolve(res as HttpResponse);
+        if (err !== undefined) {
+          exchange?.abort(err instanceof CosignError && isTimeout(err));
+          reject(err);
+        } else resolve(res as HttpResponse);
       };
       const headers: Record<string, string> = { 'user-agent': this.#ua, ...(req.headers ?? {}) };
       if (req.body !== undefined) headers['content-length'] = String(req.body.byteLength);
@@ -536,38 +561,39 @@ export class Transport {
       const waitForServer = (waiting: string): void => {
         clearTimeout(idle);
         idle = setTimeout(() => {
-          r.destroy();
           done(fail('REGISTRY_UNAVAILABLE', `${what}: timed out: ${waiting} for ${secs(this.#idle)}`, { details: { timeout: true, timeoutMs: this.#idle } }));
         }, timerDelay(this.#idle));
       };
-      const r = mod.request(req.url, { method: req.method, headers, agent }, (res) => {
-        responded = true;
-        bodyStart = performance.now();
-        waitForServer('the body stalled (no bytes)');
-        const max = req.maxBytes ?? 4 * 1024 * 1024;
-        const declared = Number(res.headers['content-length']);
-        if (req.method !== 'HEAD' && Number.isFinite(declared) && declared > max && (res.statusCode ?? 0) < 300) {
-          res.destroy();
-          r.destroy();
-          return done(
-            fail('TOO_LARGE', `${req.method} ${redact(req.url)}: response of ${declared} bytes is over the ${max}-byte limit`, { details: { limit: max } }),
-          );
-        }
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => {
+      const events: ExchangeEvents = {
+        sent: () => {
+          // Once the request is sent, the server has the idle timeout to start answering.
+          if (!settled && !responded) waitForServer('no response');
+        },
+        response: (code, h) => {
+          if (settled || responded) return;
+          responded = true;
+          status = code;
+          responseHeaders = h;
+          bodyStart = performance.now();
+          waitForServer('the body stalled (no bytes)');
+          const declared = Number(h['content-length']);
+          if (req.method !== 'HEAD' && Number.isFinite(declared) && declared > max && code < 300) {
+            done(fail('TOO_LARGE', `${what}: response of ${declared} bytes is over the ${max}-byte limit`, { details: { limit: max } }));
+          }
+        },
+        data: (c) => {
+          if (settled) return;
           waitForServer('the body stalled (no bytes)');
           size += c.byteLength;
           this.stats.bytesReceived += c.byteLength;
-          if (size > max && (res.statusCode ?? 0) < 300) {
-            res.destroy();
-            r.destroy();
-            return done(fail('TOO_LARGE', `${req.method} ${redact(req.url)}: response is over the ${max}-byte limit`, { details: { limit: max } }));
+          if (size > max && status < 300) {
+            return done(fail('TOO_LARGE', `${what}: response is over the ${max}-byte limit`, { details: { limit: max } }));
           }
           if (size <= Math.max(max, 64 * 1024)) chunks.push(c);
-        });
-        res.on('end', () => done(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url: req.url }));
-        res.on('error', (e) => done(fail('REGISTRY_UNAVAILABLE', `${req.method} ${redact(req.url)}: ${e.message}`, { cause: e })));
-      });
+        },
+        end: () => done(undefined, { status, headers: responseHeaders, body: Buffer.concat(chunks), url: req.url }),
+        error: (e) => done(e instanceof CosignError ? e : networkError(what, e as NodeJS.ErrnoException)),
+      };
       const onDeadline = (): void => {
         // A large body still arriving at a useful rate (a blob being copied) gets more time, a second at
         // a time, as long as that holds; a trickle does not. The size limit bounds how long that can be.
@@ -575,7 +601,6 @@ export class Transport {
           timer = setTimeout(onDeadline, 1000);
           return;
         }
-        r.destroy();
         done(
           fail('REGISTRY_UNAVAILABLE', `${what}: timed out: no complete response within ${secs(this.#timeout)}`, {
             details: { timeout: true, timeoutMs: this.#timeout },
@@ -583,19 +608,57 @@ export class Transport {
         );
       };
       let timer = setTimeout(onDeadline, timerDelay(this.#timeout));
-      // Once the request is sent, the server has the idle timeout to start answering.
-      r.on('finish', () => {
-        if (!settled && !responded) waitForServer('no response');
-      });
-      const onAbort = (): void => {
-        r.destroy();
-        done(abortError(req.signal as AbortSignal, what));
-      };
+      const onAbort = (): void => done(abortError(req.signal as AbortSignal, what));
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      r.on('error', (e: NodeJS.ErrnoException) => done(networkError(`${req.method} ${redact(req.url)}`, e)));
-      r.end(req.body === undefined ? undefined : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength));
+      exchange = pool === undefined ? h1Exchange(http, this.#http, req, headers, events, what) : pool.exchange(req, headers, events, what);
     });
   }
+}
+
+/** What one attempt's wire reports to {@link Transport}'s request pipeline. */
+interface ExchangeEvents {
+  /** The request is sent (the wait for the answer starts). */
+  sent(): void;
+  /** The status and headers arrived (before any `data`). */
+  response(status: number, headers: httpT.IncomingHttpHeaders): void;
+  data(chunk: Buffer): void;
+  end(): void;
+  /** A network or TLS error (mapped by `networkError`), or a {@link CosignError} as is. */
+  error(e: Error): void;
+}
+
+/** One request in flight on a wire. */
+interface Exchange {
+  /** Stop it: free its socket or stream (idempotent). `timedOut`: because the server took too long. */
+  abort(timedOut?: boolean): void;
+}
+
+/** An HTTP/1.1 request through a keep-alive agent. */
+function h1Exchange(
+  mod: typeof httpT | typeof httpsT,
+  agent: httpT.Agent,
+  req: HttpRequest,
+  headers: Record<string, string>,
+  ev: ExchangeEvents,
+  what: string,
+): Exchange {
+  let response: httpT.IncomingMessage | undefined;
+  const r = mod.request(req.url, { method: req.method, headers, agent }, (res) => {
+    response = res;
+    ev.response(res.statusCode ?? 0, res.headers);
+    res.on('data', (c: Buffer) => ev.data(c));
+    res.on('end', () => ev.end());
+    res.on('error', (e) => ev.error(fail('REGISTRY_UNAVAILABLE', `${what}: ${e.message}`, { cause: e })));
+  });
+  r.on('finish', () => ev.sent());
+  r.on('error', (e) => ev.error(e));
+  r.end(req.body === undefined ? undefined : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength));
+  return {
+    abort: () => {
+      response?.destroy();
+      r.destroy();
+    },
+  };
 }
 
 /**
@@ -654,35 +717,210 @@ function connectToLookup(map: Readonly<Record<string, string>> | undefined): Loo
 /** Options Node's agent passes to `createConnection`. */
 type AgentConnectOptions = tlsT.ConnectionOptions;
 
-/** The pool key of {@link resumingAgent} for a connection to `host:port`. */
+/** The key of a connection to `host:port` in a {@link TlsPool}. */
 function poolKey(host: string | undefined, port: number | string | undefined): string {
   return `${String(host ?? '').replace(/^\[(.*)\]$/, '$1')}:${String(port ?? 443)}`;
 }
 
-/**
- * Per agent of {@link resumingAgent}: what a request to `host:port` waits for before it may open a
- * connection (the first connection's session), or undefined.
- */
-const sessionGates = new WeakMap<httpsT.Agent, (key: string) => Promise<void> | undefined>();
+/** The TLS options of a {@link TlsPool}: trust, client certificate, server name. */
+type PoolTlsOptions = Pick<tlsT.ConnectionOptions, 'ca' | 'cert' | 'key' | 'servername'>;
+
+/** What every {@link TlsPool} of a {@link Transport} shares. */
+interface PoolSettings {
+  readonly stats: TransportStats;
+  /** Offer HTTP/2 (ALPN `h2`) and use it when the server picks it. */
+  readonly http2: boolean;
+  /** Connections per host (HTTP/1.1), streams per session (HTTP/2). */
+  readonly maxSockets: number;
+  /** Longest wait for a connection's TLS handshake, in ms: the idle timeout, as for the answer to an HTTP/1.1 request. */
+  readonly connectTimeoutMs: number;
+  readonly insecureSkipVerify: boolean;
+  readonly lookup: LookupFunction | undefined;
+}
+
+/** The HTTP/2 settings this client sends: no server push; a 1 MiB stream window (Node's default, 64 KiB, slows large blobs). */
+const H2_SETTINGS = { enablePush: false, initialWindowSize: 1024 * 1024 } as const;
+/** The receive window of a whole HTTP/2 session. */
+const H2_SESSION_WINDOW = 16 * 1024 * 1024;
+/** Node's soft cap on a session's buffered frames, in MB (default 10): up to 64 streams may be receiving blobs. */
+const H2_MAX_SESSION_MEMORY_MB = 32;
+/** Request headers HTTP/2 forbids (connection-specific) or carries as pseudo-headers. */
+const H2_DROPPED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+/** The error code of a TLS handshake that took longer than {@link PoolSettings.connectTimeoutMs}. */
+const HANDSHAKE_TIMEOUT = 'COSIGN_TS_TLS_HANDSHAKE_TIMEOUT';
+/** Body bytes held until the `response` event of their stream (at most a stream window). */
+const H2_MAX_EARLY_BYTES = H2_SETTINGS.initialWindowSize;
+/** Sessions a request may see go away under it (each time it waited or was refused, unprocessed) before it fails. */
+const H2_MAX_SESSION_LOSSES = 2;
 
 /**
- * An HTTPS agent (keep-alive pool, Node's TLS session cache) that resumes sessions across connections:
- * while the first connection to a host has no session yet, further requests to it wait (in
- * {@link Transport}, before reaching the agent, so `maxSockets` holds) for that session (a TLS 1.2
- * session or a TLS 1.3 ticket); a batch that opens many connections at once then pays one full
- * handshake per host and resumes the others. Handshakes are counted in `stats`.
+ * One HTTP/2 session with a host: its streams are counted against the server's
+ * `SETTINGS_MAX_CONCURRENT_STREAMS` and the transport's bound, further requests queue (each under its
+ * own deadline). The session is unreferenced while no stream is open, so it never keeps a process alive.
  */
-function resumingAgent(options: httpsT.AgentOptions, stats: TransportStats): httpsT.Agent {
-  const agent = new (nodeHttps().Agent)(options);
-  const proto = agent as unknown as { createConnection(o: AgentConnectOptions, cb?: unknown): tlsT.TLSSocket };
-  const base = proto.createConnection.bind(agent);
-  /** Hosts with a session to resume. */
-  const resumable = new Set<string>();
+class H2Conn {
+  #active = 0;
+  readonly #waiters: Array<(ok: boolean) => void> = [];
+  /** The server's GOAWAY: streams above this id were not processed (safe to send again). */
+  goawayLastStreamId: number | undefined;
+  /** The session's error (a TLS alert after the handshake, a reset connection), for its streams' errors. */
+  error: Error | undefined;
+  #gone = false;
+
+  /** While a PING after a timeout is unanswered: settles when it is answered or the session is dropped. */
+  checking: Promise<void> | undefined;
+
+  constructor(
+    readonly session: import('node:http2').ClientHttp2Session,
+    readonly maxStreams: number,
+    /** How long a PING may go unanswered before the session counts as dead, in ms. */
+    readonly pingTimeoutMs: number,
+  ) {}
+
+  /**
+   * After a request on this session timed out: send a PING, and close the session if it goes
+   * unanswered for {@link pingTimeoutMs} (its streams fail, the next requests open a new connection).
+   */
+  check(): void {
+    if (this.checking !== undefined || !this.usable) return;
+    let settle = (): void => undefined;
+    this.checking = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const timer = setTimeout(() => {
+      this.error ??= Object.assign(new Error(`the connection stopped answering (PING unanswered for ${secs(this.pingTimeoutMs)})`), {
+        code: 'ERR_HTTP2_PING_TIMEOUT',
+      });
+      this.checking = undefined;
+      this.gone();
+      this.session.destroy();
+      settle();
+    }, timerDelay(this.pingTimeoutMs));
+    timer.unref();
+    const answered = (): void => {
+      clearTimeout(timer);
+      this.checking = undefined;
+      settle();
+    };
+    try {
+      if (!this.session.ping(answered)) answered();
+    } catch {
+      answered();
+    }
+  }
+
+  /** Whether new streams may be opened. */
+  get usable(): boolean {
+    return !this.#gone && !this.session.closed && !this.session.destroyed;
+  }
+
+  #limit(): number {
+    return Math.max(1, Math.min(this.maxStreams, this.session.remoteSettings?.maxConcurrentStreams ?? this.maxStreams));
+  }
+
+  /** A stream slot: `true` when granted, `false` when the session went away first. `cancel` leaves the queue. */
+  acquire(): { readonly granted: Promise<boolean>; cancel(): void } {
+    if (!this.usable) return { granted: Promise.resolve(false), cancel: () => undefined };
+    if (this.#active < this.#limit()) {
+      this.#take();
+      return { granted: Promise.resolve(true), cancel: () => undefined };
+    }
+    let waiter: ((ok: boolean) => void) | undefined;
+    const granted = new Promise<boolean>((resolve) => {
+      waiter = resolve;
+      this.#waiters.push(resolve);
+    });
+    return {
+      granted,
+      cancel: () => {
+        const i = this.#waiters.indexOf(waiter as (ok: boolean) => void);
+        if (i >= 0) this.#waiters.splice(i, 1);
+      },
+    };
+  }
+
+  #take(): void {
+    if (this.#active++ === 0) this.session.ref();
+  }
+
+  /** A stream ended: its slot goes to the next waiter. */
+  release(): void {
+    this.#active--;
+    this.drain();
+    if (this.#active === 0 && !this.session.destroyed) this.session.unref();
+  }
+
+  /** Grant waiting requests the slots the limit allows now. */
+  drain(): void {
+    while (this.usable && this.#waiters.length > 0 && this.#active < this.#limit()) {
+      this.#take();
+      (this.#waiters.shift() as (ok: boolean) => void)(true);
+    }
+  }
+
+  /** No more streams on this session (GOAWAY, close, error): waiting requests look for another. */
+  gone(): void {
+    this.#gone = true;
+    for (const w of this.#waiters.splice(0)) w(false);
+  }
+}
+
+/**
+ * The connections of one set of TLS settings (the transport's defaults, or a host's own): a keep-alive
+ * HTTP/1.1 agent and, per host, an HTTP/2 session when the server picks `h2` by ALPN.
+ *
+ * The first request to a host opens one TLS connection offering `h2` and `http/1.1`, and the requests
+ * that come meanwhile wait for it. With `h2`, every request to the host is a stream of that one session
+ * (one handshake per host, as go-containerregistry and so cosign do); a session that goes away (GOAWAY,
+ * error, idle close by the server) is replaced on the next request by one new connection, shared by all
+ * the requests waiting. With `http/1.1`, that connection becomes the agent's first socket and the
+ * host stays on HTTP/1.1: further connections wait for its TLS session (a TLS 1.2 session or TLS 1.3
+ * ticket) and resume it, so a batch that opens many connections pays one full handshake per host.
+ * Handshakes are counted in `stats`.
+ */
+class TlsPool {
+  readonly agent: httpsT.Agent;
+  /** The latest TLS session per host, to resume. */
+  readonly #sessions = new Map<string, Buffer>();
   /** Hosts whose first connection is still waiting for a session: released when it has one (or fails). */
-  const firsts = new Map<string, Promise<void>>();
-  proto.createConnection = (o: AgentConnectOptions, cb?: unknown): tlsT.TLSSocket => {
-    const socket = base(o, cb);
-    const key = poolKey(o.host, o.port);
+  readonly #firsts = new Map<string, Promise<void>>();
+  /** The negotiating connection of a host that picked HTTP/1.1, for the agent's first socket. */
+  readonly #adopted = new Map<string, tlsT.TLSSocket>();
+  /** Hosts that picked HTTP/1.1. */
+  readonly #h1 = new Set<string>();
+  readonly #h2 = new Map<string, H2Conn>();
+  readonly #negotiating = new Map<string, Promise<'h1' | H2Conn>>();
+  /** Connections being negotiated (closed by {@link close}). */
+  readonly #connecting = new Set<tlsT.TLSSocket>();
+
+  constructor(
+    readonly tls: PoolTlsOptions,
+    readonly settings: PoolSettings,
+  ) {
+    this.agent = new (nodeHttps().Agent)({
+      keepAlive: true,
+      maxSockets: settings.maxSockets,
+      ...(settings.lookup === undefined ? {} : { lookup: settings.lookup }),
+      ...(settings.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+      ...tls,
+    });
+    const proto = this.agent as unknown as { createConnection(o: AgentConnectOptions, cb?: unknown): tlsT.TLSSocket };
+    const base = proto.createConnection.bind(this.agent);
+    proto.createConnection = (o: AgentConnectOptions, cb?: unknown): tlsT.TLSSocket => {
+      const key = poolKey(o.host, o.port);
+      const adopted = this.#adopted.get(key);
+      this.#adopted.delete(key);
+      if (adopted !== undefined && !adopted.destroyed) return adopted;
+      const session = this.#sessions.get(key);
+      const socket = base(session === undefined ? o : { ...o, session }, cb);
+      this.#watch(key, socket);
+      return socket;
+    };
+  }
+
+  /** Count `socket`'s handshake, keep its session, and hold further connections to `key` until it has one. */
+  #watch(key: string, socket: tlsT.TLSSocket): void {
+    const stats = this.settings.stats;
     socket.once('secureConnect', () => {
       const reused = socket.isSessionReused();
       stats.tlsHandshakes++;
@@ -691,31 +929,305 @@ function resumingAgent(options: httpsT.AgentOptions, stats: TransportStats): htt
       if (reused) count.resumed++;
       else count.full++;
     });
-    socket.on('session', () => resumable.add(key));
+    socket.on('session', (s: Buffer) => this.#sessions.set(key, s));
     socket.once('close', (hadError: boolean) => {
-      if (hadError) resumable.delete(key);
+      if (hadError) this.#sessions.delete(key);
     });
-    if (!resumable.has(key) && !firsts.has(key)) {
-      firsts.set(
-        key,
-        new Promise<void>((release) => {
-          const done = (): void => {
-            firsts.delete(key);
-            release();
-          };
-          // A TLS 1.2 session comes with the handshake, a TLS 1.3 ticket just after it and before any
-          // response bytes: with a server that issues neither, its first data (or a close) releases the others.
-          socket.once('session', done);
-          socket.once('data', done);
-          socket.once('close', done);
-          socket.once('error', done);
-        }),
-      );
+    if (this.#sessions.has(key) || this.#firsts.has(key)) return;
+    this.#firsts.set(
+      key,
+      new Promise<void>((release) => {
+        const done = (): void => {
+          this.#firsts.delete(key);
+          release();
+        };
+        // A TLS 1.2 session comes with the handshake, a TLS 1.3 ticket just after it and before any
+        // response bytes: with a server that issues neither, its first data (or a close) releases the others.
+        socket.once('session', done);
+        socket.once('data', done);
+        socket.once('close', done);
+        socket.once('error', done);
+      }),
+    );
+  }
+
+  /** How requests to `key` travel: HTTP/1.1 or this HTTP/2 session (negotiating it when there is none). */
+  #wire(url: URL, key: string): Promise<'h1' | H2Conn> {
+    if (!this.settings.http2 || this.#h1.has(key)) return Promise.resolve('h1');
+    const conn = this.#h2.get(key);
+    if (conn?.usable === true) return Promise.resolve(conn);
+    let p = this.#negotiating.get(key);
+    if (p === undefined) {
+      p = this.#connect(url, key).finally(() => this.#negotiating.delete(key));
+      // Every waiting request handles the outcome; this keeps a failure nobody waits for any more from being unhandled.
+      p.catch(() => undefined);
+      this.#negotiating.set(key, p);
     }
-    return socket;
+    return p;
+  }
+
+  /** Open a TLS connection to `url`'s host offering `h2` and `http/1.1`, and set it up for the one picked. */
+  #connect(url: URL, key: string): Promise<'h1' | H2Conn> {
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = url.port === '' ? 443 : Number(url.port);
+    const session = this.#sessions.get(key);
+    const socket = nodeTls().connect({
+      host,
+      port,
+      ...this.tls,
+      // SNI as Node's HTTPS agent sends it: the configured name, else the host unless it is an IP address.
+      ...(this.tls.servername === undefined && net.isIP(host) === 0 ? { servername: host } : {}),
+      ...(this.settings.lookup === undefined ? {} : { lookup: this.settings.lookup }),
+      ...(this.settings.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+      ...(session === undefined ? {} : { session }),
+      ALPNProtocols: ['h2', 'http/1.1'],
+    });
+    this.#watch(key, socket);
+    this.#connecting.add(socket);
+    return new Promise<'h1' | H2Conn>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.destroy(Object.assign(new Error('TLS handshake timed out'), { code: HANDSHAKE_TIMEOUT }));
+      }, timerDelay(this.settings.connectTimeoutMs));
+      const onError = (e: Error): void => {
+        clearTimeout(timer);
+        this.#connecting.delete(socket);
+        reject(e);
+      };
+      const onClose = (): void => onError(Object.assign(new Error('the connection closed during the TLS handshake'), { code: 'ECONNRESET' }));
+      socket.once('error', onError);
+      socket.once('close', onClose);
+      socket.once('secureConnect', () => {
+        clearTimeout(timer);
+        this.#connecting.delete(socket);
+        socket.removeListener('error', onError);
+        socket.removeListener('close', onClose);
+        if (socket.alpnProtocol === 'h2') return resolve(this.#session(url, key, socket));
+        this.#h1.add(key);
+        // The socket waits in #adopted for the agent's first connection to the host; an error meanwhile drops it.
+        socket.once('error', () => {
+          if (this.#adopted.get(key) === socket) this.#adopted.delete(key);
+          socket.destroy();
+        });
+        // Waiting, it must not keep a process alive (the agent refs the sockets it lends to requests).
+        socket.unref();
+        this.#adopted.set(key, socket);
+        resolve('h1');
+      });
+    });
+  }
+
+  /** An HTTP/2 session over the negotiated `socket`. */
+  #session(url: URL, key: string, socket: tlsT.TLSSocket): H2Conn {
+    const session = nodeHttp2().connect(url.origin, { createConnection: () => socket, settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY_MB });
+    const conn = new H2Conn(session, this.settings.maxSockets, this.settings.connectTimeoutMs);
+    this.settings.stats.http2Sessions++;
+    const gone = (): void => {
+      conn.gone();
+      if (this.#h2.get(key) === conn) this.#h2.delete(key);
+    };
+    session.on('error', (e: Error) => {
+      conn.error ??= e;
+    });
+    session.on('goaway', (_code: number, lastStreamId: number) => {
+      conn.goawayLastStreamId = lastStreamId;
+      gone();
+    });
+    session.on('close', gone);
+    session.on('remoteSettings', () => conn.drain());
+    session.once('connect', () => {
+      try {
+        session.setLocalWindowSize(H2_SESSION_WINDOW);
+      } catch {
+        // a session closing already
+      }
+    });
+    session.unref();
+    this.#h2.set(key, conn);
+    return conn;
+  }
+
+  /**
+   * Start one attempt of `req` on this pool's wire to its host. Asynchronous: `ev` hears of it later.
+   */
+  exchange(req: HttpRequest, headers: Record<string, string>, ev: ExchangeEvents, what: string): Exchange {
+    const key = poolKey(req.url.hostname, req.url.port === '' ? 443 : req.url.port);
+    let stopped = false;
+    let current: Exchange | undefined;
+    let cancelWait: (() => void) | undefined;
+    let losses = 0;
+    const start = async (): Promise<void> => {
+      const wire = await this.#wire(req.url, key);
+      if (stopped) return;
+      if (wire === 'h1') {
+        // The negotiating connection is this request's; others wait for its session to resume it.
+        if (!this.#claim(key)) {
+          const first = this.#firsts.get(key);
+          if (first !== undefined) await first;
+          if (stopped) return;
+        }
+        current = h1Exchange(nodeHttps(), this.agent, req, headers, ev, what);
+        return;
+      }
+      // A request on this session just timed out: wait for its PING before trusting it.
+      if (wire.checking !== undefined) await wire.checking;
+      if (stopped) return;
+      const slot = wire.acquire();
+      cancelWait = slot.cancel;
+      const granted = await slot.granted;
+      cancelWait = undefined;
+      if (stopped) {
+        if (granted) wire.release();
+        return;
+      }
+      if (!granted) return retry(fail('REGISTRY_UNAVAILABLE', `${what}: the HTTP/2 connection closed`));
+      current = h2Exchange(wire, req, headers, ev, what, retry);
+    };
+    /** The session went away before the server processed this request: send it on a new one (bounded). */
+    const retry = (e: Error): void => {
+      if (stopped) return;
+      if (++losses > H2_MAX_SESSION_LOSSES) return ev.error(e);
+      current = undefined;
+      run();
+    };
+    const run = (): void => {
+      start().catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== HANDSHAKE_TIMEOUT) return ev.error(err);
+        const ms = this.settings.connectTimeoutMs;
+        ev.error(fail('REGISTRY_UNAVAILABLE', `${what}: timed out: no TLS handshake for ${secs(ms)}`, { details: { timeout: true, timeoutMs: ms } }));
+      });
+    };
+    run();
+    return {
+      abort: (timedOut) => {
+        stopped = true;
+        cancelWait?.();
+        current?.abort(timedOut);
+      },
+    };
+  }
+
+  /** Whether the caller takes the connection left by negotiating `key` (the first to ask does). */
+  #claim(key: string): boolean {
+    const s = this.#adopted.get(key);
+    if (s === undefined || s.destroyed || (s as { claimed?: boolean }).claimed === true) return false;
+    (s as { claimed?: boolean }).claimed = true;
+    return true;
+  }
+
+  /** Close idle connections and HTTP/2 sessions (in-flight streams finish). */
+  close(): void {
+    this.agent.destroy();
+    for (const s of this.#adopted.values()) s.destroy();
+    this.#adopted.clear();
+    for (const s of this.#connecting) s.destroy();
+    this.#connecting.clear();
+    for (const c of this.#h2.values()) {
+      c.gone();
+      c.session.close();
+    }
+    this.#h2.clear();
+    this.#h1.clear();
+  }
+}
+
+/**
+ * A request as a stream of an HTTP/2 session. `replay` is called instead of `ev.error` when the server
+ * did not process the stream (refused it, or it is above the id of a GOAWAY): the pool sends it again
+ * on another session, without it counting as a failed attempt.
+ */
+function h2Exchange(conn: H2Conn, req: HttpRequest, headers: Record<string, string>, ev: ExchangeEvents, what: string, replay: (e: Error) => void): Exchange {
+  const { constants } = nodeHttp2();
+  const h: Record<string, string> = { ':method': req.method, ':path': `${req.url.pathname}${req.url.search}` };
+  for (const [k, v] of Object.entries(headers)) {
+    const name = k.toLowerCase();
+    if (!H2_DROPPED_HEADERS.has(name)) h[name] = v;
+  }
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    conn.release();
   };
-  sessionGates.set(agent, (key) => firsts.get(key));
-  return agent;
+  let responded = false;
+  let finished = false;
+  const unprocessed = (stream: import('node:http2').ClientHttp2Stream | undefined, e: NodeJS.ErrnoException | undefined): boolean =>
+    !responded &&
+    (stream?.rstCode === constants.NGHTTP2_REFUSED_STREAM ||
+      e?.code === 'ERR_HTTP2_GOAWAY_SESSION' ||
+      (conn.goawayLastStreamId !== undefined && (stream?.id === undefined || stream.id > conn.goawayLastStreamId)));
+  /** The error of a failed stream: the session's own (a TLS alert, a reset connection) if it has one. */
+  const failure = (stream: import('node:http2').ClientHttp2Stream, streamError: NodeJS.ErrnoException | undefined): Error => {
+    const e: NodeJS.ErrnoException | undefined = conn.error ?? streamError;
+    if (e !== undefined && e.code !== undefined && !e.code.startsWith('ERR_HTTP2_')) return e;
+    const why = e?.message ?? `stream closed with code ${stream.rstCode ?? 'unknown'}`;
+    return fail('REGISTRY_UNAVAILABLE', `${what}: HTTP/2: ${why}`, { ...(e === undefined ? {} : { cause: e }), details: { errno: e?.code, http2: true } });
+  };
+  let stream: import('node:http2').ClientHttp2Stream;
+  try {
+    stream = conn.session.request(h, { endStream: req.body === undefined });
+  } catch (e) {
+    // The session closed between the slot and the request.
+    release();
+    queueMicrotask(() => replay(e as Error));
+    return { abort: () => undefined };
+  }
+  let declared: number | undefined;
+  let received = 0;
+  stream.on('response', (rh) => {
+    responded = true;
+    const out: httpT.IncomingHttpHeaders = {};
+    for (const [k, v] of Object.entries(rh)) if (!k.startsWith(':')) out[k] = v as string | string[];
+    const status = Number(rh[':status']);
+    const length = Number(out['content-length']);
+    if (req.method !== 'HEAD' && status !== 204 && status !== 304 && out['content-length'] !== undefined && Number.isSafeInteger(length)) declared = length;
+    ev.response(status, out);
+    for (const c of early.splice(0)) ev.data(c);
+  });
+  /** Body bytes that came before the `response` event (Node emits it on the next tick, data can be quicker). */
+  const early: Buffer[] = [];
+  stream.on('data', (c: Buffer) => {
+    received += c.byteLength;
+    if (responded) ev.data(c);
+    else if (received <= H2_MAX_EARLY_BYTES) early.push(c);
+    else report(Object.assign(new Error('body bytes before the response headers'), { code: 'ERR_HTTP2_PROTOCOL' }));
+  });
+  stream.on('end', () => {
+    // Node ends the readable side of a stream reset or closed with its session too: only a response
+    // that arrived whole (END_STREAM, as many bytes as declared) is one.
+    const reset = stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR;
+    if (!responded || reset) return report(undefined);
+    if (declared !== undefined && received !== declared) {
+      return report(Object.assign(new Error(`the body ended after ${received} of ${declared} bytes`), { code: 'ERR_HTTP2_TRUNCATED_BODY' }));
+    }
+    finished = true;
+    release();
+    ev.end();
+  });
+  let reported = false;
+  const report = (e: NodeJS.ErrnoException | undefined): void => {
+    if (reported || finished) return;
+    reported = true;
+    release();
+    if (unprocessed(stream, e)) replay(failure(stream, e));
+    else ev.error(failure(stream, e));
+  };
+  stream.on('error', (e: NodeJS.ErrnoException) => report(e));
+  stream.on('close', () => {
+    release();
+    // A stream reset without an error event (RST_STREAM with NO_ERROR before the end).
+    if (!finished) setImmediate(() => report(undefined));
+  });
+  if (req.body === undefined) queueMicrotask(() => ev.sent());
+  else stream.end(Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength), () => ev.sent());
+  return {
+    abort: (timedOut) => {
+      reported = true;
+      if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+      release();
+      // A slow request, or a connection that died silently (no FIN, no reset): a PING tells them apart.
+      if (timedOut === true) conn.check();
+    },
+  };
 }
 
 /**

@@ -1,18 +1,19 @@
 /**
  * src/internal/node-http.ts: the built-ins are Node's own, and importing the module (built, as the
  * package runs it) loads neither Node's bundled undici (what an ES module import of `node:http`
- * evaluates) nor `node:https`/`node:tls`/`node:child_process` until they are asked for.
+ * evaluates) nor `node:https`/`node:tls`/`node:http2`/`node:child_process` until they are asked for.
  */
 import { spawnSync } from 'node:child_process';
 import * as childProcess from 'node:child_process';
 import * as httpNs from 'node:http';
+import * as http2Ns from 'node:http2';
 import * as httpsNs from 'node:https';
 import * as netNs from 'node:net';
 import path from 'node:path';
 import * as tlsNs from 'node:tls';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { http, net, nodeChildProcess, nodeHttps, nodeTls } from '../../src/internal/node-http.js';
+import { http, net, nodeChildProcess, nodeHttp2, nodeHttps, nodeTls } from '../../src/internal/node-http.js';
 import { ensureBuilt } from '../cli/helpers.js';
 import { repoRoot } from '../helpers/fixtures.js';
 
@@ -24,6 +25,8 @@ describe('node-http', () => {
     expect(nodeHttps()).toBe(nodeHttps());
     expect(nodeTls().connect).toBe(tlsNs.connect);
     expect(nodeChildProcess().spawn).toBe(childProcess.spawn);
+    expect(nodeHttp2().connect).toBe(http2Ns.connect);
+    expect(nodeHttp2()).toBe(nodeHttp2());
   });
 
   describe('built', () => {
@@ -38,10 +41,10 @@ describe('node-http', () => {
       return (JSON.parse(r.stdout) as string[]).map((m) => m.replace(/^NativeModule /, ''));
     }
 
-    it('importing it loads node:http but not undici, https, tls or child_process', () => {
+    it('importing it loads node:http but not undici, https, tls, http2 or child_process', () => {
       const loaded = loadedAfter('');
       expect(loaded).toContain('http');
-      expect(loaded.filter((m) => /undici|^https$|^tls$|^_tls_wrap$|^child_process$/.test(m))).toEqual([]);
+      expect(loaded.filter((m) => /undici|^https$|^tls$|^_tls_wrap$|^http2$|^child_process$/.test(m))).toEqual([]);
     });
 
     it('nodeHttps() loads https and tls', () => {

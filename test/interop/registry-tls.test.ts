@@ -3,13 +3,20 @@
  * requiring a client certificate (mutual TLS), issue #16 item 1: the CLI bundle signs and verifies
  * with `--registry-cacert`, `--registry-client-cert/-key`; cosign 3 verifies what cosign-ts signed
  * and the other way round; an untrusted CA, a missing client certificate and a certificate without
- * its key fail with clear errors; `SSL_CERT_FILE` stands in for `--registry-cacert`.
+ * its key fail with clear errors; `SSL_CERT_FILE` stands in for `--registry-cacert`. Go's registry
+ * picks HTTP/2 by ALPN: a batch signed and verified through the library is one connection (one TLS
+ * handshake) per host, and cosign 3 verifies it.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ensureBuilt } from '../cli/helpers.js';
+import { signerFromPrivateKey } from '../../src/keys/index.js';
+import { RegistryClient, type RegistryClientOptions } from '../../src/oci/index.js';
+import { signImage } from '../../src/sign/index.js';
+import { keyAuthority, verifyImages } from '../../src/verify/index.js';
 import { cosign3, cosignRegistryFlags, isolatedToolEnv, pushBusyboxImage, skipReal, startRegistry, type RealRegistry } from '../helpers/real/index.js';
 
 describe.skipIf(skipReal(['registry', 'cosign3', 'openssl']))('registry over mutual TLS (docker-registry)', () => {
@@ -128,4 +135,45 @@ describe.skipIf(skipReal(['registry', 'cosign3', 'openssl']))('registry over mut
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`Error: --registry-cacert ${bad}: no valid PEM certificate found`);
   }, 60_000);
+
+  it('HTTP/2: a batch signed and verified through the library costs one TLS handshake per host; HTTP/1.1 still works', async () => {
+    const refs = await Promise.all(Array.from({ length: 4 }, () => image()));
+    const options: RegistryClientOptions = {
+      tls: {
+        [reg.host]: {
+          ca: await readFile(reg.caFile as string, 'utf8'),
+          caOnly: true,
+          cert: await readFile(reg.clientCertFile as string, 'utf8'),
+          key: await readFile(reg.clientKeyFile as string, 'utf8'),
+        },
+      },
+    };
+    const kp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const signer = signerFromPrivateKey(kp.privateKey, 'h2.key');
+    const signing = new RegistryClient(options);
+    await Promise.all(refs.map((r) => signImage(r, signer, { client: signing })));
+    expect(signing.stats.http2Sessions).toBe(1);
+    expect(signing.stats.tlsHandshakesByHost).toEqual({ [reg.host]: { full: 1, resumed: 0 } });
+    signing.close();
+    // 32 verifications at once (the same images, each verified 8 times): still one session.
+    const batch = Array.from({ length: 32 }, (_, i) => refs[i % refs.length] as string);
+    const authorities = [keyAuthority(kp.publicKey, 'h2.pub')];
+    const verifying = new RegistryClient(options);
+    const results = await verifyImages(batch, { client: verifying, authorities, batchConcurrency: 32 });
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(verifying.stats.http2Sessions).toBe(1);
+    expect(verifying.stats.tlsHandshakesByHost).toEqual({ [reg.host]: { full: 1, resumed: 0 } });
+    verifying.close();
+    const h1 = new RegistryClient({ ...options, http2: false });
+    expect((await verifyImages(batch, { client: h1, authorities, batchConcurrency: 32 })).every((r) => r.ok)).toBe(true);
+    expect(h1.stats.http2Sessions).toBe(0);
+    expect(h1.stats.tlsHandshakesByHost[reg.host]?.full).toBe(1);
+    h1.close();
+    // cosign 3 verifies what the library signed over HTTP/2.
+    await writeFile(path.join(work, 'h2.pub'), kp.publicKey.export({ type: 'spki', format: 'pem' }));
+    const v3 = await cosign3(['verify', '--key', path.join(work, 'h2.pub'), '--insecure-ignore-tlog=true', ...cosignRegistryFlags(reg), refs[0] as string], {
+      env,
+    });
+    expect(v3.code, v3.stderr).toBe(0);
+  }, 120_000);
 });
