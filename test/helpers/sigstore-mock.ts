@@ -570,7 +570,7 @@ function canonicalJson(v: unknown): string {
  */
 export async function startRekorV2Mock(): Promise<RekorV2Mock> {
   const { CreateEntryRequest, Entry } = await import('@sigstore/protobuf-specs/rekor/v2');
-  const { rekorV2Handler } = await import('@sigstore/mock');
+  const { initializeTLog, rekorV2Handler } = await import('@sigstore/mock');
   const { sign } = await import('node:crypto');
   const ed = generateKeyPairSync('ed25519');
   const spki = ed.publicKey.export({ type: 'spki', format: 'der' });
