@@ -11,6 +11,7 @@ import { parsePublicKey } from '../../src/keys/index.js';
 import { buildPayload } from '../../src/payload/index.js';
 import { keyAuthority, type KeyAuthority } from '../../src/verify/authority.js';
 import type { TestRegistry } from '../../src/testing/index.js';
+import { buildSignatureImage, type ImageLayer } from '../../src/artifact/image.js';
 
 /** One layer of a hand-built `.sig`. */
 export interface RawSigLayer {
@@ -103,4 +104,23 @@ export function distinctJunkLayers(count: number, size: number): RawSigLayer[] {
   const base = randomBytes(size + count);
   const junkSignature = Buffer.alloc(64, 7).toString('base64');
   return Array.from({ length: count }, (_, i) => ({ blob: base.subarray(i, i + size), annotations: { [SIGNATURE_ANNOTATION]: junkSignature } }));
+}
+
+/**
+ * Store an image manifest (Docker v2 media type) and a `.sig` built from `layers` with the library's own
+ * `buildSignatureImage`, straight into the in-process registry's storage. Returns `host/repo@digest`.
+ */
+export function storeSignedImage(reg: TestRegistry, repo: string, manifest: Uint8Array, layers: readonly ImageLayer[]): string {
+  const digest = sha256(manifest);
+  reg.storage.manifests.set(`${repo}@${digest}`, { bytes: Buffer.from(manifest), mediaType: 'application/vnd.docker.distribution.manifest.v2+json' });
+  const img = buildSignatureImage(layers);
+  const held = reg.storage.repoBlobs.get(repo) ?? new Set<string>();
+  reg.storage.repoBlobs.set(repo, held);
+  for (const [d, b] of img.blobs) {
+    reg.storage.blobs.set(d, Buffer.from(b));
+    held.add(d);
+  }
+  reg.storage.manifests.set(`${repo}@${img.manifestDigest}`, { bytes: Buffer.from(img.manifest), mediaType: img.manifestMediaType });
+  reg.storage.tags.set(`${repo}:${digest.replace(':', '-')}.sig`, img.manifestDigest);
+  return `${reg.host}/${repo}@${digest}`;
 }

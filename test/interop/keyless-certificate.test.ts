@@ -14,12 +14,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSigstoreJsonSignature, signatureLayerFromSigstoreJson } from '../../src/artifact/index.js';
-import { buildSignatureImage } from '../../src/artifact/image.js';
 import { startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
 import { cli, ensureBuilt } from '../cli/helpers.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';
 import { cosign, cosign3, cosignRegistryFlags, isolatedToolEnv, skipReal } from '../helpers/real/index.js';
-import { sha256 } from '../helpers/signatures.js';
+import { storeSignedImage } from '../helpers/signatures.js';
 
 const DIR = 'containers-image/dir-img-cosign-fulcio-rekor-valid';
 const EMAIL = 'mitr@redhat.com';
@@ -47,19 +46,7 @@ describe.skipIf(skipReal(['cosign', 'cosign3']))('verify --certificate: cosign 3
       SIGSTORE_REKOR_PUBLIC_KEY: path.join(work, 'rekor.pub'),
     };
     const repo = 'byo/app';
-    const manifest = fixture(`${DIR}/manifest.json`);
-    const digest = sha256(manifest);
-    reg.storage.manifests.set(`${repo}@${digest}`, { bytes: manifest, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' });
-    const img = buildSignatureImage([layer]);
-    const blobs = new Set<string>();
-    for (const [d, b] of img.blobs) {
-      reg.storage.blobs.set(d, Buffer.from(b));
-      blobs.add(d);
-    }
-    reg.storage.repoBlobs.set(repo, blobs);
-    reg.storage.manifests.set(`${repo}@${img.manifestDigest}`, { bytes: Buffer.from(img.manifest), mediaType: img.manifestMediaType });
-    reg.storage.tags.set(`${repo}:${digest.replace(':', '-')}.sig`, img.manifestDigest);
-    ref = `${reg.host}/${repo}@${digest}`;
+    ref = storeSignedImage(reg, repo, fixture(`${DIR}/manifest.json`), [layer]);
   }, 120_000);
   afterAll(async () => {
     await reg?.close();

@@ -7,7 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSigstoreJsonSignature, signatureLayerFromSigstoreJson } from '../../src/artifact/index.js';
-import { buildSignatureImage } from '../../src/artifact/image.js';
 import { createPolicyVerifier } from '../../src/enforce/index.js';
 import { RegistryClient } from '../../src/oci/index.js';
 import { parsePolicy } from '../../src/policy/index.js';
@@ -19,7 +18,7 @@ import { identityAuthority } from '../../src/verify/authority.js';
 import { verifyImage } from '../../src/verify/image.js';
 import { trustFromPems, trustFromTrustedRootJson } from '../../src/verify/trust.js';
 import { fixture, fixtureText } from '../helpers/fixtures.js';
-import { sha256 } from '../helpers/signatures.js';
+import { storeSignedImage } from '../helpers/signatures.js';
 import { GITHUB_CLAIMS, mockIdentityToken, startSigstoreMock, type SigstoreMock } from '../helpers/sigstore-mock.js';
 import { useTestRegistry } from '../helpers/test-registry.js';
 
@@ -41,19 +40,7 @@ describe('verifyImage keyless (legacy .sig)', () => {
   });
 
   function store(repo: string): string {
-    const manifest = fixture(`${DIR}/manifest.json`);
-    const digest = sha256(manifest);
-    reg.storage.manifests.set(`${repo}@${digest}`, { bytes: manifest, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' });
-    const img = buildSignatureImage([layer]);
-    const blobs = new Set<string>();
-    for (const [d, b] of img.blobs) {
-      reg.storage.blobs.set(d, Buffer.from(b));
-      blobs.add(d);
-    }
-    reg.storage.repoBlobs.set(repo, blobs);
-    reg.storage.manifests.set(`${repo}@${img.manifestDigest}`, { bytes: Buffer.from(img.manifest), mediaType: img.manifestMediaType });
-    reg.storage.tags.set(`${repo}:${digest.replace(':', '-')}.sig`, img.manifestDigest);
-    return `${reg.host}/${repo}@${digest}`;
+    return storeSignedImage(reg, repo, fixture(`${DIR}/manifest.json`), [layer]);
   }
 
   it('verifies, and prints Issuer, Subject and Bundle in optional as cosign does', async () => {
