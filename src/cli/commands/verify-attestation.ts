@@ -15,7 +15,7 @@ import { CliError, EXIT, unsupported } from '../errors.js';
 import type { Flags } from '../flags.js';
 import { keyOptions } from '../keyref.js';
 import { registrySettings } from '../registry.js';
-import type { VerifyAttestationsResult } from '../../verify/attestation.js';
+import type { VerifiedAttestation, VerifyAttestationsOptions, VerifyAttestationsResult } from '../../verify/attestation.js';
 
 export const command: Command = {
   name: 'verify-attestation',
@@ -102,11 +102,25 @@ Exit status (as cosign 3.1): 0 verified, 1 anything else.`,
   run: runVerifyAttestation,
 };
 
-/** The check list cosign prints on stderr; bundles list the tlog line even with --insecure-ignore-tlog (as cosign 3.1). */
-function header(ctx: CliContext, ref: string, bundle: boolean): void {
+/**
+ * The check list cosign prints on stderr; with a key, bundles list the tlog line even with
+ * --insecure-ignore-tlog (as cosign 3.1); keyless, the certificate's identity follows.
+ */
+function header(ctx: CliContext, ref: string, bundle: boolean, first: VerifiedAttestation | undefined): void {
+  const cert = first?.certificate;
+  if (cert === undefined) {
+    ctx.stderr.write(
+      `\nVerification for ${ref} --\nThe following checks were performed on each of these signatures:\n  - The cosign claims were validated\n` +
+        `${bundle ? '  - Existence of the claims in the transparency log was verified offline\n' : ''}  - The signatures were verified against the specified public key\n`,
+    );
+    return;
+  }
+  const esc = (v: string): string => JSON.stringify(v).slice(1, -1);
   ctx.stderr.write(
     `\nVerification for ${ref} --\nThe following checks were performed on each of these signatures:\n  - The cosign claims were validated\n` +
-      `${bundle ? '  - Existence of the claims in the transparency log was verified offline\n' : ''}  - The signatures were verified against the specified public key\n`,
+      `${first?.tlogVerified === true ? '  - Existence of the claims in the transparency log was verified offline\n' : ''}` +
+      '  - The code-signing certificate was verified using trusted certificate authority certificates\n' +
+      `Certificate subject: ${esc(cert.subject ?? '')}\nCertificate issuer URL: ${esc(cert.issuer ?? '')}\n`,
   );
 }
 
@@ -150,14 +164,12 @@ async function runVerifyAttestation(ctx: CliContext, flags: Flags): Promise<numb
   if (output !== 'json' && output !== 'text') throw new CliError(`invalid output format ${JSON.stringify(output)}: expected json or text`, EXIT.ERROR, 'USAGE');
   const keyless = KEYLESS_FLAGS.filter((f) => flags.str(f) !== '');
   const keyRef = flags.str('key');
-  if (keyRef === '' || keyless.length > 0) {
-    throw new CliError(
-      `keyless verification (Fulcio certificates${keyless.length > 0 ? `, --${keyless[0]}` : ''}) is not supported by cosign-ts yet: pass --key <public key file or KMS URI> alone`,
-      EXIT.ERROR,
-      'UNSUPPORTED',
-    );
-  }
-  if (!flags.bool('insecure-ignore-tlog') && !flags.bool('private-infrastructure')) {
+  if (keyRef !== '' && keyless.length > 0) throw new CliError(`--key and --${keyless[0]} cannot be used together`, EXIT.ERROR, 'USAGE');
+  if (keyRef === '') {
+    for (const f of ['ca-roots', 'ca-intermediates', 'sct']) {
+      if (flags.str(f) !== '') throw unsupported(`--${f} in keyless mode`);
+    }
+  } else if (!flags.bool('insecure-ignore-tlog') && !flags.bool('private-infrastructure')) {
     throw new CliError(
       'transparency-log verification of attestations is not supported by cosign-ts yet: pass --insecure-ignore-tlog=true for attestations made with --tlog-upload=false',
       EXIT.ERROR,
@@ -171,7 +183,7 @@ async function runVerifyAttestation(ctx: CliContext, flags: Flags): Promise<numb
   } catch (e) {
     throw new CliError((e as Error).message, EXIT.ERROR, 'USAGE', { cause: e });
   }
-  if (flags.bool('insecure-ignore-tlog')) {
+  if (keyRef !== '' && flags.bool('insecure-ignore-tlog')) {
     warn(ctx, 'Skipping tlog verification is an insecure practice that lacks transparency and auditability verification for the attestation.');
   }
   const { parseReference, formatReference } = await import('../../reference.js');
@@ -182,23 +194,30 @@ async function runVerifyAttestation(ctx: CliContext, flags: Flags): Promise<numb
       throw new CliError(`parsing reference: ${(e as Error).message}`, EXIT.ERROR, 'BAD_REFERENCE', { cause: e });
     }
   });
-  const { resolvePublicKey } = await import('../../kms/registry.js');
-  const { PublicKeyVerifier } = await import('../../keys/verify.js');
-  const publicKey = await resolvePublicKey(keyRef, keyOptions(ctx));
-  const verifier = new PublicKeyVerifier(publicKey, keyRef);
+  let how: Pick<VerifyAttestationsOptions, 'verifier' | 'identities' | 'keyless'>;
+  if (keyRef === '') {
+    const { keylessFromFlags } = await import('./verify.js');
+    const { identity, keyless: options } = await keylessFromFlags(ctx, flags);
+    how = { identities: [identity], keyless: options };
+  } else {
+    const { resolvePublicKey } = await import('../../kms/registry.js');
+    const { PublicKeyVerifier } = await import('../../keys/verify.js');
+    const publicKey = await resolvePublicKey(keyRef, keyOptions(ctx));
+    how = { verifier: new PublicKeyVerifier(publicKey, keyRef) };
+  }
   const reg = await registrySettings(ctx, flags);
   const { verifyAttestations } = await import('../../verify/attestation.js');
   for (const ref of refs) {
     const result = await verifyAttestations(ref, {
       client: reg.client,
-      verifier,
+      ...how,
       type: typeFlag,
       ...(reg.signatureRepository === undefined ? {} : { signatureRepository: reg.signatureRepository }),
       signal: ctx.signal,
     });
     const failure = attestationFailure(result, typeFlag);
     if (failure !== undefined) throw failure;
-    header(ctx, formatReference(ref), result.format === 'bundle');
+    header(ctx, formatReference(ref), result.format === 'bundle', result.verified[0]);
     for (const v of result.verified) out(ctx, Buffer.concat([v.envelope, Buffer.from('\n')]));
   }
   return 0;

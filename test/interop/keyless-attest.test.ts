@@ -1,0 +1,155 @@
+/**
+ * Keyless attestations made by real cosign against a private Sigstore instance (test/helpers/sigstore-mock.ts),
+ * verified by cosign-ts `verifyAttestations` and `verify-attestation --certificate-identity
+ * --certificate-oidc-issuer --trusted-root`:
+ *
+ * - cosign 3.1 `attest` with a `--signing-config` (Fulcio v2, Rekor v1, TSA): a Sigstore bundle referrer;
+ * - cosign 2.5 `attest --fulcio-url --rekor-url`: a legacy `.att` layer with certificate and Rekor bundle
+ *   annotations, its Rekor entry a `dsse` v0.0.1 (not `intoto`: cosign 2.5 uploads dsse entries);
+ *
+ * each accepted with the token's identity (stdout the same bytes as cosign's own `verify-attestation`) and
+ * refused for another identity or a tampered entry.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Digest } from '../../src/digest.js';
+import { RegistryClient } from '../../src/oci/index.js';
+import { identityAuthority } from '../../src/verify/authority.js';
+import { verifyAttestations } from '../../src/verify/attestation.js';
+import { trustFromTrustedRootJson } from '../../src/verify/trust.js';
+import { cli, ensureBuilt } from '../cli/helpers.js';
+import { cosign, cosign3, isolatedToolEnv, pushBusyboxImage, skipReal, startRegistry, type RealRegistry } from '../helpers/real/index.js';
+import { GITHUB_CLAIMS, mockIdentityToken, mockSigningConfig, startSigstoreMock, type SigstoreMock } from '../helpers/sigstore-mock.js';
+
+describe.skipIf(skipReal(['registry', 'cosign', 'cosign3']))('keyless attestations made by real cosign verify with cosign-ts', () => {
+  let reg: RealRegistry;
+  let sigstore: SigstoreMock;
+  let work: string;
+  let env: Record<string, string>;
+  let n = 0;
+  const client = new RegistryClient({ keychain: { resolve: async () => undefined } });
+  const file = (name: string) => path.join(work, name);
+
+  beforeAll(async () => {
+    ensureBuilt();
+    reg = await startRegistry();
+    sigstore = await startSigstoreMock();
+    work = await mkdtemp(path.join(os.tmpdir(), 'cosign-ts-keyless-att-'));
+    env = await isolatedToolEnv(path.join(work, 'home'));
+    await writeFile(file('trusted_root.json'), JSON.stringify(sigstore.trustedRoot));
+    await writeFile(file('signing_config.json'), JSON.stringify(mockSigningConfig(sigstore)));
+    await writeFile(file('fulcio.pem'), sigstore.fulcioRootPem);
+    await writeFile(file('rekor.pub'), sigstore.rekorPublicKeyPem);
+    await writeFile(file('ctlog.pub'), sigstore.ctlogPublicKeyPem);
+    await writeFile(file('vex.json'), '{"@context":"https://openvex.dev/ns/v0.2.0","author":"<ci> & co","statements":[]}');
+  }, 120_000);
+  afterAll(async () => {
+    client.close();
+    await reg?.stop();
+    await sigstore?.stop();
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
+  });
+
+  async function image(): Promise<string> {
+    const repo = `keyless-att/app${++n}`;
+    const digest = (await pushBusyboxImage(reg.url, repo, 'v1', { labels: { n: String(n) } })) as Digest;
+    return `${reg.host}/${repo}@${digest}`;
+  }
+
+  const cosign2Env = () => ({
+    ...env,
+    SIGSTORE_ROOT_FILE: file('fulcio.pem'),
+    SIGSTORE_REKOR_PUBLIC_KEY: file('rekor.pub'),
+    SIGSTORE_CT_LOG_PUBLIC_KEY_FILE: file('ctlog.pub'),
+  });
+  const identityFlags = (subject: string) => ['--certificate-identity', subject, '--certificate-oidc-issuer', GITHUB_CLAIMS.iss];
+  const trust = () => trustFromTrustedRootJson(Buffer.from(JSON.stringify(sigstore.trustedRoot)), 'mock trusted root');
+
+  async function expectVerifies(ref: string, format: 'bundle' | 'legacy', theirs: { code: number | null; stdout: string; stderr: string }): Promise<void> {
+    const id = identityAuthority({ subject: GITHUB_CLAIMS.sub, issuer: GITHUB_CLAIMS.iss, githubWorkflow: { repository: GITHUB_CLAIMS.repository } });
+    const r = await verifyAttestations(ref, { client, identities: [id], keyless: { trust: trust() }, type: 'openvex' });
+    expect(r.rejected).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.format).toBe(format);
+    expect(r.verified[0]?.certificate?.subject).toBe(GITHUB_CLAIMS.sub);
+    expect(r.verified[0]?.tlogVerified).toBe(true);
+    expect(r.verified[0]?.statement.predicateType).toBe('https://openvex.dev/ns');
+    const other = identityAuthority({ subject: 'https://github.com/evil/fork/.github/workflows/x.yml@refs/heads/main', issuer: GITHUB_CLAIMS.iss });
+    const bad = await verifyAttestations(ref, { client, identities: [other], keyless: { trust: trust() }, type: 'openvex' });
+    expect(bad.ok).toBe(false);
+    expect(bad.rejected.map((x) => x.code)).toEqual(['IDENTITY_MISMATCH']);
+
+    const args = ['verify-attestation', '--allow-http-registry', '--type', 'openvex', ...identityFlags(GITHUB_CLAIMS.sub), ref];
+    const ours = await cli([args[0] as string, '--trusted-root', file('trusted_root.json'), ...args.slice(1)], { env });
+    expect(ours.code, ours.stderr).toBe(0);
+    expect(theirs.code, theirs.stderr).toBe(0);
+    expect(ours.stdout).toBe(theirs.stdout);
+    expect(ours.stderr).toContain(`Certificate subject: ${GITHUB_CLAIMS.sub}`);
+    const wrong = await cli(['verify-attestation', '--trusted-root', file('trusted_root.json'), ...args.slice(1, 4), ...identityFlags('someone-else'), ref], { env });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stdout).toBe('');
+    expect(wrong.stderr).toContain('none of the expected identities matched');
+  }
+
+  it('cosign 3.1 attest keyless (--signing-config) → a bundle referrer cosign-ts verifies', async () => {
+    const ref = await image();
+    const signed = await cosign3(
+      [
+        'attest',
+        '--yes',
+        '--allow-http-registry',
+        '--identity-token',
+        mockIdentityToken(),
+        '--signing-config',
+        file('signing_config.json'),
+        '--trusted-root',
+        file('trusted_root.json'),
+        '--type',
+        'openvex',
+        '--predicate',
+        file('vex.json'),
+        ref,
+      ],
+      { env },
+    );
+    expect(signed.code, signed.stderr).toBe(0);
+    const theirs = await cosign3(
+      ['verify-attestation', '--trusted-root', file('trusted_root.json'), '--allow-http-registry', '--type', 'openvex', ...identityFlags(GITHUB_CLAIMS.sub), ref],
+      { env },
+    );
+    await expectVerifies(ref, 'bundle', theirs);
+  }, 180_000);
+
+  it('cosign 2.5 attest keyless (--fulcio-url --rekor-url) → a legacy .att with a dsse v0.0.1 entry cosign-ts verifies', async () => {
+    const ref = await image();
+    const signed = await cosign(
+      [
+        'attest',
+        '--yes',
+        '--allow-http-registry',
+        '--identity-token',
+        mockIdentityToken(),
+        '--fulcio-url',
+        sigstore.fulcioURL,
+        '--rekor-url',
+        sigstore.rekorURL,
+        '--type',
+        'openvex',
+        '--predicate',
+        file('vex.json'),
+        ref,
+      ],
+      { env: cosign2Env() },
+    );
+    expect(signed.code, signed.stderr).toBe(0);
+    const body = JSON.parse(sigstore.rekorEntries.at(-1)?.toString('utf8') ?? '{}') as { kind?: string; apiVersion?: string };
+    // cosign 2.5 uploads a dsse v0.0.1 entry for an attestation (older cosign 2 an intoto v0.0.2 one).
+    expect([body.kind, body.apiVersion]).toEqual(['dsse', '0.0.1']);
+    const theirs = await cosign(['verify-attestation', '--allow-http-registry', '--type', 'openvex', ...identityFlags(GITHUB_CLAIMS.sub), ref], {
+      env: cosign2Env(),
+    });
+    await expectVerifies(ref, 'legacy', theirs);
+  }, 180_000);
+});
