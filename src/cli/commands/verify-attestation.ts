@@ -104,24 +104,32 @@ Exit status (as cosign 3.1): 0 verified, 1 anything else.`,
 
 /**
  * The check list cosign prints on stderr; with a key, bundles list the tlog line even with
- * --insecure-ignore-tlog (as cosign 3.1); keyless, the certificate's identity follows.
+ * --insecure-ignore-tlog (as cosign 3.1). Keyless, the certificate check; for a legacy `.att` (as
+ * cosign 2.5) then the certificate's subject, issuer and GitHub workflow fields (a bundle's stay in
+ * the bundle, as cosign 3.1).
  */
 function header(ctx: CliContext, ref: string, bundle: boolean, first: VerifiedAttestation | undefined): void {
   const cert = first?.certificate;
+  let text = `\nVerification for ${ref} --\nThe following checks were performed on each of these signatures:\n  - The cosign claims were validated\n`;
   if (cert === undefined) {
-    ctx.stderr.write(
-      `\nVerification for ${ref} --\nThe following checks were performed on each of these signatures:\n  - The cosign claims were validated\n` +
-        `${bundle ? '  - Existence of the claims in the transparency log was verified offline\n' : ''}  - The signatures were verified against the specified public key\n`,
-    );
+    text += `${bundle ? '  - Existence of the claims in the transparency log was verified offline\n' : ''}  - The signatures were verified against the specified public key\n`;
+    ctx.stderr.write(text);
     return;
   }
-  const esc = (v: string): string => JSON.stringify(v).slice(1, -1);
-  ctx.stderr.write(
-    `\nVerification for ${ref} --\nThe following checks were performed on each of these signatures:\n  - The cosign claims were validated\n` +
-      `${first?.tlogVerified === true ? '  - Existence of the claims in the transparency log was verified offline\n' : ''}` +
-      '  - The code-signing certificate was verified using trusted certificate authority certificates\n' +
-      `Certificate subject: ${esc(cert.subject ?? '')}\nCertificate issuer URL: ${esc(cert.issuer ?? '')}\n`,
-  );
+  if (first?.tlogVerified === true) text += '  - Existence of the claims in the transparency log was verified offline\n';
+  text += '  - The code-signing certificate was verified using trusted certificate authority certificates\n';
+  if (!bundle) {
+    // untrusted certificate values: escaped (control characters cannot reach the terminal)
+    const esc = (v: string): string => JSON.stringify(v).slice(1, -1);
+    text += `Certificate subject: ${esc(cert.subject ?? '')}\n`;
+    if (cert.issuer !== undefined && cert.issuer !== '') text += `Certificate issuer URL: ${esc(cert.issuer)}\n`;
+    const names = { trigger: 'Trigger', sha: 'SHA', name: 'Name', repository: 'Repository', ref: 'Ref' } as const;
+    for (const k of ['trigger', 'sha', 'name', 'repository', 'ref'] as const) {
+      const v = cert.githubWorkflow[k];
+      if (v !== undefined && v !== '') text += `GitHub Workflow ${names[k]}: ${esc(v)}\n`;
+    }
+  }
+  ctx.stderr.write(text);
 }
 
 /** cosign 3.1's wording for a rejected attestation. */
