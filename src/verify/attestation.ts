@@ -326,7 +326,8 @@ function verifyLegacyKeyless(
       signature: env.sigs[0] as Uint8Array,
       ...(layer.certificate === undefined ? {} : { certificate: layer.certificate }),
       ...(layer.bundle === undefined ? {} : { bundle: layer.bundle }),
-      checkTlogBody: (bundle, certificatePem) => checkDsseRekorBody(bundle, { envelope, payload: env.payload, signature: env.sigs[0] as Uint8Array, certificatePem }),
+      checkTlogBody: (bundle, certificatePem) =>
+        checkDsseRekorBody(bundle, { envelope, payload: env.payload, signature: env.sigs[0] as Uint8Array, certificatePem }),
     },
     k.identities,
     k.options,
@@ -409,7 +410,8 @@ export async function verifyAttestations(reference: string | ImageReference, opt
   if (options.types !== undefined) wantTypes.push(new Set(options.types.map((t) => mapPredicateType(t))));
   if ((options.identities === undefined) !== (options.keyless === undefined))
     throw fail('USAGE', 'keyless verification needs both identities and keyless (the trust material)');
-  if (options.verifier === undefined && options.keyless === undefined) throw fail('USAGE', 'verifyAttestations needs a verifier (key) or identities and keyless');
+  if (options.verifier === undefined && options.keyless === undefined)
+    throw fail('USAGE', 'verifyAttestations needs a verifier (key) or identities and keyless');
   const keyless = options.keyless === undefined ? undefined : { identities: options.identities ?? [], options: options.keyless };
   const f: Filters = { digest, verifier: options.verifier, keyless, wantTypes, checkPredicate: options.checkPredicate };
   const image = withDigest(ref, digest);

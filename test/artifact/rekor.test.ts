@@ -69,7 +69,9 @@ describe('checkDsseRekorBody', () => {
       /certificate in the bundle/,
     ],
   ])('refuses an entry with %s (SIGNATURE_INVALID)', (_, body, message) => {
-    expect(() => checkDsseRekorBody(bundleOf(body), expected)).toThrow(expect.objectContaining({ code: 'SIGNATURE_INVALID', message: expect.stringMatching(message) }));
+    expect(() => checkDsseRekorBody(bundleOf(body), expected)).toThrow(
+      expect.objectContaining({ code: 'SIGNATURE_INVALID', message: expect.stringMatching(message) }),
+    );
   });
 
   it('refuses other kinds and malformed bodies (BAD_INPUT)', () => {

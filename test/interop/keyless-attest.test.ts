@@ -89,7 +89,10 @@ describe.skipIf(skipReal(['registry', 'cosign', 'cosign3']))('keyless attestatio
     // a key alone does not verify a keyless attestation
     const { generateKeyPairSync } = await import('node:crypto');
     const { PublicKeyVerifier } = await import('../../src/keys/verify.js');
-    const keyOnly = await verifyAttestations(ref, { client, verifier: new PublicKeyVerifier(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, 'k') });
+    const keyOnly = await verifyAttestations(ref, {
+      client,
+      verifier: new PublicKeyVerifier(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, 'k'),
+    });
     expect(keyOnly.ok).toBe(false);
     const other = identityAuthority({ subject: 'https://github.com/evil/fork/.github/workflows/x.yml@refs/heads/main', issuer: GITHUB_CLAIMS.iss });
     const bad = await verifyAttestations(ref, { client, identities: [other], keyless: { trust: trust() }, type: 'openvex' });
@@ -104,7 +107,9 @@ describe.skipIf(skipReal(['registry', 'cosign', 'cosign3']))('keyless attestatio
     // cosign 3.1 (bundle) and 2.5 (.att) print the same check list, 2.5 then the certificate's fields
     expect(ours.stderr).toBe(theirs.stderr);
     if (format === 'legacy') expect(ours.stderr).toContain(`Certificate subject: ${GITHUB_CLAIMS.sub}\nCertificate issuer URL: ${GITHUB_CLAIMS.iss}\n`);
-    const wrong = await cli(['verify-attestation', '--trusted-root', file('trusted_root.json'), ...args.slice(1, 4), ...identityFlags('someone-else'), ref], { env });
+    const wrong = await cli(['verify-attestation', '--trusted-root', file('trusted_root.json'), ...args.slice(1, 4), ...identityFlags('someone-else'), ref], {
+      env,
+    });
     expect(wrong.code).not.toBe(0);
     expect(wrong.stdout).toBe('');
     expect(wrong.stderr).toContain('none of the expected identities matched');
@@ -133,7 +138,16 @@ describe.skipIf(skipReal(['registry', 'cosign', 'cosign3']))('keyless attestatio
     );
     expect(signed.code, signed.stderr).toBe(0);
     const theirs = await cosign3(
-      ['verify-attestation', '--trusted-root', file('trusted_root.json'), '--allow-http-registry', '--type', 'openvex', ...identityFlags(GITHUB_CLAIMS.sub), ref],
+      [
+        'verify-attestation',
+        '--trusted-root',
+        file('trusted_root.json'),
+        '--allow-http-registry',
+        '--type',
+        'openvex',
+        ...identityFlags(GITHUB_CLAIMS.sub),
+        ref,
+      ],
       { env },
     );
     await expectVerifies(ref, 'bundle', theirs);

@@ -24,13 +24,18 @@ export const command: Command = {
 against the transparency log.
 
 cosign-ts verifies with a public key (file, env://, URL, KMS URI or Kubernetes secret), without
-the transparency log (--insecure-ignore-tlog=true is required). Like cosign 3, the Sigstore
+the transparency log (--insecure-ignore-tlog=true is required), or keyless (no --key) with the
+certificate identity flags and a trusted root, as cosign-ts verify does (offline). Like cosign 3, the Sigstore
 bundles attached to the image as OCI 1.1 referrers are read first (cosign 3's format), and the
 legacy sha256-<digest>.att attestations only when there are none. Only attestations of the
 --type predicate type are printed (default custom), one DSSE envelope JSON per line.
 CUE and Rego policies (--policy) are not supported: check the printed predicates instead.`,
   usage: '[flags] <image uri> [<image uri> ...]',
   examples: `  cosign-ts verify-attestation --key <key path>|<key url>|<kms uri> --insecure-ignore-tlog=true [--type <type>] <image uri> [<image uri> ...]
+  cosign-ts verify-attestation --certificate-identity <identity> --certificate-oidc-issuer <issuer> [--trusted-root <file>] [--type <type>] <image uri> [<image uri> ...]
+
+  # verify an attestation signed keyless by a GitHub Actions workflow
+  cosign-ts verify-attestation --certificate-identity https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main --certificate-oidc-issuer https://token.actions.githubusercontent.com --type slsaprovenance1 <IMAGE>
 
   # verify the SLSA provenance attestation of an image with an on-disk public key
   cosign-ts verify-attestation --key cosign.pub --insecure-ignore-tlog=true --type slsaprovenance1 <IMAGE>
@@ -66,7 +71,7 @@ Exit status (as cosign 3.1): 0 verified, 1 anything else.`,
     { name: 'check-claims', type: 'boolean', default: true, help: 'whether to check the claims found (cosign-ts: always true)' },
     { name: 'max-workers', type: 'string', default: '10', help: 'the amount of maximum workers for parallel executions (unused)' },
     { name: 'new-bundle-format', type: 'boolean', default: false, help: 'expect attestations in Sigstore bundles (cosign-ts reads both formats always)' },
-    { name: 'trusted-root', type: 'string', default: '', help: 'path to a Sigstore TrustedRoot JSON file (unused with --key and --insecure-ignore-tlog)' },
+    { name: 'trusted-root', type: 'string', default: '', help: 'path to a Sigstore TrustedRoot JSON file (keyless; unused with --key)' },
     {
       name: 'local-image',
       type: 'boolean',
@@ -79,20 +84,30 @@ Exit status (as cosign 3.1): 0 verified, 1 anything else.`,
     { name: 'rekor-url', type: 'string', default: 'https://rekor.sigstore.dev', help: 'address of rekor STL server (unused)' },
     { name: 'use-signed-timestamps', type: 'boolean', default: false, help: 'verify rfc3161 timestamps (not supported yet)' },
     { name: 'timestamp-certificate-chain', type: 'string', default: '', help: 'PEM certificate chain of the timestamp authority (not supported yet)' },
-    { name: 'insecure-ignore-sct', type: 'boolean', default: false, help: 'keyless only (not supported yet)' },
-    { name: 'certificate-identity', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate-identity-regexp', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate-oidc-issuer', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate-oidc-issuer-regexp', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate', type: 'string', default: '', help: 'path to the public certificate (not supported yet)' },
-    { name: 'certificate-chain', type: 'string', default: '', help: 'path to a list of CA certificates in PEM format (not supported yet)' },
+    {
+      name: 'insecure-ignore-sct',
+      type: 'boolean',
+      default: false,
+      help: 'when set, verification will not check that a certificate contains an embedded SCT, a proof of inclusion in a certificate transparency log',
+    },
+    { name: 'certificate-identity', type: 'string', default: '', help: 'the identity expected in a valid Fulcio certificate (keyless)' },
+    { name: 'certificate-identity-regexp', type: 'string', default: '', help: 'a regular expression alternative to --certificate-identity (keyless)' },
+    { name: 'certificate-oidc-issuer', type: 'string', default: '', help: 'the OIDC issuer expected in a valid Fulcio certificate (keyless)' },
+    { name: 'certificate-oidc-issuer-regexp', type: 'string', default: '', help: 'a regular expression alternative to --certificate-oidc-issuer (keyless)' },
+    { name: 'certificate', type: 'string', default: '', help: 'path to the public certificate (keyless: used instead of the one the attestation carries)' },
+    { name: 'certificate-chain', type: 'string', default: '', help: 'path to a list of CA certificates in PEM format, trusted for keyless verification' },
     { name: 'ca-roots', type: 'string', default: '', help: 'path to a bundle file of CA certificates in PEM format (not supported yet)' },
     { name: 'ca-intermediates', type: 'string', default: '', help: 'path to a file of intermediate CA certificates in PEM format (not supported yet)' },
-    { name: 'certificate-github-workflow-name', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate-github-workflow-ref', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate-github-workflow-repository', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate-github-workflow-sha', type: 'string', default: '', help: 'keyless only (not supported yet)' },
-    { name: 'certificate-github-workflow-trigger', type: 'string', default: '', help: 'keyless only (not supported yet)' },
+    { name: 'certificate-github-workflow-name', type: 'string', default: '', help: 'the GitHub workflow name expected in the certificate (keyless)' },
+    { name: 'certificate-github-workflow-ref', type: 'string', default: '', help: 'the GitHub workflow ref expected in the certificate (keyless)' },
+    {
+      name: 'certificate-github-workflow-repository',
+      type: 'string',
+      default: '',
+      help: 'the GitHub workflow repository expected in the certificate (keyless)',
+    },
+    { name: 'certificate-github-workflow-sha', type: 'string', default: '', help: 'the GitHub workflow commit SHA expected in the certificate (keyless)' },
+    { name: 'certificate-github-workflow-trigger', type: 'string', default: '', help: 'the GitHub workflow trigger expected in the certificate (keyless)' },
     { name: 'sct', type: 'string', default: '', help: 'keyless only (not supported yet)' },
     { name: 'sk', type: 'boolean', default: false, help: 'whether to use a hardware security key (not supported yet)' },
     { name: 'slot', type: 'string', default: '', help: 'security key slot (not supported yet)' },
