@@ -16,6 +16,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/digest.js';
 import { RegistryClient } from '../../src/oci/index.js';
+import { parseReference, withTag } from '../../src/reference.js';
 import { identityAuthority } from '../../src/verify/authority.js';
 import { verifyAttestations } from '../../src/verify/attestation.js';
 import { trustFromTrustedRootJson } from '../../src/verify/trust.js';
@@ -182,5 +183,37 @@ describe.skipIf(skipReal(['registry', 'cosign', 'cosign3']))('keyless attestatio
       env: cosign2Env(),
     });
     await expectVerifies(ref, 'legacy', theirs);
+
+    // a second attestation, then the first layer given the second's Rekor bundle: its SET verifies, but
+    // the entry is about another envelope (another signature and hash), so that layer is refused.
+    await writeFile(file('vex2.json'), '{"@context":"https://openvex.dev/ns/v0.2.0","author":"second","statements":[]}');
+    const again = await cosign(
+      [
+        'attest',
+        '--yes',
+        '--allow-http-registry',
+        '--identity-token',
+        mockIdentityToken(),
+        '--fulcio-url',
+        sigstore.fulcioURL,
+        '--rekor-url',
+        sigstore.rekorURL,
+      ].concat(['--type', 'openvex', '--predicate', file('vex2.json'), ref]),
+      { env: cosign2Env() },
+    );
+    expect(again.code, again.stderr).toBe(0);
+    const parsed = parseReference(ref);
+    const attTag = withTag(parsed, `${(parsed.digest as string).replace(':', '-')}.att`);
+    const m = await client.getManifest(attTag);
+    const manifest = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { layers: Array<{ annotations: Record<string, string> }> };
+    expect(manifest.layers).toHaveLength(2);
+    const [first, second] = manifest.layers as [{ annotations: Record<string, string> }, { annotations: Record<string, string> }];
+    first.annotations['dev.sigstore.cosign/bundle'] = second.annotations['dev.sigstore.cosign/bundle'] as string;
+    await client.putManifest(attTag, Buffer.from(JSON.stringify(manifest)), m.mediaType);
+    const id = identityAuthority({ subject: GITHUB_CLAIMS.sub, issuer: GITHUB_CLAIMS.iss });
+    const swapped = await verifyAttestations(ref, { client, identities: [id], keyless: { trust: trust() } });
+    expect(swapped.verified).toHaveLength(1);
+    expect(swapped.rejected.map((x) => x.code)).toEqual(['TLOG_INVALID']);
+    expect(swapped.rejected[0]?.reason).toMatch(/Rekor entry: signature in the bundle does not match/);
   }, 180_000);
 });
