@@ -8,7 +8,8 @@
  *   annotations, its Rekor entry a `dsse` v0.0.1 (not `intoto`: cosign 2.5 uploads dsse entries);
  *
  * each accepted with the token's identity (stdout the same bytes as cosign's own `verify-attestation`) and
- * refused for another identity or a tampered entry.
+ * refused for another identity, another trusted root or a Rekor bundle moved to another layer; an `.att`
+ * with an RFC 3161 timestamp is refused (UNSUPPORTED: not verified).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -215,5 +216,28 @@ describe.skipIf(skipReal(['registry', 'cosign', 'cosign3']))('keyless attestatio
     expect(swapped.verified).toHaveLength(1);
     expect(swapped.rejected.map((x) => x.code)).toEqual(['TLOG_INVALID']);
     expect(swapped.rejected[0]?.reason).toMatch(/Rekor entry: signature in the bundle does not match/);
+  }, 180_000);
+
+  it('cosign 2.5 attest keyless with --timestamp-server-url: the RFC 3161 timestamp on the .att is not verified, so refused (UNSUPPORTED)', async () => {
+    const ref = await image();
+    const signed = await cosign(
+      [
+        'attest',
+        '--yes',
+        '--allow-http-registry',
+        '--identity-token',
+        mockIdentityToken(),
+        '--fulcio-url',
+        sigstore.fulcioURL,
+        '--rekor-url',
+        sigstore.rekorURL,
+      ].concat(['--timestamp-server-url', sigstore.tsaURL, '--type', 'openvex', '--predicate', file('vex.json'), ref]),
+      { env: cosign2Env() },
+    );
+    expect(signed.code, signed.stderr).toBe(0);
+    const id = identityAuthority({ subject: GITHUB_CLAIMS.sub, issuer: GITHUB_CLAIMS.iss });
+    const r = await verifyAttestations(ref, { client, identities: [id], keyless: { trust: trust() } });
+    expect(r.ok).toBe(false);
+    expect(r.rejected.map((x) => [x.code, x.format])).toEqual([['UNSUPPORTED', 'legacy']]);
   }, 180_000);
 });
