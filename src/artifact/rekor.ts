@@ -299,3 +299,96 @@ export function rekorBundleOutputValue(bundle: RekorBundle): GoValue {
     ],
   );
 }
+
+const DsseBodySchema = schema((z) =>
+  z.union([
+    z.object({
+      apiVersion: z.literal('0.0.2'),
+      kind: z.literal('intoto'),
+      spec: z.object({
+        content: z.object({
+          envelope: z.object({
+            payloadType: z.string(),
+            signatures: z.array(z.object({ sig: z.string().optional(), publicKey: z.string() })).min(1),
+          }),
+          hash: z.object({ algorithm: z.string(), value: z.string() }),
+          payloadHash: z.object({ algorithm: z.string(), value: z.string() }).optional(),
+        }),
+      }),
+    }),
+    z.object({
+      apiVersion: z.literal('0.0.1'),
+      kind: z.literal('dsse'),
+      spec: z.object({
+        envelopeHash: z.object({ algorithm: z.string(), value: z.string() }),
+        payloadHash: z.object({ algorithm: z.string(), value: z.string() }),
+        signatures: z.array(z.object({ signature: z.string(), verifier: z.string() })).min(1),
+      }),
+    }),
+  ]),
+);
+
+/** What the entry of a DSSE envelope must agree with. */
+export interface DsseBodyExpectations {
+  /** The DSSE envelope bytes as stored (the `.att` layer blob). */
+  readonly envelope: Uint8Array;
+  /** The decoded DSSE payload. */
+  readonly payload: Uint8Array;
+  /** The envelope's one signature (raw bytes). */
+  readonly signature: Uint8Array;
+  /** The signing certificate (PEM). */
+  readonly certificatePem: string;
+}
+
+function checkSha256(h: { algorithm: string; value: string }, data: Uint8Array, what: string): void {
+  const want = createHash('sha256').update(data).digest('hex');
+  if (h.algorithm !== 'sha256' || h.value !== want) {
+    throw fail('SIGNATURE_INVALID', `Rekor entry: ${what} does not match`, {
+      details: { algorithm: h.algorithm.slice(0, 50), expected: want, actual: h.value.slice(0, 200) },
+    });
+  }
+}
+
+/**
+ * Check that a bundle's entry is about this DSSE envelope, as cosign's `VerifyBundle` does for a
+ * legacy `.att` layer: a `dsse` v0.0.1 entry (what cosign 2.5 `attest` uploads) or an `intoto` v0.0.2
+ * one (older cosign 2); one signature in the entry; its key (base64 of a PEM) the signing
+ * certificate; the envelope hash (`envelopeHash`, intoto `content.hash`) the sha256 of the envelope
+ * bytes as stored, which binds payload and signatures. Beyond cosign, the payload hash (when the
+ * entry has one) is checked against the payload, and a dsse entry's signature against the envelope's.
+ * @throws CosignError `BAD_INPUT` for an unreadable body or another kind, `SIGNATURE_INVALID` for a mismatch.
+ */
+export function checkDsseRekorBody(bundle: RekorBundle, expected: DsseBodyExpectations): void {
+  const raw = decodeBase64Strict(bundle.payload.body, 'Rekor entry body');
+  if (raw.byteLength > MAX_REKOR_BUNDLE_BYTES) throw fail('TOO_LARGE', 'Rekor entry body: too large');
+  const parsed = DsseBodySchema().safeParse(parseStrictJson(decodeUtf8Strict(raw, 'Rekor entry body', 'BAD_INPUT'), 'Rekor entry body', 'BAD_INPUT'));
+  if (!parsed.success) zodFail('Rekor entry body (dsse v0.0.1 or intoto v0.0.2 expected)', parsed.error, 'BAD_INPUT');
+  const e = parsed.data;
+  let keyB64: string;
+  let envelopeHash: { algorithm: string; value: string };
+  let payloadHash: { algorithm: string; value: string } | undefined;
+  if (e.kind === 'dsse') {
+    // cosign: "multiple signatures on DSSE envelopes are not currently supported"
+    if (e.spec.signatures.length !== 1) throw fail('SIGNATURE_INVALID', 'Rekor entry: multiple DSSE signatures are not supported');
+    const s = e.spec.signatures[0] as { signature: string; verifier: string };
+    if (!sameBytes(decodeBase64Strict(s.signature, 'Rekor entry body: signature'), expected.signature)) {
+      throw fail('SIGNATURE_INVALID', 'Rekor entry: signature in the bundle does not match the envelope signature');
+    }
+    keyB64 = s.verifier;
+    envelopeHash = e.spec.envelopeHash;
+    payloadHash = e.spec.payloadHash;
+  } else {
+    const c = e.spec.content;
+    if (c.envelope.signatures.length !== 1) throw fail('SIGNATURE_INVALID', 'Rekor entry: multiple DSSE signatures are not supported');
+    keyB64 = (c.envelope.signatures[0] as { publicKey: string }).publicKey;
+    envelopeHash = c.hash;
+    payloadHash = c.payloadHash;
+  }
+  const entryDer = firstPemDer(decodeBase64Strict(keyB64, 'Rekor entry body: public key').toString('utf8'));
+  const wantDer = firstPemDer(expected.certificatePem);
+  if (entryDer === undefined || wantDer === undefined || !sameBytes(entryDer, wantDer)) {
+    throw fail('SIGNATURE_INVALID', 'Rekor entry: certificate in the bundle does not match the signing certificate');
+  }
+  checkSha256(envelopeHash, expected.envelope, 'envelope hash (sha256 of the DSSE envelope)');
+  if (payloadHash !== undefined) checkSha256(payloadHash, expected.payload, 'payload hash (sha256 of the DSSE payload)');
+}

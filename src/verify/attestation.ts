@@ -1,15 +1,24 @@
 /**
- * `verifyAttestations`: key-based verification of an image's attestations, like
- * `cosign verify-attestation --key … --insecure-ignore-tlog=true` in cosign 3.1: Sigstore bundles
+ * `verifyAttestations`: verification of an image's attestations, with a key like
+ * `cosign verify-attestation --key … --insecure-ignore-tlog=true` in cosign 3.1, or keyless like
+ * `cosign verify-attestation --certificate-identity … --certificate-oidc-issuer …`: Sigstore bundles
  * attached as OCI 1.1 referrers first (cosign 3's format; referrers API, else the fallback tag index),
  * and only when there is none, the legacy DSSE envelopes under the `sha256-<hex>.att` tag.
  *
  * Each DSSE envelope's signature is checked over PAE(payloadType, payload) with the key; its in-toto
  * statement (v0.1 or v1) must name the image's digest as a subject; a predicate-type filter and a
  * caller hook (`checkPredicate`) decide the rest. Failures are typed verdicts
- * ({@link AttestationRejection}), not exceptions. Bundles with a certificate (keyless) are rejected
- * as unsupported; transparency-log entries in a bundle are not checked (as with
- * `--insecure-ignore-tlog`).
+ * ({@link AttestationRejection}), not exceptions. With a key, transparency-log entries are not
+ * checked (as with `--insecure-ignore-tlog`).
+ *
+ * Keyless (`identities` and `keyless`): a bundle with a certificate is verified completely by
+ * `verifySigstoreBundleBytes` (tlog entry, timestamps, chain, SCT, DSSE signature, identity), as a
+ * keyless cosign 3 signature is; a legacy `.att` layer by `verifyKeylessSignature` from its
+ * annotations (certificate, Rekor bundle): the signature over PAE(payloadType, payload), the chain and
+ * SCT at the integrated time, the identity, and the Rekor SET with a `dsse` v0.0.1 (cosign 2.5) or
+ * `intoto` v0.0.2 entry whose certificate is the signer's and whose hash is the envelope's
+ * (`checkDsseRekorBody`). RFC 3161
+ * timestamps on `.att` layers are refused (`UNSUPPORTED`).
  *
  * Upstream: sigstore/cosign `pkg/cosign/verify.go` (`VerifyImageAttestations`, `GetBundles`),
  * `cmd/cosign/cli/verify/verify_attestation.go`.
@@ -27,7 +36,11 @@ import type { SignatureVerifier } from '../keys/signer.js';
 import type { RegistryReader } from '../oci/client.js';
 import { parseReference, repositoryOption, withDigest, withTag, type ImageReference } from '../reference.js';
 import { predicateType as mapPredicateType } from '../sign/attestation.js';
+import { checkDsseRekorBody } from '../artifact/rekor.js';
+import { parseSignatureLayer } from '../artifact/layer.js';
+import type { IdentityAuthority } from './authority.js';
 import { parseCosignBundle, parseInTotoStatement } from './bundle.js';
+import { verifyKeylessSignature, verifySigstoreBundleBytes, type CertificateSummary, type KeylessOptions } from './keyless.js';
 import { referrerBundleSource } from './source.js';
 
 /** Largest attestation (DSSE envelope or Sigstore bundle) read: SBOMs can be big. */
@@ -61,8 +74,12 @@ export type AttestationFormat = 'bundle' | 'legacy';
 export interface VerifyAttestationsOptions {
   /** The registry client. */
   readonly client: RegistryReader;
-  /** The verification key (e.g. `new PublicKeyVerifier(key, 'cosign.pub')`). */
-  readonly verifier: SignatureVerifier;
+  /** The verification key (e.g. `new PublicKeyVerifier(key, 'cosign.pub')`); or `identities` and `keyless`. */
+  readonly verifier?: SignatureVerifier;
+  /** Keyless: the certificate identities accepted (any one), from `identityAuthority`. Needs `keyless`. */
+  readonly identities?: ReadonlyArray<IdentityAuthority>;
+  /** Keyless: the trust material and options (as for `verifyImage`). Needs `identities`. */
+  readonly keyless?: KeylessOptions;
   /** Only attestations of this predicate type (short name or URI, as `--type`). Default: any. */
   readonly type?: string;
   /** Only attestations of one of these predicate types (short names or URIs). Combined with `type` (both must hold). */
@@ -94,6 +111,10 @@ export interface VerifiedAttestation {
   readonly format: AttestationFormat;
   /** Digest of the layer (the `.att` layer, or the bundle blob). */
   readonly digest: Digest;
+  /** Keyless: the signing certificate's identity fields. */
+  readonly certificate?: CertificateSummary;
+  /** Keyless: true when a transparency-log entry was verified. */
+  readonly tlogVerified?: boolean;
 }
 
 /** Why one attestation was rejected. */
@@ -105,7 +126,8 @@ export interface AttestationRejection {
   /**
    * `SIGNATURE_INVALID` (no signature verifies with the key), `DIGEST_MISMATCH` (no subject names the
    * image), `TYPE_MISMATCH` (predicate type filtered out, or a wrong media/payload type),
-   * `POLICY_INVALID` (`checkPredicate` said no), `UNSUPPORTED` (keyless bundle), `BAD_BUNDLE` /
+   * `POLICY_INVALID` (`checkPredicate` said no), `IDENTITY_MISMATCH`, `CERTIFICATE_INVALID`,
+   * `TLOG_INVALID` (keyless), `UNSUPPORTED`, `BAD_BUNDLE` /
    * `BAD_PAYLOAD` (malformed), `TOO_LARGE`, `NOT_FOUND` (blob missing).
    */
   readonly code: CosignErrorCode;
@@ -154,27 +176,40 @@ function decodeEnvelope(bytes: Uint8Array): { payloadType: string; payload: Uint
 
 interface Filters {
   readonly digest: Digest;
-  readonly verifier: SignatureVerifier;
+  readonly verifier: SignatureVerifier | undefined;
+  readonly keyless: { readonly identities: ReadonlyArray<IdentityAuthority>; readonly options: KeylessOptions } | undefined;
   readonly wantTypes: ReadonlyArray<ReadonlySet<string>>;
   readonly checkPredicate: VerifyAttestationsOptions['checkPredicate'];
 }
 
-/** The checks shared by both formats, after decoding: signature, subject, type, caller hook. */
+function paeOf(env: { payloadType: string; payload: Uint8Array }): Uint8Array {
+  return new Uint8Array(sigstoreCore().dsse.preAuthEncoding(env.payloadType, Buffer.from(env.payload)));
+}
+
+/**
+ * The checks shared by both formats, after decoding: signature (with the key, unless `signatureVerified`:
+ * the keyless paths verify it themselves), subject, type, caller hook.
+ */
 async function checkEnvelope(
   format: AttestationFormat,
   env: { payloadType: string; payload: Uint8Array; sigs: ReadonlyArray<Uint8Array> },
   f: Filters,
+  signatureVerified = false,
 ): Promise<AttestationStatement> {
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw fail('TYPE_MISMATCH', `DSSE payloadType ${JSON.stringify(env.payloadType.slice(0, 200))}`);
-  const pae = new Uint8Array(sigstoreCore().dsse.preAuthEncoding(env.payloadType, Buffer.from(env.payload)));
-  let good = false;
-  for (const s of env.sigs) {
-    if ((await f.verifier.verify(pae, s)) === true) {
-      good = true;
-      break;
+  if (!signatureVerified) {
+    const verifier = f.verifier;
+    if (verifier === undefined) throw fail('SIGNATURE_INVALID', 'the attestation is signed with a key and no key was given');
+    const pae = paeOf(env);
+    let good = false;
+    for (const s of env.sigs) {
+      if ((await verifier.verify(pae, s)) === true) {
+        good = true;
+        break;
+      }
     }
+    if (!good) throw fail('SIGNATURE_INVALID', 'no DSSE signature verifies with the key');
   }
-  if (!good) throw fail('SIGNATURE_INVALID', 'no DSSE signature verifies with the key');
   const st = parseStatement(env.payload);
   const [alg, hex] = f.digest.split(':') as [string, string];
   if (!st.subject.some((s) => s.digest[alg] === hex)) throw fail('DIGEST_MISMATCH', `no statement subject names ${f.digest}`);
@@ -237,14 +272,22 @@ async function verifyBundles(
         const layerDigest = entry.layer.descriptor.digest;
         try {
           const bundle = parseCosignBundle(entry.layer.payload, `Sigstore bundle ${layerDigest}`);
-          if (bundle.hasCertificate) throw fail('UNSUPPORTED', 'keyless (certificate) Sigstore bundles are not supported yet');
+          let keyless: { certificate?: CertificateSummary; tlogVerified: boolean } | undefined;
+          if (bundle.hasCertificate) {
+            if (f.keyless === undefined) throw fail('UNSUPPORTED', 'keyless (certificate) Sigstore bundle: verify with certificate identities, not a key');
+            if (bundle.payloadType !== IN_TOTO_PAYLOAD_TYPE)
+              throw fail('TYPE_MISMATCH', `DSSE payloadType ${JSON.stringify(bundle.payloadType.slice(0, 200))}`);
+            const r = verifySigstoreBundleBytes(entry.layer.payload, f.keyless.identities, f.keyless.options);
+            keyless = { ...(r.certificate === undefined ? {} : { certificate: r.certificate }), tlogVerified: r.tlogEntries > 0 };
+          }
           const env = { payloadType: bundle.payloadType, payload: bundle.payload, sigs: bundle.signatures };
-          const statement = await checkEnvelope('bundle', env, f);
+          const statement = await checkEnvelope('bundle', env, f, keyless !== undefined);
           verified[i] = {
             envelope: bundleEnvelopeJson(bundle.payloadType, bundle.payload, bundle.signatures),
             statement,
             format: 'bundle',
             digest: layerDigest,
+            ...(keyless ?? {}),
           };
         } catch (e) {
           rejected[i] = rejection('bundle', layerDigest, e);
@@ -260,6 +303,36 @@ async function verifyBundles(
     verified: verified.filter((v): v is VerifiedAttestation => v !== undefined),
     rejected: rejected.filter((r): r is AttestationRejection => r !== undefined),
   };
+}
+
+/**
+ * Keyless checks of a legacy `.att` layer that carries a certificate annotation; `undefined` for a
+ * layer without one (left to the key, if any).
+ */
+function verifyLegacyKeyless(
+  descriptor: ReturnType<typeof parseSignatureManifest>['layers'][number],
+  envelope: Uint8Array,
+  env: { payloadType: string; payload: Uint8Array; sigs: ReadonlyArray<Uint8Array> },
+  k: NonNullable<Filters['keyless']>,
+): { certificate: CertificateSummary; tlogVerified: boolean } | undefined {
+  const layer = parseSignatureLayer(descriptor, envelope, { mediaTypes: [DSSE_ENVELOPE_MEDIA_TYPE], maxBytes: MAX_ATTESTATION_BYTES });
+  if (layer.certificate === undefined && k.options.certificate === undefined) return undefined;
+  if (layer.rfc3161Timestamp !== undefined) throw fail('UNSUPPORTED', 'RFC 3161 timestamps on keyless .att layers are not verified by cosign-ts');
+  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw fail('TYPE_MISMATCH', `DSSE payloadType ${JSON.stringify(env.payloadType.slice(0, 200))}`);
+  if (env.sigs.length !== 1) throw fail('SIGNATURE_INVALID', 'keyless attestation: exactly one DSSE signature expected');
+  const r = verifyKeylessSignature(
+    {
+      payload: paeOf(env),
+      signature: env.sigs[0] as Uint8Array,
+      ...(layer.certificate === undefined ? {} : { certificate: layer.certificate }),
+      ...(layer.bundle === undefined ? {} : { bundle: layer.bundle }),
+      checkTlogBody: (bundle, certificatePem) =>
+        checkDsseRekorBody(bundle, { envelope, payload: env.payload, signature: env.sigs[0] as Uint8Array, certificatePem }),
+    },
+    k.identities,
+    k.options,
+  );
+  return { certificate: r.certificate, tlogVerified: r.tlogVerified };
 }
 
 /** Verify the legacy `.att` layers; `undefined` when there is no `.att` tag. */
@@ -299,8 +372,10 @@ async function verifyLegacy(
       throw e;
     }
     try {
-      const statement = await checkEnvelope('legacy', decodeEnvelope(envelope), f);
-      verified.push({ envelope, statement, format: 'legacy', digest: d.digest });
+      const env = decodeEnvelope(envelope);
+      const keyless = f.keyless === undefined ? undefined : verifyLegacyKeyless(d, envelope, env, f.keyless);
+      const statement = await checkEnvelope('legacy', env, f, keyless !== undefined);
+      verified.push({ envelope, statement, format: 'legacy', digest: d.digest, ...(keyless ?? {}) });
     } catch (e) {
       rejected.push(rejection('legacy', d.digest, e));
     }
@@ -333,7 +408,12 @@ export async function verifyAttestations(reference: string | ImageReference, opt
   const wantTypes: Array<ReadonlySet<string>> = [];
   if (options.type !== undefined) wantTypes.push(new Set([mapPredicateType(options.type)]));
   if (options.types !== undefined) wantTypes.push(new Set(options.types.map((t) => mapPredicateType(t))));
-  const f: Filters = { digest, verifier: options.verifier, wantTypes, checkPredicate: options.checkPredicate };
+  if ((options.identities === undefined) !== (options.keyless === undefined))
+    throw fail('USAGE', 'keyless verification needs both identities and keyless (the trust material)');
+  if (options.verifier === undefined && options.keyless === undefined)
+    throw fail('USAGE', 'verifyAttestations needs a verifier (key) or identities and keyless');
+  const keyless = options.keyless === undefined ? undefined : { identities: options.identities ?? [], options: options.keyless };
+  const f: Filters = { digest, verifier: options.verifier, keyless, wantTypes, checkPredicate: options.checkPredicate };
   const image = withDigest(ref, digest);
   if (format !== 'legacy') {
     const bundles = await verifyBundles(client, image, digest, f, options);

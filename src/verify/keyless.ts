@@ -333,6 +333,11 @@ export interface KeylessSignatureParts {
   readonly bundle?: RekorBundle;
   /** The RFC 3161 timestamp over the signature, when there is one. */
   readonly rfc3161Timestamp?: Rfc3161Timestamp;
+  /**
+   * The check of the Rekor entry body against this signature, replacing the hashedrekord/rekord check
+   * (a legacy `.att` layer's entry is a `dsse` or `intoto` one: `checkDsseRekorBody`). Throws on a mismatch.
+   */
+  readonly checkTlogBody?: (bundle: RekorBundle, certificatePem: string) => void;
 }
 
 /**
@@ -368,7 +373,11 @@ export function verifyKeylessSignature(parts: KeylessSignatureParts, identities:
   if (parts.bundle !== undefined) {
     try {
       verifyRekorSET(parts.bundle, o.trust.rekorKeys);
-      checkRekorBody(parts.bundle, { payload: parts.payload, signature: parts.signature, publicKeyOrCertPem: certPem });
+      if (parts.checkTlogBody === undefined) {
+        checkRekorBody(parts.bundle, { payload: parts.payload, signature: parts.signature, publicKeyOrCertPem: certPem });
+      } else {
+        parts.checkTlogBody(parts.bundle, certPem);
+      }
     } catch (e) {
       if (isCosignError(e)) throw fail('TLOG_INVALID', e.message, { cause: e });
       throw e;

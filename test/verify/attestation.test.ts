@@ -10,6 +10,8 @@ import { buildBundleAttestationStatement, predicateType } from '../../src/sign/a
 import { buildBundleReferrerFromStatement } from '../../src/sign/bundle.js';
 import { parseReference } from '../../src/reference.js';
 import type { Digest } from '../../src/digest.js';
+import { identityAuthority } from '../../src/verify/authority.js';
+import type { SigstoreTrust } from '../../src/verify/trust.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -117,5 +119,26 @@ describe('verifyAttestations', () => {
     const r = await verifyAttestations(`${name}@${d}`, { client, verifier: a.verifier });
     expect(r.ok).toBe(false);
     expect(r.rejected.map((x) => x.code)).toEqual(['DIGEST_MISMATCH']);
+  });
+
+  it('keyless options: both identities and keyless, or a key; a key-signed attestation is refused keyless', async () => {
+    const name = `${reg.host}/va/keyless`;
+    const d = await pushSampleImage(client, `${name}:v1`, { n: 'k1' });
+    const ref = `${name}@${d}`;
+    const id = identityAuthority({ subject: 'ci@example.com', issuer: 'https://issuer.example' });
+    // never consulted here: no attestation carries a certificate
+    const trust = {} as unknown as SigstoreTrust;
+    await expect(verifyAttestations(ref, { client })).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(verifyAttestations(ref, { client, identities: [id] })).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(verifyAttestations(ref, { client, keyless: { trust } })).rejects.toMatchObject({ code: 'USAGE' });
+    for (const format of ['legacy', 'bundle'] as const) {
+      await attestImage(ref, a.signer, { client, predicate: enc('{}'), type: 'openvex', format });
+      const r = await verifyAttestations(ref, { client, identities: [id], keyless: { trust }, format });
+      expect(r.ok).toBe(false);
+      expect(r.rejected.map((x) => [x.code, x.format])).toEqual([['SIGNATURE_INVALID', format]]);
+      expect(r.rejected[0]?.reason).toMatch(/signed with a key and no key was given/);
+      // with the key as well, it verifies (no certificate: the key path)
+      expect((await verifyAttestations(ref, { client, verifier: a.verifier, identities: [id], keyless: { trust }, format })).ok).toBe(true);
+    }
   });
 });

@@ -147,9 +147,10 @@ describe('cosign-ts verify-attestation', () => {
 
   it.each([
     [[...verify, '--policy', 'p.cue', 'r.example/a:v1'], /--policy\) are not supported/],
-    [['verify-attestation', '--insecure-ignore-tlog=true', 'r.example/a:v1'], /keyless verification/],
+    // without --key: keyless, which needs the certificate identity (as cosign)
+    [['verify-attestation', '--insecure-ignore-tlog=true', 'r.example/a:v1'], /--certificate-identity or --certificate-identity-regexp is required/],
     [['verify-attestation', '--key', 'cosign.pub', 'r.example/a:v1'], /--insecure-ignore-tlog=true/],
-    [[...verify, '--certificate-identity', 'x', 'r.example/a:v1'], /keyless verification/],
+    [[...verify, '--certificate-identity', 'x', 'r.example/a:v1'], /--key and --certificate-identity cannot be used together/],
     [[...verify, '--type', 'bogus', 'r.example/a:v1'], /invalid predicate type/],
   ])('refuses %j', async (args, message) => {
     const r = await run(args);
